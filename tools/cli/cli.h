@@ -1,0 +1,45 @@
+// The command-line conventions every pyconc tool follows.
+//
+// `--help` prints the tool's lesson (what the tutorial page teaches, in two or three
+// sentences) and only the tool's own flags. Bad input gives one line on stderr and exit
+// code 2, never a crash. Measurements are wall-clock durations printed in ms.
+//
+// Not thread-safe: call Init() from main before starting threads.
+
+#ifndef PYCONC_TOOLS_CLI_CLI_H_
+#define PYCONC_TOOLS_CLI_CLI_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace pyconc::cli {
+
+// The exit code of a tool given bad input.
+inline constexpr int kUsageError = 2;
+
+// Parses gflags. On --help prints `lesson` and the flags defined in `flags_file` (pass
+// __FILE__ from the file that defines them) and exits 0; unknown flags exit non-zero.
+void Init(int* argc, char*** argv, absl::string_view lesson, absl::string_view flags_file);
+
+// Prints "<tool>: <message>" to stderr and returns kUsageError, for `return` from main.
+int UsageError(absl::string_view message);
+
+// True when lo <= value <= hi; otherwise reports "--flag must be in [lo, hi]".
+bool CheckFlagRange(absl::string_view flag, int64_t value, int64_t lo, int64_t hi);
+
+// The wall-clock time `work` takes.
+absl::Duration Measure(absl::FunctionRef<void()> work);
+
+// "1234.5 ms".
+std::string Ms(absl::Duration duration);
+
+// Prints a heading for one section of a tool's output.
+void Heading(absl::string_view title);
+
+}  // namespace pyconc::cli
+
+#endif  // PYCONC_TOOLS_CLI_CLI_H_
