@@ -1,0 +1,101 @@
+// The tour: every topic's tool, in the tutorial's order, with small workloads.
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "gflags/gflags.h"
+#include "tools/cli/cli.h"
+
+DEFINE_string(topic, "", "Run only the topics whose title contains this text.");
+
+extern char** environ;
+
+namespace {
+
+constexpr char kLesson[] =
+    "The pyconc tour: runs each topic's tool in the order of the Python concurrency\n"
+    "tutorial, with small workloads, one headed section per topic. Each section names\n"
+    "the tool, so you can run it alone with other flags (see its --help).\n\n"
+    "Usage: bazel run //tools/tour -- [--topic=TEXT]";
+
+struct Stop {
+  const char* title;   // The tutorial page.
+  const char* python;  // What it mirrors in Python.
+  const char* target;  // The Bazel target of its tool.
+  const char* args;    // Flags for a quick run, space-separated.
+};
+
+constexpr Stop kStops[] = {
+    {"1.1 processes and threads", "os.fork vs threading.Thread",
+     "//threading/processes_vs_threads", "--count=200"},
+    {"1.2 threading", "threading.Thread", "//threading/thread", "--jobs=4 --latency_ms=100"},
+    {"1.3 extending Thread", "class T(threading.Thread): def run(self)",
+     "//threading/extend", ""},
+    {"1.4 returning values", "a Thread subclass keeping run()'s result",
+     "//threading/return_values", "--limit=300000 --fail_slice=1"},
+    {"1.6 daemon threads", "threading.Thread(daemon=True)", "//threading/daemon",
+     "--busy_ms=200"},
+};
+
+// "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
+std::string BinaryPath(const std::string& target) {
+  const std::string package = target.substr(2);
+  const size_t colon = package.find(':');
+  if (colon != std::string::npos) {
+    return package.substr(0, colon) + "/" + package.substr(colon + 1);
+  }
+  return package + "/" + package.substr(package.find_last_of('/') + 1);
+}
+
+// Runs one tool and returns its exit code (or -1 when it could not start or crashed).
+int RunTool(const Stop& stop) {
+  const std::string path = BinaryPath(stop.target);
+  std::vector<std::string> args = {path};
+  for (absl::string_view arg : absl::StrSplit(stop.args, ' ', absl::SkipEmpty())) {
+    args.emplace_back(arg);
+  }
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+    return -1;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
+  int failures = 0;
+  int ran = 0;
+  const absl::Duration total = pyconc::cli::Measure([&] {
+    for (const Stop& stop : kStops) {
+      if (!absl::StrContains(stop.title, FLAGS_topic)) continue;
+      ++ran;
+      std::printf("\n==================================================================\n");
+      std::printf("%s   (Python: %s)\n", stop.title, stop.python);
+      std::printf("$ bazel run %s -- %s\n\n", stop.target, stop.args);
+      const int code = RunTool(stop);
+      if (code != 0) {
+        ++failures;
+        std::printf("\n!! %s exited with code %d\n", stop.target, code);
+      }
+    }
+  });
+  if (ran == 0) return pyconc::cli::UsageError("--topic matches no topic");
+  std::printf("\n==================================================================\n");
+  std::printf("Tour done: %d topics in %s, %d failed.\n", ran,
+              pyconc::cli::Ms(total).c_str(), failures);
+  return failures == 0 ? 0 : 1;
+}
