@@ -36,8 +36,10 @@ TEST_F(ThreadDeathTest, SettingDaemonAfterStartIsRuntimeError) {
   EXPECT_DEATH(t.set_daemon(true), "RuntimeError: cannot set daemon status");
 }
 
-// Waits on a Notification outside the object, so that destroying the object touches
-// nothing the running thread uses before ~Thread notices the misuse.
+// The waiter's Notifications live outside the object, so that destroying it touches
+// nothing the running thread uses before ~Thread notices the misuse; `entered` orders
+// the thread's virtual call to Run() before the destruction, as ThreadSanitizer needs.
+absl::Notification entered;
 absl::Notification never_notified;
 
 class Waiter : public Thread {
@@ -45,7 +47,10 @@ class Waiter : public Thread {
   Waiter() : Thread({.name = "waiter"}) {}
 
  protected:
-  void Run() override { never_notified.WaitForNotification(); }
+  void Run() override {
+    entered.Notify();
+    never_notified.WaitForNotification();
+  }
 };
 
 TEST_F(ThreadDeathTest, DestroyingARunningSubclassIsRuntimeError) {
@@ -53,6 +58,7 @@ TEST_F(ThreadDeathTest, DestroyingARunningSubclassIsRuntimeError) {
       {
         Waiter waiter;
         waiter.Start();
+        entered.WaitForNotification();
       },
       "RuntimeError: Thread subclass 'waiter' destroyed while running");
 }
