@@ -1,6 +1,7 @@
-// Daemon threads, measured: this tool runs itself twice as a child process whose main
-// returns while one thread is still busy, once with a daemon thread and once with a
-// non-daemon thread, and times how long each child takes to exit.
+// Daemon threads, measured: this tool runs itself twice as a child process
+// whose main returns while one thread is still busy, once with a daemon thread
+// and once with a non-daemon thread, and times how long each child takes to
+// exit.
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,37 +15,48 @@
 #include "threading/thread/thread.h"
 #include "tools/cli/cli.h"
 
-DEFINE_int32(busy_ms, 500, "How long the child's thread keeps working after main returns.");
-DEFINE_string(child, "", "Internal: run as the child, with a 'daemon' or 'non_daemon' thread.");
+DEFINE_int32(busy_ms, 500,
+             "How long the child's thread keeps working after main returns.");
+DEFINE_string(
+    child, "",
+    "Internal: run as the child, with a 'daemon' or 'non_daemon' thread.");
 
 extern char** environ;
 
 namespace {
 
 constexpr char kLesson[] =
-    "Daemon threads: when main returns, Python (and pyconc) first join every non-daemon\n"
-    "thread, so the process lives until they finish; daemon threads are abandoned and\n"
-    "the process exits at once. Use daemon threads for background work that may be\n"
-    "cut off (a heartbeat), never for work that must complete (writing a file).\n\n"
+    "Daemon threads: when main returns, Python (and pyconc) first join every "
+    "non-daemon\n"
+    "thread, so the process lives until they finish; daemon threads are "
+    "abandoned and\n"
+    "the process exits at once. Use daemon threads for background work that "
+    "may be\n"
+    "cut off (a heartbeat), never for work that must complete (writing a "
+    "file).\n\n"
     "Usage: bazel run //threading/daemon -- [--busy_ms=MS]";
 
 // The child: start one thread that works for --busy_ms, then return from main.
 int RunChild(bool daemon) {
-  pyconc::threading::Thread worker({.name = "worker", .daemon = daemon},
-                                   [] { absl::SleepFor(absl::Milliseconds(FLAGS_busy_ms)); });
+  pyconc::threading::Thread worker({.name = "worker", .daemon = daemon}, [] {
+    absl::SleepFor(absl::Milliseconds(FLAGS_busy_ms));
+  });
   worker.Start();
   return 0;
 }
 
-// Runs this program as a child with `--child=role`; returns the wall time until it exited.
+// Runs this program as a child with `--child=role`; returns the wall time until
+// it exited.
 absl::Duration TimeChild(const std::string& role) {
   const std::string child_flag = "--child=" + role;
   const std::string busy_flag = "--busy_ms=" + std::to_string(FLAGS_busy_ms);
-  char* argv[] = {const_cast<char*>("daemon"), const_cast<char*>(child_flag.c_str()),
+  char* argv[] = {const_cast<char*>("daemon"),
+                  const_cast<char*>(child_flag.c_str()),
                   const_cast<char*>(busy_flag.c_str()), nullptr};
   const absl::Time start = absl::Now();
   pid_t pid = 0;
-  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv, environ) != 0) {
+  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv, environ) !=
+      0) {
     std::fprintf(stderr, "daemon: cannot start a child process\n");
     std::exit(1);
   }
@@ -62,17 +74,20 @@ int main(int argc, char** argv) {
   }
   if (!FLAGS_child.empty()) {
     if (FLAGS_child != "daemon" && FLAGS_child != "non_daemon") {
-      return pyconc::cli::UsageError("--child must be 'daemon' or 'non_daemon'");
+      return pyconc::cli::UsageError(
+          "--child must be 'daemon' or 'non_daemon'");
     }
     return RunChild(FLAGS_child == "daemon");
   }
-  std::printf("A child process starts one thread busy for %d ms, then main returns.\n",
-              FLAGS_busy_ms);
+  std::printf(
+      "A child process starts one thread busy for %d ms, then main returns.\n",
+      FLAGS_busy_ms);
   const absl::Duration with_daemon = TimeChild("daemon");
   const absl::Duration with_non_daemon = TimeChild("non_daemon");
   std::printf("  %-26s exited after %10s   (the thread was abandoned)\n",
               "with a daemon thread:", pyconc::cli::Ms(with_daemon).c_str());
-  std::printf("  %-26s exited after %10s   (main's return waited for the thread)\n",
-              "with a non-daemon thread:", pyconc::cli::Ms(with_non_daemon).c_str());
+  std::printf(
+      "  %-26s exited after %10s   (main's return waited for the thread)\n",
+      "with a non-daemon thread:", pyconc::cli::Ms(with_non_daemon).c_str());
   return 0;
 }

@@ -1,5 +1,6 @@
-// Extending Thread: a subclass that overrides Run() and keeps its results as members.
-// Each FileHasher thread reads one file and computes its size and FNV-1a hash.
+// Extending Thread: a subclass that overrides Run() and keeps its results as
+// members. Each FileHasher thread reads one file and computes its size and
+// FNV-1a hash.
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -18,10 +19,14 @@ DEFINE_string(files, "/proc/self/exe,/etc/os-release,/etc/passwd",
 namespace {
 
 constexpr char kLesson[] =
-    "Extending Thread: instead of passing a target, subclass Thread and override Run(),\n"
-    "as Python code overrides run(). The subclass keeps its inputs and results as members;\n"
-    "after Join() the results are safe to read. Here each FileHasher thread hashes one\n"
-    "file (FNV-1a); a file that cannot be read is reported and the others go on.\n\n"
+    "Extending Thread: instead of passing a target, subclass Thread and "
+    "override Run(),\n"
+    "as Python code overrides run(). The subclass keeps its inputs and results "
+    "as members;\n"
+    "after Join() the results are safe to read. Here each FileHasher thread "
+    "hashes one\n"
+    "file (FNV-1a); a file that cannot be read is reported and the others go "
+    "on.\n\n"
     "Usage: bazel run //threading/extend -- [--files=a,b,c]";
 
 class FileHasher : public pyconc::threading::Thread {
@@ -43,7 +48,8 @@ class FileHasher : public pyconc::threading::Thread {
     char buffer[1 << 16];
     while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
       for (std::streamsize i = 0; i < in.gcount(); ++i) {
-        hash_ = (hash_ ^ static_cast<unsigned char>(buffer[i])) * 0x100000001b3ULL;
+        hash_ =
+            (hash_ ^ static_cast<unsigned char>(buffer[i])) * 0x100000001b3ULL;
       }
       size_ += static_cast<uint64_t>(in.gcount());
     }
@@ -62,7 +68,8 @@ class FileHasher : public pyconc::threading::Thread {
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
   std::vector<std::unique_ptr<FileHasher>> hashers;
-  for (absl::string_view path : absl::StrSplit(FLAGS_files, ',', absl::SkipEmpty())) {
+  for (absl::string_view path :
+       absl::StrSplit(FLAGS_files, ',', absl::SkipEmpty())) {
     hashers.push_back(std::make_unique<FileHasher>(std::string(path)));
   }
   if (hashers.empty()) return pyconc::cli::UsageError("--files names no file");
@@ -75,15 +82,18 @@ int main(int argc, char** argv) {
   int failed = 0;
   for (const auto& hasher : hashers) {
     if (hasher->ok()) {
-      std::printf("  %-22s %12llu bytes  fnv1a=%016llx  %s\n", hasher->name().c_str(),
+      std::printf("  %-22s %12llu bytes  fnv1a=%016llx  %s\n",
+                  hasher->name().c_str(),
                   static_cast<unsigned long long>(hasher->size()),
-                  static_cast<unsigned long long>(hasher->hash()), hasher->path().c_str());
+                  static_cast<unsigned long long>(hasher->hash()),
+                  hasher->path().c_str());
     } else {
       ++failed;
       std::fprintf(stderr, "extend: cannot read %s\n", hasher->path().c_str());
     }
   }
-  std::printf("%zu FileHasher threads (Thread subclasses) finished in %s; %d failed\n",
-              hashers.size(), pyconc::cli::Ms(elapsed).c_str(), failed);
+  std::printf(
+      "%zu FileHasher threads (Thread subclasses) finished in %s; %d failed\n",
+      hashers.size(), pyconc::cli::Ms(elapsed).c_str(), failed);
   return failed == 0 ? 0 : 1;
 }

@@ -1,5 +1,6 @@
-// Processes vs threads, measured: the cost of creating and joining each, and what each
-// shares. A thread shares its process's memory; a forked process gets its own copy.
+// Processes vs threads, measured: the cost of creating and joining each, and
+// what each shares. A thread shares its process's memory; a forked process gets
+// its own copy.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,15 +12,20 @@
 #include "threading/thread/thread.h"
 #include "tools/cli/cli.h"
 
-DEFINE_int32(count, 1000, "How many threads, then processes, to create and join.");
+DEFINE_int32(count, 1000,
+             "How many threads, then processes, to create and join.");
 
 namespace {
 
 constexpr char kLesson[] =
-    "Processes and threads: a process has its own memory; its threads share it. This\n"
-    "tool creates and joins --count threads, then forks and reaps --count processes,\n"
-    "and times both. Then a thread and a forked child each change the same global\n"
-    "variable: the thread's change is visible to main, the child's is not (fork copies\n"
+    "Processes and threads: a process has its own memory; its threads share "
+    "it. This\n"
+    "tool creates and joins --count threads, then forks and reaps --count "
+    "processes,\n"
+    "and times both. Then a thread and a forked child each change the same "
+    "global\n"
+    "variable: the thread's change is visible to main, the child's is not "
+    "(fork copies\n"
     "memory). Threads are cheaper to create; processes are isolated.\n\n"
     "Usage: bazel run //threading/processes_vs_threads -- [--count=N]";
 
@@ -36,8 +42,9 @@ absl::Duration TimeThreads(int count) {
   });
 }
 
-// Forks `count` children that exit at once. The children call only _exit(), which is
-// async-signal-safe, so forking while other threads exist cannot deadlock them.
+// Forks `count` children that exit at once. The children call only _exit(),
+// which is async-signal-safe, so forking while other threads exist cannot
+// deadlock them.
 absl::Duration TimeProcesses(int count) {
   return pyconc::cli::Measure([count] {
     for (int i = 0; i < count; ++i) {
@@ -61,9 +68,10 @@ void ShowThreadSharesMemory() {
   });
   writer.Start();
   writer.Join();
-  std::printf("  thread  pid=%d tid=%lld set shared_value = 42;  main now reads %lld\n",
-              ::getpid(), static_cast<long long>(thread_native_id),
-              static_cast<long long>(shared_value));
+  std::printf(
+      "  thread  pid=%d tid=%lld set shared_value = 42;  main now reads %lld\n",
+      ::getpid(), static_cast<long long>(thread_native_id),
+      static_cast<long long>(shared_value));
 }
 
 void ShowProcessHasItsOwnCopy() {
@@ -86,9 +94,11 @@ void ShowProcessHasItsOwnCopy() {
   ::close(pipe_fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  std::printf("  process pid=%d set shared_value = %lld in its copy; main still reads %lld\n",
-              pid, static_cast<long long>(child_value),
-              static_cast<long long>(shared_value));
+  std::printf(
+      "  process pid=%d set shared_value = %lld in its copy; main still reads "
+      "%lld\n",
+      pid, static_cast<long long>(child_value),
+      static_cast<long long>(shared_value));
 }
 
 }  // namespace
@@ -101,13 +111,16 @@ int main(int argc, char** argv) {
   pyconc::cli::Heading("creation cost");
   const absl::Duration threads = TimeThreads(FLAGS_count);
   const absl::Duration processes = TimeProcesses(FLAGS_count);
-  const double per_thread_us = absl::ToDoubleMicroseconds(threads) / FLAGS_count;
-  const double per_process_us = absl::ToDoubleMicroseconds(processes) / FLAGS_count;
-  std::printf("  %d threads   created+joined in %10s  (%7.1f us each)\n", FLAGS_count,
-              pyconc::cli::Ms(threads).c_str(), per_thread_us);
-  std::printf("  %d processes forked+reaped in %10s  (%7.1f us each)\n", FLAGS_count,
-              pyconc::cli::Ms(processes).c_str(), per_process_us);
-  std::printf("  a process costs %.1f x a thread\n", per_process_us / per_thread_us);
+  const double per_thread_us =
+      absl::ToDoubleMicroseconds(threads) / FLAGS_count;
+  const double per_process_us =
+      absl::ToDoubleMicroseconds(processes) / FLAGS_count;
+  std::printf("  %d threads   created+joined in %10s  (%7.1f us each)\n",
+              FLAGS_count, pyconc::cli::Ms(threads).c_str(), per_thread_us);
+  std::printf("  %d processes forked+reaped in %10s  (%7.1f us each)\n",
+              FLAGS_count, pyconc::cli::Ms(processes).c_str(), per_process_us);
+  std::printf("  a process costs %.1f x a thread\n",
+              per_process_us / per_thread_us);
 
   pyconc::cli::Heading("memory");
   std::printf("  main    pid=%d tid=%lld, shared_value = %lld\n", ::getpid(),

@@ -1,19 +1,23 @@
-// ResultThread<T>: a Thread that hands back what its function returned, or what it threw.
+// ResultThread<T>: a Thread that hands back what its function returned, or what
+// it threw.
 //
-// Python's Thread discards the target's return value; the tutorial's "returning values"
-// page subclasses Thread to keep it. ResultThread does that for any callable:
+// Python's Thread discards the target's return value; the tutorial's "returning
+// values" page subclasses Thread to keep it. ResultThread does that for any
+// callable:
 //
 //   ResultThread<int64_t> t(CountPrimes, 0, 1'000'000);
 //   t.Start();
-//   int64_t n = t.Result();  // Joins, then returns the value or rethrows the exception.
+//   int64_t n = t.Result();  // Joins, then returns the value or rethrows the
+//   exception.
 //
-// An exception thrown by the function is not sent to ExceptHook: it is kept for Result()
-// to rethrow. If nobody calls Result(), it is reported through ExceptHook when the last
-// reference to it goes away, so it is never swallowed silently.
+// An exception thrown by the function is not sent to ExceptHook: it is kept for
+// Result() to rethrow. If nobody calls Result(), it is reported through
+// ExceptHook when the last reference to it goes away, so it is never swallowed
+// silently.
 //
-// Thread-safety: as Thread. Result() may be called from several threads; each gets a
-// reference to the same stored value (or the same exception), valid while the
-// ResultThread lives.
+// Thread-safety: as Thread. Result() may be called from several threads; each
+// gets a reference to the same stored value (or the same exception), valid
+// while the ResultThread lives.
 
 #ifndef PYCONC_THREADING_RETURN_VALUES_RESULT_THREAD_H_
 #define PYCONC_THREADING_RETURN_VALUES_RESULT_THREAD_H_
@@ -35,21 +39,23 @@ namespace pyconc::threading {
 template <typename T>
 class ResultThread : public Thread {
  public:
-  // A thread that will run `fn(args...)` and keep its result; `fn` must return a T.
+  // A thread that will run `fn(args...)` and keep its result; `fn` must return
+  // a T.
   template <typename F, typename... Args>
-    requires std::is_invocable_r_v<T, std::decay_t<F>, std::decay_t<Args>...>
+  requires std::is_invocable_r_v<T, std::decay_t<F>, std::decay_t<Args>...>
   explicit ResultThread(F&& fn, Args&&... args)
-      : ResultThread(ThreadOptions{}, std::forward<F>(fn), std::forward<Args>(args)...) {}
+      : ResultThread(ThreadOptions{}, std::forward<F>(fn),
+                     std::forward<Args>(args)...) {}
 
   // As above, with a name and a daemon flag.
   template <typename F, typename... Args>
-    requires std::is_invocable_r_v<T, std::decay_t<F>, std::decay_t<Args>...>
+  requires std::is_invocable_r_v<T, std::decay_t<F>, std::decay_t<Args>...>
   ResultThread(ThreadOptions options, F&& fn, Args&&... args)
       : ResultThread(std::make_shared<Outcome>(), std::move(options),
                      std::forward<F>(fn), std::forward<Args>(args)...) {}
 
-  // Joins the thread, then returns its value (a reference to the stored T) or rethrows
-  // what it threw. For a bounded wait, call Join(timeout) first.
+  // Joins the thread, then returns its value (a reference to the stored T) or
+  // rethrows what it threw. For a bounded wait, call Join(timeout) first.
   std::add_lvalue_reference_t<T> Result() {
     Join();
     outcome_->retrieved.store(true, std::memory_order_relaxed);
@@ -60,7 +66,8 @@ class ResultThread : public Thread {
  private:
   using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
-  // What the thread leaves behind; shared, so the thread may outlive this handle.
+  // What the thread leaves behind; shared, so the thread may outlive this
+  // handle.
   struct Outcome {
     std::optional<Stored> value;
     std::exception_ptr error;
@@ -79,13 +86,15 @@ class ResultThread : public Thread {
                Args&&... args)
       : Thread(std::move(options),
                [outcome, fn = std::decay_t<F>(std::forward<F>(fn)),
-                ... args = std::decay_t<Args>(std::forward<Args>(args))]() mutable {
+                ... args =
+                    std::decay_t<Args>(std::forward<Args>(args))]() mutable {
                  try {
                    if constexpr (std::is_void_v<T>) {
                      std::invoke(std::move(fn), std::move(args)...);
                      outcome->value.emplace();
                    } else {
-                     outcome->value.emplace(std::invoke(std::move(fn), std::move(args)...));
+                     outcome->value.emplace(
+                         std::invoke(std::move(fn), std::move(args)...));
                    }
                  } catch (...) {
                    outcome->error = std::current_exception();

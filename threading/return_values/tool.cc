@@ -1,6 +1,6 @@
-// Returning values from threads: each ResultThread counts the primes in one slice of a
-// range and hands the count back; one slice may be told to fail, to show the exception
-// reaching the caller.
+// Returning values from threads: each ResultThread counts the primes in one
+// slice of a range and hands the count back; one slice may be told to fail, to
+// show the exception reaching the caller.
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -14,17 +14,23 @@
 
 DEFINE_int32(threads, 4, "How many threads split the range.");
 DEFINE_int64(limit, 2000000, "Count the primes below this number.");
-DEFINE_int32(fail_slice, -1,
-             "Index of a slice whose thread throws instead of returning (-1: none).");
+DEFINE_int32(
+    fail_slice, -1,
+    "Index of a slice whose thread throws instead of returning (-1: none).");
 
 namespace {
 
 constexpr char kLesson[] =
-    "Returning values from threads: Python's Thread drops its target's return value, so\n"
-    "the tutorial keeps it in a Thread subclass. pyconc::threading::ResultThread<T> does\n"
-    "that for any function: Result() joins and returns the value, or rethrows what the\n"
-    "thread threw. This tool counts primes below --limit in --threads slices, first on\n"
-    "one thread, then in parallel (C++ has no GIL: CPU-bound threads do speed up).\n\n"
+    "Returning values from threads: Python's Thread drops its target's return "
+    "value, so\n"
+    "the tutorial keeps it in a Thread subclass. "
+    "pyconc::threading::ResultThread<T> does\n"
+    "that for any function: Result() joins and returns the value, or rethrows "
+    "what the\n"
+    "thread threw. This tool counts primes below --limit in --threads slices, "
+    "first on\n"
+    "one thread, then in parallel (C++ has no GIL: CPU-bound threads do speed "
+    "up).\n\n"
     "Usage: bazel run //threading/return_values -- [--threads=N] [--limit=N] "
     "[--fail_slice=I]";
 
@@ -38,7 +44,8 @@ bool IsPrime(int64_t n) {
 
 int64_t CountPrimes(int64_t begin, int64_t end, bool fail) {
   if (fail) {
-    throw std::runtime_error(absl::StrCat("slice [", begin, ", ", end, ") was told to fail"));
+    throw std::runtime_error(
+        absl::StrCat("slice [", begin, ", ", end, ") was told to fail"));
   }
   int64_t count = 0;
   for (int64_t n = begin; n < end; ++n) count += IsPrime(n) ? 1 : 0;
@@ -58,9 +65,8 @@ int main(int argc, char** argv) {
   const int64_t slice = (FLAGS_limit + FLAGS_threads - 1) / FLAGS_threads;
 
   int64_t sequential_count = 0;
-  const absl::Duration sequential = pyconc::cli::Measure([&] {
-    sequential_count = CountPrimes(0, FLAGS_limit, /*fail=*/false);
-  });
+  const absl::Duration sequential = pyconc::cli::Measure(
+      [&] { sequential_count = CountPrimes(0, FLAGS_limit, /*fail=*/false); });
 
   std::deque<pyconc::threading::ResultThread<int64_t>> threads;
   int64_t total = 0;
@@ -100,7 +106,9 @@ int main(int argc, char** argv) {
               absl::StrCat(FLAGS_threads, " ResultThreads").c_str(),
               static_cast<long long>(total), pyconc::cli::Ms(parallel).c_str(),
               failures > 0 ? " (without the failed slice)" : "");
-  std::printf("  %-22s %10.2f x   (bounded by the cores; Python's GIL keeps this at ~1x)\n",
-              "speed-up", absl::FDivDuration(sequential, parallel));
+  std::printf(
+      "  %-22s %10.2f x   (bounded by the cores; Python's GIL keeps this at "
+      "~1x)\n",
+      "speed-up", absl::FDivDuration(sequential, parallel));
   return 0;
 }

@@ -21,7 +21,8 @@
 namespace pyconc::threading {
 namespace internal {
 
-// What every handle of one thread shares. Outlives the thread and its Thread object.
+// What every handle of one thread shares. Outlives the thread and its Thread
+// object.
 class ThreadState : public std::enable_shared_from_this<ThreadState> {
  public:
   enum class Phase { kNew, kStarted, kFinished };
@@ -47,7 +48,8 @@ class ThreadState : public std::enable_shared_from_this<ThreadState> {
   void set_daemon(bool daemon) {
     absl::MutexLock lock(&mu_);
     if (phase_ != Phase::kNew) {
-      pyconc::internal::Misuse("RuntimeError", "cannot set daemon status of active thread");
+      pyconc::internal::Misuse("RuntimeError",
+                               "cannot set daemon status of active thread");
     }
     daemon_ = daemon;
   }
@@ -90,10 +92,12 @@ class ThreadState : public std::enable_shared_from_this<ThreadState> {
 
   bool WaitFinished(absl::Duration timeout) const {
     absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(this, &ThreadState::Finished), timeout);
+    return mu_.AwaitWithTimeout(absl::Condition(this, &ThreadState::Finished),
+                                timeout);
   }
 
-  // Position in the registry; written once, by Registry::Add, before the thread runs.
+  // Position in the registry; written once, by Registry::Add, before the thread
+  // runs.
   uint64_t registry_key = 0;
 
  private:
@@ -120,13 +124,15 @@ namespace {
 
 using internal::ThreadState;
 
-// The calling thread's state, when pyconc knows it (its own threads, main, dummies).
+// The calling thread's state, when pyconc knows it (its own threads, main,
+// dummies).
 thread_local ThreadState* current_state = nullptr;
 
 // Python's _newname(): one counter for "Thread-N" and "Dummy-N".
 std::string NewName(absl::string_view prefix) {
   static std::atomic<int64_t> counter{0};
-  return absl::StrCat(prefix, counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  return absl::StrCat(prefix,
+                      counter.fetch_add(1, std::memory_order_relaxed) + 1);
 }
 
 uint64_t OsIdent() { return static_cast<uint64_t>(pthread_self()); }
@@ -141,7 +147,9 @@ class Registry {
     return *registry;
   }
 
-  const std::shared_ptr<ThreadState>& main_thread() const { return main_thread_; }
+  const std::shared_ptr<ThreadState>& main_thread() const {
+    return main_thread_;
+  }
 
   void Add(const std::shared_ptr<ThreadState>& state) {
     absl::MutexLock lock(&mu_);
@@ -164,19 +172,22 @@ class Registry {
     return threads;
   }
   // A non-daemon thread other than main and `self`, or null when none is left.
-  std::shared_ptr<ThreadState> AnyNonDaemonExcept(const ThreadState* self) const {
+  std::shared_ptr<ThreadState> AnyNonDaemonExcept(
+      const ThreadState* self) const {
     absl::MutexLock lock(&mu_);
     for (const auto& [key, state] : active_) {
-      if (state.get() != self && state != main_thread_ && !state->daemon()) return state;
+      if (state.get() != self && state != main_thread_ && !state->daemon())
+        return state;
     }
     return nullptr;
   }
 
  private:
-  // Built on first use, which the initializer at the end of this file makes happen
-  // during static initialization, on the main thread.
+  // Built on first use, which the initializer at the end of this file makes
+  // happen during static initialization, on the main thread.
   Registry()
-      : main_thread_(std::make_shared<ThreadState>("MainThread", /*daemon=*/false,
+      : main_thread_(std::make_shared<ThreadState>("MainThread",
+                                                   /*daemon=*/false,
                                                    /*dummy=*/false)) {
     if (OsNativeId() == ::getpid()) {
       main_thread_->Publish(OsIdent(), OsNativeId());
@@ -193,10 +204,12 @@ class Registry {
   std::map<uint64_t, std::shared_ptr<ThreadState>> active_ ABSL_GUARDED_BY(mu_);
 };
 
-// Python's threading._shutdown(): returning from main waits for non-daemon threads.
+// Python's threading._shutdown(): returning from main waits for non-daemon
+// threads.
 void JoinNonDaemonThreadsAtExit() {
   const Registry& registry = Registry::Get();
-  while (std::shared_ptr<ThreadState> state = registry.AnyNonDaemonExcept(current_state)) {
+  while (std::shared_ptr<ThreadState> state =
+             registry.AnyNonDaemonExcept(current_state)) {
     state->WaitFinished(absl::InfiniteDuration());
   }
 }
@@ -215,8 +228,9 @@ struct DummyRegistration {
 ThreadState& CurrentState() {
   if (current_state != nullptr) return *current_state;
   thread_local DummyRegistration dummy;
-  dummy.state = std::make_shared<ThreadState>(NewName("Dummy-"), /*daemon=*/true,
-                                              /*dummy=*/true);
+  dummy.state =
+      std::make_shared<ThreadState>(NewName("Dummy-"), /*daemon=*/true,
+                                    /*dummy=*/true);
   dummy.state->Publish(OsIdent(), OsNativeId());
   Registry::Get().Add(dummy.state);
   current_state = dummy.state.get();
@@ -231,8 +245,10 @@ std::string Demangle(const char* mangled) {
 }
 
 absl::Mutex except_hook_mu(absl::kConstInit);
-ExceptHookFunction& InstalledExceptHook() ABSL_EXCLUSIVE_LOCKS_REQUIRED(except_hook_mu) {
-  static ExceptHookFunction* const hook = new ExceptHookFunction(&DefaultExceptHook);
+ExceptHookFunction& InstalledExceptHook()
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(except_hook_mu) {
+  static ExceptHookFunction* const hook =
+      new ExceptHookFunction(&DefaultExceptHook);
   return *hook;
 }
 
@@ -242,7 +258,9 @@ ThreadRef::ThreadRef(std::shared_ptr<internal::ThreadState> state)
     : state_(std::move(state)) {}
 
 std::string ThreadRef::name() const { return state_->name(); }
-void ThreadRef::set_name(std::string name) { state_->set_name(std::move(name)); }
+void ThreadRef::set_name(std::string name) {
+  state_->set_name(std::move(name));
+}
 uint64_t ThreadRef::ident() const { return state_->ident(); }
 int64_t ThreadRef::native_id() const { return state_->native_id(); }
 bool ThreadRef::daemon() const { return state_->daemon(); }
@@ -254,7 +272,8 @@ void ThreadRef::Join() const { Join(absl::InfiniteDuration()); }
 
 bool ThreadRef::Join(absl::Duration timeout) const {
   if (state_->phase() == ThreadState::Phase::kNew) {
-    pyconc::internal::Misuse("RuntimeError", "cannot join thread before it is started");
+    pyconc::internal::Misuse("RuntimeError",
+                             "cannot join thread before it is started");
   }
   if (state_.get() == current_state) {
     pyconc::internal::Misuse("RuntimeError", "cannot join current thread");
@@ -278,14 +297,16 @@ Thread::~Thread() {
   if (runs_subclass_ && state()->phase() == ThreadState::Phase::kStarted) {
     pyconc::internal::Misuse(
         "RuntimeError",
-        absl::StrCat("Thread subclass '", name(),
-                     "' destroyed while running; Join() it before it goes away"));
+        absl::StrCat(
+            "Thread subclass '", name(),
+            "' destroyed while running; Join() it before it goes away"));
   }
 }
 
 void Thread::Start() {
   if (!state()->MarkStarted()) {
-    pyconc::internal::Misuse("RuntimeError", "threads can only be started once");
+    pyconc::internal::Misuse("RuntimeError",
+                             "threads can only be started once");
   }
   static const bool exit_handler_installed =
       std::atexit(&JoinNonDaemonThreadsAtExit) == 0;
@@ -302,11 +323,12 @@ void Thread::Start() {
   }
 }
 
-void Thread::Bootstrap(std::shared_ptr<internal::ThreadState> state, Target target,
-                       Thread* subclass) {
+void Thread::Bootstrap(std::shared_ptr<internal::ThreadState> state,
+                       Target target, Thread* subclass) {
   current_state = state.get();
   state->Publish(OsIdent(), OsNativeId());
-  // The kernel keeps 15 bytes of a thread's name; debuggers and `top -H` show it.
+  // The kernel keeps 15 bytes of a thread's name; debuggers and `top -H` show
+  // it.
   const std::string os_name = state->name().substr(0, 15);
   pthread_setname_np(pthread_self(), os_name.c_str());
   try {
@@ -318,8 +340,8 @@ void Thread::Bootstrap(std::shared_ptr<internal::ThreadState> state, Target targ
   } catch (...) {
     ExceptHook({std::current_exception(), ThreadRef(state)});
   }
-  // Release the target's captured arguments before joiners wake, as Python drops
-  // its reference to the target when run() returns.
+  // Release the target's captured arguments before joiners wake, as Python
+  // drops its reference to the target when run() returns.
   target = nullptr;
   Registry::Get().Remove(*state);
   state->MarkFinished();
@@ -334,7 +356,9 @@ std::stop_token Thread::stop_token() const {
   return state()->stop_source().get_token();
 }
 
-ThreadRef CurrentThread() { return ThreadRef(CurrentState().shared_from_this()); }
+ThreadRef CurrentThread() {
+  return ThreadRef(CurrentState().shared_from_this());
+}
 ThreadRef MainThread() { return ThreadRef(Registry::Get().main_thread()); }
 int ActiveCount() { return Registry::Get().Count(); }
 std::vector<ThreadRef> Enumerate() { return Registry::Get().Snapshot(); }
@@ -354,8 +378,9 @@ std::string DescribeException(const std::exception_ptr& exception) {
 }
 
 void DefaultExceptHook(const ExceptHookArgs& args) {
-  const std::string report = absl::StrCat("Exception in thread ", args.thread.name(),
-                                          ":\n", DescribeException(args.exception), "\n");
+  const std::string report =
+      absl::StrCat("Exception in thread ", args.thread.name(), ":\n",
+                   DescribeException(args.exception), "\n");
   std::fwrite(report.data(), 1, report.size(), stderr);
   std::fflush(stderr);
 }
@@ -363,7 +388,8 @@ void DefaultExceptHook(const ExceptHookArgs& args) {
 ExceptHookFunction SetExceptHook(ExceptHookFunction hook) {
   absl::MutexLock lock(&except_hook_mu);
   ExceptHookFunction previous = std::move(InstalledExceptHook());
-  InstalledExceptHook() = hook ? std::move(hook) : ExceptHookFunction(&DefaultExceptHook);
+  InstalledExceptHook() =
+      hook ? std::move(hook) : ExceptHookFunction(&DefaultExceptHook);
   return previous;
 }
 

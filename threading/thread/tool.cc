@@ -1,5 +1,5 @@
-// The threading tutorial's first lesson, measured: I/O-bound jobs run one after another,
-// then each on its own Thread.
+// The threading tutorial's first lesson, measured: I/O-bound jobs run one after
+// another, then each on its own Thread.
 #include <cstdio>
 #include <deque>
 #include <string>
@@ -12,16 +12,21 @@
 #include "tools/cli/cli.h"
 
 DEFINE_int32(jobs, 8, "How many I/O-bound jobs to run.");
-DEFINE_int32(latency_ms, 200,
-             "How long each job waits on its (simulated) I/O, e.g. a slow server.");
+DEFINE_int32(
+    latency_ms, 200,
+    "How long each job waits on its (simulated) I/O, e.g. a slow server.");
 
 namespace {
 
 constexpr char kLesson[] =
-    "threading.Thread in C++: run I/O-bound jobs one after another, then each on its\n"
-    "own pyconc::threading::Thread (Start, then Join), and compare the elapsed times.\n"
-    "A thread blocked on I/O costs nothing, so N jobs on N threads take about as long\n"
-    "as one job: the speed-up approaches N. (Each job blocks for --latency_ms, as a\n"
+    "threading.Thread in C++: run I/O-bound jobs one after another, then each "
+    "on its\n"
+    "own pyconc::threading::Thread (Start, then Join), and compare the elapsed "
+    "times.\n"
+    "A thread blocked on I/O costs nothing, so N jobs on N threads take about "
+    "as long\n"
+    "as one job: the speed-up approaches N. (Each job blocks for --latency_ms, "
+    "as a\n"
     "socket read from a slow server would.)\n\n"
     "Usage: bazel run //threading/thread -- [--jobs=N] [--latency_ms=MS]";
 
@@ -38,7 +43,8 @@ int main(int argc, char** argv) {
   }
   using pyconc::threading::Thread;
 
-  std::printf("%d I/O-bound jobs of %d ms each\n", FLAGS_jobs, FLAGS_latency_ms);
+  std::printf("%d I/O-bound jobs of %d ms each\n", FLAGS_jobs,
+              FLAGS_latency_ms);
   const absl::Duration sequential = pyconc::cli::Measure([] {
     for (int i = 0; i < FLAGS_jobs; ++i) IoBoundJob();
   });
@@ -56,14 +62,16 @@ int main(int argc, char** argv) {
               pyconc::cli::Ms(sequential).c_str());
   std::printf("  %-12s %12s   %d threads, started then joined\n", "threaded",
               pyconc::cli::Ms(threaded).c_str(), FLAGS_jobs);
-  std::printf("  %-12s %10.2f x   (ideal: %d x; the threads wait in parallel)\n",
-              "speed-up", absl::FDivDuration(sequential, threaded), FLAGS_jobs);
+  std::printf(
+      "  %-12s %10.2f x   (ideal: %d x; the threads wait in parallel)\n",
+      "speed-up", absl::FDivDuration(sequential, threaded), FLAGS_jobs);
 
   const int shown = std::min<int>(FLAGS_jobs, 3);
-  std::printf("\nThe first %d threads (name, ident, native_id; daemon=%s):\n", shown,
-              threads.front().daemon() ? "true" : "false");
+  std::printf("\nThe first %d threads (name, ident, native_id; daemon=%s):\n",
+              shown, threads.front().daemon() ? "true" : "false");
   for (int i = 0; i < shown; ++i) {
-    std::printf("  %-10s ident=%-16llx native_id=%lld\n", threads[i].name().c_str(),
+    std::printf("  %-10s ident=%-16llx native_id=%lld\n",
+                threads[i].name().c_str(),
                 static_cast<unsigned long long>(threads[i].ident()),
                 static_cast<long long>(threads[i].native_id()));
   }

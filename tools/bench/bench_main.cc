@@ -1,12 +1,13 @@
-// pyconc's benchmark suite: every workload on pyconc and on its peers, in one run, as a
-// markdown table of times and ratios.
+// pyconc's benchmark suite: every workload on pyconc and on its peers, in one
+// run, as a markdown table of times and ratios.
 //
-// C++ workloads are Google Benchmark functions named "<workload>/<implementation>"
-// (pyconc's own implementation is called "pyconc"), linked in from *_bench.cc files.
-// Python peers are the scripts in tools/bench/python/, run with python3; each prints
-// lines "<workload>\t<implementation>\t<nanoseconds per iteration>".
-#include <cstdio>
+// C++ workloads are Google Benchmark functions named
+// "<workload>/<implementation>" (pyconc's own implementation is called
+// "pyconc"), linked in from *_bench.cc files. Python peers are the scripts in
+// tools/bench/python/, run with python3; each prints lines
+// "<workload>\t<implementation>\t<nanoseconds per iteration>".
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -24,8 +25,10 @@ namespace {
 
 constexpr char kPyconc[] = "pyconc";
 
-// Nanoseconds per iteration, by workload, then by implementation (in arrival order).
-using Results = std::map<std::string, std::vector<std::pair<std::string, double>>>;
+// Nanoseconds per iteration, by workload, then by implementation (in arrival
+// order).
+using Results =
+    std::map<std::string, std::vector<std::pair<std::string, double>>>;
 
 // Prints Google Benchmark's usual console output and keeps every run's time.
 class CollectingReporter : public benchmark::ConsoleReporter {
@@ -37,12 +40,14 @@ class CollectingReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
       if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      const std::string name(absl::StripSuffix(run.benchmark_name(), "/real_time"));
+      const std::string name(
+          absl::StripSuffix(run.benchmark_name(), "/real_time"));
       const size_t slash = name.find('/');
       if (slash == std::string::npos) continue;
       const double ns = run.GetAdjustedRealTime() * 1e9 /
                         benchmark::GetTimeUnitMultiplier(run.time_unit);
-      (*results_)[name.substr(0, slash)].emplace_back(name.substr(slash + 1), ns);
+      (*results_)[name.substr(0, slash)].emplace_back(name.substr(slash + 1),
+                                                      ns);
     }
   }
 
@@ -50,12 +55,13 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   Results* results_;
 };
 
-// The folder of Python peers: beside the binary's runfiles, or under the current
-// directory (where `bazel run` starts).
+// The folder of Python peers: beside the binary's runfiles, or under the
+// current directory (where `bazel run` starts).
 std::filesystem::path PythonPeersDir(const char* argv0) {
   const std::filesystem::path relative = "tools/bench/python";
   if (std::filesystem::is_directory(relative)) return relative;
-  return std::filesystem::path(std::string(argv0) + ".runfiles") / "pyconc" / relative;
+  return std::filesystem::path(std::string(argv0) + ".runfiles") / "pyconc" /
+         relative;
 }
 
 // Runs every Python peer script and adds the times it prints.
@@ -107,11 +113,13 @@ void PrintTable(const Results& results) {
           pyconc_ns > 0 ? absl::StrFormat("%.2fx", pyconc_ns / ns) : "n/a";
       std::printf("| %s | %s | %s | %s | %s |\n", workload.c_str(),
                   pyconc_ns > 0 ? FormatTime(pyconc_ns).c_str() : "n/a",
-                  implementation.c_str(), FormatTime(ns).c_str(), ratio.c_str());
+                  implementation.c_str(), FormatTime(ns).c_str(),
+                  ratio.c_str());
     }
   }
-  std::printf("\nTimes are per iteration (wall clock). pyconc ÷ peer below 1x means "
-              "pyconc is faster.\n");
+  std::printf(
+      "\nTimes are per iteration (wall clock). pyconc ÷ peer below 1x means "
+      "pyconc is faster.\n");
 }
 
 }  // namespace

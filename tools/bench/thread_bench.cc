@@ -21,6 +21,8 @@ void StdThread(benchmark::State& state) {
     thread.join();
   }
 }
-BENCHMARK(StdThread)->Name("thread create+start+join/std::thread")->UseRealTime();
+BENCHMARK(StdThread)
+    ->Name("thread create+start+join/std::thread")
+    ->UseRealTime();
 
 }  // namespace

@@ -1,8 +1,9 @@
 // The command-line conventions every pyconc tool follows.
 //
-// `--help` prints the tool's lesson (what the tutorial page teaches, in two or three
-// sentences) and only the tool's own flags. Bad input gives one line on stderr and exit
-// code 2, never a crash. Measurements are wall-clock durations printed in ms.
+// `--help` prints the tool's lesson (what the tutorial page teaches, in two or
+// three sentences) and only the tool's own flags. Bad input gives one line on
+// stderr and exit code 2, never a crash. Measurements are wall-clock durations
+// printed in ms.
 //
 // Not thread-safe: call Init() from main before starting threads.
 
@@ -21,15 +22,20 @@ namespace pyconc::cli {
 // The exit code of a tool given bad input.
 inline constexpr int kUsageError = 2;
 
-// Parses gflags. On --help prints `lesson` and the flags defined in `flags_file` (pass
-// __FILE__ from the file that defines them) and exits 0; unknown flags exit non-zero.
-void Init(int* argc, char*** argv, absl::string_view lesson, absl::string_view flags_file);
+// Parses gflags. On --help prints `lesson` and the flags defined in
+// `flags_file` (pass
+// __FILE__ from the file that defines them) and exits 0; unknown flags exit
+// non-zero.
+void Init(int* argc, char*** argv, absl::string_view lesson,
+          absl::string_view flags_file);
 
-// Prints "<tool>: <message>" to stderr and returns kUsageError, for `return` from main.
+// Prints "<tool>: <message>" to stderr and returns kUsageError, for `return`
+// from main.
 int UsageError(absl::string_view message);
 
 // True when lo <= value <= hi; otherwise reports "--flag must be in [lo, hi]".
-bool CheckFlagRange(absl::string_view flag, int64_t value, int64_t lo, int64_t hi);
+bool CheckFlagRange(absl::string_view flag, int64_t value, int64_t lo,
+                    int64_t hi);
 
 // The wall-clock time `work` takes.
 absl::Duration Measure(absl::FunctionRef<void()> work);

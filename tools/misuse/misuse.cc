@@ -9,7 +9,8 @@ namespace pyconc::internal {
 
 void Misuse(absl::string_view python_error, absl::string_view message) {
   // One write, so the line is not interleaved with other threads' output.
-  const std::string line = absl::StrCat("pyconc: ", python_error, ": ", message, "\n");
+  const std::string line =
+      absl::StrCat("pyconc: ", python_error, ": ", message, "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
   std::abort();

@@ -19,8 +19,10 @@ extern char** environ;
 namespace {
 
 constexpr char kLesson[] =
-    "The pyconc tour: runs each topic's tool in the order of the Python concurrency\n"
-    "tutorial, with small workloads, one headed section per topic. Each section names\n"
+    "The pyconc tour: runs each topic's tool in the order of the Python "
+    "concurrency\n"
+    "tutorial, with small workloads, one headed section per topic. Each "
+    "section names\n"
     "the tool, so you can run it alone with other flags (see its --help).\n\n"
     "Usage: bazel run //tools/tour -- [--topic=TEXT]";
 
@@ -34,13 +36,14 @@ struct Stop {
 constexpr Stop kStops[] = {
     {"1.1 processes and threads", "os.fork vs threading.Thread",
      "//threading/processes_vs_threads", "--count=200"},
-    {"1.2 threading", "threading.Thread", "//threading/thread", "--jobs=4 --latency_ms=100"},
+    {"1.2 threading", "threading.Thread", "//threading/thread",
+     "--jobs=4 --latency_ms=100"},
     {"1.3 extending Thread", "class T(threading.Thread): def run(self)",
      "//threading/extend", ""},
     {"1.4 returning values", "a Thread subclass keeping run()'s result",
      "//threading/return_values", "--limit=300000 --fail_slice=1"},
-    {"1.6 daemon threads", "threading.Thread(daemon=True)", "//threading/daemon",
-     "--busy_ms=200"},
+    {"1.6 daemon threads", "threading.Thread(daemon=True)",
+     "//threading/daemon", "--busy_ms=200"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
@@ -53,11 +56,13 @@ std::string BinaryPath(const std::string& target) {
   return package + "/" + package.substr(package.find_last_of('/') + 1);
 }
 
-// Runs one tool and returns its exit code (or -1 when it could not start or crashed).
+// Runs one tool and returns its exit code (or -1 when it could not start or
+// crashed).
 int RunTool(const Stop& stop) {
   const std::string path = BinaryPath(stop.target);
   std::vector<std::string> args = {path};
-  for (absl::string_view arg : absl::StrSplit(stop.args, ' ', absl::SkipEmpty())) {
+  for (absl::string_view arg :
+       absl::StrSplit(stop.args, ' ', absl::SkipEmpty())) {
     args.emplace_back(arg);
   }
   std::vector<char*> argv;
@@ -65,7 +70,8 @@ int RunTool(const Stop& stop) {
   argv.push_back(nullptr);
   std::fflush(stdout);
   pid_t pid = 0;
-  if (posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+  if (posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ) !=
+      0) {
     return -1;
   }
   int status = 0;
@@ -83,7 +89,9 @@ int main(int argc, char** argv) {
     for (const Stop& stop : kStops) {
       if (!absl::StrContains(stop.title, FLAGS_topic)) continue;
       ++ran;
-      std::printf("\n==================================================================\n");
+      std::printf(
+          "\n=================================================================="
+          "\n");
       std::printf("%s   (Python: %s)\n", stop.title, stop.python);
       std::printf("$ bazel run %s -- %s\n\n", stop.target, stop.args);
       const int code = RunTool(stop);
@@ -94,7 +102,8 @@ int main(int argc, char** argv) {
     }
   });
   if (ran == 0) return pyconc::cli::UsageError("--topic matches no topic");
-  std::printf("\n==================================================================\n");
+  std::printf(
+      "\n==================================================================\n");
   std::printf("Tour done: %d topics in %s, %d failed.\n", ran,
               pyconc::cli::Ms(total).c_str(), failures);
   return failures == 0 ? 0 : 1;

@@ -16,10 +16,12 @@ namespace {
 
 TEST(ResultThreadTest, ResultJoinsAndReturnsTheValue) {
   absl::Notification release;
-  ResultThread<int> t([&release](int a, int b) {
-    release.WaitForNotification();
-    return a * b;
-  }, 6, 7);
+  ResultThread<int> t(
+      [&release](int a, int b) {
+        release.WaitForNotification();
+        return a * b;
+      },
+      6, 7);
   t.Start();
   EXPECT_FALSE(t.Join(absl::Milliseconds(1)));
   release.Notify();
@@ -29,8 +31,9 @@ TEST(ResultThreadTest, ResultJoinsAndReturnsTheValue) {
 }
 
 TEST(ResultThreadTest, ResultRethrowsWhatTheThreadThrew) {
-  ResultThread<std::string> t({.name = "failing"},
-                              []() -> std::string { throw std::out_of_range("nope"); });
+  ResultThread<std::string> t({.name = "failing"}, []() -> std::string {
+    throw std::out_of_range("nope");
+  });
   t.Start();
   EXPECT_THROW(t.Result(), std::out_of_range);
   EXPECT_THROW(t.Result(), std::out_of_range);
@@ -73,7 +76,8 @@ TEST(ResultThreadTest, UncollectedExceptionsAreReportedWithTheThreadName) {
   std::vector<std::string> reports;
   SetExceptHook([&](const ExceptHookArgs& args) {
     absl::MutexLock lock(&mu);
-    reports.push_back(args.thread.name() + ": " + DescribeException(args.exception));
+    reports.push_back(args.thread.name() + ": " +
+                      DescribeException(args.exception));
   });
   {
     ResultThread<int> t({.name = "forgotten"},
@@ -83,7 +87,8 @@ TEST(ResultThreadTest, UncollectedExceptionsAreReportedWithTheThreadName) {
   }
   SetExceptHook(nullptr);
   absl::MutexLock lock(&mu);
-  EXPECT_THAT(reports, ::testing::ElementsAre("forgotten: std::runtime_error: lost"));
+  EXPECT_THAT(reports,
+              ::testing::ElementsAre("forgotten: std::runtime_error: lost"));
 }
 
 TEST(ResultThreadTest, ManyThreadsEachReturnTheirOwnValue) {

@@ -1,8 +1,9 @@
-// A program for exit_test: starts one thread, daemon or not, then returns from main.
+// A program for exit_test: starts one thread, daemon or not, then returns from
+// main.
 //
 // Usage: exit_helper daemon|non_daemon
-// The thread blocks reading stdin; when stdin reaches EOF it prints "thread finished".
-// main prints "main returning" just before it returns.
+// The thread blocks reading stdin; when stdin reaches EOF it prints "thread
+// finished". main prints "main returning" just before it returns.
 #include <unistd.h>
 
 #include <cstdio>

@@ -23,7 +23,8 @@ struct Child {
 std::string HelperPath() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  return std::string(srcdir) + "/" + workspace + "/tests/threading/thread/exit_helper";
+  return std::string(srcdir) + "/" + workspace +
+         "/tests/threading/thread/exit_helper";
 }
 
 Child Spawn(const char* mode) {
@@ -35,9 +36,12 @@ Child Spawn(const char* mode) {
   posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
   const std::string path = HelperPath();
-  char* argv[] = {const_cast<char*>(path.c_str()), const_cast<char*>(mode), nullptr};
+  char* argv[] = {const_cast<char*>(path.c_str()), const_cast<char*>(mode),
+                  nullptr};
   Child child;
-  EXPECT_EQ(posix_spawn(&child.pid, path.c_str(), &actions, nullptr, argv, environ), 0);
+  EXPECT_EQ(
+      posix_spawn(&child.pid, path.c_str(), &actions, nullptr, argv, environ),
+      0);
   posix_spawn_file_actions_destroy(&actions);
   ::close(in[0]);
   ::close(out[1]);
@@ -46,8 +50,8 @@ Child Spawn(const char* mode) {
   return child;
 }
 
-// Reads the child's stdout until `text` has appeared (or, when `text` is empty, until
-// EOF); returns all it read.
+// Reads the child's stdout until `text` has appeared (or, when `text` is empty,
+// until EOF); returns all it read.
 std::string ReadUntil(int fd, const std::string& text) {
   std::string output;
   char buffer[256];
@@ -67,21 +71,24 @@ int WaitExitCode(pid_t pid) {
 
 TEST(ExitTest, MainReturningWaitsForANonDaemonThread) {
   Child child = Spawn("non_daemon");
-  ASSERT_NE(ReadUntil(child.stdout_fd, "main returning\n").find("main returning"),
-            std::string::npos);
+  ASSERT_NE(
+      ReadUntil(child.stdout_fd, "main returning\n").find("main returning"),
+      std::string::npos);
   // main has returned; the process must still be alive, held by the thread.
   int status = 0;
   EXPECT_EQ(::waitpid(child.pid, &status, WNOHANG), 0);
   ::close(child.stdin_fd);  // Lets the thread finish.
-  EXPECT_NE(ReadUntil(child.stdout_fd, "thread finished\n").find("thread finished"),
-            std::string::npos);
+  EXPECT_NE(
+      ReadUntil(child.stdout_fd, "thread finished\n").find("thread finished"),
+      std::string::npos);
   EXPECT_EQ(WaitExitCode(child.pid), 0);
   ::close(child.stdout_fd);
 }
 
 TEST(ExitTest, MainReturningDoesNotWaitForADaemonThread) {
   Child child = Spawn("daemon");
-  // The daemon thread blocks on stdin, which stays open: the process exits anyway.
+  // The daemon thread blocks on stdin, which stays open: the process exits
+  // anyway.
   EXPECT_EQ(WaitExitCode(child.pid), 0);
   const std::string output = ReadUntil(child.stdout_fd, "");
   EXPECT_NE(output.find("main returning"), std::string::npos);

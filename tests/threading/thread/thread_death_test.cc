@@ -22,11 +22,13 @@ TEST_F(ThreadDeathTest, StartingTwiceIsRuntimeError) {
 
 TEST_F(ThreadDeathTest, JoiningAnUnstartedThreadIsRuntimeError) {
   Thread t([] {});
-  EXPECT_DEATH(t.Join(), "RuntimeError: cannot join thread before it is started");
+  EXPECT_DEATH(t.Join(),
+               "RuntimeError: cannot join thread before it is started");
 }
 
 TEST_F(ThreadDeathTest, JoiningTheCurrentThreadIsRuntimeError) {
-  EXPECT_DEATH(CurrentThread().Join(), "RuntimeError: cannot join current thread");
+  EXPECT_DEATH(CurrentThread().Join(),
+               "RuntimeError: cannot join current thread");
 }
 
 TEST_F(ThreadDeathTest, SettingDaemonAfterStartIsRuntimeError) {
@@ -36,9 +38,10 @@ TEST_F(ThreadDeathTest, SettingDaemonAfterStartIsRuntimeError) {
   EXPECT_DEATH(t.set_daemon(true), "RuntimeError: cannot set daemon status");
 }
 
-// The waiter's Notifications live outside the object, so that destroying it touches
-// nothing the running thread uses before ~Thread notices the misuse; `entered` orders
-// the thread's virtual call to Run() before the destruction, as ThreadSanitizer needs.
+// The waiter's Notifications live outside the object, so that destroying it
+// touches nothing the running thread uses before ~Thread notices the misuse;
+// `entered` orders the thread's virtual call to Run() before the destruction,
+// as ThreadSanitizer needs.
 absl::Notification entered;
 absl::Notification never_notified;
 

@@ -36,7 +36,8 @@ TEST(ThreadTest, RunsTargetWithArguments) {
 
 TEST(ThreadTest, MoveOnlyArgumentsReachTheTarget) {
   int seen = 0;
-  Thread t([&seen](std::unique_ptr<int> p) { seen = *p; }, std::make_unique<int>(42));
+  Thread t([&seen](std::unique_ptr<int> p) { seen = *p; },
+           std::make_unique<int>(42));
   t.Start();
   t.Join();
   EXPECT_EQ(seen, 42);
@@ -63,7 +64,8 @@ TEST(ThreadTest, JoinWithTimeoutWaitsAtLeastTheTimeout) {
   EXPECT_FALSE(t.Join(absl::Milliseconds(50)));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
   EXPECT_FALSE(t.Join(absl::ZeroDuration()));
-  EXPECT_FALSE(t.Join(absl::Seconds(-1)));  // Negative means zero, as in Python.
+  EXPECT_FALSE(
+      t.Join(absl::Seconds(-1)));  // Negative means zero, as in Python.
   release.Notify();
   t.Join();
   EXPECT_TRUE(t.Join(absl::ZeroDuration()));  // Joining again is allowed.
@@ -141,11 +143,13 @@ TEST(ThreadTest, DaemonFlagIsInheritedFromTheCreatingThread) {
 
 TEST(ThreadTest, TargetTakingAStopTokenSeesRequestStop) {
   absl::Notification stopped;
-  Thread t([&stopped](std::stop_token token, int unused) {
-    (void)unused;
-    std::stop_callback on_stop(token, [&stopped] { stopped.Notify(); });
-    stopped.WaitForNotification();
-  }, 7);
+  Thread t(
+      [&stopped](std::stop_token token, int unused) {
+        (void)unused;
+        std::stop_callback on_stop(token, [&stopped] { stopped.Notify(); });
+        stopped.WaitForNotification();
+      },
+      7);
   t.Start();
   EXPECT_FALSE(t.stop_token().stop_requested());
   EXPECT_TRUE(t.RequestStop());
@@ -284,7 +288,8 @@ TEST(ThreadTest, ThousandThreadsKeepEnumerateAndActiveCountConsistent) {
   release.Notify();
   for (int i = 0; i < kThreads; ++i) {
     threads[i].Join();
-    // Later threads may finish before they are joined, never the other way round.
+    // Later threads may finish before they are joined, never the other way
+    // round.
     EXPECT_LE(ActiveCount(), before + kThreads - i - 1);
     EXPECT_FALSE(threads[i].IsAlive());
   }
