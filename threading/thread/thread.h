@@ -4,14 +4,15 @@
 // its overridden Run(), on a new OS thread once Start() is called. It mirrors
 // Python:
 //
-//   Python                                   pyconc
-//   t = Thread(target=f, args=(1, 2))        Thread t(f, 1, 2);
-//   t = Thread(target=f, name="w", daemon=1) Thread t({.name = "w", .daemon =
-//   true}, f); t.start(); t.join(); t.join(0.5)         t.Start(); t.Join();
-//   t.Join(absl::Milliseconds(500)); t.is_alive(), t.name, t.ident t.IsAlive(),
-//   t.name(), t.ident() class W(Thread): def run(self): ...      class W :
-//   public Thread { void Run() override; }; threading.current_thread()
-//   CurrentThread()
+//   t = Thread(target=f, args=(1, 2))     ->  Thread t(f, 1, 2);
+//   Thread(target=f, name="w", daemon=1)  ->  Thread t({.name = "w",
+//                                                       .daemon = true}, f);
+//   t.start(); t.join(); t.join(0.5)      ->  t.Start(); t.Join();
+//                                             t.Join(absl::Milliseconds(500));
+//   t.is_alive(), t.name, t.ident         ->  t.IsAlive(), t.name(), t.ident()
+//   class W(Thread): def run(self)        ->  class W : public Thread {
+//                                               void Run() override; };
+//   threading.current_thread()            ->  CurrentThread()
 //
 // Lifetime, as in Python: destroying the handle of a running target thread
 // neither kills it nor abandons it; it keeps running and stays in Enumerate().
