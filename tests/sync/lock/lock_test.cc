@@ -1,0 +1,153 @@
+// Lock: the behaviours CPython's lock_tests.py (BaseLockTests, LockTests) checks.
+
+#include "sync/lock/lock.h"
+
+#include <chrono>
+#include <mutex>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "sync/event/event.h"
+#include "tests/sync/testing/bunch.h"
+#include "threading/thread/thread.h"
+
+namespace pyconc::sync {
+namespace {
+
+using testing::Bunch;
+using testing::ExpectTimesOut;
+
+TEST(LockTest, AcquireRelease) {
+  Lock lock;
+  EXPECT_FALSE(lock.Locked());
+  lock.Acquire();
+  EXPECT_TRUE(lock.Locked());
+  lock.Release();
+  EXPECT_FALSE(lock.Locked());
+}
+
+TEST(LockTest, TryAcquire) {
+  Lock lock;
+  ASSERT_TRUE(lock.Acquire(/*blocking=*/false));
+  EXPECT_FALSE(lock.Acquire(/*blocking=*/false));
+  lock.Release();
+}
+
+TEST(LockTest, TryAcquireContended) {
+  Lock lock;
+  lock.Acquire();
+  bool acquired = true;
+  Bunch(1, [&](int) { acquired = lock.try_lock(); });
+  EXPECT_FALSE(acquired);
+  lock.Release();
+}
+
+TEST(LockTest, ContendedAcquireWaitsForRelease) {
+  Lock lock;
+  Lock counter_lock;
+  int done = 0;
+  lock.Acquire();
+  {
+    Bunch bunch(5, [&](int) {
+      Guard guard(lock);
+      Guard counter_guard(counter_lock);
+      ++done;
+    });
+    {
+      Guard counter_guard(counter_lock);
+      EXPECT_EQ(done, 0);  // Nobody can pass while this thread holds `lock`.
+    }
+    lock.Release();
+  }
+  EXPECT_EQ(done, 5);
+}
+
+TEST(LockTest, TimeoutReturnsFalseAndLeavesLockUsable) {
+  Lock lock;
+  lock.Acquire();
+  Bunch(1, [&](int) {
+    ExpectTimesOut(absl::Milliseconds(20),
+                   [&](absl::Duration t) { return lock.Acquire(true, t); });
+    EXPECT_FALSE(lock.Acquire(true, absl::ZeroDuration()));
+  });
+  lock.Release();
+  Bunch(1, [&](int) {
+    ASSERT_TRUE(lock.Acquire(true, absl::Seconds(60)));
+    lock.Release();
+  });
+  EXPECT_FALSE(lock.Locked());
+}
+
+// An unowned lock handed from one thread to another, as LockTests.test_reacquire does.
+void ReleaseElsewhere(Lock& lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock.Release(); }
+
+TEST(LockTest, ReleasedByAnotherThread) {
+  Lock lock;
+  Event first_acquired;
+  threading::Thread thread([&] {
+    lock.Acquire();
+    first_acquired.Set();
+    lock.Acquire();  // Waits until the main thread releases it.
+  });
+  thread.Start();
+  first_acquired.Wait();
+  ReleaseElsewhere(lock);
+  thread.Join();
+  EXPECT_TRUE(lock.Locked());
+  ReleaseElsewhere(lock);
+  EXPECT_FALSE(lock.Locked());
+}
+
+TEST(LockTest, WorksWithStandardLocks) {
+  Lock a, b;
+  {
+    std::scoped_lock both(a, b);
+    EXPECT_TRUE(a.Locked() && b.Locked());
+    std::unique_lock<Lock> again(a, std::defer_lock);
+    EXPECT_FALSE(again.try_lock_for(std::chrono::milliseconds(1)));
+    EXPECT_FALSE(again.try_lock_until(std::chrono::steady_clock::now()));
+  }
+  EXPECT_FALSE(a.Locked() || b.Locked());
+}
+
+TEST(LockTest, GuardReleasesAtScopeEnd) {
+  Lock lock;
+  {
+    Guard guard(lock);
+    EXPECT_TRUE(lock.Locked());
+  }
+  EXPECT_FALSE(lock.Locked());
+}
+
+TEST(LockTest, ManyThreadsCountWithoutLosingUpdates) {
+  constexpr int kThreads = 16;
+  constexpr int kIncrements = 2000;
+  Lock lock;
+  int counter = 0;
+  Bunch(kThreads, [&](int) {
+    for (int i = 0; i < kIncrements; ++i) {
+      Guard guard(lock);
+      ++counter;
+    }
+  });
+  Guard guard(lock);
+  EXPECT_EQ(counter, kThreads * kIncrements);
+}
+
+TEST(LockDeathTest, ReleasingUnlockedLockIsRuntimeError) {
+  testing::UseThreadsafeDeathTests();
+  Lock lock;
+  EXPECT_DEATH(ReleaseElsewhere(lock), "RuntimeError: release unlocked lock");
+}
+
+TEST(LockDeathTest, BadTimeoutsAreValueErrors) {
+  testing::UseThreadsafeDeathTests();
+  Lock lock;
+  EXPECT_DEATH(lock.Acquire(true, absl::Seconds(-1)),
+               "ValueError: timeout value must be a non-negative number");
+  EXPECT_DEATH(lock.Acquire(false, absl::Seconds(1)),
+               "ValueError: can't specify a timeout for a non-blocking call");
+}
+
+}  // namespace
+}  // namespace pyconc::sync
