@@ -27,7 +27,7 @@ absl::StatusOr<int> Barrier::Wait(absl::Duration timeout) {
     if (index + 1 == parties_) {
       ReleaseAll();
     } else {
-      status = AwaitRelease(timeout);
+      status = AwaitRelease(rounds_, timeout);
     }
   } catch (...) {
     Exit();
@@ -54,17 +54,15 @@ void Barrier::ReleaseAll() {
     }
   }
   state_ = State::kDraining;
+  ++rounds_;
 }
 
-absl::Status Barrier::AwaitRelease(absl::Duration timeout) {
+absl::Status Barrier::AwaitRelease(uint64_t round, absl::Duration timeout) {
   if (!mu_.AwaitWithTimeout(absl::Condition(this, &Barrier::RoundOver), timeout)) {
     Break();
     return BrokenBarrierError();
   }
-  if (state_ == State::kBroken || state_ == State::kResetting) {
-    return BrokenBarrierError();
-  }
-  return absl::OkStatus();
+  return rounds_ != round ? absl::OkStatus() : BrokenBarrierError();
 }
 
 void Barrier::Exit() {

@@ -14,7 +14,9 @@
 // (which breaks the barrier, as in Python), when the action threw (Wait() rethrows that
 // exception in the thread that ran it) or when Reset() was called while threads waited.
 // A broken barrier stays broken until Reset(). A barrier of fewer than 1 party is misuse
-// (Python's ValueError).
+// (Python's ValueError). Where pyconc is stricter than Python: once a round is complete,
+// each of its threads gets its index, even if another thread breaks the barrier before
+// it has woken (Python may raise BrokenBarrierError in that thread).
 //
 // Thread-safety: every member may be called from any thread. Memory ordering: what each
 // thread wrote before Wait() is visible to every thread after its Wait() returns an
@@ -24,6 +26,7 @@
 #ifndef PYCONC_SYNC_BARRIER_BARRIER_H_
 #define PYCONC_SYNC_BARRIER_BARRIER_H_
 
+#include <cstdint>
 #include <functional>
 
 #include "absl/base/thread_annotations.h"
@@ -41,7 +44,7 @@ struct TestPeer;
 // The keyword arguments of Python's Barrier(parties, action=None, timeout=None).
 struct BarrierOptions {
   // Run by the last thread to arrive, before any thread leaves; may be empty.
-  std::function<void()> action;
+  std::function<void()> action = nullptr;
   // What Wait() without an argument waits at most.
   absl::Duration timeout = absl::InfiniteDuration();
 };
@@ -79,7 +82,8 @@ class Barrier {
   // Helpers of Wait(), with Python's names.
   absl::Status Enter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AwaitRelease(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AwaitRelease(uint64_t round, absl::Duration timeout)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Exit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Break() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -97,6 +101,8 @@ class Barrier {
   State state_ ABSL_GUARDED_BY(mu_) = State::kFilling;
   // Threads inside Wait() in this round, arriving or leaving.
   int count_ ABSL_GUARDED_BY(mu_) = 0;
+  // Rounds completed; a waiter whose round completed has passed, whatever came after.
+  uint64_t rounds_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The status Wait() returns when the barrier is broken.

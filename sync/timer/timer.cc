@@ -4,7 +4,7 @@
 
 namespace pyconc::sync {
 
-Timer::Timer(absl::Duration interval, absl::AnyInvocable<void() &&> function)
+Timer::Timer(Bound, absl::Duration interval, absl::AnyInvocable<void() &&> function)
     : interval_(interval), function_(std::move(function)) {
   internal::CheckTimeout(interval_);
 }

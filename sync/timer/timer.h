@@ -39,7 +39,7 @@ class Timer : public threading::Thread {
   template <typename F, typename... Args>
     requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
   Timer(absl::Duration interval, F&& function, Args&&... args)
-      : Timer(interval,
+      : Timer(Bound{}, interval,
               [function = std::decay_t<F>(std::forward<F>(function)),
                ... args = std::decay_t<Args>(std::forward<Args>(args))]() mutable {
                 std::invoke(std::move(function), std::move(args)...);
@@ -55,7 +55,10 @@ class Timer : public threading::Thread {
   void Run() override;
 
  private:
-  Timer(absl::Duration interval, absl::AnyInvocable<void() &&> function);
+  // Tags the constructor below, which the template above would otherwise call itself
+  // for every lambda it makes.
+  struct Bound {};
+  Timer(Bound, absl::Duration interval, absl::AnyInvocable<void() &&> function);
 
   const absl::Duration interval_;
   absl::AnyInvocable<void() &&> function_;
