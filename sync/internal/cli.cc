@@ -8,17 +8,38 @@
 #include "absl/strings/str_format.h"
 #include "gflags/gflags.h"
 
+DECLARE_bool(help);
+DECLARE_bool(helpshort);
+
 namespace pyconc::sync::internal {
+namespace {
+
+// "lock/tool" for .../sync/lock/tool: every tool binary is called `tool`.
+std::string ToolName() {
+  const std::string path = gflags::ProgramInvocationName();
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return path;
+  const size_t parent = path.rfind('/', slash - 1);
+  return path.substr(parent == std::string::npos ? 0 : parent + 1);
+}
+
+}  // namespace
 
 void ParseFlags(int* argc, char*** argv, absl::string_view usage) {
   gflags::SetUsageMessage(std::string(usage));
-  gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);
+  gflags::ParseCommandLineNonHelpFlags(argc, argv, /*remove_flags=*/true);
+  // --help lists only the tool's own flags, not gflags' internal ones.
+  if (FLAGS_help) {
+    FLAGS_help = false;
+    FLAGS_helpshort = true;
+  }
+  gflags::HandleCommandLineHelpFlags();
   if (*argc > 1) Fail(absl::StrCat("unexpected argument '", (*argv)[1], "'; see --help"));
 }
 
 void Fail(absl::string_view message) {
   const std::string line =
-      absl::StrCat(gflags::ProgramInvocationShortName(), ": ", message, "\n");
+      absl::StrCat(ToolName(), ": ", message, "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::exit(2);
 }
