@@ -19,15 +19,17 @@ Condition::~Condition() {
 }
 
 void Condition::Acquire() {
-  std::visit([](auto* lock) { lock->Acquire(); }, lock_);
+  std::visit([](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock->Acquire(); }, lock_);
 }
 
 bool Condition::Acquire(bool blocking, absl::Duration timeout) {
-  return std::visit([&](auto* lock) { return lock->Acquire(blocking, timeout); }, lock_);
+  return std::visit([&](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return lock->Acquire(blocking, timeout);
+      }, lock_);
 }
 
 void Condition::Release() {
-  std::visit([](auto* lock) { lock->Release(); }, lock_);
+  std::visit([](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock->Release(); }, lock_);
 }
 
 bool Condition::IsOwned() const {

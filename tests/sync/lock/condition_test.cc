@@ -11,6 +11,7 @@
 #include "sync/lock/lock.h"
 #include "sync/lock/rlock.h"
 #include "tests/sync/testing/bunch.h"
+#include "tests/sync/testing/unchecked.h"
 
 namespace pyconc::sync {
 namespace {
@@ -18,24 +19,27 @@ namespace {
 using ::testing::ElementsAre;
 using testing::Bunch;
 using testing::ExpectTimesOut;
+using testing::UncheckedAcquire;
+using testing::UncheckedGuard;
+using testing::UncheckedRelease;
 
 TEST(ConditionTest, DefaultLockIsReentrant) {
   Condition cond;
-  cond.Acquire();
-  cond.Acquire();
-  cond.Release();
-  cond.Release();
+  UncheckedAcquire(cond);
+  UncheckedAcquire(cond);
+  UncheckedRelease(cond);
+  UncheckedRelease(cond);
 }
 
 TEST(ConditionTest, AcquiresTheGivenLock) {
   Lock lock;
   Condition cond(lock);
-  cond.Acquire();
-  EXPECT_FALSE(lock.Acquire(/*blocking=*/false));
-  cond.Release();
-  ASSERT_TRUE(lock.Acquire(/*blocking=*/false));
-  EXPECT_FALSE(cond.Acquire(/*blocking=*/false));
-  lock.Release();
+  UncheckedAcquire(cond);
+  EXPECT_FALSE(UncheckedAcquire(lock, /*blocking=*/false));
+  UncheckedRelease(cond);
+  ASSERT_TRUE(UncheckedAcquire(lock, /*blocking=*/false));
+  EXPECT_FALSE(UncheckedAcquire(cond, /*blocking=*/false));
+  UncheckedRelease(lock);
   Guard guard(cond);
   EXPECT_TRUE(lock.Locked());
 }
@@ -81,8 +85,8 @@ TEST(ConditionTest, WaitTimesOutWithFalse) {
   Bunch(5, [&](int) {
     Guard guard(cond);
     ExpectTimesOut(absl::Milliseconds(20), [&](absl::Duration t) { return cond.Wait(t); });
-    EXPECT_TRUE(cond.Acquire(/*blocking=*/false));  // Still owned, recursively.
-    cond.Release();
+    EXPECT_TRUE(UncheckedAcquire(cond, /*blocking=*/false));  // Still owned, recursively.
+    UncheckedRelease(cond);
   });
 }
 
@@ -113,8 +117,8 @@ TEST(ConditionTest, WaitReleasesEveryLevelOfAnRLock) {
   RLock lock;
   Condition cond(lock);
   bool ready = false;
-  Guard outer(lock);
-  Guard inner(lock);
+  UncheckedGuard outer(lock);
+  UncheckedGuard inner(lock);
   Bunch bunch(1, [&](int) {
     Guard guard(cond);  // Possible only while the main thread waits.
     ready = true;

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "sync/event/event.h"
 #include "tests/sync/testing/bunch.h"
+#include "tests/sync/testing/unchecked.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::sync {
@@ -16,37 +17,40 @@ namespace {
 
 using testing::Bunch;
 using testing::ExpectTimesOut;
+using testing::UncheckedAcquire;
+using testing::UncheckedGuard;
+using testing::UncheckedRelease;
 
 TEST(LockTest, AcquireRelease) {
   Lock lock;
   EXPECT_FALSE(lock.Locked());
-  lock.Acquire();
+  UncheckedAcquire(lock);
   EXPECT_TRUE(lock.Locked());
-  lock.Release();
+  UncheckedRelease(lock);
   EXPECT_FALSE(lock.Locked());
 }
 
 TEST(LockTest, TryAcquire) {
   Lock lock;
-  ASSERT_TRUE(lock.Acquire(/*blocking=*/false));
-  EXPECT_FALSE(lock.Acquire(/*blocking=*/false));
-  lock.Release();
+  ASSERT_TRUE(UncheckedAcquire(lock, /*blocking=*/false));
+  EXPECT_FALSE(UncheckedAcquire(lock, /*blocking=*/false));
+  UncheckedRelease(lock);
 }
 
 TEST(LockTest, TryAcquireContended) {
   Lock lock;
-  lock.Acquire();
+  UncheckedAcquire(lock);
   bool acquired = true;
   Bunch(1, [&](int) { acquired = lock.try_lock(); });
   EXPECT_FALSE(acquired);
-  lock.Release();
+  UncheckedRelease(lock);
 }
 
 TEST(LockTest, ContendedAcquireWaitsForRelease) {
   Lock lock;
   Lock counter_lock;
   int done = 0;
-  lock.Acquire();
+  UncheckedAcquire(lock);
   {
     Bunch bunch(5, [&](int) {
       Guard guard(lock);
@@ -57,44 +61,41 @@ TEST(LockTest, ContendedAcquireWaitsForRelease) {
       Guard counter_guard(counter_lock);
       EXPECT_EQ(done, 0);  // Nobody can pass while this thread holds `lock`.
     }
-    lock.Release();
+    UncheckedRelease(lock);
   }
   EXPECT_EQ(done, 5);
 }
 
 TEST(LockTest, TimeoutReturnsFalseAndLeavesLockUsable) {
   Lock lock;
-  lock.Acquire();
+  UncheckedAcquire(lock);
   Bunch(1, [&](int) {
     ExpectTimesOut(absl::Milliseconds(20),
-                   [&](absl::Duration t) { return lock.Acquire(true, t); });
-    EXPECT_FALSE(lock.Acquire(true, absl::ZeroDuration()));
+                   [&](absl::Duration t) { return UncheckedAcquire(lock, true, t); });
+    EXPECT_FALSE(UncheckedAcquire(lock, true, absl::ZeroDuration()));
   });
-  lock.Release();
+  UncheckedRelease(lock);
   Bunch(1, [&](int) {
-    ASSERT_TRUE(lock.Acquire(true, absl::Seconds(60)));
-    lock.Release();
+    ASSERT_TRUE(UncheckedAcquire(lock, true, absl::Seconds(60)));
+    UncheckedRelease(lock);
   });
   EXPECT_FALSE(lock.Locked());
 }
-
-// An unowned lock handed from one thread to another, as LockTests.test_reacquire does.
-void ReleaseElsewhere(Lock& lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock.Release(); }
 
 TEST(LockTest, ReleasedByAnotherThread) {
   Lock lock;
   Event first_acquired;
   threading::Thread thread([&] {
-    lock.Acquire();
+    UncheckedAcquire(lock);
     first_acquired.Set();
-    lock.Acquire();  // Waits until the main thread releases it.
+    UncheckedAcquire(lock);  // Waits until the main thread releases it.
   });
   thread.Start();
   first_acquired.Wait();
-  ReleaseElsewhere(lock);
+  UncheckedRelease(lock);
   thread.Join();
   EXPECT_TRUE(lock.Locked());
-  ReleaseElsewhere(lock);
+  UncheckedRelease(lock);
   EXPECT_FALSE(lock.Locked());
 }
 
@@ -137,15 +138,15 @@ TEST(LockTest, ManyThreadsCountWithoutLosingUpdates) {
 TEST(LockDeathTest, ReleasingUnlockedLockIsRuntimeError) {
   testing::UseThreadsafeDeathTests();
   Lock lock;
-  EXPECT_DEATH(ReleaseElsewhere(lock), "RuntimeError: release unlocked lock");
+  EXPECT_DEATH(UncheckedRelease(lock), "RuntimeError: release unlocked lock");
 }
 
 TEST(LockDeathTest, BadTimeoutsAreValueErrors) {
   testing::UseThreadsafeDeathTests();
   Lock lock;
-  EXPECT_DEATH(lock.Acquire(true, absl::Seconds(-1)),
+  EXPECT_DEATH(UncheckedAcquire(lock, true, absl::Seconds(-1)),
                "ValueError: timeout value must be a non-negative number");
-  EXPECT_DEATH(lock.Acquire(false, absl::Seconds(1)),
+  EXPECT_DEATH(UncheckedAcquire(lock, false, absl::Seconds(1)),
                "ValueError: can't specify a timeout for a non-blocking call");
 }
 

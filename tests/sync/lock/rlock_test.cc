@@ -8,24 +8,28 @@
 #include "gtest/gtest.h"
 #include "sync/lock/lock.h"
 #include "tests/sync/testing/bunch.h"
+#include "tests/sync/testing/unchecked.h"
 
 namespace pyconc::sync {
 namespace {
 
 using testing::Bunch;
 using testing::ExpectTimesOut;
+using testing::UncheckedAcquire;
+using testing::UncheckedGuard;
+using testing::UncheckedRelease;
 
 TEST(RLockTest, ReacquireCountsRecursion) {
   RLock lock;
-  lock.Acquire();
-  lock.Acquire();
-  lock.Acquire();
+  UncheckedAcquire(lock);
+  UncheckedAcquire(lock);
+  UncheckedAcquire(lock);
   EXPECT_EQ(lock.RecursionCount(), 3);
-  lock.Release();
-  lock.Release();
+  UncheckedRelease(lock);
+  UncheckedRelease(lock);
   EXPECT_TRUE(lock.Locked());
   EXPECT_EQ(lock.RecursionCount(), 1);
-  lock.Release();
+  UncheckedRelease(lock);
   EXPECT_FALSE(lock.Locked());
   EXPECT_EQ(lock.RecursionCount(), 0);
 }
@@ -37,22 +41,22 @@ TEST(RLockTest, OwnershipIsPerThread) {
   Bunch(1, [&](int) {
     EXPECT_FALSE(lock.IsOwned());
     EXPECT_EQ(lock.RecursionCount(), 0);
-    EXPECT_FALSE(lock.Acquire(/*blocking=*/false));
+    EXPECT_FALSE(UncheckedAcquire(lock, /*blocking=*/false));
   });
 }
 
 TEST(RLockTest, TimeoutReturnsFalseAndLeavesLockUsable) {
   RLock lock;
-  lock.Acquire();
+  UncheckedAcquire(lock);
   Bunch(1, [&](int) {
     ExpectTimesOut(absl::Milliseconds(20),
-                   [&](absl::Duration t) { return lock.Acquire(true, t); });
+                   [&](absl::Duration t) { return UncheckedAcquire(lock, true, t); });
   });
-  lock.Release();
+  UncheckedRelease(lock);
   Bunch(1, [&](int) {
-    ASSERT_TRUE(lock.Acquire(true, absl::Seconds(60)));
+    ASSERT_TRUE(UncheckedAcquire(lock, true, absl::Seconds(60)));
     EXPECT_EQ(lock.RecursionCount(), 1);
-    lock.Release();
+    UncheckedRelease(lock);
   });
 }
 
@@ -70,8 +74,8 @@ TEST(RLockTest, ManyThreadsRecursingCountWithoutLosingUpdates) {
   int counter = 0;
   Bunch(kThreads, [&](int) {
     for (int i = 0; i < kIncrements; ++i) {
-      Guard outer(lock);
-      Guard inner(lock);
+      UncheckedGuard outer(lock);
+      UncheckedGuard inner(lock);
       ++counter;
     }
   });
@@ -79,12 +83,10 @@ TEST(RLockTest, ManyThreadsRecursingCountWithoutLosingUpdates) {
   EXPECT_EQ(counter, kThreads * kIncrements);
 }
 
-void ReleaseUnowned(RLock& lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock.Release(); }
-
 TEST(RLockDeathTest, ReleasingUnacquiredIsRuntimeError) {
   testing::UseThreadsafeDeathTests();
   RLock lock;
-  EXPECT_DEATH(ReleaseUnowned(lock), "RuntimeError: cannot release un-acquired lock");
+  EXPECT_DEATH(UncheckedRelease(lock), "RuntimeError: cannot release un-acquired lock");
 }
 
 TEST(RLockDeathTest, ReleasingFromAnotherThreadIsRuntimeError) {
@@ -93,7 +95,7 @@ TEST(RLockDeathTest, ReleasingFromAnotherThreadIsRuntimeError) {
       {
         RLock lock;
         Guard guard(lock);
-        Bunch(1, [&](int) { ReleaseUnowned(lock); });
+        Bunch(1, [&](int) { UncheckedRelease(lock); });
       },
       "RuntimeError: cannot release un-acquired lock");
 }
