@@ -6,14 +6,16 @@
 namespace pyconc::sync {
 
 absl::Status BrokenBarrierError() {
-  return absl::AbortedError("threading.BrokenBarrierError: the barrier is broken");
+  return absl::AbortedError(
+      "threading.BrokenBarrierError: the barrier is broken");
 }
 
 Barrier::Barrier(int parties, BarrierOptions options)
     : parties_(parties),
       action_(std::move(options.action)),
       default_timeout_(options.timeout) {
-  if (parties < 1) pyconc::internal::Misuse("ValueError", "parties must be >= 1");
+  if (parties < 1)
+    pyconc::internal::Misuse("ValueError", "parties must be >= 1");
   internal::CheckTimeout(default_timeout_);
 }
 
@@ -58,7 +60,8 @@ void Barrier::ReleaseAll() {
 }
 
 absl::Status Barrier::AwaitRelease(uint64_t round, absl::Duration timeout) {
-  if (!mu_.AwaitWithTimeout(absl::Condition(this, &Barrier::RoundOver), timeout)) {
+  if (!mu_.AwaitWithTimeout(absl::Condition(this, &Barrier::RoundOver),
+                            timeout)) {
     Break();
     return BrokenBarrierError();
   }
@@ -78,7 +81,8 @@ void Barrier::Break() { state_ = State::kBroken; }
 void Barrier::Reset() {
   absl::MutexLock lock(&mu_);
   if (count_ > 0) {
-    // Waiters wake with the error; the last to leave makes the barrier usable again.
+    // Waiters wake with the error; the last to leave makes the barrier usable
+    // again.
     if (state_ == State::kFilling || state_ == State::kBroken) {
       state_ = State::kResetting;
     }

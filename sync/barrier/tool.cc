@@ -1,4 +1,5 @@
-// Threads of different speeds meet at a Barrier each round; the waits are measured.
+// Threads of different speeds meet at a Barrier each round; the waits are
+// measured.
 
 #include <deque>
 #include <vector>
@@ -13,18 +14,22 @@
 
 DEFINE_int32(parties, 4, "threads meeting at the barrier");
 DEFINE_int32(rounds, 3, "how many times they meet");
-DEFINE_int32(step_ms, 10, "thread i works (i + 1) x step_ms before each meeting");
+DEFINE_int32(step_ms, 10,
+             "thread i works (i + 1) x step_ms before each meeting");
 
 namespace pyconc::sync {
 namespace {
 
 constexpr char kUsage[] =
-    "A Barrier makes a fixed number of threads wait for each other: each calls Wait(),\n"
-    "and all go on together once the last has arrived, round after round. Here threads\n"
+    "A Barrier makes a fixed number of threads wait for each other: each calls "
+    "Wait(),\n"
+    "and all go on together once the last has arrived, round after round. Here "
+    "threads\n"
     "of different speeds meet; the fast ones wait for the slowest every round.";
 
 int Main() {
-  int rounds_done = 0;  // Written by the action, which runs while the barrier is held.
+  int rounds_done =
+      0;  // Written by the action, which runs while the barrier is held.
   Barrier barrier(FLAGS_parties, {.action = [&] { ++rounds_done; }});
   // waited[round][thread]: how long that thread waited at the barrier.
   std::vector<std::vector<absl::Duration>> waited(
@@ -34,7 +39,8 @@ int Main() {
     threads
         .emplace_back([&, i] {
           for (int round = 0; round < FLAGS_rounds; ++round) {
-            absl::SleepFor(absl::Milliseconds(FLAGS_step_ms) * (i + 1));  // Its work.
+            absl::SleepFor(absl::Milliseconds(FLAGS_step_ms) *
+                           (i + 1));  // Its work.
             const absl::Time arrived = absl::Now();
             if (!barrier.Wait().ok()) return;
             waited[round][i] = absl::Now() - arrived;
@@ -44,10 +50,13 @@ int Main() {
   }
   for (threading::Thread& thread : threads) thread.Join();
 
-  absl::PrintF("Barrier(%d): thread i works (i + 1) x %d ms, then waits for the others.\n\n",
-               FLAGS_parties, FLAGS_step_ms);
+  absl::PrintF(
+      "Barrier(%d): thread i works (i + 1) x %d ms, then waits for the "
+      "others.\n\n",
+      FLAGS_parties, FLAGS_step_ms);
   absl::PrintF("  %-8s", "round");
-  for (int i = 0; i < FLAGS_parties; ++i) absl::PrintF(" %12s", absl::StrFormat("thread %d", i));
+  for (int i = 0; i < FLAGS_parties; ++i)
+    absl::PrintF(" %12s", absl::StrFormat("thread %d", i));
   absl::PrintF("\n");
   for (int round = 0; round < FLAGS_rounds; ++round) {
     absl::PrintF("  %-8d", round + 1);
@@ -56,9 +65,11 @@ int Main() {
     }
     absl::PrintF("\n");
   }
-  absl::PrintF("\n%d rounds passed, the action ran %d times; the fastest thread waits about\n"
-               "%d ms a round for the slowest, which barely waits at all.\n",
-               FLAGS_rounds, rounds_done, (FLAGS_parties - 1) * FLAGS_step_ms);
+  absl::PrintF(
+      "\n%d rounds passed, the action ran %d times; the fastest thread waits "
+      "about\n"
+      "%d ms a round for the slowest, which barely waits at all.\n",
+      FLAGS_rounds, rounds_done, (FLAGS_parties - 1) * FLAGS_step_ms);
   return rounds_done == FLAGS_rounds ? 0 : 1;
 }
 

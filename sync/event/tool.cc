@@ -13,15 +13,19 @@
 #include "threading/thread/thread.h"
 
 DEFINE_int32(workers, 4, "threads waiting for the start signal");
-DEFINE_int32(delay_ms, 50, "how long the main thread prepares before setting the event");
+DEFINE_int32(delay_ms, 50,
+             "how long the main thread prepares before setting the event");
 
 namespace pyconc::sync {
 namespace {
 
 constexpr char kUsage[] =
-    "An Event is a flag threads can wait for: Wait() blocks until another thread calls\n"
-    "Set(), and one Set() wakes every waiter. Here workers start, wait for a start\n"
-    "signal, and the main thread sets it after --delay_ms; each worker reports how long\n"
+    "An Event is a flag threads can wait for: Wait() blocks until another "
+    "thread calls\n"
+    "Set(), and one Set() wakes every waiter. Here workers start, wait for a "
+    "start\n"
+    "signal, and the main thread sets it after --delay_ms; each worker reports "
+    "how long\n"
     "it waited and how soon after Set() it woke.";
 
 struct Report {
@@ -43,26 +47,30 @@ int Main() {
         })
         .Start();
   }
-  absl::SleepFor(absl::Milliseconds(FLAGS_delay_ms));  // The main thread's preparation.
+  absl::SleepFor(
+      absl::Milliseconds(FLAGS_delay_ms));  // The main thread's preparation.
   const absl::Time set_at = absl::Now();
   start.Set();
   for (threading::Thread& worker : workers) worker.Join();
 
-  absl::PrintF("%d workers waited on one Event; Set() after %d ms.\n\n", FLAGS_workers,
-               FLAGS_delay_ms);
+  absl::PrintF("%d workers waited on one Event; Set() after %d ms.\n\n",
+               FLAGS_workers, FLAGS_delay_ms);
   absl::PrintF("  %-10s %12s %20s\n", "worker", "waited", "woke after Set()");
   std::vector<absl::Duration> latencies;
   for (int i = 0; i < FLAGS_workers; ++i) {
-    const absl::Duration latency = std::max(absl::ZeroDuration(), reports[i].woke - set_at);
+    const absl::Duration latency =
+        std::max(absl::ZeroDuration(), reports[i].woke - set_at);
     latencies.push_back(latency);
     absl::PrintF("  %-10s %12s %20s\n", workers[i].name(),
                  internal::FormatDuration(reports[i].waited),
                  internal::FormatDuration(latency));
   }
   std::sort(latencies.begin(), latencies.end());
-  absl::PrintF("\nAll %d workers woke from one Set(): median wake latency %s, slowest %s.\n",
-               FLAGS_workers, internal::FormatDuration(latencies[latencies.size() / 2]),
-               internal::FormatDuration(latencies.back()));
+  absl::PrintF(
+      "\nAll %d workers woke from one Set(): median wake latency %s, slowest "
+      "%s.\n",
+      FLAGS_workers, internal::FormatDuration(latencies[latencies.size() / 2]),
+      internal::FormatDuration(latencies.back()));
   return 0;
 }
 

@@ -34,20 +34,21 @@ void ParseFlags(int* argc, char*** argv, absl::string_view usage) {
     FLAGS_helpshort = true;
   }
   gflags::HandleCommandLineHelpFlags();
-  if (*argc > 1) Fail(absl::StrCat("unexpected argument '", (*argv)[1], "'; see --help"));
+  if (*argc > 1)
+    Fail(absl::StrCat("unexpected argument '", (*argv)[1], "'; see --help"));
 }
 
 void Fail(absl::string_view message) {
-  const std::string line =
-      absl::StrCat(ToolName(), ": ", message, "\n");
+  const std::string line = absl::StrCat(ToolName(), ": ", message, "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::exit(2);
 }
 
-void CheckFlagRange(absl::string_view flag, double value, double lo, double hi) {
+void CheckFlagRange(absl::string_view flag, double value, double lo,
+                    double hi) {
   if (!(value >= lo && value <= hi)) {
-    Fail(absl::StrCat("--", flag, " must be between ", lo, " and ", hi, " (got ", value,
-                      ")"));
+    Fail(absl::StrCat("--", flag, " must be between ", lo, " and ", hi,
+                      " (got ", value, ")"));
   }
 }
 

@@ -5,7 +5,8 @@ namespace pyconc::sync::internal {
 bool Permits::TryAcquire() {
   int64_t value = value_.load(std::memory_order_seq_cst);
   while (value > 0) {
-    if (value_.compare_exchange_weak(value, value - 1, std::memory_order_seq_cst,
+    if (value_.compare_exchange_weak(value, value - 1,
+                                     std::memory_order_seq_cst,
                                      std::memory_order_seq_cst)) {
       return true;
     }
@@ -22,7 +23,8 @@ bool Permits::Acquire(absl::Time deadline) {
   // Another thread's fast path may take the permit between the wake-up and the
   // compare-and-swap; then this thread waits again, until its deadline.
   while (!acquired &&
-         mu_.AwaitWithDeadline(absl::Condition(this, &Permits::Available), deadline)) {
+         mu_.AwaitWithDeadline(absl::Condition(this, &Permits::Available),
+                               deadline)) {
     acquired = TryAcquire();
   }
   waiters_.fetch_sub(1, std::memory_order_seq_cst);
@@ -33,8 +35,8 @@ bool Permits::Release(int64_t n, int64_t max) {
   int64_t value = value_.load(std::memory_order_relaxed);
   do {
     if (value > max - n) return false;
-  } while (!value_.compare_exchange_weak(value, value + n, std::memory_order_seq_cst,
-                                         std::memory_order_relaxed));
+  } while (!value_.compare_exchange_weak(
+      value, value + n, std::memory_order_seq_cst, std::memory_order_relaxed));
   if (waiters_.load(std::memory_order_seq_cst) > 0) {
     mu_.Lock();
     mu_.Unlock();

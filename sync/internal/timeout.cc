@@ -7,7 +7,8 @@ namespace pyconc::sync::internal {
 
 void CheckTimeout(absl::Duration timeout) {
   if (timeout < absl::ZeroDuration()) {
-    pyconc::internal::Misuse("ValueError", "timeout value must be a non-negative number");
+    pyconc::internal::Misuse("ValueError",
+                             "timeout value must be a non-negative number");
   }
 }
 
@@ -15,8 +16,8 @@ absl::Time AcquireDeadline(bool blocking, absl::Duration timeout) {
   CheckTimeout(timeout);
   if (!blocking) {
     if (timeout != absl::InfiniteDuration()) {
-      pyconc::internal::Misuse("ValueError",
-                               "can't specify a timeout for a non-blocking call");
+      pyconc::internal::Misuse(
+          "ValueError", "can't specify a timeout for a non-blocking call");
     }
     return absl::InfinitePast();
   }

@@ -12,12 +12,14 @@ class ThreadExitHooks {
   ~ThreadExitHooks() {
     const std::thread::id self = std::this_thread::get_id();
     for (const std::weak_ptr<LocalSlotsBase>& weak : locals_) {
-      if (std::shared_ptr<LocalSlotsBase> local = weak.lock()) local->Forget(self);
+      if (std::shared_ptr<LocalSlotsBase> local = weak.lock())
+        local->Forget(self);
     }
   }
 
   void Add(std::weak_ptr<LocalSlotsBase> local) {
-    // Drops the Locals destroyed since, so a thread that outlives many stays small.
+    // Drops the Locals destroyed since, so a thread that outlives many stays
+    // small.
     std::erase_if(locals_, [](const auto& weak) { return weak.expired(); });
     locals_.push_back(std::move(local));
   }
@@ -30,6 +32,8 @@ thread_local ThreadExitHooks thread_exit_hooks;
 
 }  // namespace
 
-void LocalSlotsBase::ForgetAtThreadExit() { thread_exit_hooks.Add(weak_from_this()); }
+void LocalSlotsBase::ForgetAtThreadExit() {
+  thread_exit_hooks.Add(weak_from_this());
+}
 
 }  // namespace pyconc::sync::internal

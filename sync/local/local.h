@@ -1,21 +1,23 @@
-// Local<T>: Python's threading.local, a value of which every thread has its own copy.
+// Local<T>: Python's threading.local, a value of which every thread has its own
+// copy.
 //
 //   Python                                  pyconc
 //   data = threading.local()                sync::Local<Data> data;
 //   data.x = 1; print(data.x)               data->x = 1; print(data->x);
-//   class L(local): def __init__(s): ...    sync::Local<Data> data([] { return Data{...}; });
+//   class L(local): def __init__(s): ...    sync::Local<Data> data([] { return
+//   Data{...}; });
 //
 // Each thread that touches a Local gets its own T, made on first use by the
 // initializer (default construction when none is given), as Python runs a local
-// subclass's __init__ once per thread. A thread's value is destroyed when that thread
-// exits, and every value when the Local is destroyed. Unlike C++'s `thread_local`,
-// which makes one slot per variable, a Local is an object: each instance, including
-// members of other objects, has its own per-thread values.
+// subclass's __init__ once per thread. A thread's value is destroyed when that
+// thread exits, and every value when the Local is destroyed. Unlike C++'s
+// `thread_local`, which makes one slot per variable, a Local is an object: each
+// instance, including members of other objects, has its own per-thread values.
 //
-// Thread-safety: Get() may be called from any thread and returns that thread's value,
-// which only that thread should use. The initializer may run on several threads at
-// once. A reference from Get() stays valid until the thread exits or the Local is
-// destroyed, whichever comes first.
+// Thread-safety: Get() may be called from any thread and returns that thread's
+// value, which only that thread should use. The initializer may run on several
+// threads at once. A reference from Get() stays valid until the thread exits or
+// the Local is destroyed, whichever comes first.
 
 #ifndef PYCONC_SYNC_LOCAL_LOCAL_H_
 #define PYCONC_SYNC_LOCAL_LOCAL_H_
@@ -34,8 +36,8 @@ namespace pyconc::sync {
 
 namespace internal {
 
-// The part of a Local that does not depend on T: it lets a thread's exit destroy that
-// thread's value in every Local it used.
+// The part of a Local that does not depend on T: it lets a thread's exit
+// destroy that thread's value in every Local it used.
 class LocalSlotsBase : public std::enable_shared_from_this<LocalSlotsBase> {
  public:
   virtual ~LocalSlotsBase() = default;
@@ -58,8 +60,8 @@ class LocalSlots final : public LocalSlotsBase {
       absl::ReaderMutexLock lock(&mu_);
       if (auto it = values_.find(self); it != values_.end()) return *it->second;
     }
-    // Made outside the lock: the initializer may use other Locals, or this one's
-    // values on other threads.
+    // Made outside the lock: the initializer may use other Locals, or this
+    // one's values on other threads.
     auto value = std::make_unique<T>(init_());
     T& result = *value;
     {
@@ -79,13 +81,15 @@ class LocalSlots final : public LocalSlotsBase {
       value = std::move(it->second);
       values_.erase(it);
     }
-    // The value is destroyed here, outside the lock, as its destructor may use Locals.
+    // The value is destroyed here, outside the lock, as its destructor may use
+    // Locals.
   }
 
  private:
   const std::function<T()> init_;
   absl::Mutex mu_;
-  std::unordered_map<std::thread::id, std::unique_ptr<T>> values_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::thread::id, std::unique_ptr<T>> values_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace internal
@@ -94,10 +98,9 @@ template <typename T>
 class Local {
  public:
   // Each thread's value starts default-constructed.
-  Local()
-    requires std::default_initializable<T>
-      : Local([] { return T(); }) {}
-  // Each thread's value starts as `init()`, called on that thread at its first use.
+  Local() requires std::default_initializable<T> : Local([] { return T(); }) {}
+  // Each thread's value starts as `init()`, called on that thread at its first
+  // use.
   explicit Local(std::function<T()> init)
       : slots_(std::make_shared<internal::LocalSlots<T>>(std::move(init))) {}
   Local(const Local&) = delete;
@@ -109,8 +112,8 @@ class Local {
   T* operator->() { return &Get(); }
 
  private:
-  // Shared with the exit hooks of the threads that used it, so a thread exiting while
-  // the Local is destroyed finds it still whole.
+  // Shared with the exit hooks of the threads that used it, so a thread exiting
+  // while the Local is destroyed finds it still whole.
   std::shared_ptr<internal::LocalSlots<T>> slots_;
 };
 

@@ -14,31 +14,38 @@ Condition::Condition(RLock& lock) : lock_(&lock) {}
 Condition::~Condition() {
   absl::MutexLock lock(&mu_);
   if (!waiters_.empty()) {
-    pyconc::internal::Misuse("RuntimeError", "Condition destroyed while threads wait on it");
+    pyconc::internal::Misuse("RuntimeError",
+                             "Condition destroyed while threads wait on it");
   }
 }
 
 void Condition::Acquire() {
-  std::visit([](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock->Acquire(); }, lock_);
+  std::visit([](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock->Acquire(); },
+             lock_);
 }
 
 bool Condition::Acquire(bool blocking, absl::Duration timeout) {
-  return std::visit([&](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return std::visit(
+      [&](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return lock->Acquire(blocking, timeout);
-      }, lock_);
+      },
+      lock_);
 }
 
 void Condition::Release() {
-  std::visit([](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock->Release(); }, lock_);
+  std::visit([](auto* lock) ABSL_NO_THREAD_SAFETY_ANALYSIS { lock->Release(); },
+             lock_);
 }
 
 bool Condition::IsOwned() const {
-  if (const auto* rlock = std::get_if<RLock*>(&lock_)) return (*rlock)->IsOwned();
+  if (const auto* rlock = std::get_if<RLock*>(&lock_))
+    return (*rlock)->IsOwned();
   return std::get<Lock*>(lock_)->Locked();
 }
 
 int64_t Condition::ReleaseSave() {
-  if (const auto* rlock = std::get_if<RLock*>(&lock_)) return (*rlock)->ReleaseSave();
+  if (const auto* rlock = std::get_if<RLock*>(&lock_))
+    return (*rlock)->ReleaseSave();
   std::get<Lock*>(lock_)->Release();
   return 1;
 }
@@ -53,7 +60,8 @@ void Condition::AcquireRestore(int64_t saved) {
 
 void Condition::CheckOwned(const char* what) const {
   if (!IsOwned()) {
-    pyconc::internal::Misuse("RuntimeError", absl::StrCat("cannot ", what, " on un-acquired lock"));
+    pyconc::internal::Misuse(
+        "RuntimeError", absl::StrCat("cannot ", what, " on un-acquired lock"));
   }
 }
 
@@ -66,8 +74,8 @@ bool Condition::Wait(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     position = waiters_.insert(waiters_.end(), &waiter);
   }
-  // Registered before the lock is let go, so a Notify made under the lock after this
-  // point cannot miss this waiter.
+  // Registered before the lock is let go, so a Notify made under the lock after
+  // this point cannot miss this waiter.
   const int64_t saved = ReleaseSave();
   bool notified;
   {

@@ -1,5 +1,5 @@
-// The tutorial's counter race: threads incrementing a shared counter lose updates
-// without a lock and lose none with one.
+// The tutorial's counter race: threads incrementing a shared counter lose
+// updates without a lock and lose none with one.
 
 #include <atomic>
 #include <cstdint>
@@ -22,10 +22,14 @@ namespace pyconc::sync {
 namespace {
 
 constexpr char kUsage[] =
-    "A race condition: several threads run `counter += 1`, which is a read, an add and\n"
-    "a write. Without a lock two threads can read the same value and one update is lost;\n"
-    "holding a Lock around the read-modify-write makes it indivisible, and none is lost.\n"
-    "(The racy counter is a relaxed atomic load then store: a real race, but no undefined\n"
+    "A race condition: several threads run `counter += 1`, which is a read, an "
+    "add and\n"
+    "a write. Without a lock two threads can read the same value and one "
+    "update is lost;\n"
+    "holding a Lock around the read-modify-write makes it indivisible, and "
+    "none is lost.\n"
+    "(The racy counter is a relaxed atomic load then store: a real race, but "
+    "no undefined\n"
     "behaviour.)";
 
 struct Outcome {
@@ -34,7 +38,8 @@ struct Outcome {
 };
 
 // Runs `increment` FLAGS_increments times on each of FLAGS_threads threads.
-Outcome Run(const std::function<void()>& increment, const std::atomic<int64_t>& counter) {
+Outcome Run(const std::function<void()>& increment,
+            const std::atomic<int64_t>& counter) {
   const absl::Time start = absl::Now();
   {
     std::deque<threading::Thread> threads;
@@ -52,7 +57,8 @@ Outcome Run(const std::function<void()>& increment, const std::atomic<int64_t>& 
 
 void PrintRow(const char* name, const Outcome& outcome, int64_t expected) {
   absl::PrintF("  %-16s %12d %13d   %10s %14s\n", name, outcome.count,
-               expected - outcome.count, internal::FormatDuration(outcome.elapsed),
+               expected - outcome.count,
+               internal::FormatDuration(outcome.elapsed),
                internal::FormatDuration(outcome.elapsed / expected));
 }
 
@@ -60,8 +66,8 @@ int Main() {
   const int64_t expected = int64_t{FLAGS_threads} * FLAGS_increments;
   absl::PrintF("%d threads x %d increments of one counter: expected %d\n\n",
                FLAGS_threads, FLAGS_increments, expected);
-  absl::PrintF("  %-16s %12s %13s   %10s %14s\n", "counter", "final count", "lost updates",
-               "time", "per increment");
+  absl::PrintF("  %-16s %12s %13s   %10s %14s\n", "counter", "final count",
+               "lost updates", "time", "per increment");
 
   std::atomic<int64_t> racy{0};
   const Outcome unprotected = Run(
@@ -83,8 +89,9 @@ int Main() {
       guarded);
   PrintRow("with sync::Lock", protected_run, expected);
 
-  absl::PrintF("\nWithout a lock %d of %d updates were lost; with the Lock, %d.\n",
-               expected - unprotected.count, expected, expected - protected_run.count);
+  absl::PrintF(
+      "\nWithout a lock %d of %d updates were lost; with the Lock, %d.\n",
+      expected - unprotected.count, expected, expected - protected_run.count);
   return protected_run.count == expected ? 0 : 1;
 }
 
@@ -94,6 +101,7 @@ int Main() {
 int main(int argc, char** argv) {
   pyconc::sync::internal::ParseFlags(&argc, &argv, pyconc::sync::kUsage);
   pyconc::sync::internal::CheckFlagRange("threads", FLAGS_threads, 1, 64);
-  pyconc::sync::internal::CheckFlagRange("increments", FLAGS_increments, 1, 100000000);
+  pyconc::sync::internal::CheckFlagRange("increments", FLAGS_increments, 1,
+                                         100000000);
   return pyconc::sync::Main();
 }

@@ -13,7 +13,8 @@ Semaphore::Semaphore(int64_t value)
 Semaphore::Semaphore(int64_t value, int64_t max_value)
     : permits_(value), max_value_(max_value) {
   if (value < 0) {
-    pyconc::internal::Misuse("ValueError", "semaphore initial value must be >= 0");
+    pyconc::internal::Misuse("ValueError",
+                             "semaphore initial value must be >= 0");
   }
 }
 

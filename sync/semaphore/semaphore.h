@@ -1,4 +1,5 @@
-// Semaphore and BoundedSemaphore: Python's threading.Semaphore and BoundedSemaphore.
+// Semaphore and BoundedSemaphore: Python's threading.Semaphore and
+// BoundedSemaphore.
 //
 //   Python                                  pyconc
 //   sem = threading.Semaphore(3)            sync::Semaphore sem(3);
@@ -8,16 +9,16 @@
 //   sem.release(), sem.release(2)           sem.Release(), sem.Release(2)
 //
 // A semaphore counts permits: Acquire() takes one, waiting while there is none;
-// Release(n) gives n back, from any thread, and wakes up to n waiters. It limits how
-// many threads do something at once. A BoundedSemaphore also checks that it is never
-// released above its initial value, which catches a release without a matching acquire
-// (Python's ValueError, here misuse that aborts). A negative initial value and
-// Release(n) with n < 1 are misuse as well. Uncontended, Acquire() and Release() are
-// one atomic operation each.
+// Release(n) gives n back, from any thread, and wakes up to n waiters. It
+// limits how many threads do something at once. A BoundedSemaphore also checks
+// that it is never released above its initial value, which catches a release
+// without a matching acquire (Python's ValueError, here misuse that aborts). A
+// negative initial value and Release(n) with n < 1 are misuse as well.
+// Uncontended, Acquire() and Release() are one atomic operation each.
 //
-// Thread-safety: every member may be called from any thread. Memory ordering: what a
-// thread wrote before Release() is visible to the thread whose Acquire() takes that
-// permit.
+// Thread-safety: every member may be called from any thread. Memory ordering:
+// what a thread wrote before Release() is visible to the thread whose Acquire()
+// takes that permit.
 
 #ifndef PYCONC_SYNC_SEMAPHORE_SEMAPHORE_H_
 #define PYCONC_SYNC_SEMAPHORE_SEMAPHORE_H_
@@ -39,7 +40,8 @@ class Semaphore {
   // Takes a permit, waiting as long as it takes.
   void Acquire();
   // Python's acquire(blocking, timeout): returns whether a permit was taken.
-  bool Acquire(bool blocking, absl::Duration timeout = absl::InfiniteDuration());
+  bool Acquire(bool blocking,
+               absl::Duration timeout = absl::InfiniteDuration());
   // Gives back `n` permits (n >= 1), waking up to n waiting threads.
   void Release(int64_t n = 1);
   // The permits available now (a snapshot; Python's private _value).

@@ -1,4 +1,5 @@
-// N jobs limited to K at a time by a Semaphore; the concurrency observed is measured.
+// N jobs limited to K at a time by a Semaphore; the concurrency observed is
+// measured.
 
 #include <algorithm>
 #include <atomic>
@@ -21,9 +22,12 @@ namespace pyconc::sync {
 namespace {
 
 constexpr char kUsage[] =
-    "A Semaphore holds a number of permits: Acquire() takes one, waiting while none is\n"
-    "left, and Release() gives it back. Here --jobs threads each take a permit around\n"
-    "their work, so at most --limit of them run at once, however many are started.";
+    "A Semaphore holds a number of permits: Acquire() takes one, waiting while "
+    "none is\n"
+    "left, and Release() gives it back. Here --jobs threads each take a permit "
+    "around\n"
+    "their work, so at most --limit of them run at once, however many are "
+    "started.";
 
 int Main() {
   BoundedSemaphore permits(FLAGS_limit);
@@ -37,9 +41,11 @@ int Main() {
             Guard permit(permits);
             const int now = running.fetch_add(1) + 1;
             int most = most_running.load();
-            while (now > most && !most_running.compare_exchange_weak(most, now)) {
+            while (now > most &&
+                   !most_running.compare_exchange_weak(most, now)) {
             }
-            absl::SleepFor(absl::Milliseconds(FLAGS_job_ms));  // The job's work.
+            absl::SleepFor(
+                absl::Milliseconds(FLAGS_job_ms));  // The job's work.
             running.fetch_sub(1);
           })
           .Start();
@@ -50,15 +56,17 @@ int Main() {
   const int waves = (FLAGS_jobs + FLAGS_limit - 1) / FLAGS_limit;
   const int expected_most = std::min(FLAGS_jobs, FLAGS_limit);
 
-  absl::PrintF("BoundedSemaphore(%d): %d jobs of %d ms each.\n\n", FLAGS_limit, FLAGS_jobs,
-               FLAGS_job_ms);
-  absl::PrintF("  %-28s %10d jobs   (limit %d)\n", "most running at once", most_running.load(),
-               FLAGS_limit);
-  absl::PrintF("  %-28s %10s        (%d waves x %d ms = %d ms; unlimited: %d ms)\n",
-               "wall time", internal::FormatDuration(elapsed), waves, FLAGS_job_ms,
-               waves * FLAGS_job_ms, FLAGS_job_ms);
-  absl::PrintF("\nThe semaphore let %d jobs run at once, as its %d permits allow.\n",
+  absl::PrintF("BoundedSemaphore(%d): %d jobs of %d ms each.\n\n", FLAGS_limit,
+               FLAGS_jobs, FLAGS_job_ms);
+  absl::PrintF("  %-28s %10d jobs   (limit %d)\n", "most running at once",
                most_running.load(), FLAGS_limit);
+  absl::PrintF(
+      "  %-28s %10s        (%d waves x %d ms = %d ms; unlimited: %d ms)\n",
+      "wall time", internal::FormatDuration(elapsed), waves, FLAGS_job_ms,
+      waves * FLAGS_job_ms, FLAGS_job_ms);
+  absl::PrintF(
+      "\nThe semaphore let %d jobs run at once, as its %d permits allow.\n",
+      most_running.load(), FLAGS_limit);
   return most_running.load() == expected_most ? 0 : 1;
 }
 

@@ -6,8 +6,9 @@ namespace pyconc::sync {
 
 bool WaitForStop(const std::stop_token& token, absl::Duration timeout) {
   Event stopped;
-  // Runs at once, on this thread, when the stop was already requested. Its destructor
-  // waits for a callback running on another thread, so `stopped` outlives it.
+  // Runs at once, on this thread, when the stop was already requested. Its
+  // destructor waits for a callback running on another thread, so `stopped`
+  // outlives it.
   std::stop_callback on_stop(token, [&stopped] { stopped.Set(); });
   return stopped.Wait(timeout);
 }

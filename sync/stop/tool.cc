@@ -1,4 +1,5 @@
-// Stopping a worker thread from main, three ways, with the measured stop latency.
+// Stopping a worker thread from main, three ways, with the measured stop
+// latency.
 
 #include <atomic>
 #include <functional>
@@ -14,24 +15,31 @@
 #include "threading/thread/thread.h"
 
 DEFINE_int32(step_ms, 200, "the worker's pause between steps of work");
-DEFINE_int32(run_ms, 300, "how long main lets the worker run before asking it to stop");
+DEFINE_int32(run_ms, 300,
+             "how long main lets the worker run before asking it to stop");
 
 namespace pyconc::sync {
 namespace {
 
 constexpr char kUsage[] =
-    "A thread cannot be killed; it is asked to stop and checks for the request itself.\n"
-    "The tutorial's way is an Event the worker checks between steps; C++20's is a\n"
-    "std::stop_token (Thread::RequestStop()). A worker that sleeps between steps reacts\n"
-    "only after its sleep; one that waits on the Event or token reacts at once.";
+    "A thread cannot be killed; it is asked to stop and checks for the request "
+    "itself.\n"
+    "The tutorial's way is an Event the worker checks between steps; C++20's "
+    "is a\n"
+    "std::stop_token (Thread::RequestStop()). A worker that sleeps between "
+    "steps reacts\n"
+    "only after its sleep; one that waits on the Event or token reacts at "
+    "once.";
 
 struct Outcome {
   absl::Duration latency;  // From the stop request to the worker's end.
   int steps;
 };
 
-// Starts `worker`, lets it run FLAGS_run_ms, calls `request_stop`, waits for it.
-Outcome Measure(threading::Thread& worker, const std::function<void()>& request_stop,
+// Starts `worker`, lets it run FLAGS_run_ms, calls `request_stop`, waits for
+// it.
+Outcome Measure(threading::Thread& worker,
+                const std::function<void()>& request_stop,
                 const std::atomic<int>& steps) {
   worker.Start();
   absl::SleepFor(absl::Milliseconds(FLAGS_run_ms));
@@ -48,9 +56,11 @@ void PrintRow(const char* way, const Outcome& outcome) {
 
 int Main() {
   const absl::Duration step = absl::Milliseconds(FLAGS_step_ms);
-  absl::PrintF("A worker does a step every %d ms; main asks it to stop after %d ms.\n\n",
-               FLAGS_step_ms, FLAGS_run_ms);
-  absl::PrintF("  %-40s %8s %14s\n", "how the worker pauses", "steps", "stop latency");
+  absl::PrintF(
+      "A worker does a step every %d ms; main asks it to stop after %d ms.\n\n",
+      FLAGS_step_ms, FLAGS_run_ms);
+  absl::PrintF("  %-40s %8s %14s\n", "how the worker pauses", "steps",
+               "stop latency");
 
   Event stop_sleeping;
   std::atomic<int> steps_sleeping{0};
@@ -60,8 +70,9 @@ int Main() {
       absl::SleepFor(step);
     }
   });
-  PrintRow("sleep, then check Event::IsSet()", Measure(sleeper, [&] { stop_sleeping.Set(); },
-                                                   steps_sleeping));
+  PrintRow("sleep, then check Event::IsSet()",
+           Measure(
+               sleeper, [&] { stop_sleeping.Set(); }, steps_sleeping));
 
   Event stop_waiting;
   std::atomic<int> steps_waiting{0};
@@ -70,7 +81,9 @@ int Main() {
       steps_waiting.fetch_add(1);
     } while (!stop_waiting.Wait(step));
   });
-  PrintRow("Event::Wait(step)", Measure(waiter, [&] { stop_waiting.Set(); }, steps_waiting));
+  PrintRow("Event::Wait(step)",
+           Measure(
+               waiter, [&] { stop_waiting.Set(); }, steps_waiting));
 
   std::atomic<int> steps_token{0};
   threading::Thread token_worker([&](std::stop_token token) {
@@ -79,10 +92,12 @@ int Main() {
     } while (!WaitForStop(token, step));
   });
   PrintRow("WaitForStop(stop_token, step)",
-           Measure(token_worker, [&] { token_worker.RequestStop(); }, steps_token));
+           Measure(
+               token_worker, [&] { token_worker.RequestStop(); }, steps_token));
 
   absl::PrintF(
-      "\nA sleeping worker notices the request only after its sleep (up to %d ms);\n"
+      "\nA sleeping worker notices the request only after its sleep (up to %d "
+      "ms);\n"
       "a worker waiting on the Event or the stop_token stops at once.\n",
       FLAGS_step_ms);
   return 0;

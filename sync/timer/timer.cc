@@ -4,7 +4,8 @@
 
 namespace pyconc::sync {
 
-Timer::Timer(Bound, absl::Duration interval, absl::AnyInvocable<void() &&> function)
+Timer::Timer(Bound, absl::Duration interval,
+             absl::AnyInvocable<void() &&> function)
     : interval_(interval), function_(std::move(function)) {
   internal::CheckTimeout(interval_);
 }
@@ -17,7 +18,8 @@ Timer::~Timer() {
 void Timer::Cancel() { finished_.Set(); }
 
 void Timer::Run() {
-  // Waiting on the event, not sleeping, is what lets Cancel() end the thread at once.
+  // Waiting on the event, not sleeping, is what lets Cancel() end the thread at
+  // once.
   if (!finished_.Wait(interval_)) std::move(function_)();
   finished_.Set();
 }

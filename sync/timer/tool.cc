@@ -1,4 +1,5 @@
-// Timers: one fires after its delay, one is cancelled before it can; both measured.
+// Timers: one fires after its delay, one is cancelled before it can; both
+// measured.
 
 #include <atomic>
 
@@ -10,15 +11,19 @@
 #include "sync/timer/timer.h"
 
 DEFINE_int32(delay_ms, 100, "the timers' delay");
-DEFINE_int32(cancel_after_ms, 30, "when the second timer is cancelled (before its delay)");
+DEFINE_int32(cancel_after_ms, 30,
+             "when the second timer is cancelled (before its delay)");
 
 namespace pyconc::sync {
 namespace {
 
 constexpr char kUsage[] =
-    "A Timer is a thread that calls a function once its delay has passed, unless\n"
-    "Cancel() comes first. Two timers start with the same delay; the second is\n"
-    "cancelled part-way, so its function never runs and its thread ends at once.";
+    "A Timer is a thread that calls a function once its delay has passed, "
+    "unless\n"
+    "Cancel() comes first. Two timers start with the same delay; the second "
+    "is\n"
+    "cancelled part-way, so its function never runs and its thread ends at "
+    "once.";
 
 int Main() {
   const absl::Duration delay = absl::Milliseconds(FLAGS_delay_ms);
@@ -35,8 +40,8 @@ int Main() {
   const absl::Duration cancelled_ended = absl::Now() - start;
   fires.Join();
 
-  absl::PrintF("Two Timers of %d ms; the second cancelled after %d ms.\n\n", FLAGS_delay_ms,
-               FLAGS_cancel_after_ms);
+  absl::PrintF("Two Timers of %d ms; the second cancelled after %d ms.\n\n",
+               FLAGS_delay_ms, FLAGS_cancel_after_ms);
   absl::PrintF("  %-22s %12s %10s\n", "timer", "ended after", "ran fn");
   absl::PrintF("  %-22s %12s %10s   (late by %s)\n", "not cancelled",
                internal::FormatDuration(fired_at - start), "yes",
@@ -53,7 +58,7 @@ int Main() {
 int main(int argc, char** argv) {
   pyconc::sync::internal::ParseFlags(&argc, &argv, pyconc::sync::kUsage);
   pyconc::sync::internal::CheckFlagRange("delay_ms", FLAGS_delay_ms, 1, 60000);
-  pyconc::sync::internal::CheckFlagRange("cancel_after_ms", FLAGS_cancel_after_ms, 0,
-                                         FLAGS_delay_ms - 1);
+  pyconc::sync::internal::CheckFlagRange(
+      "cancel_after_ms", FLAGS_cancel_after_ms, 0, FLAGS_delay_ms - 1);
   return pyconc::sync::Main();
 }

@@ -96,7 +96,8 @@ TEST(BarrierTest, AbortBreaksEveryWaiter) {
     ASSERT_TRUE(index.ok());
     if (*index == kParties / 2) {
       barrier.Abort();
-    } else if (absl::Status status = barrier.Wait().status(); IsBroken(status)) {
+    } else if (absl::Status status = barrier.Wait().status();
+               IsBroken(status)) {
       broken.fetch_add(1);
     } else {
       passed.fetch_add(1);
@@ -143,7 +144,8 @@ TEST(BarrierTest, AbortThenResetMakesItUsable) {
     } else {
       passed.fetch_add(1);
     }
-    // Everyone has left `barrier` before the reset, and nobody enters before it.
+    // Everyone has left `barrier` before the reset, and nobody enters before
+    // it.
     if (*meeting.Wait() == kParties / 2) barrier.Reset();
     ASSERT_TRUE(meeting.Wait().ok());
     if (barrier.Wait().ok()) passed_again.fetch_add(1);
@@ -156,10 +158,10 @@ TEST(BarrierTest, AbortThenResetMakesItUsable) {
 TEST(BarrierTest, TimeoutBreaksItForEveryWaiter) {
   Barrier barrier(kParties);
   const absl::Duration timeout = absl::Milliseconds(20);
-  // One party never comes: the first wait to time out breaks the barrier for all.
-  Bunch(kParties - 1, [&](int) {
-    EXPECT_TRUE(IsBroken(barrier.Wait(timeout).status()));
-  });
+  // One party never comes: the first wait to time out breaks the barrier for
+  // all.
+  Bunch(kParties - 1,
+        [&](int) { EXPECT_TRUE(IsBroken(barrier.Wait(timeout).status())); });
   EXPECT_TRUE(barrier.broken());
 }
 
@@ -178,7 +180,8 @@ TEST(BarrierTest, SinglePartyPassesAlone) {
 }
 
 TEST(BarrierTest, ThrowingActionBreaksTheBarrier) {
-  Barrier barrier(kParties, {.action = [] { throw std::runtime_error("boom"); }});
+  Barrier barrier(kParties,
+                  {.action = [] { throw std::runtime_error("boom"); }});
   std::atomic<int> thrown{0}, broken{0};
   Bunch(kParties, [&](int) {
     try {

@@ -71,7 +71,8 @@ TEST(EventTest, WaitTimesOutWhileClearAndSucceedsWhenSet) {
   Event event;
   Bunch(5, [&](int) {
     EXPECT_FALSE(event.Wait(absl::ZeroDuration()));
-    ExpectTimesOut(absl::Milliseconds(20), [&](absl::Duration t) { return event.Wait(t); });
+    ExpectTimesOut(absl::Milliseconds(20),
+                   [&](absl::Duration t) { return event.Wait(t); });
   });
   event.Set();
   Bunch(5, [&](int) {
@@ -83,7 +84,8 @@ TEST(EventTest, WaitTimesOutWhileClearAndSucceedsWhenSet) {
 TEST(EventTest, SetThenClearStillWakesWaitersWithTrue) {
   constexpr int kWaiters = 5;
   Event event;
-  Bunch bunch(kWaiters, [&](int) { EXPECT_TRUE(event.Wait(absl::Seconds(300))); });
+  Bunch bunch(kWaiters,
+              [&](int) { EXPECT_TRUE(event.Wait(absl::Seconds(300))); });
   TestPeer::AwaitWaiting(event, kWaiters);
   event.Set();
   event.Clear();
@@ -126,7 +128,8 @@ TEST(EventTest, ManyWaitersOneSet) {
 TEST(EventDeathTest, NegativeTimeoutIsValueError) {
   testing::UseThreadsafeDeathTests();
   Event event;
-  EXPECT_DEATH(event.Wait(absl::Seconds(-1)), "ValueError: timeout value must be");
+  EXPECT_DEATH(event.Wait(absl::Seconds(-1)),
+               "ValueError: timeout value must be");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Local<T>: one value per thread and per Local, made on first use, destroyed with the
-// thread or the Local.
+// Local<T>: one value per thread and per Local, made on first use, destroyed
+// with the thread or the Local.
 
 #include "sync/local/local.h"
 
@@ -66,7 +66,8 @@ TEST(LocalTest, InitializerRunsOncePerThread) {
 TEST(LocalTest, ValueIsDestroyedWhenItsThreadExits) {
   std::atomic<int> live{0};
   Local<Tracked> local([&] { return Tracked(live); });
-  // std::thread::join() returns after the thread's thread_local destructors ran.
+  // std::thread::join() returns after the thread's thread_local destructors
+  // ran.
   std::thread thread([&] { EXPECT_EQ(local->live, &live); });
   thread.join();
   EXPECT_EQ(live.load(), 0);

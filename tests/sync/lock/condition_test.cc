@@ -16,8 +16,8 @@
 namespace pyconc::sync {
 namespace {
 
-using ::testing::ElementsAre;
 using testing::Bunch;
+using ::testing::ElementsAre;
 using testing::ExpectTimesOut;
 using testing::UncheckedAcquire;
 using testing::UncheckedGuard;
@@ -66,7 +66,8 @@ TEST(ConditionTest, NotifyWakesExactlyN) {
   progress.WaitFor([&] { return ready == kWaiters; });
   phase = 1;
   cond.Notify(3);
-  progress.WaitFor([&] { return first_wake.size() >= 3 && ready == kWaiters + 3; });
+  progress.WaitFor(
+      [&] { return first_wake.size() >= 3 && ready == kWaiters + 3; });
   // Three threads now wait a second time, two still a first time.
   phase = 2;
   cond.Notify(5);
@@ -84,8 +85,10 @@ TEST(ConditionTest, WaitTimesOutWithFalse) {
   Condition cond;
   Bunch(5, [&](int) {
     Guard guard(cond);
-    ExpectTimesOut(absl::Milliseconds(20), [&](absl::Duration t) { return cond.Wait(t); });
-    EXPECT_TRUE(UncheckedAcquire(cond, /*blocking=*/false));  // Still owned, recursively.
+    ExpectTimesOut(absl::Milliseconds(20),
+                   [&](absl::Duration t) { return cond.Wait(t); });
+    EXPECT_TRUE(UncheckedAcquire(
+        cond, /*blocking=*/false));  // Still owned, recursively.
     UncheckedRelease(cond);
   });
 }
@@ -160,10 +163,12 @@ TEST(ConditionDeathTest, WaitOrNotifyWithoutTheLockIsRuntimeError) {
   testing::UseThreadsafeDeathTests();
   Condition cond;
   EXPECT_DEATH(cond.Wait(), "RuntimeError: cannot wait on un-acquired lock");
-  EXPECT_DEATH(cond.Notify(), "RuntimeError: cannot notify on un-acquired lock");
+  EXPECT_DEATH(cond.Notify(),
+               "RuntimeError: cannot notify on un-acquired lock");
   Lock lock;
   Condition over_lock(lock);
-  EXPECT_DEATH(over_lock.NotifyAll(), "RuntimeError: cannot notify on un-acquired lock");
+  EXPECT_DEATH(over_lock.NotifyAll(),
+               "RuntimeError: cannot notify on un-acquired lock");
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Lock: the behaviours CPython's lock_tests.py (BaseLockTests, LockTests) checks.
+// Lock: the behaviours CPython's lock_tests.py (BaseLockTests, LockTests)
+// checks.
 
 #include "sync/lock/lock.h"
 
@@ -70,8 +71,9 @@ TEST(LockTest, TimeoutReturnsFalseAndLeavesLockUsable) {
   Lock lock;
   UncheckedAcquire(lock);
   Bunch(1, [&](int) {
-    ExpectTimesOut(absl::Milliseconds(20),
-                   [&](absl::Duration t) { return UncheckedAcquire(lock, true, t); });
+    ExpectTimesOut(absl::Milliseconds(20), [&](absl::Duration t) {
+      return UncheckedAcquire(lock, true, t);
+    });
     EXPECT_FALSE(UncheckedAcquire(lock, true, absl::ZeroDuration()));
   });
   UncheckedRelease(lock);
@@ -121,18 +123,8 @@ TEST(LockTest, GuardReleasesAtScopeEnd) {
 }
 
 TEST(LockTest, ManyThreadsCountWithoutLosingUpdates) {
-  constexpr int kThreads = 16;
-  constexpr int kIncrements = 2000;
   Lock lock;
-  int counter = 0;
-  Bunch(kThreads, [&](int) {
-    for (int i = 0; i < kIncrements; ++i) {
-      Guard guard(lock);
-      ++counter;
-    }
-  });
-  Guard guard(lock);
-  EXPECT_EQ(counter, kThreads * kIncrements);
+  EXPECT_EQ(testing::CountUnderLock(lock, 16, 2000, /*depth=*/1), 16 * 2000);
 }
 
 TEST(LockDeathTest, ReleasingUnlockedLockIsRuntimeError) {

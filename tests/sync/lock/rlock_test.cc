@@ -1,4 +1,5 @@
-// RLock: the behaviours CPython's lock_tests.py (BaseLockTests, RLockTests) checks.
+// RLock: the behaviours CPython's lock_tests.py (BaseLockTests, RLockTests)
+// checks.
 
 #include "sync/lock/rlock.h"
 
@@ -49,8 +50,9 @@ TEST(RLockTest, TimeoutReturnsFalseAndLeavesLockUsable) {
   RLock lock;
   UncheckedAcquire(lock);
   Bunch(1, [&](int) {
-    ExpectTimesOut(absl::Milliseconds(20),
-                   [&](absl::Duration t) { return UncheckedAcquire(lock, true, t); });
+    ExpectTimesOut(absl::Milliseconds(20), [&](absl::Duration t) {
+      return UncheckedAcquire(lock, true, t);
+    });
   });
   UncheckedRelease(lock);
   Bunch(1, [&](int) {
@@ -68,25 +70,15 @@ TEST(RLockTest, StandardLocksNest) {
 }
 
 TEST(RLockTest, ManyThreadsRecursingCountWithoutLosingUpdates) {
-  constexpr int kThreads = 8;
-  constexpr int kIncrements = 1000;
   RLock lock;
-  int counter = 0;
-  Bunch(kThreads, [&](int) {
-    for (int i = 0; i < kIncrements; ++i) {
-      UncheckedGuard outer(lock);
-      UncheckedGuard inner(lock);
-      ++counter;
-    }
-  });
-  Guard guard(lock);
-  EXPECT_EQ(counter, kThreads * kIncrements);
+  EXPECT_EQ(testing::CountUnderLock(lock, 8, 1000, /*depth=*/3), 8 * 1000);
 }
 
 TEST(RLockDeathTest, ReleasingUnacquiredIsRuntimeError) {
   testing::UseThreadsafeDeathTests();
   RLock lock;
-  EXPECT_DEATH(UncheckedRelease(lock), "RuntimeError: cannot release un-acquired lock");
+  EXPECT_DEATH(UncheckedRelease(lock),
+               "RuntimeError: cannot release un-acquired lock");
 }
 
 TEST(RLockDeathTest, ReleasingFromAnotherThreadIsRuntimeError) {

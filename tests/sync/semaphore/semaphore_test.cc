@@ -108,7 +108,8 @@ TEST(SemaphoreTest, ManyThreadsNeverExceedTheLimit) {
 
 TEST(SemaphoreDeathTest, MisuseIsValueError) {
   testing::UseThreadsafeDeathTests();
-  EXPECT_DEATH(Semaphore(-1), "ValueError: semaphore initial value must be >= 0");
+  EXPECT_DEATH(Semaphore(-1),
+               "ValueError: semaphore initial value must be >= 0");
   Semaphore sem(1);
   EXPECT_DEATH(sem.Release(0), "ValueError: n must be one or more");
   EXPECT_DEATH(sem.Acquire(false, absl::Seconds(1)), "ValueError");

@@ -1,5 +1,6 @@
-// Stopping a thread: both ways end a worker that waits a long time between steps, at
-// once. (A wait of an hour that the stop did not cut short would time the test out.)
+// Stopping a thread: both ways end a worker that waits a long time between
+// steps, at once. (A wait of an hour that the stop did not cut short would time
+// the test out.)
 
 #include "sync/stop/stop.h"
 
@@ -77,7 +78,8 @@ TEST(WaitForStopTest, OneRequestStopsManyWaiters) {
 TEST(WaitForStopDeathTest, NegativeTimeoutIsValueError) {
   testing::UseThreadsafeDeathTests();
   std::stop_source source;
-  EXPECT_DEATH(WaitForStop(source.get_token(), absl::Seconds(-1)), "ValueError");
+  EXPECT_DEATH(WaitForStop(source.get_token(), absl::Seconds(-1)),
+               "ValueError");
 }
 
 }  // namespace

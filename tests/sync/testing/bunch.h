@@ -1,5 +1,5 @@
-// Test helpers for the sync tests: a bunch of threads (after lock_tests.py's Bunch),
-// elapsed-time checks for timeouts, and thread-safe death tests.
+// Test helpers for the sync tests: a bunch of threads (after lock_tests.py's
+// Bunch), elapsed-time checks for timeouts, and thread-safe death tests.
 
 #ifndef PYCONC_TESTS_SYNC_TESTING_BUNCH_H_
 #define PYCONC_TESTS_SYNC_TESTING_BUNCH_H_
@@ -15,8 +15,8 @@
 
 namespace pyconc::sync::testing {
 
-// Runs f(0) ... f(n - 1), each on its own pyconc thread, started at construction and
-// joined by Join() or the destructor.
+// Runs f(0) ... f(n - 1), each on its own pyconc thread, started at
+// construction and joined by Join() or the destructor.
 class Bunch {
  public:
   Bunch(int n, const std::function<void(int)>& f) {
@@ -34,8 +34,8 @@ class Bunch {
   std::deque<threading::Thread> threads_;
 };
 
-// Calls `wait`, which must time out (return false) after `timeout`, and checks that it
-// did and that it took at least `timeout`.
+// Calls `wait`, which must time out (return false) after `timeout`, and checks
+// that it did and that it took at least `timeout`.
 template <typename F>
 void ExpectTimesOut(absl::Duration timeout, F wait) {
   const absl::Time start = absl::Now();
@@ -43,8 +43,11 @@ void ExpectTimesOut(absl::Duration timeout, F wait) {
   EXPECT_GE(absl::Now() - start, timeout);
 }
 
-// Death tests re-run the test binary rather than fork a process that has threads.
-inline void UseThreadsafeDeathTests() { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+// Death tests re-run the test binary rather than fork a process that has
+// threads.
+inline void UseThreadsafeDeathTests() {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+}
 
 }  // namespace pyconc::sync::testing
 

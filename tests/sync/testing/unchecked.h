@@ -1,12 +1,13 @@
-// Lock calls hidden from clang's -Wthread-safety, for tests that do on purpose what the
-// analysis rejects: acquiring recursively, releasing on another thread than the
-// acquirer, or acquiring inside a gtest assertion.
+// Lock calls hidden from clang's -Wthread-safety, for tests that do on purpose
+// what the analysis rejects: acquiring recursively, releasing on another thread
+// than the acquirer, or acquiring inside a gtest assertion.
 
 #ifndef PYCONC_TESTS_SYNC_TESTING_UNCHECKED_H_
 #define PYCONC_TESTS_SYNC_TESTING_UNCHECKED_H_
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "tests/sync/testing/bunch.h"
 
 namespace pyconc::sync::testing {
 
@@ -39,6 +40,22 @@ class UncheckedGuard {
  private:
   L& lock_;
 };
+
+// Has `threads` threads add 1 to one counter `increments` times each, holding
+// `lock` `depth` levels deep around each addition; returns the final count.
+template <typename L>
+int CountUnderLock(L& lock, int threads, int increments, int depth) {
+  int counter = 0;
+  Bunch(threads, [&](int) {
+    for (int i = 0; i < increments; ++i) {
+      for (int level = 0; level < depth; ++level) UncheckedAcquire(lock);
+      ++counter;
+      for (int level = 0; level < depth; ++level) UncheckedRelease(lock);
+    }
+  });
+  UncheckedGuard guard(lock);
+  return counter;
+}
 
 }  // namespace pyconc::sync::testing
 

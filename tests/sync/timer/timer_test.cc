@@ -30,8 +30,10 @@ TEST(TimerTest, FiresOnceAfterItsInterval) {
 
 TEST(TimerTest, PassesArguments) {
   std::string seen;
-  Timer timer(absl::ZeroDuration(), [&](int n, const std::string& s) { seen = s + std::to_string(n); },
-              7, std::string("x"));
+  Timer timer(
+      absl::ZeroDuration(),
+      [&](int n, const std::string& s) { seen = s + std::to_string(n); }, 7,
+      std::string("x"));
   timer.Start();
   timer.Join();
   EXPECT_EQ(seen, "x7");
@@ -69,7 +71,8 @@ TEST(TimerTest, ManyTimersFireConcurrently) {
   std::atomic<int> calls{0};
   std::deque<Timer> timers;
   for (int i = 0; i < kTimers; ++i) {
-    timers.emplace_back(absl::Milliseconds(i % 4), [&] { calls.fetch_add(1); }).Start();
+    timers.emplace_back(absl::Milliseconds(i % 4), [&] { calls.fetch_add(1); })
+        .Start();
   }
   for (Timer& timer : timers) timer.Join();
   EXPECT_EQ(calls.load(), kTimers);
