@@ -9,8 +9,8 @@
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "sync/barrier/barrier.h"
-#include "sync/internal/cli.h"
 #include "threading/thread/thread.h"
+#include "tools/cli/cli.h"
 
 DEFINE_int32(parties, 4, "threads meeting at the barrier");
 DEFINE_int32(rounds, 3, "how many times they meet");
@@ -61,7 +61,7 @@ int Main() {
   for (int round = 0; round < FLAGS_rounds; ++round) {
     absl::PrintF("  %-8d", round + 1);
     for (const absl::Duration wait : waited[round]) {
-      absl::PrintF(" %12s", internal::FormatDuration(wait));
+      absl::PrintF(" %12s", cli::FormatDuration(wait));
     }
     absl::PrintF("\n");
   }
@@ -77,9 +77,9 @@ int Main() {
 }  // namespace pyconc::sync
 
 int main(int argc, char** argv) {
-  pyconc::sync::internal::ParseFlags(&argc, &argv, pyconc::sync::kUsage);
-  pyconc::sync::internal::CheckFlagRange("parties", FLAGS_parties, 1, 64);
-  pyconc::sync::internal::CheckFlagRange("rounds", FLAGS_rounds, 1, 1000);
-  pyconc::sync::internal::CheckFlagRange("step_ms", FLAGS_step_ms, 0, 10000);
+  pyconc::cli::Init(&argc, &argv, pyconc::sync::kUsage, __FILE__);
+  pyconc::cli::CheckFlagRange("parties", FLAGS_parties, 1, 64);
+  pyconc::cli::CheckFlagRange("rounds", FLAGS_rounds, 1, 1000);
+  pyconc::cli::CheckFlagRange("step_ms", FLAGS_step_ms, 0, 10000);
   return pyconc::sync::Main();
 }

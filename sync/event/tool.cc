@@ -9,8 +9,8 @@
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "sync/event/event.h"
-#include "sync/internal/cli.h"
 #include "threading/thread/thread.h"
+#include "tools/cli/cli.h"
 
 DEFINE_int32(workers, 4, "threads waiting for the start signal");
 DEFINE_int32(delay_ms, 50,
@@ -62,15 +62,15 @@ int Main() {
         std::max(absl::ZeroDuration(), reports[i].woke - set_at);
     latencies.push_back(latency);
     absl::PrintF("  %-10s %12s %20s\n", workers[i].name(),
-                 internal::FormatDuration(reports[i].waited),
-                 internal::FormatDuration(latency));
+                 cli::FormatDuration(reports[i].waited),
+                 cli::FormatDuration(latency));
   }
   std::sort(latencies.begin(), latencies.end());
   absl::PrintF(
       "\nAll %d workers woke from one Set(): median wake latency %s, slowest "
       "%s.\n",
-      FLAGS_workers, internal::FormatDuration(latencies[latencies.size() / 2]),
-      internal::FormatDuration(latencies.back()));
+      FLAGS_workers, cli::FormatDuration(latencies[latencies.size() / 2]),
+      cli::FormatDuration(latencies.back()));
   return 0;
 }
 
@@ -78,8 +78,8 @@ int Main() {
 }  // namespace pyconc::sync
 
 int main(int argc, char** argv) {
-  pyconc::sync::internal::ParseFlags(&argc, &argv, pyconc::sync::kUsage);
-  pyconc::sync::internal::CheckFlagRange("workers", FLAGS_workers, 1, 256);
-  pyconc::sync::internal::CheckFlagRange("delay_ms", FLAGS_delay_ms, 0, 60000);
+  pyconc::cli::Init(&argc, &argv, pyconc::sync::kUsage, __FILE__);
+  pyconc::cli::CheckFlagRange("workers", FLAGS_workers, 1, 256);
+  pyconc::cli::CheckFlagRange("delay_ms", FLAGS_delay_ms, 0, 60000);
   return pyconc::sync::Main();
 }

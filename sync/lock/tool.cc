@@ -11,9 +11,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
-#include "sync/internal/cli.h"
 #include "sync/lock/lock.h"
 #include "threading/thread/thread.h"
+#include "tools/cli/cli.h"
 
 DEFINE_int32(threads, 4, "threads incrementing the counter");
 DEFINE_int64(increments, 200000, "increments per thread");
@@ -57,9 +57,8 @@ Outcome Run(const std::function<void()>& increment,
 
 void PrintRow(const char* name, const Outcome& outcome, int64_t expected) {
   absl::PrintF("  %-16s %12d %13d   %10s %14s\n", name, outcome.count,
-               expected - outcome.count,
-               internal::FormatDuration(outcome.elapsed),
-               internal::FormatDuration(outcome.elapsed / expected));
+               expected - outcome.count, cli::FormatDuration(outcome.elapsed),
+               cli::FormatDuration(outcome.elapsed / expected));
 }
 
 int Main() {
@@ -99,9 +98,8 @@ int Main() {
 }  // namespace pyconc::sync
 
 int main(int argc, char** argv) {
-  pyconc::sync::internal::ParseFlags(&argc, &argv, pyconc::sync::kUsage);
-  pyconc::sync::internal::CheckFlagRange("threads", FLAGS_threads, 1, 64);
-  pyconc::sync::internal::CheckFlagRange("increments", FLAGS_increments, 1,
-                                         100000000);
+  pyconc::cli::Init(&argc, &argv, pyconc::sync::kUsage, __FILE__);
+  pyconc::cli::CheckFlagRange("threads", FLAGS_threads, 1, 64);
+  pyconc::cli::CheckFlagRange("increments", FLAGS_increments, 1, 100000000);
   return pyconc::sync::Main();
 }

@@ -9,10 +9,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
-#include "sync/internal/cli.h"
 #include "sync/lock/lock.h"
 #include "sync/semaphore/semaphore.h"
 #include "threading/thread/thread.h"
+#include "tools/cli/cli.h"
 
 DEFINE_int32(jobs, 12, "jobs to run, one thread each");
 DEFINE_int32(limit, 3, "how many jobs may run at once (the semaphore's value)");
@@ -62,7 +62,7 @@ int Main() {
                most_running.load(), FLAGS_limit);
   absl::PrintF(
       "  %-28s %10s        (%d waves x %d ms = %d ms; unlimited: %d ms)\n",
-      "wall time", internal::FormatDuration(elapsed), waves, FLAGS_job_ms,
+      "wall time", cli::FormatDuration(elapsed), waves, FLAGS_job_ms,
       waves * FLAGS_job_ms, FLAGS_job_ms);
   absl::PrintF(
       "\nThe semaphore let %d jobs run at once, as its %d permits allow.\n",
@@ -74,9 +74,9 @@ int Main() {
 }  // namespace pyconc::sync
 
 int main(int argc, char** argv) {
-  pyconc::sync::internal::ParseFlags(&argc, &argv, pyconc::sync::kUsage);
-  pyconc::sync::internal::CheckFlagRange("jobs", FLAGS_jobs, 1, 1000);
-  pyconc::sync::internal::CheckFlagRange("limit", FLAGS_limit, 1, 1000);
-  pyconc::sync::internal::CheckFlagRange("job_ms", FLAGS_job_ms, 0, 60000);
+  pyconc::cli::Init(&argc, &argv, pyconc::sync::kUsage, __FILE__);
+  pyconc::cli::CheckFlagRange("jobs", FLAGS_jobs, 1, 1000);
+  pyconc::cli::CheckFlagRange("limit", FLAGS_limit, 1, 1000);
+  pyconc::cli::CheckFlagRange("job_ms", FLAGS_job_ms, 0, 60000);
   return pyconc::sync::Main();
 }

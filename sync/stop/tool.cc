@@ -10,9 +10,9 @@
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "sync/event/event.h"
-#include "sync/internal/cli.h"
 #include "sync/stop/stop.h"
 #include "threading/thread/thread.h"
+#include "tools/cli/cli.h"
 
 DEFINE_int32(step_ms, 200, "the worker's pause between steps of work");
 DEFINE_int32(run_ms, 300,
@@ -51,7 +51,7 @@ Outcome Measure(threading::Thread& worker,
 
 void PrintRow(const char* way, const Outcome& outcome) {
   absl::PrintF("  %-40s %8d %14s\n", way, outcome.steps,
-               internal::FormatDuration(outcome.latency));
+               cli::FormatDuration(outcome.latency));
 }
 
 int Main() {
@@ -107,8 +107,8 @@ int Main() {
 }  // namespace pyconc::sync
 
 int main(int argc, char** argv) {
-  pyconc::sync::internal::ParseFlags(&argc, &argv, pyconc::sync::kUsage);
-  pyconc::sync::internal::CheckFlagRange("step_ms", FLAGS_step_ms, 1, 60000);
-  pyconc::sync::internal::CheckFlagRange("run_ms", FLAGS_run_ms, 0, 60000);
+  pyconc::cli::Init(&argc, &argv, pyconc::sync::kUsage, __FILE__);
+  pyconc::cli::CheckFlagRange("step_ms", FLAGS_step_ms, 1, 60000);
+  pyconc::cli::CheckFlagRange("run_ms", FLAGS_run_ms, 0, 60000);
   return pyconc::sync::Main();
 }

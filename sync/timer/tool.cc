@@ -7,8 +7,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
-#include "sync/internal/cli.h"
 #include "sync/timer/timer.h"
+#include "tools/cli/cli.h"
 
 DEFINE_int32(delay_ms, 100, "the timers' delay");
 DEFINE_int32(cancel_after_ms, 30,
@@ -44,10 +44,10 @@ int Main() {
                FLAGS_delay_ms, FLAGS_cancel_after_ms);
   absl::PrintF("  %-22s %12s %10s\n", "timer", "ended after", "ran fn");
   absl::PrintF("  %-22s %12s %10s   (late by %s)\n", "not cancelled",
-               internal::FormatDuration(fired_at - start), "yes",
-               internal::FormatDuration(fired_at - start - delay));
+               cli::FormatDuration(fired_at - start), "yes",
+               cli::FormatDuration(fired_at - start - delay));
   absl::PrintF("  %-22s %12s %10s\n", "cancelled",
-               internal::FormatDuration(cancelled_ended),
+               cli::FormatDuration(cancelled_ended),
                cancelled_calls.load() == 0 ? "no" : "yes");
   return cancelled_calls.load() == 0 ? 0 : 1;
 }
@@ -56,9 +56,9 @@ int Main() {
 }  // namespace pyconc::sync
 
 int main(int argc, char** argv) {
-  pyconc::sync::internal::ParseFlags(&argc, &argv, pyconc::sync::kUsage);
-  pyconc::sync::internal::CheckFlagRange("delay_ms", FLAGS_delay_ms, 1, 60000);
-  pyconc::sync::internal::CheckFlagRange(
-      "cancel_after_ms", FLAGS_cancel_after_ms, 0, FLAGS_delay_ms - 1);
+  pyconc::cli::Init(&argc, &argv, pyconc::sync::kUsage, __FILE__);
+  pyconc::cli::CheckFlagRange("delay_ms", FLAGS_delay_ms, 1, 60000);
+  pyconc::cli::CheckFlagRange("cancel_after_ms", FLAGS_cancel_after_ms, 0,
+                              FLAGS_delay_ms - 1);
   return pyconc::sync::Main();
 }

@@ -44,6 +44,18 @@ constexpr Stop kStops[] = {
      "//threading/return_values", "--limit=300000 --fail_slice=1"},
     {"1.6 daemon threads", "threading.Thread(daemon=True)",
      "//threading/daemon", "--busy_ms=200"},
+    {"2.1 lock", "threading.Lock, RLock, Condition", "//sync/lock",
+     "--threads=4 --increments=100000"},
+    {"2.2 event", "threading.Event", "//sync/event",
+     "--workers=4 --delay_ms=30"},
+    {"2.3 stopping a thread", "an Event checked by the worker; std::stop_token",
+     "//sync/stop", "--step_ms=200 --run_ms=100"},
+    {"2.4 semaphore", "threading.Semaphore, BoundedSemaphore",
+     "//sync/semaphore", "--jobs=12 --limit=3 --job_ms=20"},
+    {"2.5 barrier", "threading.Barrier", "//sync/barrier",
+     "--parties=4 --rounds=3 --step_ms=10"},
+    {"2.6 timer", "threading.Timer", "//sync/timer",
+     "--delay_ms=100 --cancel_after_ms=30"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
@@ -101,10 +113,10 @@ int main(int argc, char** argv) {
       }
     }
   });
-  if (ran == 0) return pyconc::cli::UsageError("--topic matches no topic");
+  if (ran == 0) pyconc::cli::Fail("--topic matches no topic");
   std::printf(
       "\n==================================================================\n");
   std::printf("Tour done: %d topics in %s, %d failed.\n", ran,
-              pyconc::cli::Ms(total).c_str(), failures);
+              pyconc::cli::FormatDuration(total).c_str(), failures);
   return failures == 0 ? 0 : 1;
 }
