@@ -112,25 +112,32 @@ void ThreadPoolExecutor::WorkerMain() {
       return;
     }
   }
-  bool worked = false;
   for (;;) {
     internal::WorkItem* item = queue_.Pop();
     if (item == nullptr) {
-      item = Sleep(worked);
+      item = Sleep();
       if (item == nullptr) return;
     }
-    item->Run();
-    worked = true;
+    item->Run([this] { NoteIdle(); });
   }
+}
+
+void ThreadPoolExecutor::NoteIdle() {
+  // Only a pool that may still grow needs to know (AdjustThreadCount()).
+  if (num_threads_.load(std::memory_order_relaxed) >= max_workers_ ||
+      !queue_.LooksEmpty()) {
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  ++idle_tokens_;
 }
 
 bool ThreadPoolExecutor::MayExit() const {
   return shutdown_ && gate_.load(std::memory_order_seq_cst) < kOneSubmit;
 }
 
-internal::WorkItem* ThreadPoolExecutor::Sleep(bool worked) {
+internal::WorkItem* ThreadPoolExecutor::Sleep() {
   absl::MutexLock lock(&mu_);
-  if (worked) ++idle_tokens_;  // Python's _idle_semaphore.release().
   for (;;) {
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     if (internal::WorkItem* item = queue_.Pop()) {

@@ -166,7 +166,12 @@ class ThreadPoolExecutor {
   void WorkerMain();
   // Blocks until there is work (returned) or the executor has shut down and
   // drained (nullptr).
-  internal::WorkItem* Sleep(bool worked) ABSL_LOCKS_EXCLUDED(mu_);
+  internal::WorkItem* Sleep() ABSL_LOCKS_EXCLUDED(mu_);
+  // Called by a worker that finished a call, before its Future completes: when
+  // nothing is queued it will be idle (Python's _idle_semaphore.release()).
+  // Before the Future completes, so that the next Submit() of a caller waiting
+  // on it finds the idle worker.
+  void NoteIdle() ABSL_LOCKS_EXCLUDED(mu_);
   bool MayExit() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Python's _initializer_failed().
   void InitializerFailed();

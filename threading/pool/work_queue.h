@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "threading/pool/future.h"
 
@@ -32,9 +33,9 @@ struct QueueNode {
 // A call waiting for a worker. The queue holds one reference to it.
 class WorkItem : public QueueNode {
  public:
-  // Runs the call unless cancelled, completes the Future, drops the
-  // reference.
-  virtual void Run() = 0;
+  // Runs the call unless cancelled, calls `before_publish`, completes the
+  // Future, drops the reference.
+  virtual void Run(absl::FunctionRef<void()> before_publish) = 0;
   // Never runs it: cancels the Future (`broken` null) or fails it with
   // `broken`; drops the reference.
   virtual void Abandon(std::exception_ptr broken) = 0;
@@ -50,7 +51,7 @@ class Task final : public State<R>, public WorkItem {
   // Starts with two references: the Future's and the queue's.
   explicit Task(Call call) : call_(std::move(call)) { this->Ref(); }
 
-  void Run() override {
+  void Run(absl::FunctionRef<void()> before_publish) override {
     if (this->SetRunningOrNotifyCancel()) {
       std::exception_ptr error;
       std::optional<typename State<R>::Stored> result;
@@ -67,6 +68,7 @@ class Task final : public State<R>, public WorkItem {
       // Drop the call (and what it captured) before waking anyone, as Python
       // deletes the work item.
       call_.reset();
+      before_publish();
       if (error != nullptr) {
         this->SetException(std::move(error));
       } else {
@@ -106,6 +108,11 @@ class WorkQueue {
 
   // The oldest item, or nullptr when the queue is empty.
   WorkItem* Pop() ABSL_LOCKS_EXCLUDED(consumer_mu_);
+
+  // True when nothing is queued (or a Push() is half done); a hint.
+  bool LooksEmpty() const {
+    return tail_.load(std::memory_order_acquire) == &stub_;
+  }
 
   // Removes every item.
   std::vector<WorkItem*> Drain() ABSL_LOCKS_EXCLUDED(consumer_mu_);
