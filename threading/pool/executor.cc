@@ -15,6 +15,17 @@ constexpr char kShutdownMessage[] =
 constexpr char kBrokenMessage[] =
     "A thread initializer failed, the thread pool is not usable anymore";
 
+// How often an idle worker looks at the queue before it sleeps.
+constexpr int kSpins = 2000;
+
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 int DefaultMaxWorkers() {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   return std::min(32, std::max(cores, 1) + 4);
@@ -112,14 +123,20 @@ void ThreadPoolExecutor::WorkerMain() {
       return;
     }
   }
-  for (;;) {
-    internal::WorkItem* item = queue_.Pop();
-    if (item == nullptr) {
-      item = Sleep();
-      if (item == nullptr) return;
-    }
+  while (internal::WorkItem* item = NextItem()) {
     item->Run([this] { NoteIdle(); });
   }
+}
+
+internal::WorkItem* ThreadPoolExecutor::NextItem() {
+  if (internal::WorkItem* item = queue_.Pop()) return item;
+  // Waking a sleeping worker costs the submitter a system call; a short spin
+  // (a few microseconds) catches the next Submit() of a busy producer.
+  for (int spin = 0; spin < kSpins && queue_.LooksEmpty(); ++spin) {
+    CpuRelax();
+  }
+  if (internal::WorkItem* item = queue_.Pop()) return item;
+  return Sleep();
 }
 
 void ThreadPoolExecutor::NoteIdle() {

@@ -164,6 +164,9 @@ class ThreadPoolExecutor {
   void AdjustThreadCount() ABSL_LOCKS_EXCLUDED(mu_);
   void WakeOneIfSleeping() ABSL_LOCKS_EXCLUDED(mu_);
   void WorkerMain();
+  // The next call: spins briefly when the queue is empty, as a submitter
+  // that is still busy will push again soon, then sleeps. nullptr: exit.
+  internal::WorkItem* NextItem();
   // Blocks until there is work (returned) or the executor has shut down and
   // drained (nullptr).
   internal::WorkItem* Sleep() ABSL_LOCKS_EXCLUDED(mu_);
@@ -182,13 +185,15 @@ class ThreadPoolExecutor {
   const std::string thread_name_prefix_;
   const std::function<void()> initializer_;
 
+  // Written by every Submit(); read by workers only when they run dry.
+  alignas(64) std::atomic<uint64_t> gate_{0};
   internal::WorkQueue queue_;
-  std::atomic<uint64_t> gate_{0};
-  std::atomic<int> num_threads_{0};
+  // Read by every Submit(), rarely written.
+  alignas(64) std::atomic<int> num_threads_{0};
   // Workers in Sleep(); changed under mu_, read without it by Submit().
   std::atomic<int> sleepers_{0};
 
-  absl::Mutex mu_;
+  alignas(64) absl::Mutex mu_;
   absl::CondVar work_available_;
   int wake_tokens_ ABSL_GUARDED_BY(mu_) = 0;
   int idle_tokens_ ABSL_GUARDED_BY(mu_) = 0;

@@ -18,7 +18,9 @@ bool IsDone(uint32_t phase) {
 }  // namespace
 
 FutureCore::~FutureCore() {
-  if (exception_ != nullptr && !retrieved_.load(std::memory_order_relaxed)) {
+  delete watchers_.load(std::memory_order_relaxed);
+  if (exception_ != nullptr &&
+      (state_.load(std::memory_order_relaxed) & kRetrieved) == 0) {
     const std::string report =
         absl::StrCat("pyconc: Future exception was never retrieved: ",
                      threading::DescribeException(exception_), "\n");
@@ -59,19 +61,35 @@ bool FutureCore::SetRunningOrNotifyCancel() {
   }
 }
 
+FutureCore::Watchers& FutureCore::GetWatchers() const {
+  Watchers* watchers = watchers_.load(std::memory_order_acquire);
+  if (watchers != nullptr) return *watchers;
+  auto* fresh = new Watchers;
+  if (watchers_.compare_exchange_strong(watchers, fresh,
+                                        std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+    return *fresh;
+  }
+  delete fresh;  // Another thread installed one first.
+  return *watchers;
+}
+
 bool FutureCore::WaitFor(absl::Duration timeout) const {
   if (Done()) return true;
-  absl::MutexLock lock(&mu_);
-  // Under mu_, so that a completion either is seen by the condition below or
-  // sees kWatched and takes mu_, which re-evaluates the condition.
+  Watchers& watchers = GetWatchers();
+  absl::MutexLock lock(&watchers.mu);
+  // Under the lock, so that a completion either is seen by the condition below
+  // or sees kWatched and takes the lock, which re-evaluates the condition.
   state_.fetch_or(kWatched, std::memory_order_acq_rel);
-  return mu_.AwaitWithTimeout(absl::Condition(this, &FutureCore::DoneLocked),
-                              timeout);
+  return watchers.mu.AwaitWithTimeout(absl::Condition(this, &FutureCore::Done),
+                                      timeout);
 }
 
 void FutureCore::WaitForOutcome() {
   WaitFor(absl::InfiniteDuration());
-  retrieved_.store(true, std::memory_order_relaxed);
+  if ((state_.load(std::memory_order_relaxed) & kRetrieved) == 0) {
+    state_.fetch_or(kRetrieved, std::memory_order_relaxed);
+  }
   if (phase() == kCancelled) throw CancelledError();
 }
 
@@ -102,11 +120,13 @@ void FutureCore::Finish() {
 }
 
 void FutureCore::Notify() {
+  // kWatched was set after the Watchers were installed.
+  Watchers& watchers = *watchers_.load(std::memory_order_acquire);
   std::vector<Callback> callbacks;
   {
-    absl::MutexLock lock(&mu_);
-    callbacks.swap(callbacks_);
-    for (const WaiterEntry& entry : waiters_) {
+    absl::MutexLock lock(&watchers.mu);
+    callbacks.swap(watchers.callbacks);
+    for (const WaiterEntry& entry : watchers.waiters) {
       entry.waiter->Add(entry.index, *this);
     }
   }  // Unlocking wakes the threads blocked in WaitFor().
@@ -124,10 +144,11 @@ void FutureCore::RunCallback(Callback& callback) {
 
 void FutureCore::AddCallback(Callback callback) {
   {
-    absl::MutexLock lock(&mu_);
+    Watchers& watchers = GetWatchers();
+    absl::MutexLock lock(&watchers.mu);
     const uint32_t s = state_.fetch_or(kWatched, std::memory_order_acq_rel);
     if (!IsDone(s & kPhaseMask)) {
-      callbacks_.push_back(std::move(callback));
+      watchers.callbacks.push_back(std::move(callback));
       return;
     }
   }
@@ -135,18 +156,20 @@ void FutureCore::AddCallback(Callback callback) {
 }
 
 void FutureCore::AddWaiter(Waiter* waiter, size_t index) {
-  absl::MutexLock lock(&mu_);
+  Watchers& watchers = GetWatchers();
+  absl::MutexLock lock(&watchers.mu);
   const uint32_t s = state_.fetch_or(kWatched, std::memory_order_acq_rel);
   if (IsDone(s & kPhaseMask)) {
     waiter->Add(index, *this);
   } else {
-    waiters_.push_back({waiter, index});
+    watchers.waiters.push_back({waiter, index});
   }
 }
 
 void FutureCore::RemoveWaiter(Waiter* waiter) {
-  absl::MutexLock lock(&mu_);
-  std::erase_if(waiters_,
+  Watchers& watchers = GetWatchers();
+  absl::MutexLock lock(&watchers.mu);
+  std::erase_if(watchers.waiters,
                 [waiter](const WaiterEntry& e) { return e.waiter == waiter; });
 }
 

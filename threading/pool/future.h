@@ -155,25 +155,32 @@ class FutureCore {
   // SetResult/SetException has begun: Cancel() fails, a second set is misuse.
   static constexpr uint32_t kCompleting = 8;
 
+  // Retrieved by Result() or Exception(): a stored exception was seen.
+  static constexpr uint32_t kRetrieved = 16;
+
   struct WaiterEntry {
     Waiter* waiter;
     size_t index;
   };
+  // What only a watched Future needs, allocated on first use so that the
+  // common case (nobody waits, one allocation per task) stays small.
+  struct Watchers {
+    absl::Mutex mu;
+    std::vector<Callback> callbacks ABSL_GUARDED_BY(mu);
+    std::vector<WaiterEntry> waiters ABSL_GUARDED_BY(mu);
+  };
 
-  bool DoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return Done(); }
-  // Moves to `phase`; when watched, wakes waiters and runs the callbacks.
-  void Complete(uint32_t from, Phase phase);
-  void Notify() ABSL_LOCKS_EXCLUDED(mu_);
+  Watchers& GetWatchers() const;
+  // After a watched Future completed: wakes waiters, runs the callbacks.
+  void Notify();
   void RunCallback(Callback& callback);
 
-  // Phase, kWatched and kCompleting; mutable because waiting sets kWatched.
+  // Phase, kWatched, kCompleting, kRetrieved; mutable because waiting sets
+  // kWatched.
   mutable std::atomic<uint32_t> state_{kPending};
   std::atomic<int32_t> refs_{1};
-  std::atomic<bool> retrieved_{false};
   std::exception_ptr exception_;
-  mutable absl::Mutex mu_;
-  std::vector<Callback> callbacks_ ABSL_GUARDED_BY(mu_);
-  std::vector<WaiterEntry> waiters_ ABSL_GUARDED_BY(mu_);
+  mutable std::atomic<Watchers*> watchers_{nullptr};
 };
 
 // Adds the typed value to the core.

@@ -121,8 +121,9 @@ class WorkQueue {
   void PushNode(QueueNode* node);
   QueueNode* PopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(consumer_mu_);
 
-  std::atomic<QueueNode*> tail_;
-  absl::Mutex consumer_mu_;
+  // Producers' side and consumers' side on separate cache lines.
+  alignas(64) std::atomic<QueueNode*> tail_;
+  alignas(64) absl::Mutex consumer_mu_;
   QueueNode* head_ ABSL_GUARDED_BY(consumer_mu_);
   QueueNode stub_;
 };
