@@ -89,10 +89,11 @@ int main(int argc, char** argv) {
   absl::Duration mapped;
   {
     futures::ThreadPoolExecutor pool({.max_workers = FLAGS_workers});
+    const absl::Time map_start = absl::Now();
     mapped = pyconc::cli::Measure([&] {
       for (absl::StatusOr<std::string> result : pool.Map(Task, inputs)) {
         std::printf("  %10s  %s\n",
-                    pyconc::cli::Ms(absl::Now() - start).c_str(),
+                    pyconc::cli::Ms(absl::Now() - map_start).c_str(),
                     result->c_str());
       }
     });

@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "threading/thread/thread.h"
 
@@ -284,6 +285,27 @@ TEST(FutureTest, CallbackMayDropTheLastOtherHandle) {
   f.SetResult(1);
   EXPECT_EQ(holder, nullptr);
   EXPECT_EQ(f.Result(), 1);
+}
+
+TEST(FutureTest, ExceptionNobodyRetrievedIsReported) {
+  ::testing::internal::CaptureStderr();
+  {
+    Future<int> f;
+    f.SetException(std::make_exception_ptr(std::runtime_error("lost")));
+  }
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(),
+              ::testing::HasSubstr("Future exception was never retrieved: "
+                                   "std::runtime_error: lost"));
+}
+
+TEST(FutureTest, RetrievedExceptionIsNotReported) {
+  ::testing::internal::CaptureStderr();
+  {
+    Future<int> f;
+    f.SetException(std::make_exception_ptr(std::runtime_error("seen")));
+    EXPECT_NE(f.Exception(), nullptr);
+  }
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 TEST(FutureTest, ManyWaitersWakeOnOneResult) {
