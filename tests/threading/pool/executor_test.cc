@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/threading/pool/test_util.h"
 #include "threading/pool/future.h"
 #include "threading/pool/wait.h"
 #include "threading/thread/thread.h"
@@ -31,27 +32,9 @@ using ::testing::MatchesRegex;
 
 int Mul(int x, int y) { return x * y; }
 
-// Silences and records what ExceptHook receives while installed.
-class HookCapture {
- public:
-  HookCapture() {
-    previous_ =
-        threading::SetExceptHook([this](const threading::ExceptHookArgs& args) {
-          absl::MutexLock lock(&mu_);
-          reports_.push_back(threading::DescribeException(args.exception));
-        });
-  }
-  ~HookCapture() { threading::SetExceptHook(previous_); }
-  std::vector<std::string> reports() {
-    absl::MutexLock lock(&mu_);
-    return reports_;
-  }
-
- private:
-  threading::ExceptHookFunction previous_;
-  absl::Mutex mu_;
-  std::vector<std::string> reports_ ABSL_GUARDED_BY(mu_);
-};
+using testing::Gate;
+using testing::HookCapture;
+using testing::SubmitGated;
 
 TEST(ThreadPoolExecutorTest, SubmitReturnsTheResult) {
   ThreadPoolExecutor pool({.max_workers = 2});
@@ -85,18 +68,13 @@ TEST(ThreadPoolExecutorTest, TaskExceptionIsRethrownByResult) {
 }
 
 TEST(ThreadPoolExecutorTest, FutureIsRunningWhileTheTaskRuns) {
-  absl::Notification started;
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1});
-  Future<int> f = *pool.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-    return 1;
-  });
-  started.WaitForNotification();
+  Future<int> f = SubmitGated(pool, gate, 1);
+  gate.started.WaitForNotification();
   EXPECT_TRUE(f.Running());
   EXPECT_FALSE(f.Cancel()) << "a running call cannot be cancelled";
-  release.Notify();
+  gate.release.Notify();
   EXPECT_EQ(f.Result(), 1);
 }
 
@@ -114,19 +92,16 @@ TEST(ThreadPoolExecutorTest, CancelledQueuedCallNeverRuns) {
 }
 
 TEST(ThreadPoolExecutorTest, CallbackRunsOnTheWorker) {
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1, .thread_name_prefix = "cb"});
-  absl::Notification release;
-  Future<int> f = *pool.Submit([&release] {
-    release.WaitForNotification();
-    return 1;
-  });
+  Future<int> f = SubmitGated(pool, gate, 1);
   absl::Mutex mu;
   std::string callback_thread;
   f.AddDoneCallback([&](const Future<int>&) {
     absl::MutexLock lock(&mu);
     callback_thread = threading::CurrentThread().name();
   });
-  release.Notify();
+  gate.release.Notify();
   pool.Shutdown();
   absl::MutexLock lock(&mu);
   EXPECT_EQ(callback_thread, "cb_0");
@@ -236,37 +211,27 @@ TEST(ThreadPoolExecutorTest, DestructorWaitsForQueuedCalls) {
 }
 
 TEST(ThreadPoolExecutorTest, ShutdownNoWaitReturnsWhileACallRuns) {
-  absl::Notification started;
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1});
-  Future<int> f = *pool.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-    return 5;
-  });
-  started.WaitForNotification();
+  Future<int> f = SubmitGated(pool, gate, 5);
+  gate.started.WaitForNotification();
   pool.Shutdown({.wait = false});
   EXPECT_FALSE(f.Done());
-  release.Notify();
+  gate.release.Notify();
   EXPECT_EQ(f.Result(), 5);
 }
 
 TEST(ThreadPoolExecutorTest, ShutdownCancelFuturesCancelsTheQueuedOnes) {
-  absl::Notification started;
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1});
-  Future<int> running = *pool.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-    return 1;
-  });
-  started.WaitForNotification();
+  Future<int> running = SubmitGated(pool, gate, 1);
+  gate.started.WaitForNotification();
   std::vector<Future<int>> queued;
   for (int i = 0; i < 5; ++i) queued.push_back(*pool.Submit(Mul, i, 2));
   pool.Shutdown({.wait = false, .cancel_futures = true});
   for (const Future<int>& f : queued) EXPECT_TRUE(f.Cancelled());
   EXPECT_FALSE(running.Cancelled());
-  release.Notify();
+  gate.release.Notify();
   pool.Shutdown();
   EXPECT_EQ(running.Result(), 1);
 }

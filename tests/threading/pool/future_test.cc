@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/threading/pool/test_util.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::futures {
@@ -44,27 +45,7 @@ Future<int> Running() {
   return f;
 }
 
-// Collects what ExceptHook receives while installed.
-class HookCapture {
- public:
-  HookCapture() {
-    previous_ =
-        threading::SetExceptHook([this](const threading::ExceptHookArgs& args) {
-          absl::MutexLock lock(&mu_);
-          reports_.push_back(threading::DescribeException(args.exception));
-        });
-  }
-  ~HookCapture() { threading::SetExceptHook(previous_); }
-  std::vector<std::string> reports() {
-    absl::MutexLock lock(&mu_);
-    return reports_;
-  }
-
- private:
-  threading::ExceptHookFunction previous_;
-  absl::Mutex mu_;
-  std::vector<std::string> reports_ ABSL_GUARDED_BY(mu_);
-};
+using testing::HookCapture;
 
 TEST(FutureTest, StatesReportedByQueries) {
   Future<int> pending;
