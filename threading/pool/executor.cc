@@ -15,8 +15,11 @@ constexpr char kShutdownMessage[] =
 constexpr char kBrokenMessage[] =
     "A thread initializer failed, the thread pool is not usable anymore";
 
-// How often an idle worker looks at the queue before it sleeps.
-constexpr int kSpins = 2000;
+// How often an idle worker looks at the queue before it sleeps: first with a
+// pause between looks, then giving its core away between looks, which is what
+// helps on a machine with more threads than cores.
+constexpr int kSpins = 100;
+constexpr int kYields = 8;
 
 void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -134,6 +137,9 @@ internal::WorkItem* ThreadPoolExecutor::NextItem() {
   // (a few microseconds) catches the next Submit() of a busy producer.
   for (int spin = 0; spin < kSpins && queue_.LooksEmpty(); ++spin) {
     CpuRelax();
+  }
+  for (int spin = 0; spin < kYields && queue_.LooksEmpty(); ++spin) {
+    std::this_thread::yield();
   }
   if (internal::WorkItem* item = queue_.Pop()) return item;
   return Sleep();
