@@ -1,0 +1,106 @@
+// WaitSide: the threads of one side of a queue, and how they sleep and wake.
+//
+// A queue has three sides: putters waiting for room, getters waiting for an item, and
+// joiners waiting for every task to be done. Each side has its own mutex, so putters
+// never contend with getters. A thread that cannot proceed spins briefly, then sleeps
+// on the side's condition variable. The other side, after making progress, asks
+// NeedsWake() (one atomic load) and only then takes this side's mutex to wake exactly
+// one sleeper that nobody has woken yet: no lock, no syscall, when nobody sleeps, and
+// no thundering herd when several do.
+//
+// Thread-safety: Await() is called with mu() held; WakeOne(), WakeAll() and
+// NeedsWake() without it, from any thread.
+//
+// Memory ordering: the sleeper announces itself (a sequentially consistent store)
+// before it checks its condition one last time; the waker changes the state the
+// condition reads (a sequentially consistent store) before NeedsWake(). In the single
+// total order of those four operations either the sleeper sees the progress or the
+// waker sees the sleeper, so no wake-up is lost.
+
+#ifndef PYCONC_QUEUE_INTERNAL_WAIT_SIDE_H_
+#define PYCONC_QUEUE_INTERNAL_WAIT_SIDE_H_
+
+#include <atomic>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace pyconc::queue::internal {
+
+class WaitSide {
+ public:
+  WaitSide() = default;
+  WaitSide(const WaitSide&) = delete;
+  WaitSide& operator=(const WaitSide&) = delete;
+
+  // Serializes the threads of this side; the queue guards its side state with it.
+  absl::Mutex* mu() const ABSL_LOCK_RETURNED(mu_) { return &mu_; }
+
+  // Returns true as soon as `(owner->*ready)()` does, false if it is still false
+  // after `timeout` (zero: one look, no wait). `ready` runs with mu() held, must read
+  // the other side's progress with sequentially consistent loads, and is called
+  // through a member pointer, as absl::Condition does, so it may touch state guarded
+  // by mu().
+  template <typename Owner>
+  bool Await(Owner* owner, bool (Owner::*ready)(), absl::Duration timeout)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if ((owner->*ready)()) return true;
+    if (timeout <= absl::ZeroDuration()) return false;
+    for (int i = 0; i < kSpins; ++i) {
+      Relax();
+      if ((owner->*ready)()) return true;
+    }
+    const absl::Time deadline = timeout == absl::InfiniteDuration()
+                                    ? absl::InfiniteFuture()
+                                    : absl::Now() + timeout;
+    for (;;) {
+      Announce();
+      if ((owner->*ready)()) {
+        Withdraw();
+        return true;
+      }
+      const bool timed_out = Sleep(deadline);
+      if ((owner->*ready)()) return true;
+      if (timed_out) return false;
+    }
+  }
+
+  // Whether a sleeper is waiting that no WakeOne() has woken yet.
+  bool NeedsWake() const { return unwoken_.load(std::memory_order_seq_cst) > 0; }
+  // Wakes one sleeper not yet woken, if there is one. Call without mu() held.
+  void WakeOne() ABSL_LOCKS_EXCLUDED(mu_);
+  // Wakes every sleeper. Call without mu() held.
+  void WakeAll() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  // Spins before sleeping: a wake-up costs microseconds, the other side often frees
+  // the way sooner.
+  static constexpr int kSpins = 128;
+  static void Relax();
+
+  // Counts the caller as a sleeper (before its last look at the condition).
+  void Announce() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Undoes Announce() when the last look succeeded.
+  void Withdraw() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sleeps until woken or `deadline`; returns whether the deadline passed.
+  bool Sleep(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Publishes sleeping_ - woken_ for NeedsWake().
+  void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  // Threads inside Sleep(), and how many of them WakeOne()/WakeAll() has signalled
+  // and not yet returned. Invariant: woken_ <= sleeping_, and every sleeper not yet
+  // signalled is counted by sleeping_ - woken_ (a sleeper whose deadline passed may
+  // absorb another's signal, which only ever errs towards one extra wake-up).
+  int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
+  int woken_ ABSL_GUARDED_BY(mu_) = 0;
+  // sleeping_ - woken_, on its own cache line: the other side reads it after every
+  // operation, and it changes only when someone sleeps.
+  alignas(64) std::atomic<int> unwoken_{0};
+};
+
+}  // namespace pyconc::queue::internal
+
+#endif  // PYCONC_QUEUE_INTERNAL_WAIT_SIDE_H_
