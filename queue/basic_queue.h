@@ -69,7 +69,7 @@ class BasicQueue {
     absl::StatusOr<T> result(absl::Status(absl::StatusCode::kUnknown, ""));
     {
       absl::MutexLock lock(get_.mu());
-      const bool ready = get_.Await(this, &BasicQueue::CanGet, timeout);
+      const bool ready = get_.Await(this, &BasicQueue::CanGet, &BasicQueue::ItemsLikely, timeout);
       // Read after waiting: an immediate Shutdown() may have emptied the queue.
       const int64_t pos = popped_.load(std::memory_order_relaxed);
       if (!ready) {
@@ -91,11 +91,13 @@ class BasicQueue {
   // than items were put is misuse (Python's ValueError).
   void TaskDone() {
     static_assert(kTracksTasks, "this queue does not track tasks");
-    const int64_t before = unfinished_.fetch_sub(1, std::memory_order_seq_cst);
-    if (before <= 0) {
+    const int64_t done = done_.fetch_add(1, std::memory_order_seq_cst) + 1;
+    // pushed_ only grows, so a count already ahead of it is ahead for good.
+    const int64_t pushed = pushed_.load(std::memory_order_seq_cst);
+    if (done > pushed) {
       pyconc::internal::Misuse("ValueError", "task_done() called too many times");
     }
-    if (before == 1 && join_.NeedsWake()) join_.WakeAll();
+    if (done == pushed && join_.NeedsWake()) join_.WakeAll();
   }
   // Python's join(): waits until every item put has been marked TaskDone().
   void Join() { (void)Join(absl::InfiniteDuration()); }
@@ -104,7 +106,8 @@ class BasicQueue {
   bool Join(absl::Duration timeout) {
     static_assert(kTracksTasks, "this queue does not track tasks");
     absl::MutexLock lock(join_.mu());
-    return join_.Await(this, &BasicQueue::AllTasksDone, timeout);
+    return join_.Await(this, &BasicQueue::AllTasksDone, &BasicQueue::AllTasksDoneLikely,
+                       timeout);
   }
 
   // Python's qsize(): the number of items, exact when no other thread is inside a
@@ -119,7 +122,10 @@ class BasicQueue {
   // Python's maxsize.
   int64_t MaxSize() const { return maxsize_; }
   // Python's unfinished_tasks: items put and not yet marked TaskDone().
-  int64_t unfinished_tasks() const { return unfinished_.load(); }
+  int64_t unfinished_tasks() const {
+    const int64_t done = done_.load(std::memory_order_acquire);
+    return pushed_.load(std::memory_order_acquire) - done;
+  }
 
   // Python 3.13's shutdown(immediate=False): puts fail with ShutDownError() from now
   // on; gets take what remains, then fail. `immediate` also discards what remains,
@@ -145,9 +151,11 @@ class BasicQueue {
     get_.WakeAll();
     if (kTracksTasks && immediate) {
       // As Python: each discarded item finishes one unfinished task, if any is left.
-      int64_t unfinished = unfinished_.load();
-      while (!unfinished_.compare_exchange_weak(
-          unfinished, unfinished - std::min(unfinished, discarded))) {
+      // No put runs any more, so pushed_ is final.
+      const int64_t pushed = pushed_.load(std::memory_order_seq_cst);
+      int64_t done = done_.load(std::memory_order_seq_cst);
+      while (!done_.compare_exchange_weak(done,
+                                          done + std::min(pushed - done, discarded))) {
       }
       join_.WakeAll();
     }
@@ -161,12 +169,11 @@ class BasicQueue {
     CheckTimeout(timeout);
     {
       absl::MutexLock lock(put_.mu());
-      if (!put_.Await(this, &BasicQueue::CanPut, timeout)) return FullError();
+      if (!put_.Await(this, &BasicQueue::CanPut, &BasicQueue::RoomLikely, timeout)) return FullError();
       if (shutdown_.load(std::memory_order_relaxed)) return ShutDownError();
       const int64_t pos = pushed_.load(std::memory_order_relaxed);
       buffer_.Push(pos, std::forward<U>(item));
-      // Counted before it can be taken, so TaskDone() never sees it uncounted.
-      if constexpr (kTracksTasks) unfinished_.fetch_add(1, std::memory_order_relaxed);
+      // Also counts the unfinished task: unfinished = pushed_ - done_.
       pushed_.store(pos + 1, std::memory_order_seq_cst);
     }
     if (get_.NeedsWake()) get_.WakeOne();
@@ -202,8 +209,30 @@ class BasicQueue {
     return true;
   }
 
+  // What a spinning putter or getter waits for: room or items for a batch (half the
+  // queue at most, so that one side always has its batch), or for one.
+  int64_t Wanted(bool batch) const {
+    constexpr int64_t kBatch = 64;
+    if (!batch) return 1;
+    return maxsize_ <= 0 ? kBatch : std::clamp<int64_t>(maxsize_ / 2, 1, kBatch);
+  }
+  bool RoomLikely(bool batch) const {
+    const int64_t popped = popped_.load(std::memory_order_relaxed);
+    const int64_t size = pushed_.load(std::memory_order_relaxed) - popped;
+    return maxsize_ - size >= Wanted(batch) || shutdown_.load(std::memory_order_relaxed);
+  }
+  bool ItemsLikely(bool batch) const {
+    const int64_t popped = popped_.load(std::memory_order_relaxed);
+    const int64_t size = pushed_.load(std::memory_order_relaxed) - popped;
+    return size >= Wanted(batch) || shutdown_.load(std::memory_order_relaxed);
+  }
+  bool AllTasksDoneLikely(bool /*batch*/) const {
+    return done_.load(std::memory_order_relaxed) == pushed_.load(std::memory_order_relaxed);
+  }
+
   bool AllTasksDone() ABSL_EXCLUSIVE_LOCKS_REQUIRED(join_.mu()) {
-    return unfinished_.load(std::memory_order_seq_cst) == 0;
+    const int64_t done = done_.load(std::memory_order_seq_cst);
+    return pushed_.load(std::memory_order_seq_cst) == done;
   }
 
   const int64_t maxsize_;
@@ -214,14 +243,15 @@ class BasicQueue {
   internal::WaitSide put_;
   alignas(64) std::atomic<int64_t> pushed_{0};
   int64_t popped_seen_ ABSL_GUARDED_BY(put_.mu()) = 0;
-  std::atomic<int64_t> unfinished_{0};
 
   // Getters. Their counter and their view of the putters' counter.
   internal::WaitSide get_;
   alignas(64) std::atomic<int64_t> popped_{0};
   int64_t pushed_seen_ ABSL_GUARDED_BY(get_.mu()) = 0;
 
-  // Threads in Join().
+  // Tasks marked done, and the threads in Join(). Unfinished tasks are
+  // pushed_ - done_, so a Put pays nothing for task accounting.
+  alignas(64) std::atomic<int64_t> done_{0};
   internal::WaitSide join_;
 };
 

@@ -12,7 +12,12 @@
 
 namespace pyconc::queue::internal {
 
-void WaitSide::Relax() {
+void WaitSide::Relax(int step) {
+  // Mostly pause; now and then yield, in case the thread we wait for shares our CPU.
+  if (step % 64 == 63) {
+    std::this_thread::yield();
+    return;
+  }
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
 #elif defined(__aarch64__)

@@ -42,27 +42,37 @@ class WaitSide {
   // the other side's progress with sequentially consistent loads, and is called
   // through a member pointer, as absl::Condition does, so it may touch state guarded
   // by mu().
+  //
+  // Before sleeping, the caller spins with mu() released until
+  // `(owner->*likely)(batch)` says the way is probably free: first for a batch of
+  // items (or of room), then for one. Waiting a few microseconds for a batch lets the
+  // other side run on without a cache line bouncing between the two at every item;
+  // `likely` reads only atomics.
   template <typename Owner>
-  bool Await(Owner* owner, bool (Owner::*ready)(), absl::Duration timeout)
+  bool Await(Owner* owner, bool (Owner::*ready)(),
+             bool (Owner::*likely)(bool batch) const, absl::Duration timeout)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if ((owner->*ready)()) return true;
     if (timeout <= absl::ZeroDuration()) return false;
-    for (int i = 0; i < kSpins; ++i) {
-      Relax();
-      if ((owner->*ready)()) return true;
-    }
     const absl::Time deadline = timeout == absl::InfiniteDuration()
                                     ? absl::InfiniteFuture()
                                     : absl::Now() + timeout;
+    // One spinner per side is enough: the others would only take CPU time from the
+    // threads they wait for.
+    if (spinners_.fetch_add(1, std::memory_order_relaxed) == 0) {
+      mu_.Unlock();
+      for (int i = 0; i < kSpins && !(owner->*likely)(i < kBatchSpins); ++i) Relax(i);
+      mu_.Lock();
+    }
+    spinners_.fetch_sub(1, std::memory_order_relaxed);
     for (;;) {
+      if ((owner->*ready)()) return true;
       Announce();
       if ((owner->*ready)()) {
         Withdraw();
         return true;
       }
-      const bool timed_out = Sleep(deadline);
-      if ((owner->*ready)()) return true;
-      if (timed_out) return false;
+      if (Sleep(deadline)) return (owner->*ready)();
     }
   }
 
@@ -75,9 +85,11 @@ class WaitSide {
 
  private:
   // Spins before sleeping: a wake-up costs microseconds, the other side often frees
-  // the way sooner.
-  static constexpr int kSpins = 128;
-  static void Relax();
+  // the way sooner. The first kBatchSpins wait for a batch.
+  static constexpr int kSpins = 2048;
+  static constexpr int kBatchSpins = 256;
+  // One step of spinning: a pause instruction, or a yield to another thread.
+  static void Relax(int step);
 
   // Counts the caller as a sleeper (before its last look at the condition).
   void Announce() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -96,6 +108,8 @@ class WaitSide {
   // absorb another's signal, which only ever errs towards one extra wake-up).
   int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
   int woken_ ABSL_GUARDED_BY(mu_) = 0;
+  // Threads between their first look and their first sleep.
+  std::atomic<int> spinners_{0};
   // sleeping_ - woken_, on its own cache line: the other side reads it after every
   // operation, and it changes only when someone sleeps.
   alignas(64) std::atomic<int> unwoken_{0};
