@@ -29,7 +29,7 @@ using ::pyconc::threading::Thread;
 
 template <typename Q>
 class ShutdownTest : public ::testing::Test {
- protected:
+ public:
   // Results appended by several threads, as the Python tests' lists.
   void Append(bool result) {
     absl::MutexLock lock(&mu_);
@@ -220,37 +220,36 @@ TYPED_TEST(ShutdownTest, ImmediateAllMethodsInManyThreads) {
   AllMethodsInManyThreads<TypeParam>(true);
 }
 
-// test_queue.py's _shutdown_get: of three getters on a queue of two items, one is
-// refused.
-TYPED_TEST(ShutdownTest, Get) {
-  TypeParam q(2);
-  ASSERT_TRUE(q.Put("Y").ok());
-  ASSERT_TRUE(q.Put("D").ok());
+// test_queue.py's _shutdown_get: getters arrive at a full queue of two items just
+// after Shutdown(). Each result is true when the getter got what it expected: an
+// item, or ShutDown when `immediate`. Returns them sorted.
+template <typename Fixture, typename Q>
+std::vector<bool> ShutdownGet(Fixture* test, bool immediate, int getters) {
+  Q q(2);
+  EXPECT_TRUE(q.Put("Y").ok());
+  EXPECT_TRUE(q.Put("D").ok());
   absl::Notification go;
-  for (int i = 0; i < 3; ++i) {
-    this->Spawn([&] { this->GetExpecting(q, go, /*shutdown=*/false); });
+  for (int i = 0; i < getters; ++i) {
+    test->Spawn([&] { test->GetExpecting(q, go, /*shutdown=*/immediate); });
   }
-  q.Shutdown();
+  q.Shutdown(immediate);
   go.Notify();
-  this->JoinAll();
-  std::vector<bool> results = this->Results();
+  test->JoinAll();
+  std::vector<bool> results = test->Results();
   std::sort(results.begin(), results.end());
-  EXPECT_EQ(results, std::vector<bool>({false, true, true}));
+  return results;
 }
 
-// The immediate variant: both getters are refused.
+// Of three getters, the one that finds the queue drained is refused.
+TYPED_TEST(ShutdownTest, Get) {
+  EXPECT_EQ((ShutdownGet<TestFixture, TypeParam>(this, false, 3)),
+            std::vector<bool>({false, true, true}));
+}
+
+// After an immediate shutdown both getters are refused.
 TYPED_TEST(ShutdownTest, ImmediateGet) {
-  TypeParam q(2);
-  ASSERT_TRUE(q.Put("Y").ok());
-  ASSERT_TRUE(q.Put("D").ok());
-  absl::Notification go;
-  for (int i = 0; i < 2; ++i) {
-    this->Spawn([&] { this->GetExpecting(q, go, /*shutdown=*/true); });
-  }
-  q.Shutdown(/*immediate=*/true);
-  go.Notify();
-  this->JoinAll();
-  EXPECT_EQ(this->Results(), std::vector<bool>({true, true}));
+  EXPECT_EQ((ShutdownGet<TestFixture, TypeParam>(this, true, 2)),
+            std::vector<bool>({true, true}));
 }
 
 // test_queue.py's _shutdown_put: putters arriving at a full, shut-down queue fail.
