@@ -1,24 +1,30 @@
 // BasicQueue: the one implementation behind Queue, LifoQueue and PriorityQueue.
 //
-// Python's queue.Queue is one class whose subclasses change only where items are kept
-// (_put/_get); BasicQueue is that class, and `Buffer` is the storage: FifoBuffer,
-// StackBuffer or HeapBuffer (queue/internal/). Use the names in queue/queue.h.
+// Python's queue.Queue is one class whose subclasses change only where items
+// are kept
+// (_put/_get); BasicQueue is that class, and `Buffer` is the storage:
+// FifoBuffer, StackBuffer or HeapBuffer (queue/internal/). Use the names in
+// queue/queue.h.
 //
 // How it is built, and why it is fast: putters and getters have a mutex each
-// (a WaitSide), so a producer and a consumer never wait for each other's lock. The
-// queue's size is two counters, `pushed_` (written only by putters) and `popped_`
-// (written only by getters); each side keeps the last value of the other side's
-// counter it read and looks again only when that value says "full" or "empty". A
-// thread that cannot proceed spins briefly, then sleeps; the other side wakes it only
+// (a WaitSide), so a producer and a consumer never wait for each other's lock.
+// The queue's size is two counters, `pushed_` (written only by putters) and
+// `popped_` (written only by getters); each side keeps the last value of the
+// other side's counter it read and looks again only when that value says "full"
+// or "empty". Unfinished tasks are `pushed_ - done_`, so a Put pays nothing for
+// TaskDone/Join. A thread that cannot proceed spins briefly (one per side),
+// preferring to wait for a batch of items or room so that the two sides do not
+// trade a cache line at every item, then sleeps; the other side wakes it only
 // if it sleeps, and wakes one thread per item, never all of them.
 //
-// Thread-safety: every member function may be called from any thread at any time,
-// except that the destructor must not run while another thread is inside a call.
+// Thread-safety: every member function may be called from any thread at any
+// time, except that the destructor must not run while another thread is inside
+// a call.
 //
-// Memory ordering: everything a thread did before a successful Put(x) happens before
-// everything the thread that Get()s x does after. The last TaskDone() that brings the
-// count of unfinished tasks to zero happens before Join() returns. Shutdown() happens
-// before the ShutDown results it causes.
+// Memory ordering: everything a thread did before a successful Put(x) happens
+// before everything the thread that Get()s x does after. The last TaskDone()
+// that brings the count of unfinished tasks to zero happens before Join()
+// returns. Shutdown() happens before the ShutDown results it causes.
 
 #ifndef PYCONC_QUEUE_BASIC_QUEUE_H_
 #define PYCONC_QUEUE_BASIC_QUEUE_H_
@@ -42,34 +48,42 @@ namespace pyconc::queue {
 template <typename T, typename Buffer, bool kTracksTasks = true>
 class BasicQueue {
  public:
-  // Python's Queue(maxsize=0): at most `maxsize` items; zero or less is unbounded.
+  // Python's Queue(maxsize=0): at most `maxsize` items; zero or less is
+  // unbounded.
   explicit BasicQueue(int64_t maxsize = 0) : maxsize_(maxsize) {}
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
-  ~BasicQueue() { buffer_.Discard(popped_.load(), pushed_.load() - popped_.load()); }
+  ~BasicQueue() {
+    buffer_.Discard(popped_.load(), pushed_.load() - popped_.load());
+  }
 
-  // Python's put(item, timeout=...): waits up to `timeout` (infinite by default) for
-  // room. Returns FullError() when none came, ShutDownError() after Shutdown(). The
-  // item is moved from (or copied) only on success; a negative timeout is misuse.
-  absl::Status Put(T&& item, absl::Duration timeout = absl::InfiniteDuration()) {
+  // Python's put(item, timeout=...): waits up to `timeout` (infinite by
+  // default) for room. Returns FullError() when none came, ShutDownError()
+  // after Shutdown(). The item is moved from (or copied) only on success; a
+  // negative timeout is misuse.
+  absl::Status Put(T&& item,
+                   absl::Duration timeout = absl::InfiniteDuration()) {
     return PutImpl(std::move(item), timeout);
   }
-  absl::Status Put(const T& item, absl::Duration timeout = absl::InfiniteDuration()) {
+  absl::Status Put(const T& item,
+                   absl::Duration timeout = absl::InfiniteDuration()) {
     return PutImpl(item, timeout);
   }
   // Python's put_nowait(item): Put without waiting.
   absl::Status PutNowait(T&& item) { return PutImpl(std::move(item), {}); }
   absl::Status PutNowait(const T& item) { return PutImpl(item, {}); }
 
-  // Python's get(timeout=...): waits up to `timeout` (infinite by default) for an
-  // item. Returns EmptyError() when none came; ShutDownError() once shut down and
-  // empty (an immediate shutdown empties the queue).
+  // Python's get(timeout=...): waits up to `timeout` (infinite by default) for
+  // an item. Returns EmptyError() when none came; ShutDownError() once shut
+  // down and empty (an immediate shutdown empties the queue).
   absl::StatusOr<T> Get(absl::Duration timeout = absl::InfiniteDuration()) {
     CheckTimeout(timeout);
     absl::StatusOr<T> result(absl::Status(absl::StatusCode::kUnknown, ""));
     {
       absl::MutexLock lock(get_.mu());
-      const bool ready = get_.Await(this, &BasicQueue::CanGet, &BasicQueue::ItemsLikely, timeout);
+      const bool ready =
+          CanGet() || get_.Await(this, &BasicQueue::CanGet,
+                                 &BasicQueue::ItemsLikely, timeout);
       // Read after waiting: an immediate Shutdown() may have emptied the queue.
       const int64_t pos = popped_.load(std::memory_order_relaxed);
       if (!ready) {
@@ -87,31 +101,32 @@ class BasicQueue {
   // Python's get_nowait(): Get without waiting.
   absl::StatusOr<T> GetNowait() { return Get(absl::ZeroDuration()); }
 
-  // Python's task_done(): one item taken by Get is finished. Calling it more often
-  // than items were put is misuse (Python's ValueError).
+  // Python's task_done(): one item taken by Get is finished. Calling it more
+  // often than items were put is misuse (Python's ValueError).
   void TaskDone() {
     static_assert(kTracksTasks, "this queue does not track tasks");
     const int64_t done = done_.fetch_add(1, std::memory_order_seq_cst) + 1;
     // pushed_ only grows, so a count already ahead of it is ahead for good.
     const int64_t pushed = pushed_.load(std::memory_order_seq_cst);
     if (done > pushed) {
-      pyconc::internal::Misuse("ValueError", "task_done() called too many times");
+      pyconc::internal::Misuse("ValueError",
+                               "task_done() called too many times");
     }
     if (done == pushed && join_.NeedsWake()) join_.WakeAll();
   }
   // Python's join(): waits until every item put has been marked TaskDone().
   void Join() { (void)Join(absl::InfiniteDuration()); }
-  // As Join(), up to `timeout`; returns whether every task was done (Python's join has
-  // no timeout; this is its Condition.wait_for).
+  // As Join(), up to `timeout`; returns whether every task was done (Python's
+  // join has no timeout; this is its Condition.wait_for).
   bool Join(absl::Duration timeout) {
     static_assert(kTracksTasks, "this queue does not track tasks");
     absl::MutexLock lock(join_.mu());
-    return join_.Await(this, &BasicQueue::AllTasksDone, &BasicQueue::AllTasksDoneLikely,
-                       timeout);
+    return join_.Await(this, &BasicQueue::AllTasksDone,
+                       &BasicQueue::AllTasksDoneLikely, timeout);
   }
 
-  // Python's qsize(): the number of items, exact when no other thread is inside a
-  // call, a recent value otherwise.
+  // Python's qsize(): the number of items, exact when no other thread is inside
+  // a call, a recent value otherwise.
   int64_t QSize() const {
     const int64_t popped = popped_.load(std::memory_order_acquire);
     return pushed_.load(std::memory_order_acquire) - popped;
@@ -127,10 +142,11 @@ class BasicQueue {
     return pushed_.load(std::memory_order_acquire) - done;
   }
 
-  // Python 3.13's shutdown(immediate=False): puts fail with ShutDownError() from now
-  // on; gets take what remains, then fail. `immediate` also discards what remains,
-  // counts it as done for Join(), and makes gets fail at once. Every blocked Put, Get
-  // and Join wakes. Calling it again only adds what `immediate` adds.
+  // Python 3.13's shutdown(immediate=False): puts fail with ShutDownError()
+  // from now on; gets take what remains, then fail. `immediate` also discards
+  // what remains, counts it as done for Join(), and makes gets fail at once.
+  // Every blocked Put, Get and Join wakes. Calling it again only adds what
+  // `immediate` adds.
   void Shutdown(bool immediate = false) {
     {
       absl::MutexLock lock(put_.mu());
@@ -150,12 +166,12 @@ class BasicQueue {
     }
     get_.WakeAll();
     if (kTracksTasks && immediate) {
-      // As Python: each discarded item finishes one unfinished task, if any is left.
-      // No put runs any more, so pushed_ is final.
+      // As Python: each discarded item finishes one unfinished task, if any is
+      // left. No put runs any more, so pushed_ is final.
       const int64_t pushed = pushed_.load(std::memory_order_seq_cst);
       int64_t done = done_.load(std::memory_order_seq_cst);
-      while (!done_.compare_exchange_weak(done,
-                                          done + std::min(pushed - done, discarded))) {
+      while (!done_.compare_exchange_weak(
+          done, done + std::min(pushed - done, discarded))) {
       }
       join_.WakeAll();
     }
@@ -169,7 +185,10 @@ class BasicQueue {
     CheckTimeout(timeout);
     {
       absl::MutexLock lock(put_.mu());
-      if (!put_.Await(this, &BasicQueue::CanPut, &BasicQueue::RoomLikely, timeout)) return FullError();
+      if (!CanPut() && !put_.Await(this, &BasicQueue::CanPut,
+                                   &BasicQueue::RoomLikely, timeout)) {
+        return FullError();
+      }
       if (shutdown_.load(std::memory_order_relaxed)) return ShutDownError();
       const int64_t pos = pushed_.load(std::memory_order_relaxed);
       buffer_.Push(pos, std::forward<U>(item));
@@ -182,7 +201,8 @@ class BasicQueue {
 
   static void CheckTimeout(absl::Duration timeout) {
     if (timeout < absl::ZeroDuration()) {
-      pyconc::internal::Misuse("ValueError", "'timeout' must be a non-negative number");
+      pyconc::internal::Misuse("ValueError",
+                               "'timeout' must be a non-negative number");
     }
   }
 
@@ -196,8 +216,9 @@ class BasicQueue {
            shutdown_.load(std::memory_order_relaxed);
   }
 
-  // Whether a Get may go ahead: there is an item (then pushed_seen_ is past it), or
-  // the queue is shut down (then pushed_seen_ counts every item that will ever be).
+  // Whether a Get may go ahead: there is an item (then pushed_seen_ is past
+  // it), or the queue is shut down (then pushed_seen_ counts every item that
+  // will ever be).
   bool CanGet() ABSL_EXCLUSIVE_LOCKS_REQUIRED(get_.mu()) {
     const int64_t popped = popped_.load(std::memory_order_relaxed);
     if (popped < pushed_seen_) return true;
@@ -209,17 +230,19 @@ class BasicQueue {
     return true;
   }
 
-  // What a spinning putter or getter waits for: room or items for a batch (half the
-  // queue at most, so that one side always has its batch), or for one.
+  // What a spinning putter or getter waits for: room or items for a batch (half
+  // the queue at most, so that one side always has its batch), or for one.
   int64_t Wanted(bool batch) const {
-    constexpr int64_t kBatch = 64;
+    constexpr int64_t kBatch = 256;
     if (!batch) return 1;
-    return maxsize_ <= 0 ? kBatch : std::clamp<int64_t>(maxsize_ / 2, 1, kBatch);
+    return maxsize_ <= 0 ? kBatch
+                         : std::clamp<int64_t>(maxsize_ / 2, 1, kBatch);
   }
   bool RoomLikely(bool batch) const {
     const int64_t popped = popped_.load(std::memory_order_relaxed);
     const int64_t size = pushed_.load(std::memory_order_relaxed) - popped;
-    return maxsize_ - size >= Wanted(batch) || shutdown_.load(std::memory_order_relaxed);
+    return maxsize_ - size >= Wanted(batch) ||
+           shutdown_.load(std::memory_order_relaxed);
   }
   bool ItemsLikely(bool batch) const {
     const int64_t popped = popped_.load(std::memory_order_relaxed);
@@ -227,7 +250,8 @@ class BasicQueue {
     return size >= Wanted(batch) || shutdown_.load(std::memory_order_relaxed);
   }
   bool AllTasksDoneLikely(bool /*batch*/) const {
-    return done_.load(std::memory_order_relaxed) == pushed_.load(std::memory_order_relaxed);
+    return done_.load(std::memory_order_relaxed) ==
+           pushed_.load(std::memory_order_relaxed);
   }
 
   bool AllTasksDone() ABSL_EXCLUSIVE_LOCKS_REQUIRED(join_.mu()) {

@@ -1,38 +1,41 @@
 // pyconc::queue: Python's queue module for C++ threads.
 //
-// A queue hands items from the threads that produce them to the threads that consume
-// them, and is the simplest safe way for threads to share work: no shared variable,
-// no lock in user code. The four kinds mirror Python's:
+// A queue hands items from the threads that produce them to the threads that
+// consume them, and is the simplest safe way for threads to share work: no
+// shared variable, no lock in user code. The four kinds mirror Python's:
 //
-//   Python                          pyconc
-//   q = queue.Queue(maxsize=8)      queue::Queue<Job> q(8);
-//   queue.LifoQueue()               queue::LifoQueue<Job>          (last in, first out)
-//   queue.PriorityQueue()           queue::PriorityQueue<Job, Cmp> (least first, by Cmp)
-//   queue.SimpleQueue()             queue::SimpleQueue<Job>        (unbounded, no tasks)
-//   q.put(x); q.put(x, timeout=1)   q.Put(x); q.Put(x, absl::Seconds(1))
-//   q.put_nowait(x)                 q.PutNowait(x)
-//   x = q.get(); q.get_nowait()     absl::StatusOr<Job> x = q.Get(); q.GetNowait()
-//   except queue.Empty / Full       IsEmpty(x.status()) / IsFull(status)
-//   q.task_done(); q.join()         q.TaskDone(); q.Join()
-//   q.shutdown(immediate=True)      q.Shutdown(/*immediate=*/true)   (Python 3.13)
-//   q.qsize(), q.empty(), q.full()  q.QSize(), q.Empty(), q.Full()
+//   Python                       pyconc
+//   queue.Queue(maxsize=8)       queue::Queue<Job> q(8)
+//   queue.LifoQueue()            queue::LifoQueue<Job>   (last in, first out)
+//   queue.PriorityQueue()        queue::PriorityQueue<Job, Compare>
+//   queue.SimpleQueue()          queue::SimpleQueue<Job> (no bound, no tasks)
+//   q.put(x, timeout=1)          q.Put(x, absl::Seconds(1))
+//   q.put_nowait(x)              q.PutNowait(x)
+//   x = q.get()                  absl::StatusOr<Job> x = q.Get();
+//   q.get_nowait()               q.GetNowait()
+//   except queue.Empty:          if (IsEmpty(x.status()))
+//   q.task_done(); q.join()      q.TaskDone(); q.Join();
+//   q.shutdown(immediate=True)   q.Shutdown(/*immediate=*/true)  (3.13)
+//   q.qsize(), q.empty()         q.QSize(), q.Empty(), q.Full()
 //
-// Where C++ differs from Python: an empty, full or shut-down queue answers with a
-// status value (queue/status.h), never an exception; a negative timeout or a
-// TaskDone() too many is misuse and aborts. Element types may be move-only. If an
-// element's move or the priority comparison throws, the exception leaves the call
-// and the queue is as before the call (the item was not added, or not removed).
+// Where C++ differs from Python: an empty, full or shut-down queue answers with
+// a status value (queue/status.h), never an exception; a negative timeout or a
+// TaskDone() too many is misuse and aborts. Element types may be move-only. If
+// an element's move or the priority comparison throws, the exception leaves the
+// call and the queue is as before the call (the item was not added, or not
+// removed).
 //
-// Thread-safety: every member function may be called from any thread at any time;
-// only destruction must wait until no thread is inside a call. Blocked threads wake
-// in the order they slept (each side's condition variable is FIFO); a thread arriving
-// just as room or an item appears may go first, but a sleeper is never skipped for
-// ever, since every Put wakes one sleeping getter and every Get one sleeping putter.
+// Thread-safety: every member function may be called from any thread at any
+// time; only destruction must wait until no thread is inside a call. Blocked
+// threads wake in the order they slept (each side's condition variable is
+// FIFO); a thread arriving just as room or an item appears may go first, but a
+// sleeper is never skipped for ever, since every Put wakes one sleeping getter
+// and every Get one sleeping putter.
 //
-// Memory ordering: everything a thread did before a successful Put(x) happens before
-// everything the thread that Get()s x does after; the TaskDone() that finishes the
-// last task happens before Join() returns; Shutdown() happens before the ShutDown
-// results it causes.
+// Memory ordering: everything a thread did before a successful Put(x) happens
+// before everything the thread that Get()s x does after; the TaskDone() that
+// finishes the last task happens before Join() returns; Shutdown() happens
+// before the ShutDown results it causes.
 
 #ifndef PYCONC_QUEUE_QUEUE_H_
 #define PYCONC_QUEUE_QUEUE_H_
@@ -66,17 +69,17 @@ class LifoQueue : public BasicQueue<T, internal::StackBuffer<T>> {
   using BasicQueue<T, internal::StackBuffer<T>>::BasicQueue;
 };
 
-// Python's queue.PriorityQueue: the least item comes out first, where `a` is less
-// than `b` when Compare{}(a, b) (so std::less gives Python's order, least first;
-// equal items come out in no particular order, as from Python's heapq).
+// Python's queue.PriorityQueue: the least item comes out first, where `a` is
+// less than `b` when Compare{}(a, b) (so std::less gives Python's order, least
+// first; equal items come out in no particular order, as from Python's heapq).
 template <typename T, typename Compare = std::less<T>>
 class PriorityQueue : public BasicQueue<T, internal::HeapBuffer<T, Compare>> {
  public:
   using BasicQueue<T, internal::HeapBuffer<T, Compare>>::BasicQueue;
 };
 
-// Python's queue.SimpleQueue: unbounded, first in, first out, without task tracking
-// or shutdown; Put never waits and never fails.
+// Python's queue.SimpleQueue: unbounded, first in, first out, without task
+// tracking or shutdown; Put never waits and never fails.
 template <typename T>
 class SimpleQueue {
  public:

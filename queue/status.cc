@@ -27,7 +27,9 @@ absl::Status ShutDownError() {
 
 bool IsEmpty(const absl::Status& status) { return absl::IsUnavailable(status); }
 
-bool IsFull(const absl::Status& status) { return absl::IsResourceExhausted(status); }
+bool IsFull(const absl::Status& status) {
+  return absl::IsResourceExhausted(status);
+}
 
 bool IsShutDown(const absl::Status& status) {
   return absl::IsFailedPrecondition(status);

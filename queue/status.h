@@ -1,17 +1,17 @@
 // The outcomes of queue operations that Python reports with an exception.
 //
-// pyconc returns expected outcomes as values (see DESIGN.md, "Errors"). Each of the
-// queue module's exceptions has one absl::StatusCode, the same in every pyconc module,
-// and a message that starts with the Python name:
+// pyconc returns expected outcomes as values (see DESIGN.md, "Errors"). Each of
+// the queue module's exceptions has one absl::StatusCode, the same in every
+// pyconc module, and a message that starts with the Python name:
 //
-//   Python           absl::StatusCode        when
-//   queue.Empty      kUnavailable            Get on an empty queue did not wait, or timed out
-//   queue.Full       kResourceExhausted      Put on a full queue did not wait, or timed out
-//   queue.ShutDown   kFailedPrecondition     Put after Shutdown(); Get after Shutdown() once
-//                                            the queue is empty (at once if immediate)
+//   Python           absl::StatusCode      returned by
+//   queue.Empty      kUnavailable          Get, GetNowait: no item in time
+//   queue.Full       kResourceExhausted    Put, PutNowait: no room in time
+//   queue.ShutDown   kFailedPrecondition   Put after Shutdown(); Get after
+//                                          Shutdown() once the queue is empty
 //
-// Test for them with IsEmpty(status), IsFull(status) and IsShutDown(status), as Python
-// code writes `except queue.Empty:`.
+// Test for them with IsEmpty(status), IsFull(status) and IsShutDown(status), as
+// Python code writes `except queue.Empty:`.
 //
 // Thread-safety: every function here is pure.
 

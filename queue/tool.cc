@@ -1,6 +1,6 @@
-// queue tool: a producer/consumer pipeline through one pyconc::queue queue, showing
-// throughput, back-pressure (how often producers found the queue full) and that every
-// item arrived exactly once.
+// queue tool: a producer/consumer pipeline through one pyconc::queue queue,
+// showing throughput, back-pressure (how often producers found the queue full)
+// and that every item arrived exactly once.
 
 #include <atomic>
 #include <cstdint>
@@ -21,7 +21,8 @@
 DEFINE_int32(producers, 2, "threads putting items into the queue");
 DEFINE_int32(consumers, 2, "threads getting items from the queue");
 DEFINE_int64(maxsize, 64, "the queue's capacity; 0 or less is unbounded");
-DEFINE_string(kind, "fifo", "fifo (Queue), lifo (LifoQueue) or priority (PriorityQueue)");
+DEFINE_string(kind, "fifo",
+              "fifo (Queue), lifo (LifoQueue) or priority (PriorityQueue)");
 DEFINE_int64(items, 1000000, "items to move, in all");
 DECLARE_bool(help);
 
@@ -29,10 +30,14 @@ namespace pyconc::queue {
 namespace {
 
 constexpr char kLesson[] =
-    "queue: a thread-safe queue hands work from producer threads to consumer threads,\n"
-    "so they share nothing else and need no lock of their own. A bounded queue\n"
-    "(maxsize > 0) makes fast producers wait for slow consumers: back-pressure keeps\n"
-    "memory flat. TaskDone()/Join() tell when every item has been processed, and\n"
+    "queue: a thread-safe queue hands work from producer threads to consumer "
+    "threads,\n"
+    "so they share nothing else and need no lock of their own. A bounded "
+    "queue\n"
+    "(maxsize > 0) makes fast producers wait for slow consumers: back-pressure "
+    "keeps\n"
+    "memory flat. TaskDone()/Join() tell when every item has been processed, "
+    "and\n"
     "Shutdown() ends the consumers once the queue is drained (Python 3.13).\n"
     "\n"
     "Usage: queue/tool [--producers=N] [--consumers=N] [--maxsize=N]\n"
@@ -46,10 +51,12 @@ struct Outcome {
   int64_t sum = 0;
 };
 
-// Producer p puts p, p + P, p + 2P, ...; a put that finds the queue full is counted,
-// then waits. Consumers mark every item they get, until Shutdown() ends them.
+// Producer p puts p, p + P, p + 2P, ...; a put that finds the queue full is
+// counted, then waits. Consumers mark every item they get, until Shutdown()
+// ends them.
 template <typename Q>
-Outcome RunPipeline(int producers, int consumers, int64_t maxsize, int64_t items) {
+Outcome RunPipeline(int producers, int consumers, int64_t maxsize,
+                    int64_t items) {
   Q q(maxsize);
   std::vector<std::atomic<uint8_t>> seen(items);
   std::atomic<int64_t> blocked{0}, delivered{0}, duplicates{0}, sum{0};
@@ -71,7 +78,8 @@ Outcome RunPipeline(int producers, int consumers, int64_t maxsize, int64_t items
       for (absl::StatusOr<int64_t> item; (item = q.Get()).ok(); q.TaskDone()) {
         ++my_delivered;
         my_sum += *item;
-        if (seen[*item].fetch_add(1, std::memory_order_relaxed) != 0) ++my_duplicates;
+        if (seen[*item].fetch_add(1, std::memory_order_relaxed) != 0)
+          ++my_duplicates;
       }
       delivered += my_delivered;
       duplicates += my_duplicates;
@@ -97,11 +105,14 @@ Outcome RunPipeline(int producers, int consumers, int64_t maxsize, int64_t items
 void Report(const std::string& kind_name, const Outcome& outcome) {
   const int64_t items = FLAGS_items;
   const double seconds = absl::ToDoubleSeconds(outcome.elapsed);
-  const bool exactly_once = outcome.delivered == items && outcome.duplicates == 0 &&
+  const bool exactly_once = outcome.delivered == items &&
+                            outcome.duplicates == 0 &&
                             outcome.sum == items * (items - 1) / 2;
   absl::PrintF("%d producers -> %s(maxsize=%d) -> %d consumers, %d items\n\n",
-               FLAGS_producers, kind_name, FLAGS_maxsize, FLAGS_consumers, items);
-  absl::PrintF("  %-18s %12.1f ms\n", "elapsed", absl::ToDoubleMilliseconds(outcome.elapsed));
+               FLAGS_producers, kind_name, FLAGS_maxsize, FLAGS_consumers,
+               items);
+  absl::PrintF("  %-18s %12.1f ms\n", "elapsed",
+               absl::ToDoubleMilliseconds(outcome.elapsed));
   absl::PrintF("  %-18s %12.2f M items/s\n", "throughput",
                seconds > 0 ? items / seconds / 1e6 : 0.0);
   absl::PrintF("  %-18s %12d puts    %.1f%% of puts found the queue full\n",
@@ -111,8 +122,9 @@ void Report(const std::string& kind_name, const Outcome& outcome) {
                "exactly once", exactly_once ? "yes" : "NO", outcome.delivered,
                outcome.duplicates,
                outcome.sum == items * (items - 1) / 2 ? "ok" : "wrong");
-  absl::PrintF("\nThe claim: a bounded queue blocks producers when it is full%s.\n",
-               FLAGS_maxsize > 0 ? "" : " (this one is unbounded, so none blocked)");
+  absl::PrintF(
+      "\nThe claim: a bounded queue blocks producers when it is full%s.\n",
+      FLAGS_maxsize > 0 ? "" : " (this one is unbounded, so none blocked)");
 }
 
 // One line on stderr and exit code 2 for bad input.
@@ -126,7 +138,8 @@ int Main(int argc, char** argv) {
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, /*remove_flags=*/true);
   if (FLAGS_help) {
     absl::PrintF("%s\nFlags:\n", kLesson);
-    for (const char* flag : {"producers", "consumers", "maxsize", "kind", "items"}) {
+    for (const char* flag :
+         {"producers", "consumers", "maxsize", "kind", "items"}) {
       gflags::CommandLineFlagInfo info;
       gflags::GetCommandLineFlagInfo(flag, &info);
       absl::PrintF("  --%-10s %s (default: %s)\n", info.name, info.description,
@@ -134,7 +147,8 @@ int Main(int argc, char** argv) {
     }
     return 0;
   }
-  if (argc > 1) return UsageError(absl::StrFormat("unexpected argument '%s'", argv[1]));
+  if (argc > 1)
+    return UsageError(absl::StrFormat("unexpected argument '%s'", argv[1]));
   if (FLAGS_producers < 1 || FLAGS_producers > 1024) {
     return UsageError("--producers must be in [1, 1024]");
   }
@@ -147,15 +161,17 @@ int Main(int argc, char** argv) {
   const int producers = FLAGS_producers, consumers = FLAGS_consumers;
   const int64_t maxsize = FLAGS_maxsize, items = FLAGS_items;
   if (FLAGS_kind == "fifo") {
-    Report("Queue", RunPipeline<Queue<int64_t>>(producers, consumers, maxsize, items));
+    Report("Queue",
+           RunPipeline<Queue<int64_t>>(producers, consumers, maxsize, items));
   } else if (FLAGS_kind == "lifo") {
-    Report("LifoQueue",
-           RunPipeline<LifoQueue<int64_t>>(producers, consumers, maxsize, items));
+    Report("LifoQueue", RunPipeline<LifoQueue<int64_t>>(producers, consumers,
+                                                        maxsize, items));
   } else if (FLAGS_kind == "priority") {
-    Report("PriorityQueue",
-           RunPipeline<PriorityQueue<int64_t>>(producers, consumers, maxsize, items));
+    Report("PriorityQueue", RunPipeline<PriorityQueue<int64_t>>(
+                                producers, consumers, maxsize, items));
   } else {
-    return UsageError("--kind must be fifo, lifo or priority, not '" + FLAGS_kind + "'");
+    return UsageError("--kind must be fifo, lifo or priority, not '" +
+                      FLAGS_kind + "'");
   }
   return 0;
 }

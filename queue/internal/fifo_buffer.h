@@ -1,15 +1,17 @@
 // FifoBuffer: the storage of Queue and SimpleQueue, first in, first out.
 //
-// A chain of fixed-size blocks: the producer end writes into the tail block and links
-// a new one when it is full; the consumer end reads from the head block and recycles
-// it when it is used up. Elements never move once stored, so there is nothing to
-// reallocate and no bound to set, and the two ends share no state but the links.
+// A chain of fixed-size blocks: the producer end writes into the tail block and
+// links a new one when it is full; the consumer end reads from the head block
+// and recycles it when it is used up. Elements never move once stored, so there
+// is nothing to reallocate and no bound to set, and the two ends share no state
+// but the links.
 //
-// Thread-safety: the caller serializes Push() calls (the queue's put mutex) and,
-// separately, PopInto()/Discard() calls (its get mutex); one Push and one PopInto may
-// run at the same time. The caller numbers elements 0, 1, 2... in put order and only
-// pops position `pos` after the Push of `pos` has happened before (the queue's
-// release/acquire counters give that edge, which also publishes the block links).
+// Thread-safety: the caller serializes Push() calls (the queue's put mutex)
+// and, separately, PopInto()/Discard() calls (its get mutex); one Push and one
+// PopInto may run at the same time. The caller numbers elements 0, 1, 2... in
+// put order and only pops position `pos` after the Push of `pos` has happened
+// before (the queue's release/acquire counters give that edge, which also
+// publishes the block links).
 
 #ifndef PYCONC_QUEUE_INTERNAL_FIFO_BUFFER_H_
 #define PYCONC_QUEUE_INTERNAL_FIFO_BUFFER_H_
@@ -43,7 +45,8 @@ class FifoBuffer {
     delete spare_.load(std::memory_order_acquire);
   }
 
-  // Stores `item` as element `pos`. If constructing it throws, nothing is stored.
+  // Stores `item` as element `pos`. If constructing it throws, nothing is
+  // stored.
   template <typename U>
   void Push(int64_t pos, U&& item) {
     if (pos == tail_end_) {
@@ -57,8 +60,8 @@ class FifoBuffer {
     ::new (tail_->slot(pos)) T(std::forward<U>(item));
   }
 
-  // Moves element `pos` into `*out` and destroys it. If the move throws, the element
-  // stays where it is, to be popped again.
+  // Moves element `pos` into `*out` and destroys it. If the move throws, the
+  // element stays where it is, to be popped again.
   void PopInto(int64_t pos, absl::StatusOr<T>* out) {
     T* item = Head(pos);
     *out = std::move(*item);
@@ -87,8 +90,8 @@ class FifoBuffer {
     Block* next = nullptr;
   };
 
-  // The block holding element `pos`, advancing (and recycling) the head block when
-  // `pos` is the first element of the next one.
+  // The block holding element `pos`, advancing (and recycling) the head block
+  // when `pos` is the first element of the next one.
   T* Head(int64_t pos) {
     if (pos == head_end_) {
       Block* used = head_;
@@ -105,8 +108,8 @@ class FifoBuffer {
   // The consumer end: the block being read and the position just past it.
   alignas(64) Block* head_;
   int64_t head_end_ = kBlockSize;
-  // One used block handed from the consumer end back to the producer end, so that a
-  // queue in steady state allocates nothing.
+  // One used block handed from the consumer end back to the producer end, so
+  // that a queue in steady state allocates nothing.
   alignas(64) std::atomic<Block*> spare_{nullptr};
 };
 

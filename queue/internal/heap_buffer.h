@@ -1,13 +1,14 @@
 // HeapBuffer: the storage of PriorityQueue, a binary min-heap under `Compare`.
 //
-// The heap holds each element in its own node and moves only the node pointers, which
-// cannot throw. Every comparison an operation needs is made before anything changes,
-// so a comparison that throws leaves the heap exactly as it was (the strong
-// guarantee), and an element's own move runs once into the heap and once out.
+// The heap holds each element in its own node and moves only the node pointers,
+// which cannot throw. Every comparison an operation needs is made before
+// anything changes, so a comparison that throws leaves the heap exactly as it
+// was (the strong guarantee), and an element's own move runs once into the heap
+// and once out.
 //
-// Thread-safety: every member may be called from any thread (one small mutex, as in
-// stack_buffer.h). The caller pops only elements whose Push has happened before;
-// `pos` is unused.
+// Thread-safety: every member may be called from any thread (one small mutex,
+// as in stack_buffer.h). The caller pops only elements whose Push has happened
+// before; `pos` is unused.
 
 #ifndef PYCONC_QUEUE_INTERNAL_HEAP_BUFFER_H_
 #define PYCONC_QUEUE_INTERNAL_HEAP_BUFFER_H_
@@ -40,13 +41,15 @@ class HeapBuffer {
       target = Parent(target);
     }
     heap_.push_back(nullptr);
-    for (; hole > target; hole = Parent(hole)) heap_[hole] = std::move(heap_[Parent(hole)]);
+    for (; hole > target; hole = Parent(hole))
+      heap_[hole] = std::move(heap_[Parent(hole)]);
     heap_[hole] = std::move(node);
   }
 
-  // Moves the first element under `Compare` into `*out` and removes it. If the move
-  // or a comparison throws, the heap is unchanged.
-  void PopInto(int64_t /*pos*/, absl::StatusOr<T>* out) ABSL_LOCKS_EXCLUDED(mu_) {
+  // Moves the first element under `Compare` into `*out` and removes it. If the
+  // move or a comparison throws, the heap is unchanged.
+  void PopInto(int64_t /*pos*/, absl::StatusOr<T>* out)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     // Where the last element sinks to once the first is gone, comparing only.
     const size_t size = heap_.size() - 1;
@@ -55,7 +58,8 @@ class HeapBuffer {
     for (size_t at = 0;;) {
       size_t child = 2 * at + 1;
       if (child >= size) break;
-      if (child + 1 < size && compare_(*heap_[child + 1], *heap_[child])) ++child;
+      if (child + 1 < size && compare_(*heap_[child + 1], *heap_[child]))
+        ++child;
       if (!compare_(*heap_[child], last)) break;
       path.push_back(child);
       at = child;
@@ -74,7 +78,8 @@ class HeapBuffer {
   }
 
   // Destroys `count` elements (the queue discards them all).
-  void Discard(int64_t /*pos*/, int64_t count) noexcept ABSL_LOCKS_EXCLUDED(mu_) {
+  void Discard(int64_t /*pos*/, int64_t count) noexcept
+      ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     heap_.erase(heap_.end() - count, heap_.end());
   }

@@ -1,11 +1,13 @@
 // StackBuffer: the storage of LifoQueue, last in, first out.
 //
-// Both ends of a stack are the same end, so puts and gets share one small mutex here
-// (inside the queue's put or get mutex). std::deque never moves stored elements, which
-// keeps push_back's strong exception guarantee for move-only types.
+// Both ends of a stack are the same end, so puts and gets share one small mutex
+// here (inside the queue's put or get mutex). std::deque never moves stored
+// elements, which keeps push_back's strong exception guarantee for move-only
+// types.
 //
-// Thread-safety: every member may be called from any thread. The caller pops only
-// elements whose Push has happened before (see fifo_buffer.h); `pos` is unused.
+// Thread-safety: every member may be called from any thread. The caller pops
+// only elements whose Push has happened before (see fifo_buffer.h); `pos` is
+// unused.
 
 #ifndef PYCONC_QUEUE_INTERNAL_STACK_BUFFER_H_
 #define PYCONC_QUEUE_INTERNAL_STACK_BUFFER_H_
@@ -32,14 +34,16 @@ class StackBuffer {
 
   // Moves the top element into `*out` and removes it. If the move throws, the
   // element stays on top.
-  void PopInto(int64_t /*pos*/, absl::StatusOr<T>* out) ABSL_LOCKS_EXCLUDED(mu_) {
+  void PopInto(int64_t /*pos*/, absl::StatusOr<T>* out)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     *out = std::move(items_.back());
     items_.pop_back();
   }
 
   // Destroys `count` elements from the top.
-  void Discard(int64_t /*pos*/, int64_t count) noexcept ABSL_LOCKS_EXCLUDED(mu_) {
+  void Discard(int64_t /*pos*/, int64_t count) noexcept
+      ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     items_.erase(items_.end() - count, items_.end());
   }

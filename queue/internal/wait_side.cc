@@ -12,10 +12,13 @@
 
 namespace pyconc::queue::internal {
 
+void WaitSide::Yield() { std::this_thread::yield(); }
+
 void WaitSide::Relax(int step) {
-  // Mostly pause; now and then yield, in case the thread we wait for shares our CPU.
+  // Mostly pause; now and then yield, in case the thread we wait for shares our
+  // CPU.
   if (step % 64 == 63) {
-    std::this_thread::yield();
+    Yield();
     return;
   }
 #if defined(__x86_64__) || defined(__i386__)

@@ -1,5 +1,6 @@
-// Items whose move throws, and priority comparisons that throw, leave the queue as it
-// was: the port of CPython's FailingQueueTest, where _put/_get raise, for each kind.
+// Items whose move throws, and priority comparisons that throw, leave the queue
+// as it was: the port of CPython's FailingQueueTest, where _put/_get raise, for
+// each kind.
 
 #include <stdexcept>
 #include <type_traits>
@@ -19,8 +20,9 @@ using ::pyconc::queue::testing::ExpectBlocksUntil;
 
 constexpr int kQueueSize = 5;
 
-// When set, the next move of a Fragile (or the next comparison) made by this thread
-// throws, once. Per thread, so a trigger thread's put is not the one that fails.
+// When set, the next move of a Fragile (or the next comparison) made by this
+// thread throws, once. Per thread, so a trigger thread's put is not the one
+// that fails.
 thread_local bool fail_next = false;
 
 void ThrowIfArmed() {
@@ -54,8 +56,8 @@ using Kinds = ::testing::Types<Queue<Fragile>, LifoQueue<Fragile>,
                                PriorityQueue<Fragile, FragileLess>>;
 TYPED_TEST_SUITE(FailingTest, Kinds);
 
-// test_queue.py's failing_queue_test, with "the next put/get fails" meaning "the
-// item's move into/out of the queue throws".
+// test_queue.py's failing_queue_test, with "the next put/get fails" meaning
+// "the item's move into/out of the queue throws".
 template <typename Q>
 void FailingQueueTest(Q& q) {
   ASSERT_EQ(q.QSize(), 0);
@@ -63,7 +65,8 @@ void FailingQueueTest(Q& q) {
   fail_next = true;
   EXPECT_THROW((void)q.PutNowait(Fragile(-1)), std::runtime_error);
   fail_next = true;
-  EXPECT_THROW((void)q.Put(Fragile(-1), absl::Milliseconds(100)), std::runtime_error);
+  EXPECT_THROW((void)q.Put(Fragile(-1), absl::Milliseconds(100)),
+               std::runtime_error);
   EXPECT_EQ(q.QSize(), kQueueSize - 1);
   EXPECT_EQ(q.unfinished_tasks(), kQueueSize - 1);
   ASSERT_TRUE(q.Put(Fragile(100)).ok());
@@ -117,8 +120,10 @@ TYPED_TEST(FailingTest, FailingQueue) {
 
 TEST(FailingPriorityTest, ThrowingComparisonsKeepTheHeapIntact) {
   PriorityQueue<Fragile, FragileLess> q;
-  for (int i : {50, 20, 80, 10, 60, 30, 70, 40}) ASSERT_TRUE(q.Put(Fragile(i)).ok());
-  // Every comparison of a put or a get in turn throws; each time nothing changes.
+  for (int i : {50, 20, 80, 10, 60, 30, 70, 40})
+    ASSERT_TRUE(q.Put(Fragile(i)).ok());
+  // Every comparison of a put or a get in turn throws; each time nothing
+  // changes.
   for (int round = 0; round < 8; ++round) {
     fail_next = true;
     EXPECT_THROW((void)q.Put(Fragile(5 + round)), std::runtime_error);

@@ -15,7 +15,8 @@ class MisuseDeathTest : public ::testing::Test {
 // test_queue.py's test_queue_task_done.
 TEST_F(MisuseDeathTest, TaskDoneOnFreshQueue) {
   Queue<int> q;
-  EXPECT_DEATH(q.TaskDone(), "ValueError: task_done\\(\\) called too many times");
+  EXPECT_DEATH(q.TaskDone(),
+               "ValueError: task_done\\(\\) called too many times");
 }
 
 // test_queue.py's test_queue_join ends with one task_done too many.

@@ -1,5 +1,6 @@
-// Ports of CPython 3.13's Lib/test/test_queue.py (BaseQueueTestMixin), run on each
-// kind of queue, plus what C++ adds: move-only items and timeouts as Durations.
+// Ports of CPython 3.13's Lib/test/test_queue.py (BaseQueueTestMixin), run on
+// each kind of queue, plus what C++ adds: move-only items and timeouts as
+// Durations.
 
 #include "queue/queue.h"
 
@@ -113,7 +114,8 @@ TYPED_TEST(KindTest, TimeoutsWaitAboutAsLongAsAsked) {
   EXPECT_GE(absl::Now() - start, timeout);
 }
 
-// test_queue.py's queue_join_test: two workers sum 0..99, join waits for all of them.
+// test_queue.py's queue_join_test: two workers sum 0..99, join waits for all of
+// them.
 TYPED_TEST(KindTest, Join) {
   TypeParam q;
   for (int round = 0; round < 2; ++round) {
@@ -167,8 +169,8 @@ TYPED_TEST(KindTest, MoveOnlyItems) {
   };
   using Q = std::conditional_t<
       std::is_same_v<TypeParam, Queue<int>>, Queue<Item>,
-      std::conditional_t<std::is_same_v<TypeParam, LifoQueue<int>>, LifoQueue<Item>,
-                         PriorityQueue<Item, Less>>>;
+      std::conditional_t<std::is_same_v<TypeParam, LifoQueue<int>>,
+                         LifoQueue<Item>, PriorityQueue<Item, Less>>>;
   Q q(1);
   Item item = std::make_unique<int>(42);
   ASSERT_TRUE(q.Put(std::move(item)).ok());
@@ -208,7 +210,8 @@ TEST(OrderTest, FifoCrossesManyBlocks) {
     for (int i = 0; i < 5000; ++i) ASSERT_TRUE(q.Put(std::to_string(i)).ok());
     for (int i = 0; i < 5000; ++i) ASSERT_EQ(*q.Get(), std::to_string(i));
   }
-  // Items left in the queue are destroyed with it (checked by asan's leak check).
+  // Items left in the queue are destroyed with it (checked by asan's leak
+  // check).
   for (int i = 0; i < 3000; ++i) ASSERT_TRUE(q.Put(std::string(100, 'x')).ok());
 }
 
@@ -224,8 +227,8 @@ TEST(SimpleQueueTest, FifoWithoutBound) {
   ExpectBlocksUntil([&] { EXPECT_EQ(*q.Get(), 9); }, [&] { q.Put(9); });
 }
 
-// CPython's BaseSimpleQueueTest.test_many_threads with blocking, non-blocking and
-// timed consumers: every item arrives once.
+// CPython's BaseSimpleQueueTest.test_many_threads with blocking, non-blocking
+// and timed consumers: every item arrives once.
 TEST(SimpleQueueTest, ManyThreads) {
   SimpleQueue<int> q;
   constexpr int kThreads = 4, kItems = 20000;

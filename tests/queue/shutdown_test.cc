@@ -1,5 +1,6 @@
-// Ports of the shutdown tests of CPython 3.13's Lib/test/test_queue.py, run on each
-// kind of queue, plus shutdown with several blocked getters, putters and joiners.
+// Ports of the shutdown tests of CPython 3.13's Lib/test/test_queue.py, run on
+// each kind of queue, plus shutdown with several blocked getters, putters and
+// joiners.
 
 #include <algorithm>
 #include <atomic>
@@ -39,7 +40,8 @@ class ShutdownTest : public ::testing::Test {
     absl::MutexLock lock(&mu_);
     return results_;
   }
-  // test_queue.py's _get / _get_shutdown: true when the outcome was the expected one.
+  // test_queue.py's _get / _get_shutdown: true when the outcome was the
+  // expected one.
   void GetExpecting(Q& q, absl::Notification& go, bool shutdown) {
     go.WaitForNotification();
     absl::StatusOr<std::string> got = q.Get();
@@ -144,15 +146,16 @@ TYPED_TEST(ShutdownTest, ImmediateAllMethodsInOneThread) {
   q.Join();
 }
 
-// test_queue.py's _shutdown_all_methods_in_many_threads: writers, readers and (when
-// immediate) joiners run until one writer shuts the queue down midway.
+// test_queue.py's _shutdown_all_methods_in_many_threads: writers, readers and
+// (when immediate) joiners run until one writer shuts the queue down midway.
 template <typename Q>
 void AllMethodsInManyThreads(bool immediate) {
   Q q;
   constexpr int kWriters = 4, kReaders = 6, kJoiners = 2;
   constexpr int kPerWriter = 1024 * 64 / kWriters;
   constexpr int kWhenShutdown = kPerWriter / 2;
-  absl::Barrier* start = new absl::Barrier(kWriters + kReaders + (immediate ? kJoiners : 0));
+  absl::Barrier* start =
+      new absl::Barrier(kWriters + kReaders + (immediate ? kJoiners : 0));
   absl::Notification shutdown_now;
   std::atomic<int> writers_stopped{0}, readers_stopped{0};
   std::atomic<bool> empty_after_immediate{false};
@@ -162,14 +165,16 @@ void AllMethodsInManyThreads(bool immediate) {
   };
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&] {
-      for (int i = 0; i < kWhenShutdown / 2; ++i) ASSERT_TRUE(q.Put("LOYD").ok());
+      for (int i = 0; i < kWhenShutdown / 2; ++i)
+        ASSERT_TRUE(q.Put("LOYD").ok());
       wait_at_start();
       for (int i = kWhenShutdown / 2; i < kPerWriter; ++i) {
         if (IsShutDown(q.Put("YDLO"))) {
           ++writers_stopped;
           return;
         }
-        if (i == kWhenShutdown && !shutdown_now.HasBeenNotified()) shutdown_now.Notify();
+        if (i == kWhenShutdown && !shutdown_now.HasBeenNotified())
+          shutdown_now.Notify();
       }
     });
   }
@@ -220,9 +225,9 @@ TYPED_TEST(ShutdownTest, ImmediateAllMethodsInManyThreads) {
   AllMethodsInManyThreads<TypeParam>(true);
 }
 
-// test_queue.py's _shutdown_get: getters arrive at a full queue of two items just
-// after Shutdown(). Each result is true when the getter got what it expected: an
-// item, or ShutDown when `immediate`. Returns them sorted.
+// test_queue.py's _shutdown_get: getters arrive at a full queue of two items
+// just after Shutdown(). Each result is true when the getter got what it
+// expected: an item, or ShutDown when `immediate`. Returns them sorted.
 template <typename Fixture, typename Q>
 std::vector<bool> ShutdownGet(Fixture* test, bool immediate, int getters) {
   Q q(2);
@@ -252,21 +257,23 @@ TYPED_TEST(ShutdownTest, ImmediateGet) {
             std::vector<bool>({true, true}));
 }
 
-// test_queue.py's _shutdown_put: putters arriving at a full, shut-down queue fail.
+// test_queue.py's _shutdown_put: putters arriving at a full, shut-down queue
+// fail.
 TYPED_TEST(ShutdownTest, Put) {
   TypeParam q(2);
   ASSERT_TRUE(q.Put("Y").ok());
   ASSERT_TRUE(q.Put("D").ok());
   absl::Notification go;
-  for (int i = 0; i < 2; ++i) this->Spawn([&] { this->PutExpectingShutDown(q, go); });
+  for (int i = 0; i < 2; ++i)
+    this->Spawn([&] { this->PutExpectingShutDown(q, go); });
   q.Shutdown();
   go.Notify();
   this->JoinAll();
   EXPECT_EQ(this->Results(), std::vector<bool>({true, true}));
 }
 
-// test_queue.py's _shutdown_join: joiners return once the last task is done, by a
-// getter (shutdown) or by discarding it (immediate).
+// test_queue.py's _shutdown_join: joiners return once the last task is done, by
+// a getter (shutdown) or by discarding it (immediate).
 TYPED_TEST(ShutdownTest, Join) {
   for (bool immediate : {false, true}) {
     TypeParam q;
@@ -378,12 +385,14 @@ TYPED_TEST(ShutdownTest, WakesEveryBlockedGetterAndPutter) {
     full.Shutdown(immediate);
     for (Thread& thread : threads) thread.Join();
     EXPECT_EQ(shut_down.load(), 6);
-    // The item of the full queue is still there unless the shutdown was immediate.
+    // The item of the full queue is still there unless the shutdown was
+    // immediate.
     EXPECT_EQ(full.GetNowait().ok(), !immediate);
   }
 }
 
-// An immediate shutdown wakes a blocked Join: the discarded items count as done.
+// An immediate shutdown wakes a blocked Join: the discarded items count as
+// done.
 TYPED_TEST(ShutdownTest, ImmediateWakesJoin) {
   TypeParam q;
   ASSERT_TRUE(q.Put("a").ok());

@@ -1,7 +1,7 @@
-// Stress: 8 producers and 8 consumers move 1,000,000 items through a small bounded
-// queue (so both sides block often); every item must arrive exactly once, the
-// checksum must match, Join must see every task done, and Shutdown ends the
-// consumers. Also run on each other kind with fewer items.
+// Stress: 8 producers and 8 consumers move 1,000,000 items through a small
+// bounded queue (so both sides block often); every item must arrive exactly
+// once, the checksum must match, Join must see every task done, and Shutdown
+// ends the consumers. Also run on each other kind with fewer items.
 
 #include <atomic>
 #include <cstdint>

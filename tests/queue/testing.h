@@ -12,13 +12,14 @@
 
 namespace pyconc::queue::testing {
 
-// How long a blocked call is watched to check that it stays blocked. Only a negative
-// check waits this long; nothing relies on it for ordering.
+// How long a blocked call is watched to check that it stays blocked. Only a
+// negative check waits this long; nothing relies on it for ordering.
 inline constexpr absl::Duration kStillBlocked = absl::Milliseconds(50);
 
-// Runs `blocking` on a thread and checks that it does not return until `trigger`,
-// run here, lets it: the port of CPython's do_blocking_test. The trigger runs only
-// after the blocking thread has been seen still inside its call.
+// Runs `blocking` on a thread and checks that it does not return until
+// `trigger`, run here, lets it: the port of CPython's do_blocking_test. The
+// trigger runs only after the blocking thread has been seen still inside its
+// call.
 template <typename Blocking, typename Trigger>
 void ExpectBlocksUntil(Blocking blocking, Trigger trigger) {
   absl::Notification returned;

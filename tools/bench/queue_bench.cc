@@ -1,12 +1,14 @@
-// Queue throughput: producers put 2,000,000 int64 items into a queue of capacity
-// 1024 and consumers get them all; one iteration moves every item. The same workload
-// runs on pyconc::queue::Queue and on its blocking peers: a std::deque under
-// std::mutex + std::condition_variable, a std::deque under absl::Mutex + Await,
-// oneTBB's concurrent_bounded_queue and moodycamel's BlockingConcurrentQueue (which
-// has no bound: built with room for 1024, it grows instead of blocking producers).
+// Queue throughput: producers put 2,000,000 int64 items into a queue of
+// capacity 1024 and consumers get them all; one iteration moves every item. The
+// same workload runs on pyconc::queue::Queue and on its blocking peers: a
+// std::deque under std::mutex + std::condition_variable, a std::deque under
+// absl::Mutex + Await, oneTBB's concurrent_bounded_queue and moodycamel's
+// BlockingConcurrentQueue (which has no bound: built with room for 1024, it
+// grows instead of blocking producers).
 //
-// Each consumer takes an equal share of the items, so every implementation needs
-// only its blocking put and get; threads are std::threads for all of them.
+// Each consumer takes an equal share of the items, so every implementation
+// needs only its blocking put and get; threads are std::threads for all of
+// them.
 
 #include <condition_variable>
 #include <cstdint>
@@ -28,7 +30,8 @@ constexpr int64_t kItems = 2'000'000;
 constexpr int64_t kCapacity = 1024;
 
 // Runs one iteration: `producers` threads put kItems items in all, `consumers`
-// threads get them; returns the sum of what was got, so nothing is optimized away.
+// threads get them; returns the sum of what was got, so nothing is optimized
+// away.
 template <typename Adapter>
 int64_t MoveAllItems(int producers, int consumers) {
   Adapter queue;
@@ -113,7 +116,9 @@ struct AbslMutexAwait {
   bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     return items.size() < kCapacity;
   }
-  bool HasItem() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !items.empty(); }
+  bool HasItem() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return !items.empty();
+  }
   absl::Mutex mu;
   std::deque<int64_t> items ABSL_GUARDED_BY(mu);
 };
