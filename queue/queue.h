@@ -28,9 +28,11 @@
 // Thread-safety: every member function may be called from any thread at any
 // time; only destruction must wait until no thread is inside a call. Blocked
 // threads wake in the order they slept (each side's condition variable is
-// FIFO); a thread arriving just as room or an item appears may go first, but a
-// sleeper is never skipped for ever, since every Put wakes one sleeping getter
-// and every Get one sleeping putter.
+// FIFO), one per item or slot of room, and at most one thread per side spins
+// instead of sleeping. That is fair enough that no producer or consumer starves
+// under load, though not strictly first come, first served: a thread arriving
+// just as an item appears may take it before a woken sleeper does (as in
+// Python).
 //
 // Memory ordering: everything a thread did before a successful Put(x) happens
 // before everything the thread that Get()s x does after; the TaskDone() that

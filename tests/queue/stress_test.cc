@@ -29,6 +29,7 @@ void Stress(int64_t items, int64_t maxsize) {
   std::vector<std::atomic<uint8_t>> seen(items);
   std::atomic<int64_t> checksum{0};
   std::atomic<int64_t> unexpected{0};
+  std::vector<int64_t> got_per_consumer(kConsumers);
   std::deque<Thread> producers, consumers;
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
@@ -38,8 +39,8 @@ void Stress(int64_t items, int64_t maxsize) {
     });
   }
   for (int c = 0; c < kConsumers; ++c) {
-    consumers.emplace_back([&] {
-      int64_t sum = 0;
+    consumers.emplace_back([&, c] {
+      int64_t sum = 0, count = 0;
       for (;;) {
         absl::StatusOr<int64_t> got = q.Get();
         if (!got.ok()) {
@@ -48,9 +49,11 @@ void Stress(int64_t items, int64_t maxsize) {
         }
         seen[*got].fetch_add(1, std::memory_order_relaxed);
         sum += *got;
+        ++count;
         q.TaskDone();
       }
       checksum += sum;
+      got_per_consumer[c] = count;
     });
   }
   for (Thread& thread : consumers) thread.Start();
@@ -66,6 +69,9 @@ void Stress(int64_t items, int64_t maxsize) {
   int64_t wrong = 0;
   for (int64_t i = 0; i < items; ++i) wrong += seen[i].load() != 1;
   EXPECT_EQ(wrong, 0) << "items lost or delivered twice";
+  for (int c = 0; c < kConsumers; ++c) {
+    EXPECT_GT(got_per_consumer[c], 0) << "consumer " << c << " starved";
+  }
 }
 
 TEST(StressTest, Fifo8x8MillionItems) { Stress<Queue<int64_t>>(1'000'000, 64); }
