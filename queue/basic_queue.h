@@ -92,7 +92,7 @@ class BasicQueue {
         result = ShutDownError();
       } else {
         buffer_.PopInto(pos, &result);
-        popped_.store(pos + 1, std::memory_order_seq_cst);
+        popped_.store(pos + 1, std::memory_order_release);
       }
     }
     if (put_.NeedsWake()) put_.WakeOne();
@@ -193,7 +193,7 @@ class BasicQueue {
       const int64_t pos = pushed_.load(std::memory_order_relaxed);
       buffer_.Push(pos, std::forward<U>(item));
       // Also counts the unfinished task: unfinished = pushed_ - done_.
-      pushed_.store(pos + 1, std::memory_order_seq_cst);
+      pushed_.store(pos + 1, std::memory_order_release);
     }
     if (get_.NeedsWake()) get_.WakeOne();
     return absl::OkStatus();
@@ -211,7 +211,7 @@ class BasicQueue {
     if (maxsize_ <= 0) return true;
     const int64_t pushed = pushed_.load(std::memory_order_relaxed);
     if (pushed - popped_seen_ < maxsize_) return true;
-    popped_seen_ = popped_.load(std::memory_order_seq_cst);
+    popped_seen_ = popped_.load(std::memory_order_acquire);
     return pushed - popped_seen_ < maxsize_ ||
            shutdown_.load(std::memory_order_relaxed);
   }

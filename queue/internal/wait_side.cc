@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "queue/internal/fence.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -37,6 +38,8 @@ void WaitSide::Publish() {
 void WaitSide::Announce() {
   ++sleeping_;
   Publish();
+  // Before the caller's last look at its condition (see the header).
+  HeavyFence();
 }
 
 void WaitSide::Withdraw() {

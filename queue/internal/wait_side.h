@@ -11,12 +11,12 @@
 // Thread-safety: Await() is called with mu() held; WakeOne(), WakeAll() and
 // NeedsWake() without it, from any thread.
 //
-// Memory ordering: the sleeper announces itself (a sequentially consistent
-// store) before it checks its condition one last time; the waker changes the
-// state the condition reads (a sequentially consistent store) before
-// NeedsWake(). In the single total order of those four operations either the
-// sleeper sees the progress or the waker sees the sleeper, so no wake-up is
-// lost.
+// Memory ordering: the sleeper announces itself, then HeavyFence(), then checks
+// its condition one last time; the waker stores its progress, then NeedsWake()
+// (which begins with LightFence()) loads the count of sleepers. The asymmetric
+// fences (internal/fence.h) order each side's store before its load, so either
+// the sleeper sees the progress or the waker sees the sleeper: no wake-up is
+// lost, and the waker's hot path has no fence instruction.
 
 #ifndef PYCONC_QUEUE_INTERNAL_WAIT_SIDE_H_
 #define PYCONC_QUEUE_INTERNAL_WAIT_SIDE_H_
@@ -26,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "queue/internal/fence.h"
 
 namespace pyconc::queue::internal {
 
@@ -41,7 +42,7 @@ class WaitSide {
 
   // Returns true as soon as `(owner->*ready)()` does, false if it is still
   // false after `timeout` (zero: one look, no wait). `ready` runs with mu()
-  // held, must read the other side's progress with sequentially consistent
+  // held, must read the other side's progress with acquire (or stronger)
   // loads, and is called through a member pointer, as absl::Condition does, so
   // it may touch state guarded by mu().
   //
@@ -83,8 +84,10 @@ class WaitSide {
   }
 
   // Whether a sleeper is waiting that no WakeOne() has woken yet.
+  // Call it after publishing progress the sleepers' condition reads.
   bool NeedsWake() const {
-    return unwoken_.load(std::memory_order_seq_cst) > 0;
+    LightFence();
+    return unwoken_.load(std::memory_order_relaxed) > 0;
   }
   // Wakes one sleeper not yet woken, if there is one. Call without mu() held.
   void WakeOne() ABSL_LOCKS_EXCLUDED(mu_);

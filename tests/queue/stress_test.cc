@@ -24,22 +24,23 @@ constexpr int kProducers = 8;
 constexpr int kConsumers = 8;
 
 template <typename Q>
-void Stress(int64_t items, int64_t maxsize) {
+void Stress(int64_t items, int64_t maxsize, int producers = kProducers,
+            int consumers = kConsumers) {
   Q q(maxsize);
   std::vector<std::atomic<uint8_t>> seen(items);
   std::atomic<int64_t> checksum{0};
   std::atomic<int64_t> unexpected{0};
-  std::vector<int64_t> got_per_consumer(kConsumers);
-  std::deque<Thread> producers, consumers;
-  for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back([&, p] {
-      for (int64_t i = p; i < items; i += kProducers) {
+  std::vector<int64_t> got_per_consumer(consumers);
+  std::deque<Thread> producer_threads, consumer_threads;
+  for (int p = 0; p < producers; ++p) {
+    producer_threads.emplace_back([&, p] {
+      for (int64_t i = p; i < items; i += producers) {
         if (!q.Put(i).ok()) ++unexpected;
       }
     });
   }
-  for (int c = 0; c < kConsumers; ++c) {
-    consumers.emplace_back([&, c] {
+  for (int c = 0; c < consumers; ++c) {
+    consumer_threads.emplace_back([&, c] {
       int64_t sum = 0, count = 0;
       for (;;) {
         absl::StatusOr<int64_t> got = q.Get();
@@ -56,25 +57,32 @@ void Stress(int64_t items, int64_t maxsize) {
       got_per_consumer[c] = count;
     });
   }
-  for (Thread& thread : consumers) thread.Start();
-  for (Thread& thread : producers) thread.Start();
-  for (Thread& thread : producers) thread.Join();
+  for (Thread& thread : consumer_threads) thread.Start();
+  for (Thread& thread : producer_threads) thread.Start();
+  for (Thread& thread : producer_threads) thread.Join();
   q.Join();
   EXPECT_EQ(q.unfinished_tasks(), 0);
   EXPECT_TRUE(q.Empty());
   q.Shutdown();
-  for (Thread& thread : consumers) thread.Join();
+  for (Thread& thread : consumer_threads) thread.Join();
   EXPECT_EQ(unexpected.load(), 0);
   EXPECT_EQ(checksum.load(), items * (items - 1) / 2);
   int64_t wrong = 0;
   for (int64_t i = 0; i < items; ++i) wrong += seen[i].load() != 1;
   EXPECT_EQ(wrong, 0) << "items lost or delivered twice";
-  for (int c = 0; c < kConsumers; ++c) {
+  for (int c = 0; c < consumers; ++c) {
     EXPECT_GT(got_per_consumer[c], 0) << "consumer " << c << " starved";
   }
 }
 
 TEST(StressTest, Fifo8x8MillionItems) { Stress<Queue<int64_t>>(1'000'000, 64); }
+
+// A queue of one item: nearly every Put and Get waits for the other side, so a
+// lost wake-up would hang here.
+TEST(StressTest, PingPongThroughOneSlot) {
+  Stress<Queue<int64_t>>(100'000, 1, 1, 1);
+  Stress<Queue<int64_t>>(100'000, 1, 2, 2);
+}
 
 TEST(StressTest, FifoUnbounded) { Stress<Queue<int64_t>>(200'000, 0); }
 
