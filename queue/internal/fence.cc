@@ -1,7 +1,5 @@
 #include "queue/internal/fence.h"
 
-#include <atomic>
-
 #if defined(__linux__)
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
@@ -39,7 +37,7 @@ void HeavyFence() {
     return;
   }
 #endif
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  FullFence();
 }
 
 }  // namespace pyconc::queue::internal

@@ -156,7 +156,8 @@ void AllMethodsInManyThreads(bool immediate) {
   constexpr int kWhenShutdown = kPerWriter / 2;
   absl::Barrier* start =
       new absl::Barrier(kWriters + kReaders + (immediate ? kJoiners : 0));
-  absl::Notification shutdown_now;
+  absl::Notification shutdown_now, shut_down;
+  std::atomic<bool> triggered{false};
   std::atomic<int> writers_stopped{0}, readers_stopped{0};
   std::atomic<bool> empty_after_immediate{false};
   std::deque<Thread> threads;
@@ -173,8 +174,12 @@ void AllMethodsInManyThreads(bool immediate) {
           ++writers_stopped;
           return;
         }
-        if (i == kWhenShutdown && !shutdown_now.HasBeenNotified())
+        // One writer triggers the shutdown and waits for it, so that at least
+        // one put is refused however the threads are scheduled.
+        if (i == kWhenShutdown && !triggered.exchange(true)) {
           shutdown_now.Notify();
+          shut_down.WaitForNotification();
+        }
       }
     });
   }
@@ -198,6 +203,7 @@ void AllMethodsInManyThreads(bool immediate) {
     shutdown_now.WaitForNotification();
     q.Shutdown(immediate);
     if (immediate) empty_after_immediate = q.QSize() == 0;
+    shut_down.Notify();
   });
   if (immediate) {
     for (int j = 0; j < kJoiners; ++j) {

@@ -30,7 +30,6 @@ void Stress(int64_t items, int64_t maxsize, int producers = kProducers,
   std::vector<std::atomic<uint8_t>> seen(items);
   std::atomic<int64_t> checksum{0};
   std::atomic<int64_t> unexpected{0};
-  std::vector<int64_t> got_per_consumer(consumers);
   std::deque<Thread> producer_threads, consumer_threads;
   for (int p = 0; p < producers; ++p) {
     producer_threads.emplace_back([&, p] {
@@ -40,8 +39,8 @@ void Stress(int64_t items, int64_t maxsize, int producers = kProducers,
     });
   }
   for (int c = 0; c < consumers; ++c) {
-    consumer_threads.emplace_back([&, c] {
-      int64_t sum = 0, count = 0;
+    consumer_threads.emplace_back([&] {
+      int64_t sum = 0;
       for (;;) {
         absl::StatusOr<int64_t> got = q.Get();
         if (!got.ok()) {
@@ -50,11 +49,9 @@ void Stress(int64_t items, int64_t maxsize, int producers = kProducers,
         }
         seen[*got].fetch_add(1, std::memory_order_relaxed);
         sum += *got;
-        ++count;
         q.TaskDone();
       }
       checksum += sum;
-      got_per_consumer[c] = count;
     });
   }
   for (Thread& thread : consumer_threads) thread.Start();
@@ -70,9 +67,6 @@ void Stress(int64_t items, int64_t maxsize, int producers = kProducers,
   int64_t wrong = 0;
   for (int64_t i = 0; i < items; ++i) wrong += seen[i].load() != 1;
   EXPECT_EQ(wrong, 0) << "items lost or delivered twice";
-  for (int c = 0; c < consumers; ++c) {
-    EXPECT_GT(got_per_consumer[c], 0) << "consumer " << c << " starved";
-  }
 }
 
 TEST(StressTest, Fifo8x8MillionItems) { Stress<Queue<int64_t>>(1'000'000, 64); }
@@ -80,8 +74,8 @@ TEST(StressTest, Fifo8x8MillionItems) { Stress<Queue<int64_t>>(1'000'000, 64); }
 // A queue of one item: nearly every Put and Get waits for the other side, so a
 // lost wake-up would hang here.
 TEST(StressTest, PingPongThroughOneSlot) {
-  Stress<Queue<int64_t>>(100'000, 1, 1, 1);
-  Stress<Queue<int64_t>>(100'000, 1, 2, 2);
+  Stress<Queue<int64_t>>(20'000, 1, 1, 1);
+  Stress<Queue<int64_t>>(20'000, 1, 2, 2);
 }
 
 TEST(StressTest, FifoUnbounded) { Stress<Queue<int64_t>>(200'000, 0); }
