@@ -58,6 +58,9 @@ constexpr Stop kStops[] = {
      "--parties=4 --rounds=3 --step_ms=10"},
     {"2.6 timer", "threading.Timer", "//sync/timer",
      "--delay_ms=100 --cancel_after_ms=30"},
+    {"3.1 thread-safe queue", "queue.Queue, LifoQueue, PriorityQueue",
+     "//queue",
+     "--producers=4 --consumers=4 --maxsize=16 --kind=fifo --items=200000"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
