@@ -70,3 +70,22 @@ def add_default_repositories():
         "com_github_google_benchmark",
         files = {Label("//tools/workspace/benchmark:package.BUILD.bazel"): "BUILD.bazel"},
     )
+
+    # For the stock-price scraper (//threading/stocks): an HTTP client, an HTML parser
+    # with XPath, and the HTTP server behind its embedded quote server.
+    _maybe(
+        local_package_repository,
+        "com_github_curl_curl",
+        files = {Label("//tools/workspace/curl:package.BUILD.bazel"): "BUILD.bazel"},
+    )
+    _maybe(
+        native.new_local_repository,
+        "org_gnome_libxml2",
+        path = "/usr/include/libxml2",
+        build_file = str(Label("//tools/workspace/libxml2:package.BUILD.bazel")),
+    )
+    _maybe(
+        local_package_repository,
+        "com_github_yhirose_cpp_httplib",
+        files = {Label("//tools/workspace/cpp_httplib:package.BUILD.bazel"): "BUILD.bazel"},
+    )
