@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -18,6 +19,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "threading/pool/executor.h"
+#include "threading/pool/future.h"
+#include "threading/pool/wait.h"
 #include "threading/stocks/fetch.h"
 #include "threading/stocks/parse.h"
 #include "threading/thread/thread.h"
@@ -95,6 +99,70 @@ absl::Status ScrapeWithThreads(const std::vector<std::string>& symbols,
   return absl::OkStatus();
 }
 
+// Fetchers lent to pool tasks: a task borrows one for a symbol and gives it
+// back, so each of the pool's threads reuses a libcurl handle (and its
+// connection) without the pool knowing about it. At most one per task running
+// at once is ever made.
+class FetcherShelf {
+ public:
+  explicit FetcherShelf(const FetchOptions& options) : options_(options) {}
+
+  // A Fetcher no other thread is using.
+  std::unique_ptr<Fetcher> Borrow() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!idle_.empty()) {
+        std::unique_ptr<Fetcher> fetcher = std::move(idle_.back());
+        idle_.pop_back();
+        return fetcher;
+      }
+    }
+    return std::make_unique<Fetcher>(options_);
+  }
+
+  // Takes back a Fetcher from Borrow().
+  void Return(std::unique_ptr<Fetcher> fetcher) {
+    absl::MutexLock lock(&mu_);
+    idle_.push_back(std::move(fetcher));
+  }
+
+ private:
+  const FetchOptions options_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Fetcher>> idle_ ABSL_GUARDED_BY(mu_);
+};
+
+// kPool: one task per symbol on a ThreadPoolExecutor of `workers` threads;
+// progress is reported as the Futures complete (Python's as_completed).
+absl::Status ScrapeWithPool(const std::vector<std::string>& symbols,
+                            const ScrapeOptions& options, WorkList& work,
+                            std::vector<Quote>& quotes) {
+  FetcherShelf shelf(options.fetch);
+  // Declared after the shelf: destroyed (shut down, workers joined) first.
+  futures::ThreadPoolExecutor pool(
+      {.max_workers = options.workers, .thread_name_prefix = "scraper"});
+  std::vector<futures::Future<Quote>> submitted;
+  for (const std::string& symbol : symbols) {
+    absl::StatusOr<futures::Future<Quote>> future =
+        pool.Submit([&shelf, &options, symbol] {
+          std::unique_ptr<Fetcher> fetcher = shelf.Borrow();
+          Quote quote = ScrapeOne(*fetcher, symbol, options);
+          shelf.Return(std::move(fetcher));
+          return quote;
+        });
+    if (!future.ok()) return future.status();
+    submitted.push_back(*std::move(future));
+  }
+  for (absl::StatusOr<futures::Future<Quote>> done :
+       futures::AsCompleted(submitted)) {
+    if (done.ok()) work.Done(done->Result());
+  }
+  for (size_t i = 0; i < submitted.size(); ++i) {
+    quotes[i] = submitted[i].Result();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::string_view ModeName(Mode mode) {
@@ -116,8 +184,6 @@ absl::StatusOr<Mode> ParseMode(absl::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat(
       "--mode must be sequential, threads or pool, not \"", name, "\""));
 }
-
-bool PoolAvailable() { return false; }
 
 std::string QuoteUrl(absl::string_view url_template, absl::string_view symbol) {
   return absl::StrReplaceAll(url_template, {{kPlaceholder, UrlEscape(symbol)}});
@@ -141,10 +207,6 @@ absl::Status CheckOptions(const ScrapeOptions& options) {
   }
   if (options.workers < 1 || options.workers > 1000) {
     return absl::InvalidArgumentError("workers must be in [1, 1000]");
-  }
-  if (options.mode == Mode::kPool && !PoolAvailable()) {
-    return absl::UnimplementedError(
-        "--mode=pool is not available yet (threading/pool has not landed)");
   }
   return absl::OkStatus();
 }
@@ -184,8 +246,13 @@ absl::StatusOr<std::vector<Quote>> Scrape(
     case Mode::kSequential:
       Work(symbols, options, work, quotes);
       break;
-    case Mode::kThreads:
     case Mode::kPool:
+      if (absl::Status status = ScrapeWithPool(symbols, options, work, quotes);
+          !status.ok()) {
+        return status;
+      }
+      break;
+    case Mode::kThreads:
       if (absl::Status status =
               ScrapeWithThreads(symbols, options, work, quotes);
           !status.ok()) {

@@ -10,7 +10,9 @@
 //   kThreads     `workers` pyconc::threading::Threads (at most one per symbol),
 //                each taking the next symbol from a shared list until none
 //                is left;
-//   kPool        the same work submitted to a futures::ThreadPoolExecutor.
+//   kPool        one task per symbol submitted to a
+//                futures::ThreadPoolExecutor of `workers` threads, progress
+//                reported as the Futures complete (Python's as_completed).
 //
 // Failures are values: each symbol gets a Quote whose `status` says what went
 // wrong (HTTP error after retries, timeout, unknown host, page without the
@@ -78,7 +80,7 @@ struct ScrapeOptions {
 };
 
 // OK when `options` can be used: a template with {symbol} that makes http(s)
-// URLs, XPaths that compile, workers in [1, 1000], a mode that is available.
+// URLs, XPaths that compile, workers in [1, 1000].
 absl::Status CheckOptions(const ScrapeOptions& options);
 
 // `url_template` with "{symbol}" replaced by the URL-escaped `symbol`.
@@ -92,9 +94,6 @@ absl::StatusOr<std::vector<Quote>> Scrape(
 // Scrapes one symbol with `fetcher` (which belongs to the calling thread).
 Quote ScrapeOne(Fetcher& fetcher, absl::string_view symbol,
                 const ScrapeOptions& options);
-
-// Whether Mode::kPool can be used in this build.
-bool PoolAvailable();
 
 }  // namespace pyconc::stocks
 
