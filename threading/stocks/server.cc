@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "threading/stocks/fetch.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::stocks {
@@ -98,6 +100,35 @@ std::string BrokenPage(absl::string_view symbol) {
                       "</span <<<<div>\n</bodyy></ht");
 }
 
+// httplib's task queue, except that the first connection is served on the
+// listener thread itself. Why: Debian's libcpp-httplib (not instrumented)
+// builds function-local statics on first use, e.g. the set of known methods in
+// Server::parse_request_line; later readers skip the static's guard with a
+// plain acquire load that ThreadSanitizer cannot see, so a worker reading the
+// set another worker built is reported as a race. Start() sends one request,
+// which builds the statics here, on the listener; every later connection is
+// enqueued by the listener afterwards, so the pool's mutex orders the build
+// before any worker's use, as ThreadSanitizer can see.
+class FirstOnListenerQueue : public httplib::TaskQueue {
+ public:
+  explicit FirstOnListenerQueue(int threads) : pool_(threads) {}
+
+  void enqueue(std::function<void()> fn) override {
+    if (first_) {
+      first_ = false;
+      fn();
+      return;
+    }
+    pool_.enqueue(std::move(fn));
+  }
+
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  bool first_ = true;  // Only the listener thread calls enqueue().
+  httplib::ThreadPool pool_;
+};
+
 }  // namespace
 
 QuoteFields ExpectedQuote(absl::string_view symbol) {
@@ -117,7 +148,7 @@ absl::StatusOr<std::unique_ptr<QuoteServer>> QuoteServer::Start(
   std::unique_ptr<QuoteServer> server(new QuoteServer(options));
   httplib::Server& http = *server->http_;
   const int threads = options.threads;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.new_task_queue = [threads] { return new FirstOnListenerQueue(threads); };
   // Idle keep-alive connections hold a server thread; let them go soon.
   http.set_keep_alive_timeout(1);
   // httplib writes the head and the body separately; with Nagle's algorithm
@@ -162,6 +193,16 @@ absl::StatusOr<std::unique_ptr<QuoteServer>> QuoteServer::Start(
       threading::ThreadOptions{.name = "quote-server", .daemon = true},
       [self] { self->http_->listen_after_bind(); });
   server->listener_->Start();
+  // The first request, served on the listener (see FirstOnListenerQueue).
+  {
+    Fetcher first({.timeout = absl::Seconds(10), .max_retries = 0});
+    absl::StatusOr<Page> index = first.Get(server->base_url() + "/");
+    if (!index.ok()) {
+      server->Stop();
+      return absl::UnavailableError(absl::StrCat(
+          "the quote server does not answer: ", index.status().message()));
+    }
+  }  // Closes the connection, so the listener goes back to accepting.
   return server;
 }
 

@@ -42,6 +42,9 @@ constexpr Stop kStops[] = {
      "//threading/extend", ""},
     {"1.4 returning values", "a Thread subclass keeping run()'s result",
      "//threading/return_values", "--limit=300000 --fail_slice=1"},
+    {"1.5 multithreading example",
+     "a stock scraper: urllib + lxml XPath on Threads", "//threading/stocks",
+     "--symbols=AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,KO --delay_ms=50"},
     {"1.6 daemon threads", "threading.Thread(daemon=True)",
      "//threading/daemon", "--busy_ms=200"},
 };

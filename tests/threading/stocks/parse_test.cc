@@ -121,7 +121,8 @@ TEST(ParseQuoteTest, ThreadsParseConcurrently) {
   constexpr int kThreads = 8;
   std::vector<std::string> symbols;
   for (int i = 0; i < kThreads; ++i) symbols.push_back("S" + std::to_string(i));
-  std::vector<bool> right(kThreads, false);
+  std::vector<int> right(kThreads,
+                         0);  // Not vector<bool>: its bits share words.
   std::deque<threading::Thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
@@ -134,12 +135,12 @@ TEST(ParseQuoteTest, ThreadsParseConcurrently) {
         all = all && good.ok() &&
               good->price == ExpectedQuote(symbols[i]).price && !bad.ok();
       }
-      right[i] = all;
+      right[i] = all ? 1 : 0;
     });
     threads.back().Start();
   }
   for (threading::Thread& thread : threads) thread.Join();
-  for (int i = 0; i < kThreads; ++i) EXPECT_TRUE(right[i]) << symbols[i];
+  for (int i = 0; i < kThreads; ++i) EXPECT_EQ(right[i], 1) << symbols[i];
 }
 
 }  // namespace
