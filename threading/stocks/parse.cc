@@ -26,26 +26,21 @@ namespace {
 
 absl::once_flag init_once;
 
-// Owners for libxml2's objects.
-struct FreeDoc {
-  void operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
+// Owns a libxml2 object: unique_ptr's deleter calling libxml2's `Free`.
+template <auto Free>
+struct Freer {
+  template <typename T>
+  void operator()(T* object) const {
+    Free(object);
+  }
 };
-struct FreeParser {
-  void operator()(htmlParserCtxt* ctxt) const { htmlFreeParserCtxt(ctxt); }
-};
-struct FreeXPathContext {
-  void operator()(xmlXPathContext* ctxt) const { xmlXPathFreeContext(ctxt); }
-};
-struct FreeCompiled {
-  void operator()(xmlXPathCompExpr* comp) const { xmlXPathFreeCompExpr(comp); }
-};
-struct FreeObject {
-  void operator()(xmlXPathObject* obj) const { xmlXPathFreeObject(obj); }
-};
-struct FreeString {
-  void operator()(xmlChar* text) const { xmlFree(text); }
-};
-using CompiledXPath = std::unique_ptr<xmlXPathCompExpr, FreeCompiled>;
+template <typename T, auto Free>
+using Owned = std::unique_ptr<T, Freer<Free>>;
+
+// xmlFree is a variable (libxml2's allocator hook), not a function.
+void FreeText(xmlChar* text) { xmlFree(text); }
+
+using CompiledXPath = Owned<xmlXPathCompExpr, xmlXPathFreeCompExpr>;
 
 // What the HTML parser had to repair.
 struct RepairLog {
@@ -118,14 +113,13 @@ absl::StatusOr<CompiledXPath> Compile(xmlXPathContext* context,
 // The text an XPath selects in `doc`, or nullopt when it selects nothing.
 absl::StatusOr<std::optional<std::string>> Select(xmlDoc* doc,
                                                   absl::string_view xpath) {
-  std::unique_ptr<xmlXPathContext, FreeXPathContext> context(
-      xmlXPathNewContext(doc));
+  Owned<xmlXPathContext, xmlXPathFreeContext> context(xmlXPathNewContext(doc));
   if (context == nullptr) return absl::ResourceExhaustedError("out of memory");
   std::string error;
   absl::StatusOr<CompiledXPath> compiled =
       Compile(context.get(), xpath, &error);
   if (!compiled.ok()) return compiled.status();
-  std::unique_ptr<xmlXPathObject, FreeObject> result(
+  Owned<xmlXPathObject, xmlXPathFreeObject> result(
       xmlXPathCompiledEval(compiled->get(), context.get()));
   if (result == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -135,7 +129,7 @@ absl::StatusOr<std::optional<std::string>> Select(xmlDoc* doc,
       xmlXPathNodeSetIsEmpty(result->nodesetval)) {
     return std::nullopt;
   }
-  std::unique_ptr<xmlChar, FreeString> text(xmlXPathCastToString(result.get()));
+  Owned<xmlChar, FreeText> text(xmlXPathCastToString(result.get()));
   if (text == nullptr) return std::nullopt;
   std::string value(
       absl::StripAsciiWhitespace(reinterpret_cast<const char*>(text.get())));
@@ -151,7 +145,7 @@ void InitHtml() {
 
 absl::Status CheckXPath(absl::string_view xpath) {
   InitHtml();
-  std::unique_ptr<xmlXPathContext, FreeXPathContext> context(
+  Owned<xmlXPathContext, xmlXPathFreeContext> context(
       xmlXPathNewContext(nullptr));
   if (context == nullptr) return absl::ResourceExhaustedError("out of memory");
   std::string error;
@@ -191,11 +185,11 @@ absl::StatusOr<QuoteFields> ParseQuote(absl::string_view html,
                                        absl::string_view price_xpath,
                                        absl::string_view change_xpath) {
   InitHtml();
-  std::unique_ptr<htmlParserCtxt, FreeParser> parser(htmlNewParserCtxt());
+  Owned<htmlParserCtxt, htmlFreeParserCtxt> parser(htmlNewParserCtxt());
   if (parser == nullptr) return absl::ResourceExhaustedError("out of memory");
   // libxml2 repairs what it can; `repairs` remembers whether it had to.
   RepairLog repairs;
-  std::unique_ptr<xmlDoc, FreeDoc> doc;
+  Owned<xmlDoc, xmlFreeDoc> doc;
   {
     ScopedErrorCollector collect(&repairs);
     doc.reset(htmlCtxtReadMemory(parser.get(), html.data(),

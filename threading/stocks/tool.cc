@@ -117,6 +117,19 @@ absl::StatusOr<std::vector<std::string>> Symbols() {
   return symbols;
 }
 
+// Starts the embedded quote server; on failure says why on stderr.
+std::unique_ptr<pyconc::stocks::QuoteServer> StartServer(
+    const pyconc::stocks::QuoteServerOptions& options) {
+  absl::StatusOr<std::unique_ptr<pyconc::stocks::QuoteServer>> server =
+      pyconc::stocks::QuoteServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "stocks: %s\n",
+                 std::string(server.status().message()).c_str());
+    return nullptr;
+  }
+  return *std::move(server);
+}
+
 // Runs the quote server until SIGINT or SIGTERM.
 int Serve(const pyconc::stocks::QuoteServerOptions& options) {
   // Blocked before the server's threads start, so sigwait() receives them.
@@ -125,20 +138,15 @@ int Serve(const pyconc::stocks::QuoteServerOptions& options) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  absl::StatusOr<std::unique_ptr<pyconc::stocks::QuoteServer>> server =
-      pyconc::stocks::QuoteServer::Start(options);
-  if (!server.ok()) {
-    std::fprintf(stderr, "stocks: %s\n",
-                 std::string(server.status().message()).c_str());
-    return 1;
-  }
+  std::unique_ptr<pyconc::stocks::QuoteServer> server = StartServer(options);
+  if (server == nullptr) return 1;
   std::printf("Serving quote pages at %s (%d ms each); Ctrl-C stops.\n",
-              (*server)->UrlTemplate().c_str(), FLAGS_delay_ms);
-  std::printf("  e.g. curl %s/quote/AAPL\n", (*server)->base_url().c_str());
+              server->UrlTemplate().c_str(), FLAGS_delay_ms);
+  std::printf("  e.g. curl %s/quote/AAPL\n", server->base_url().c_str());
   std::fflush(stdout);
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  (*server)->Stop();
+  server->Stop();
   std::printf("Stopped (%s).\n", strsignal(signal_number));
   return 0;
 }
@@ -225,14 +233,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<pyconc::stocks::QuoteServer> server;
   std::string source = options.url_template;
   if (options.url_template.empty()) {
-    absl::StatusOr<std::unique_ptr<pyconc::stocks::QuoteServer>> started =
-        pyconc::stocks::QuoteServer::Start(server_options);
-    if (!started.ok()) {
-      std::fprintf(stderr, "stocks: %s\n",
-                   std::string(started.status().message()).c_str());
-      return 1;
-    }
-    server = *std::move(started);
+    server = StartServer(server_options);
+    if (server == nullptr) return 1;
     options.url_template = server->UrlTemplate();
     source = absl::StrFormat("%s  (embedded quote server, %d ms per page)",
                              options.url_template, FLAGS_delay_ms);
