@@ -75,7 +75,9 @@ struct ScrapeOptions {
   int workers = 10;
   FetchOptions fetch;
   // Called after each symbol, with how many are done. Calls are serialized
-  // (never two at once), from the worker threads; may be empty.
+  // (never two at once); they come from the worker threads (kThreads), the
+  // calling thread (kSequential, and kPool as the Futures complete). May be
+  // empty.
   std::function<void(const Quote& quote, int done, int total)> on_done;
 };
 

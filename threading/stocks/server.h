@@ -79,7 +79,9 @@ std::string QuotePage(absl::string_view symbol);
 // The quote website. See the top of this file.
 class QuoteServer {
  public:
-  // Starts a server on 127.0.0.1 on a port the OS picks.
+  // Starts a server on 127.0.0.1 on a port the OS picks. Before returning it
+  // fetches its own index page once (see FirstOnListenerQueue in server.cc),
+  // so a server that cannot answer is an error here, not in a test.
   static absl::StatusOr<std::unique_ptr<QuoteServer>> Start(
       QuoteServerOptions options = {});
 
