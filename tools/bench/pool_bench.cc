@@ -46,6 +46,17 @@ void RunTasks(benchmark::State& state, Submit submit, Collect collect) {
   benchmark::DoNotOptimize(sum);
 }
 
+int64_t Get(std::future<int64_t>& future) { return future.get(); }
+
+// Wraps task i in a std::packaged_task, hands it to `post`, returns its future.
+template <typename Post>
+std::future<int64_t> PostPackagedTask(Post post, int64_t i) {
+  std::packaged_task<int64_t()> task([i] { return Twice(i); });
+  std::future<int64_t> future = task.get_future();
+  post(std::move(task));
+  return future;
+}
+
 void Pyconc(benchmark::State& state) {
   pyconc::futures::ThreadPoolExecutor pool({.max_workers = kWorkers});
   RunTasks<pyconc::futures::Future<int64_t>>(
@@ -68,7 +79,7 @@ void OneTbb(benchmark::State& state) {
         arena.enqueue([promise, i] { promise->set_value(Twice(i)); });
         return future;
       },
-      [](std::future<int64_t>& f) { return f.get(); });
+      Get);
 }
 BENCHMARK(OneTbb)
     ->Name("pool 1M tasks, 2 workers/oneTBB task_arena::enqueue + promise")
@@ -80,12 +91,11 @@ void BoostAsio(benchmark::State& state) {
   RunTasks<std::future<int64_t>>(
       state,
       [&pool](int64_t i) {
-        std::packaged_task<int64_t()> task([i] { return Twice(i); });
-        std::future<int64_t> future = task.get_future();
-        boost::asio::post(pool, std::move(task));
-        return future;
+        return PostPackagedTask(
+            [&pool](auto task) { boost::asio::post(pool, std::move(task)); },
+            i);
       },
-      [](std::future<int64_t>& f) { return f.get(); });
+      Get);
   pool.join();
 }
 BENCHMARK(BoostAsio)
@@ -142,12 +152,10 @@ void MutexCondvar(benchmark::State& state) {
   RunTasks<std::future<int64_t>>(
       state,
       [&pool](int64_t i) {
-        std::packaged_task<int64_t()> task([i] { return Twice(i); });
-        std::future<int64_t> future = task.get_future();
-        pool.Post(std::move(task));
-        return future;
+        return PostPackagedTask(
+            [&pool](auto task) { pool.Post(std::move(task)); }, i);
       },
-      [](std::future<int64_t>& f) { return f.get(); });
+      Get);
 }
 BENCHMARK(MutexCondvar)
     ->Name("pool 1M tasks, 2 workers/std::mutex+condvar pool + packaged_task")

@@ -47,6 +47,8 @@ constexpr Stop kStops[] = {
      "--symbols=AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,KO --delay_ms=50"},
     {"1.6 daemon threads", "threading.Thread(daemon=True)",
      "//threading/daemon", "--busy_ms=200"},
+    {"1.7 thread pools", "concurrent.futures.ThreadPoolExecutor",
+     "//threading/pool", "--tasks=6 --unit_ms=20 --workers=3"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -19,6 +20,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/threading/pool/test_util.h"
 #include "threading/pool/future.h"
 #include "threading/pool/wait.h"
 #include "threading/thread/thread.h"
@@ -31,27 +33,9 @@ using ::testing::MatchesRegex;
 
 int Mul(int x, int y) { return x * y; }
 
-// Silences and records what ExceptHook receives while installed.
-class HookCapture {
- public:
-  HookCapture() {
-    previous_ =
-        threading::SetExceptHook([this](const threading::ExceptHookArgs& args) {
-          absl::MutexLock lock(&mu_);
-          reports_.push_back(threading::DescribeException(args.exception));
-        });
-  }
-  ~HookCapture() { threading::SetExceptHook(previous_); }
-  std::vector<std::string> reports() {
-    absl::MutexLock lock(&mu_);
-    return reports_;
-  }
-
- private:
-  threading::ExceptHookFunction previous_;
-  absl::Mutex mu_;
-  std::vector<std::string> reports_ ABSL_GUARDED_BY(mu_);
-};
+using testing::Gate;
+using testing::HookCapture;
+using testing::SubmitGated;
 
 TEST(ThreadPoolExecutorTest, SubmitReturnsTheResult) {
   ThreadPoolExecutor pool({.max_workers = 2});
@@ -85,18 +69,13 @@ TEST(ThreadPoolExecutorTest, TaskExceptionIsRethrownByResult) {
 }
 
 TEST(ThreadPoolExecutorTest, FutureIsRunningWhileTheTaskRuns) {
-  absl::Notification started;
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1});
-  Future<int> f = *pool.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-    return 1;
-  });
-  started.WaitForNotification();
+  Future<int> f = SubmitGated(pool, gate, 1);
+  gate.started.WaitForNotification();
   EXPECT_TRUE(f.Running());
   EXPECT_FALSE(f.Cancel()) << "a running call cannot be cancelled";
-  release.Notify();
+  gate.release.Notify();
   EXPECT_EQ(f.Result(), 1);
 }
 
@@ -113,20 +92,40 @@ TEST(ThreadPoolExecutorTest, CancelledQueuedCallNeverRuns) {
   EXPECT_THROW(queued.Result(), CancelledError);
 }
 
+TEST(ThreadPoolExecutorTest, CallAndArgumentsAreReleasedOnceItRan) {
+  // CPython's test_no_stale_references: the pool keeps nothing of a call
+  // that has finished, even while its Future lives on.
+  auto argument = std::make_shared<int>(1);
+  ThreadPoolExecutor pool({.max_workers = 1});
+  Future<int> f =
+      *pool.Submit([](std::shared_ptr<int> p) { return *p; }, argument);
+  EXPECT_EQ(f.Result(), 1);
+  EXPECT_EQ(argument.use_count(), 1);
+}
+
+TEST(ThreadPoolExecutorTest, CallbackAddedWhileCompletingRunsExactlyOnce) {
+  ThreadPoolExecutor pool({.max_workers = 2});
+  std::atomic<int> calls{0};
+  std::vector<Future<int>> futures;
+  for (int i = 0; i < 2000; ++i) {
+    futures.push_back(*pool.Submit(Mul, i, 1));
+    futures.back().AddDoneCallback([&calls](const Future<int>&) { ++calls; });
+  }
+  pool.Shutdown();  // Result() may return before the callbacks ran.
+  EXPECT_EQ(calls.load(), 2000);
+}
+
 TEST(ThreadPoolExecutorTest, CallbackRunsOnTheWorker) {
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1, .thread_name_prefix = "cb"});
-  absl::Notification release;
-  Future<int> f = *pool.Submit([&release] {
-    release.WaitForNotification();
-    return 1;
-  });
+  Future<int> f = SubmitGated(pool, gate, 1);
   absl::Mutex mu;
   std::string callback_thread;
   f.AddDoneCallback([&](const Future<int>&) {
     absl::MutexLock lock(&mu);
     callback_thread = threading::CurrentThread().name();
   });
-  release.Notify();
+  gate.release.Notify();
   pool.Shutdown();
   absl::MutexLock lock(&mu);
   EXPECT_EQ(callback_thread, "cb_0");
@@ -143,6 +142,19 @@ TEST(ThreadPoolExecutorTest, MapYieldsResultsInInputOrder) {
   }
   ASSERT_EQ(results.size(), inputs.size());
   for (int i = 0; i < 50; ++i) EXPECT_EQ(results[i], i * i);
+}
+
+TEST(ThreadPoolExecutorTest, MapOfAVoidFunctionYieldsMonostates) {
+  ThreadPoolExecutor pool({.max_workers = 2});
+  std::atomic<int> sum{0};
+  int count = 0;
+  for (absl::StatusOr<std::monostate> r :
+       pool.Map([&sum](int x) { sum += x; }, std::vector<int>{1, 2, 3})) {
+    EXPECT_TRUE(r.ok());
+    ++count;
+  }
+  EXPECT_EQ(count, 3);
+  EXPECT_EQ(sum.load(), 6);
 }
 
 TEST(ThreadPoolExecutorTest, MapOfNothingYieldsNothing) {
@@ -236,37 +248,27 @@ TEST(ThreadPoolExecutorTest, DestructorWaitsForQueuedCalls) {
 }
 
 TEST(ThreadPoolExecutorTest, ShutdownNoWaitReturnsWhileACallRuns) {
-  absl::Notification started;
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1});
-  Future<int> f = *pool.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-    return 5;
-  });
-  started.WaitForNotification();
+  Future<int> f = SubmitGated(pool, gate, 5);
+  gate.started.WaitForNotification();
   pool.Shutdown({.wait = false});
   EXPECT_FALSE(f.Done());
-  release.Notify();
+  gate.release.Notify();
   EXPECT_EQ(f.Result(), 5);
 }
 
 TEST(ThreadPoolExecutorTest, ShutdownCancelFuturesCancelsTheQueuedOnes) {
-  absl::Notification started;
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1});
-  Future<int> running = *pool.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-    return 1;
-  });
-  started.WaitForNotification();
+  Future<int> running = SubmitGated(pool, gate, 1);
+  gate.started.WaitForNotification();
   std::vector<Future<int>> queued;
   for (int i = 0; i < 5; ++i) queued.push_back(*pool.Submit(Mul, i, 2));
   pool.Shutdown({.wait = false, .cancel_futures = true});
   for (const Future<int>& f : queued) EXPECT_TRUE(f.Cancelled());
   EXPECT_FALSE(running.Cancelled());
-  release.Notify();
+  gate.release.Notify();
   pool.Shutdown();
   EXPECT_EQ(running.Result(), 1);
 }

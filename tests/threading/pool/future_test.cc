@@ -12,7 +12,9 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/threading/pool/test_util.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::futures {
@@ -43,27 +45,7 @@ Future<int> Running() {
   return f;
 }
 
-// Collects what ExceptHook receives while installed.
-class HookCapture {
- public:
-  HookCapture() {
-    previous_ =
-        threading::SetExceptHook([this](const threading::ExceptHookArgs& args) {
-          absl::MutexLock lock(&mu_);
-          reports_.push_back(threading::DescribeException(args.exception));
-        });
-  }
-  ~HookCapture() { threading::SetExceptHook(previous_); }
-  std::vector<std::string> reports() {
-    absl::MutexLock lock(&mu_);
-    return reports_;
-  }
-
- private:
-  threading::ExceptHookFunction previous_;
-  absl::Mutex mu_;
-  std::vector<std::string> reports_ ABSL_GUARDED_BY(mu_);
-};
+using testing::HookCapture;
 
 TEST(FutureTest, StatesReportedByQueries) {
   Future<int> pending;
@@ -284,6 +266,27 @@ TEST(FutureTest, CallbackMayDropTheLastOtherHandle) {
   f.SetResult(1);
   EXPECT_EQ(holder, nullptr);
   EXPECT_EQ(f.Result(), 1);
+}
+
+TEST(FutureTest, ExceptionNobodyRetrievedIsReported) {
+  ::testing::internal::CaptureStderr();
+  {
+    Future<int> f;
+    f.SetException(std::make_exception_ptr(std::runtime_error("lost")));
+  }
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(),
+              ::testing::HasSubstr("Future exception was never retrieved: "
+                                   "std::runtime_error: lost"));
+}
+
+TEST(FutureTest, RetrievedExceptionIsNotReported) {
+  ::testing::internal::CaptureStderr();
+  {
+    Future<int> f;
+    f.SetException(std::make_exception_ptr(std::runtime_error("seen")));
+    EXPECT_NE(f.Exception(), nullptr);
+  }
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 TEST(FutureTest, ManyWaitersWakeOnOneResult) {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/threading/pool/test_util.h"
 #include "threading/pool/executor.h"
 #include "threading/pool/future.h"
 
@@ -47,14 +48,8 @@ Future<int> RunningFuture() {
   return f;
 }
 
-// A Future completed by a pool task once `release` is notified.
-Future<int> Blocked(ThreadPoolExecutor& pool, absl::Notification& release,
-                    int value) {
-  return *pool.Submit([&release, value] {
-    release.WaitForNotification();
-    return value;
-  });
-}
+using testing::Gate;
+using testing::SubmitGated;
 
 TEST(WaitTest, FirstCompletedReturnsTheDoneOnes) {
   Future<int> pending;
@@ -68,22 +63,22 @@ TEST(WaitTest, FirstCompletedReturnsTheDoneOnes) {
 }
 
 TEST(WaitTest, FirstCompletedWakesOnACompletionInAnotherThread) {
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 2});
   Future<int> quick = *pool.Submit([] { return 1; });
-  Future<int> slow = Blocked(pool, release, 2);
+  Future<int> slow = SubmitGated(pool, gate, 2);
   DoneAndNotDone<int> result =
       Wait(std::vector<Future<int>>{slow, quick},
            {.return_when = ReturnWhen::kFirstCompleted});
   EXPECT_THAT(result.done, ElementsAre(quick));
   EXPECT_THAT(result.not_done, ElementsAre(slow));
-  release.Notify();
+  gate.release.Notify();
 }
 
 TEST(WaitTest, FirstExceptionStopsAtAnException) {
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 2});
-  Future<int> slow = Blocked(pool, release, 1);
+  Future<int> slow = SubmitGated(pool, gate, 1);
   Future<int> raising =
       *pool.Submit([]() -> int { throw std::runtime_error("x"); });
   DoneAndNotDone<int> result =
@@ -92,7 +87,7 @@ TEST(WaitTest, FirstExceptionStopsAtAnException) {
   EXPECT_THAT(result.done, ElementsAre(raising));
   EXPECT_THAT(result.not_done, ElementsAre(slow));
   EXPECT_NE(raising.Exception(), nullptr);
-  release.Notify();
+  gate.release.Notify();
 }
 
 TEST(WaitTest, FirstExceptionWithAnAlreadyFailedFutureReturnsAtOnce) {
@@ -173,16 +168,16 @@ TEST(AsCompletedTest, YieldsEveryFutureOnce) {
 }
 
 TEST(AsCompletedTest, AlreadyDoneFuturesComeFirstInInputOrder) {
-  absl::Notification release;
+  Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1});
-  Future<int> blocked = Blocked(pool, release, 1);
+  Future<int> blocked = SubmitGated(pool, gate, 1);
   Future<int> x = Succeeded(1);
   Future<int> y = CancelledFuture();
   AsCompletedRange<int> range =
       AsCompleted(std::vector<Future<int>>{blocked, x, y});
   EXPECT_EQ(**range.Next(), x);
   EXPECT_EQ(**range.Next(), y);
-  release.Notify();
+  gate.release.Notify();
   EXPECT_EQ(**range.Next(), blocked);
   EXPECT_FALSE(range.Next().has_value());
 }
