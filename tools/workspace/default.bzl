@@ -71,6 +71,17 @@ def add_default_repositories():
     _installed_package("com_github_gflags_gflags", "gflags")
     _installed_package("com_github_google_benchmark", "benchmark")
 
+    # For the stock-price scraper (//threading/stocks): an HTTP client, an HTML parser
+    # with XPath, and the HTTP server behind its embedded quote server.
+    _installed_package("com_github_curl_curl", "curl")
+    _maybe(
+        native.new_local_repository,
+        "org_gnome_libxml2",
+        path = "/usr/include/libxml2",
+        build_file = str(Label("//tools/workspace/libxml2:package.BUILD.bazel")),
+    )
+    _installed_package("com_github_yhirose_cpp_httplib", "cpp_httplib")
+
     # Benchmark peers, never linked into pyconc's libraries.
     _installed_package("boost", "boost")
     _installed_package("com_github_oneapi_src_onetbb", "onetbb")
