@@ -116,56 +116,56 @@ BENCHMARK_TEMPLATE(StdSemaphore, std::binary_semaphore)
     ->Name("semaphore acquire+release/std::binary_semaphore")
     ->UseRealTime();
 
-// Event ping-pong: the benchmark thread sets `ping` and waits for `pong`; a
-// partner thread, started before the timed loop, answers each ping with a
-// pong. One iteration is one round trip, two wake-ups.
-void PyconcEventPingPong(benchmark::State& state) {
-  Event ping;
-  Event pong;
+// One direction of a ping-pong: Signal() wakes the thread in Await().
+class EventChannel {
+ public:
+  void Signal() { event_.Set(); }
+  void Await() {
+    event_.Wait();
+    event_.Clear();
+  }
+
+ private:
+  Event event_;
+};
+
+// The standard's nearest thing to an Event one thread signals to another.
+class StdSemaphoreChannel {
+ public:
+  void Signal() { semaphore_.release(); }
+  void Await() { semaphore_.acquire(); }
+
+ private:
+  std::binary_semaphore semaphore_{0};
+};
+
+// The benchmark thread pings and waits for the pong; a partner thread, started
+// before the timed loop, answers each ping. One iteration is one round trip,
+// two wake-ups.
+template <typename Channel>
+void PingPong(benchmark::State& state) {
+  Channel ping;
+  Channel pong;
   std::atomic<bool> done{false};
   std::thread partner([&] {
     while (true) {
-      ping.Wait();
-      ping.Clear();
+      ping.Await();
       if (done.load(std::memory_order_relaxed)) return;
-      pong.Set();
+      pong.Signal();
     }
   });
   for (auto _ : state) {
-    ping.Set();
-    pong.Wait();
-    pong.Clear();
+    ping.Signal();
+    pong.Await();
   }
   done.store(true, std::memory_order_relaxed);
-  ping.Set();
+  ping.Signal();
   partner.join();
 }
-BENCHMARK(PyconcEventPingPong)
+BENCHMARK_TEMPLATE(PingPong, EventChannel)
     ->Name("event ping-pong 2 threads (round trip)/pyconc")
     ->UseRealTime();
-
-// The same round trip on a pair of std::binary_semaphore, the standard's
-// nearest thing to an Event one thread signals to another.
-void StdSemaphorePingPong(benchmark::State& state) {
-  std::binary_semaphore ping(0);
-  std::binary_semaphore pong(0);
-  std::atomic<bool> done{false};
-  std::thread partner([&] {
-    while (true) {
-      ping.acquire();
-      if (done.load(std::memory_order_relaxed)) return;
-      pong.release();
-    }
-  });
-  for (auto _ : state) {
-    ping.release();
-    pong.acquire();
-  }
-  done.store(true, std::memory_order_relaxed);
-  ping.release();
-  partner.join();
-}
-BENCHMARK(StdSemaphorePingPong)
+BENCHMARK_TEMPLATE(PingPong, StdSemaphoreChannel)
     ->Name("event ping-pong 2 threads (round trip)/std::binary_semaphore")
     ->UseRealTime();
 
