@@ -30,17 +30,47 @@ class Permits {
   Permits& operator=(const Permits&) = delete;
 
   // Takes a permit if one is available now; never waits.
-  bool TryAcquire();
+  bool TryAcquire() {
+    int64_t value = value_.load(std::memory_order_seq_cst);
+    while (value > 0) {
+      if (value_.compare_exchange_weak(value, value - 1,
+                                       std::memory_order_seq_cst,
+                                       std::memory_order_seq_cst)) {
+        return true;
+      }
+    }
+    return false;
+  }
   // Takes a permit, waiting until `deadline` for one; false when the deadline
   // passed. InfinitePast() means: do not wait at all.
-  bool Acquire(absl::Time deadline);
+  bool Acquire(absl::Time deadline) {
+    return TryAcquire() || AcquireSlow(deadline);
+  }
   // Adds `n` permits and wakes waiters, unless the count would exceed `max`:
   // then it adds nothing and returns false.
-  bool Release(int64_t n, int64_t max);
+  bool Release(int64_t n, int64_t max) {
+    int64_t value = value_.load(std::memory_order_relaxed);
+    do {
+      if (value > max - n) return false;
+    } while (!value_.compare_exchange_weak(value, value + n,
+                                           std::memory_order_seq_cst,
+                                           std::memory_order_relaxed));
+    if (waiters_.load(std::memory_order_seq_cst) > 0) WakeWaiters();
+    return true;
+  }
   // The permits available now (a snapshot).
   int64_t value() const { return value_.load(std::memory_order_acquire); }
 
  private:
+  // The fast paths above are inline, so that an uncontended Lock costs one
+  // call and one atomic operation per Acquire() or Release(), as an
+  // absl::Mutex does. The rest is out of line:
+  //
+  // Acquire() when no permit is free: spins a little, then sleeps.
+  bool AcquireSlow(absl::Time deadline);
+  // Makes the sleeping takers re-check the count.
+  void WakeWaiters();
+
   // The condition sleeping takers wait for; reads the atomic only, so it is
   // pure.
   bool Available() const { return value_.load(std::memory_order_seq_cst) > 0; }

@@ -4,17 +4,35 @@
 #include "tools/misuse/misuse.h"
 
 namespace pyconc::sync {
+namespace {
 
-void RLock::Acquire() { Acquire(/*blocking=*/true); }
+// The calling thread's identity: the address of a thread_local, which no two
+// live threads share. Reading it costs an instruction or two, where
+// std::this_thread::get_id() is a call into libc; an RLock asks it on every
+// Acquire() and Release().
+const void* CurrentThread() {
+  static thread_local const char tag = 0;
+  return &tag;
+}
+
+}  // namespace
+
+// The untimed Acquire() skips the timeout checks: it is what `with rlock:`
+// costs.
+void RLock::Acquire() { AcquireUntil(absl::InfiniteFuture()); }
 
 bool RLock::Acquire(bool blocking, absl::Duration timeout) {
-  const absl::Time deadline = internal::AcquireDeadline(blocking, timeout);
-  if (IsOwned()) {
+  return AcquireUntil(internal::AcquireDeadline(blocking, timeout));
+}
+
+bool RLock::AcquireUntil(absl::Time deadline) {
+  const void* const me = CurrentThread();
+  if (owner_.load(std::memory_order_relaxed) == me) {
     ++count_;
     return true;
   }
   if (!permits_.Acquire(deadline)) return false;
-  owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  owner_.store(me, std::memory_order_relaxed);
   count_ = 1;
   return true;
 }
@@ -27,20 +45,20 @@ void RLock::Release() {
 }
 
 bool RLock::IsOwned() const {
-  return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  return owner_.load(std::memory_order_relaxed) == CurrentThread();
 }
 
 int64_t RLock::ReleaseSave() {
   const int64_t count = count_;
   count_ = 0;
-  owner_.store(std::thread::id(), std::memory_order_relaxed);
+  owner_.store(nullptr, std::memory_order_relaxed);
   permits_.Release(1, /*max=*/1);
   return count;
 }
 
 void RLock::AcquireRestore(int64_t count) {
   permits_.Acquire(absl::InfiniteFuture());
-  owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  owner_.store(CurrentThread(), std::memory_order_relaxed);
   count_ = count;
 }
 

@@ -17,7 +17,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
@@ -53,15 +52,19 @@ class ABSL_LOCKABLE RLock : public internal::StdLockNames<RLock> {
  private:
   friend class Condition;
 
+  // Acquire(blocking, timeout) with the deadline it computed.
+  bool AcquireUntil(absl::Time deadline);
+
   // What Condition::Wait needs: release every level at once, and take them
   // back.
   int64_t ReleaseSave();
   void AcquireRestore(int64_t count);
 
   internal::Permits permits_{1};
-  // The owner, or a default id when unlocked. Only a thread can store its own
-  // id, so a thread reading its own id back (relaxed) knows it is the owner.
-  std::atomic<std::thread::id> owner_;
+  // The owner's identity (see CurrentThread() in rlock.cc), or null when
+  // unlocked. Only a thread can store its own identity, so a thread reading
+  // its own back (relaxed) knows it is the owner.
+  std::atomic<const void*> owner_{nullptr};
   // The recursion level; read and written only by the owner.
   int64_t count_ = 0;
 };

@@ -47,8 +47,10 @@ void Fail(absl::string_view message) {
 void CheckFlagRange(absl::string_view flag, double value, double lo,
                     double hi) {
   if (!(lo <= value && value <= hi)) {
-    Fail(absl::StrCat("--", flag, " must be in [", lo, ", ", hi, "], not ",
-                      value));
+    // Integer flags print as integers ("100000000", not "1e+08").
+    const auto number = [](double x) { return absl::StrFormat("%.15g", x); };
+    Fail(absl::StrCat("--", flag, " must be in [", number(lo), ", ", number(hi),
+                      "], not ", number(value)));
   }
 }
 
