@@ -76,7 +76,7 @@ class PromiseBase {
   // The location is the coroutine's own (the default argument is evaluated
   // where the compiler constructs the promise, inside the coroutine). Taking a
   // Where, not plain strings, keeps coroutine parameters from matching.
-  PromiseBase(Where where = Where::Here()) : where_(where) {}
+  explicit PromiseBase(Where where) : where_(where) {}
 
   static void* operator new(std::size_t size) { return AllocateFrame(size); }
   static void operator delete(void* frame, std::size_t size) noexcept {
@@ -192,7 +192,7 @@ namespace internal {
 template <typename T>
 class Promise : public PromiseBase {
  public:
-  using PromiseBase::PromiseBase;
+  Promise(Where where = Where::Here()) : PromiseBase(where) {}
   Coroutine<T> get_return_object() {
     return Coroutine<T>(std::coroutine_handle<Promise>::from_promise(*this));
   }
@@ -212,7 +212,7 @@ class Promise : public PromiseBase {
 template <>
 class Promise<void> : public PromiseBase {
  public:
-  using PromiseBase::PromiseBase;
+  Promise(Where where = Where::Here()) : PromiseBase(where) {}
   Coroutine<void> get_return_object() {
     return Coroutine<void>(
         std::coroutine_handle<Promise>::from_promise(*this));
