@@ -40,8 +40,8 @@ class CollectingReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
       if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      const std::string name(
-          absl::StripSuffix(run.benchmark_name(), "/real_time"));
+      std::string name(absl::StripSuffix(run.benchmark_name(), "/real_time"));
+      name = std::string(absl::StripSuffix(name, "/manual_time"));
       const size_t slash = name.find('/');
       if (slash == std::string::npos) continue;
       const double ns = run.GetAdjustedRealTime() * 1e9 /
