@@ -22,7 +22,13 @@
 //
 // Handles are copyable and share one state (reference-counted, as Python
 // objects are). Thread-safety: like Python's, not thread-safe: use a Future on
-// its loop's thread; other threads reach it through CallSoonThreadsafe.
+// its loop's thread; other threads reach it through CallSoonThreadsafe. The
+// count is not atomic (it is on every task's hot path), so a handle is also
+// copied and dropped on the loop's thread only; to hand one to another thread,
+// move it there and move it back inside the CallSoonThreadsafe callback:
+//   std::thread([&loop, f]() mutable {
+//     loop.CallSoonThreadsafe([f = std::move(f)]() mutable { f.SetResult(1); });
+//   });
 
 #ifndef PYCONC_ASYNCIO_FUTURE_H_
 #define PYCONC_ASYNCIO_FUTURE_H_

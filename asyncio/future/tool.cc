@@ -48,9 +48,13 @@ aio::Coroutine<void> Main() {
   std::printf("  %8.1f ms  got %d\n", ms(), co_await by_timer);
 
   aio::Future<int> by_thread;
-  std::thread worker([&loop, by_thread] {
+  // The handle is copied here, moved into the thread, and moved back to the
+  // loop inside the callback: handles are only copied and dropped on the
+  // loop's thread.
+  std::thread worker([&loop, by_thread]() mutable {
     absl::SleepFor(absl::Milliseconds(FLAGS_delay_ms));  // Some slow work.
-    loop.CallSoonThreadsafe([by_thread]() mutable { by_thread.SetResult(7); });
+    loop.CallSoonThreadsafe(
+        [f = std::move(by_thread)]() mutable { f.SetResult(7); });
   });
   std::printf("  %8.1f ms  awaiting a future set from another thread\n", ms());
   const int from_thread = co_await by_thread;

@@ -91,8 +91,11 @@ TEST(FutureTest, AwaitAFutureSetFromAnotherThread) {
   EXPECT_EQ(asyncio::Run([]() -> Coroutine<int> {
               Future<int> f;
               EventLoop& loop = GetRunningLoop();
-              std::thread thread([&loop, f] {
-                loop.CallSoonThreadsafe([f]() mutable { f.SetResult(5); });
+              // The handle moves to the thread and back through
+              // CallSoonThreadsafe: it is never copied or dropped there.
+              std::thread thread([&loop, f]() mutable {
+                loop.CallSoonThreadsafe(
+                    [f = std::move(f)]() mutable { f.SetResult(5); });
               });
               int value = co_await f;
               thread.join();
