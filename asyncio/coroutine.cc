@@ -80,9 +80,9 @@ void FreeFrame(void* frame, std::size_t size) noexcept {
 }
 
 void ReportNeverAwaited(const Where& where) {
-  const std::string line = std::string("pyconc.asyncio: RuntimeWarning: coroutine '") +
-                           where.function + "' (" + where.ShortString() +
-                           ") was never awaited\n";
+  const std::string line =
+      std::string("pyconc.asyncio: RuntimeWarning: coroutine '") +
+      where.function + "' (" + where.ShortString() + ") was never awaited\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -1,7 +1,7 @@
 // Coroutine<T>: what an `async def` returns.
 //
-//   Coroutine<int> Answer() { co_await Sleep(absl::Milliseconds(5)); co_return 42; }
-//   Coroutine<void> Main() { int x = co_await Answer(); }
+//   Coroutine<int> Answer() { co_await Sleep(absl::Milliseconds(5)); co_return
+//   42; } Coroutine<void> Main() { int x = co_await Answer(); }
 //
 // Lazy: calling Answer() allocates its frame and runs nothing. The body starts
 // when the Coroutine is awaited (it then runs inside the awaiting task, like
@@ -46,7 +46,10 @@
 namespace pyconc::asyncio {
 namespace internal {
 
-#if defined(__clang__)
+// With g++, a target built at -O2 or higher and without sanitizers may define
+// PYCONC_ASYNCIO_SYMMETRIC_TRANSFER=1 for the faster tail calls (the benchmarks
+// do); the task's trampoline also runs coroutines compiled that way.
+#if defined(__clang__) || PYCONC_ASYNCIO_SYMMETRIC_TRANSFER
 inline constexpr bool kSymmetricTransfer = true;
 #else
 inline constexpr bool kSymmetricTransfer = false;
@@ -104,9 +107,7 @@ class PromiseBase {
   };
   FinalAwaiter final_suspend() noexcept { return {}; }
 
-  void unhandled_exception() noexcept {
-    exception_ = std::current_exception();
-  }
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
   TaskFrame* task() const { return task_; }
   void set_task(TaskFrame* task) { task_ = task; }
@@ -214,8 +215,7 @@ class Promise<void> : public PromiseBase {
  public:
   Promise(Where where = Where::Here()) : PromiseBase(where) {}
   Coroutine<void> get_return_object() {
-    return Coroutine<void>(
-        std::coroutine_handle<Promise>::from_promise(*this));
+    return Coroutine<void>(std::coroutine_handle<Promise>::from_promise(*this));
   }
   void return_void() {}
   void TakeResult() {

@@ -12,14 +12,15 @@
 namespace pyconc::asyncio::internal {
 
 FutureBase::FutureBase(LoopCore* loop) : loop_(loop) {
-  if (loop->closed()) pyconc::internal::Misuse("RuntimeError", "Event loop is closed");
+  if (loop->closed())
+    pyconc::internal::Misuse("RuntimeError", "Event loop is closed");
   loop->Track(this);
 }
 
 FutureBase::~FutureBase() {
   if (log_traceback_) {
-    Report(loop_, {"Future exception was never retrieved", exception_,
-                   Describe()});
+    Report(loop_,
+           {"Future exception was never retrieved", exception_, Describe()});
   }
   if (loop_ != nullptr) loop_->Untrack(this);
 }
@@ -68,7 +69,8 @@ void FutureBase::MarkFinished() {
 }
 
 void FutureBase::RethrowIfFailed(const char* kind) {
-  if (!done()) InvalidState("Result", std::string(kind) + " result is not set.");
+  if (!done())
+    InvalidState("Result", std::string(kind) + " result is not set.");
   log_traceback_ = false;
   if (exception_ != nullptr) std::rethrow_exception(exception_);
 }
@@ -82,8 +84,7 @@ std::exception_ptr FutureBase::Exception(const char* kind) {
   return exception_;
 }
 
-uint64_t FutureBase::AddDoneCallback(
-    absl::AnyInvocable<void(FutureBase&)> fn) {
+uint64_t FutureBase::AddDoneCallback(absl::AnyInvocable<void(FutureBase&)> fn) {
   const uint64_t id = next_callback_id_++;
   callbacks_.push_back(DoneCallback{id, nullptr, std::move(fn)});
   if (done()) ScheduleCallbacks();
@@ -107,9 +108,9 @@ void FutureBase::AddDoneNode(ReadyNode* node) {
 }
 
 bool FutureBase::RemoveDoneNode(ReadyNode* node) {
-  auto it = std::find_if(
-      callbacks_.begin(), callbacks_.end(),
-      [node](const DoneCallback& c) { return c.node == node; });
+  auto it =
+      std::find_if(callbacks_.begin(), callbacks_.end(),
+                   [node](const DoneCallback& c) { return c.node == node; });
   if (it == callbacks_.end()) return false;
   callbacks_.erase(it);
   return true;
@@ -153,8 +154,8 @@ void SuspendChecked(TaskFrame* task, FutureBase* on) {
   }
   if (on->loop() != task->task_loop()) {
     pyconc::internal::Misuse(
-        "RuntimeError", "Task got Future attached to a different loop: " +
-                            on->Describe());
+        "RuntimeError",
+        "Task got Future attached to a different loop: " + on->Describe());
   }
 }
 

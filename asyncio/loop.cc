@@ -112,7 +112,8 @@ EventLoop::~EventLoop() {
 }
 
 void EventLoop::CheckOpen(const char* what) const {
-  if (closed_) Misuse("RuntimeError", absl::StrCat(what, ": Event loop is closed"));
+  if (closed_)
+    Misuse("RuntimeError", absl::StrCat(what, ": Event loop is closed"));
 }
 
 internal::CallbackNode* EventLoop::NewCallback(
@@ -141,9 +142,8 @@ TimerHandle EventLoop::CallAt(absl::Time when,
                               internal::Where where) {
   CheckOpen("CallAt");
   internal::CallbackNode* node = NewCallback(std::move(callback), where);
-  int64_t when_ns = when == absl::InfiniteFuture()
-                        ? INT64_MAX
-                        : absl::ToUnixNanos(when);
+  int64_t when_ns =
+      when == absl::InfiniteFuture() ? INT64_MAX : absl::ToUnixNanos(when);
   AddTimer(node, when_ns);  // The heap holds the node's first reference.
   return TimerHandle(node);
 }
@@ -240,7 +240,8 @@ void EventLoop::RunOnce() {
     auto it = fds_.find(fd);
     if (it == fds_.end()) continue;
     const uint32_t got = events[i].events;
-    if (it->second.reader != nullptr && (got & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    if (it->second.reader != nullptr &&
+        (got & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
       it->second.reader->Ref();
       Schedule(it->second.reader);
     }
@@ -323,19 +324,22 @@ void EventLoop::UpdateFd(int fd, FdWatch& watch) {
 
 void EventLoop::AddReader(int fd, absl::AnyInvocable<void()> callback,
                           internal::Where where) {
-  CheckOpen("AddReader");
-  RemoveWatch(fd, /*writer=*/false);
-  FdWatch& watch = fds_[fd];
-  watch.reader = NewCallback(std::move(callback), where);
-  UpdateFd(fd, watch);
+  AddWatch(fd, /*writer=*/false, std::move(callback), where);
 }
 
 void EventLoop::AddWriter(int fd, absl::AnyInvocable<void()> callback,
                           internal::Where where) {
-  CheckOpen("AddWriter");
-  RemoveWatch(fd, /*writer=*/true);
+  AddWatch(fd, /*writer=*/true, std::move(callback), where);
+}
+
+void EventLoop::AddWatch(int fd, bool writer,
+                         absl::AnyInvocable<void()> callback,
+                         internal::Where where) {
+  CheckOpen(writer ? "AddWriter" : "AddReader");
+  RemoveWatch(fd, writer);  // Python replaces a previous callback.
   FdWatch& watch = fds_[fd];
-  watch.writer = NewCallback(std::move(callback), where);
+  (writer ? watch.writer : watch.reader) =
+      NewCallback(std::move(callback), where);
   UpdateFd(fd, watch);
 }
 
@@ -345,7 +349,8 @@ bool EventLoop::RemoveWriter(int fd) { return RemoveWatch(fd, true); }
 bool EventLoop::RemoveWatch(int fd, bool writer) {
   auto it = fds_.find(fd);
   if (it == fds_.end()) return false;
-  internal::CallbackNode*& slot = writer ? it->second.writer : it->second.reader;
+  internal::CallbackNode*& slot =
+      writer ? it->second.writer : it->second.reader;
   if (slot == nullptr) return false;
   slot->Cancel();  // It may be in the ready queue already.
   slot->Unref();

@@ -161,6 +161,8 @@ class EventLoop : public internal::LoopCore {
   internal::CallbackNode* NewCallback(absl::AnyInvocable<void()> callback,
                                       internal::Where where);
   void UpdateFd(int fd, FdWatch& watch);
+  void AddWatch(int fd, bool writer, absl::AnyInvocable<void()> callback,
+                internal::Where where);
   bool RemoveWatch(int fd, bool writer);
   void DrainThreadsafe() ABSL_LOCKS_EXCLUDED(mu_);
   void RunBatch();

@@ -10,8 +10,7 @@ namespace pyconc::asyncio::internal {
 void CheckNoRunningLoop() {
   if (RunningLoopCore() != nullptr) {
     pyconc::internal::Misuse(
-        "RuntimeError",
-        "Run() cannot be called from a running event loop");
+        "RuntimeError", "Run() cannot be called from a running event loop");
   }
 }
 

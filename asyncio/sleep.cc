@@ -9,11 +9,11 @@
 
 namespace pyconc::asyncio::internal {
 
-int64_t SleepAwaiter::DelayNs() const {
+int64_t SleepAwaiter::ToNanos(absl::Duration delay) {
   // About 146 years: far enough, and no overflow when added to the clock.
   constexpr int64_t kForever = int64_t{1} << 62;
-  if (delay_ >= absl::Nanoseconds(kForever)) return kForever;
-  return absl::ToInt64Nanoseconds(delay_);
+  if (delay >= absl::Nanoseconds(kForever)) return kForever;
+  return absl::ToInt64Nanoseconds(delay);
 }
 
 bool SleepAwaiter::CancelWait(const std::string& message) {
@@ -21,7 +21,7 @@ bool SleepAwaiter::CancelWait(const std::string& message) {
   task_->task_loop()->RemoveTimer(this);
   fired_ = true;
   cancelled_ = true;
-  cancel_message_ = message;
+  task_->set_cancel_message(message);
   task_->Wake();
   return true;
 }
@@ -31,10 +31,13 @@ void SleepAwaiter::AbandonWait(TaskBase*) {
 }
 
 std::string SleepAwaiter::DescribeWait() const {
-  return absl::StrCat("Sleep(", absl::FormatDuration(delay_), ") at ",
-                      where_.ShortString(), " in ", where_.function);
+  return absl::StrCat("Sleep(",
+                      absl::FormatDuration(absl::Nanoseconds(delay_ns_)),
+                      ") at ", where_.ShortString(), " in ", where_.function);
 }
 
-void SleepAwaiter::ThrowCancelled() { throw CancelledError(cancel_message_); }
+void SleepAwaiter::ThrowCancelled() {
+  throw CancelledError(task_->cancel_message());
+}
 
 }  // namespace pyconc::asyncio::internal

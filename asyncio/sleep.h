@@ -34,7 +34,7 @@ namespace internal {
 class SleepAwaiter final : public Waitable, public TimerNode {
  public:
   SleepAwaiter(absl::Duration delay, Where where)
-      : delay_(delay), where_(where) {}
+      : delay_ns_(ToNanos(delay)), where_(where) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
@@ -46,17 +46,18 @@ class SleepAwaiter final : public Waitable, public TimerNode {
   void await_suspend(std::coroutine_handle<P> caller) {
     task_ = caller.promise().task();
     task_->SuspendOn(caller, this);
-    if (delay_ <= absl::ZeroDuration()) {
+    if (delay_ns_ <= 0) {
       fired_ = true;  // A yield: nothing left to cancel.
       task_->Wake();
     } else {
       LoopCore* loop = task_->task_loop();
-      loop->AddTimer(this, LoopCore::NowNs() + DelayNs());
+      loop->AddTimer(this, LoopCore::NowNs() + delay_ns_);
     }
   }
   void await_resume() {
     task_->ThrowIfCancelRequested();
-    if (cancelled_) [[unlikely]] ThrowCancelled();
+    if (cancelled_) [[unlikely]]
+      ThrowCancelled();
   }
 
   void Fire() override {
@@ -68,13 +69,12 @@ class SleepAwaiter final : public Waitable, public TimerNode {
   std::string DescribeWait() const override;
 
  private:
-  int64_t DelayNs() const;
+  static int64_t ToNanos(absl::Duration delay);
   [[noreturn]] void ThrowCancelled();
 
-  absl::Duration delay_;
+  int64_t delay_ns_;
   Where where_;
   TaskFrame* task_ = nullptr;
-  std::string cancel_message_;
   bool fired_ = false;
   bool cancelled_ = false;
 };

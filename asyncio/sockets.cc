@@ -97,10 +97,10 @@ std::string SocketAwaiter::DescribeWait() const {
 }
 
 absl::Status SocketAwaiter::ErrnoStatus(const char* call, int error) {
-  return absl::Status(absl::ErrnoToStatusCode(error),
-                      absl::StrCat(PythonErrorName(error), ": [Errno ", error,
-                                   "] ", std::strerror(error), " (", call,
-                                   ")"));
+  return absl::Status(
+      absl::ErrnoToStatusCode(error),
+      absl::StrCat(PythonErrorName(error), ": [Errno ", error, "] ",
+                   std::strerror(error), " (", call, ")"));
 }
 
 bool RecvAwaiter::TryIo() {

@@ -115,8 +115,7 @@ class SendAllAwaiter final : public SocketAwaiter {
 
 class ConnectAwaiter final : public SocketAwaiter {
  public:
-  ConnectAwaiter(int fd, const sockaddr* address, socklen_t length,
-                 Where where)
+  ConnectAwaiter(int fd, const sockaddr* address, socklen_t length, Where where)
       : SocketAwaiter(fd, true, "SockConnect", where),
         address_(address),
         length_(length) {}

@@ -16,6 +16,7 @@
 #define PYCONC_ASYNCIO_SUSPENSION_H_
 
 #include <coroutine>
+#include <memory>
 #include <string>
 
 #include "asyncio/handle.h"
@@ -58,7 +59,19 @@ class TaskFrame : public ReadyNode {
   void Wake() { task_loop_->Schedule(this); }
   // First thing in await_resume after a suspension.
   void ThrowIfCancelRequested() {
-    if (throw_cancel_) [[unlikely]] ThrowCancel();
+    if (throw_cancel_) [[unlikely]]
+      ThrowCancel();
+  }
+
+  // Python's Task._cancel_message: the message of the latest Cancel(msg),
+  // which awaitables cancelled on the task's behalf throw with.
+  const std::string& cancel_message() const {
+    static const std::string* const kEmpty = new std::string;
+    return cancel_message_ == nullptr ? *kEmpty : *cancel_message_;
+  }
+  void set_cancel_message(const std::string& message) {
+    if (message.empty() && cancel_message_ == nullptr) return;
+    cancel_message_ = std::make_unique<std::string>(message);
   }
 
   // The trampoline's next handle (see coroutine.h).
@@ -71,8 +84,8 @@ class TaskFrame : public ReadyNode {
   LoopCore* task_loop_;
   std::coroutine_handle<> resume_;
   Waitable* waiting_on_ = nullptr;
-  // Python's _cancel_message, for _must_cancel.
-  std::string cancel_message_;
+  // Allocated only by a Cancel with a message: most tasks never need it.
+  std::unique_ptr<std::string> cancel_message_;
   bool throw_cancel_ = false;
 };
 

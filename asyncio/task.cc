@@ -16,7 +16,7 @@ namespace internal {
 
 void TaskFrame::ThrowCancel() {
   throw_cancel_ = false;
-  throw CancelledError(cancel_message_);
+  throw CancelledError(cancel_message());
 }
 
 TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
@@ -25,7 +25,8 @@ TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
       TaskFrame(loop),
       top_(top),
       promise_(promise),
-      name_(std::move(name)),
+      name_(name.empty() ? nullptr
+                         : std::make_unique<std::string>(std::move(name))),
       id_(loop->NextTaskId()) {
   Ref();  // The loop's, until the task is done: pending tasks stay alive.
   promise->set_task(this);
@@ -43,7 +44,7 @@ TaskBase::~TaskBase() {
 }
 
 std::string TaskBase::name() const {
-  return name_.empty() ? absl::StrCat("Task-", id_) : name_;
+  return name_ == nullptr ? absl::StrCat("Task-", id_) : *name_;
 }
 
 bool TaskBase::Cancel(const std::string& message) {
@@ -54,7 +55,7 @@ bool TaskBase::Cancel(const std::string& message) {
   // cancellation, to be cancelled again later.
   if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) return true;
   must_cancel_ = true;
-  cancel_message_ = message;
+  set_cancel_message(message);
   return true;
 }
 
@@ -76,7 +77,8 @@ void TaskBase::Step() {
     started_ = true;
     if (throw_cancel_) {  // Cancelled before its first step: never runs.
       throw_cancel_ = false;
-      FinishCancelled(std::make_exception_ptr(CancelledError(cancel_message_)));
+      FinishCancelled(
+          std::make_exception_ptr(CancelledError(cancel_message())));
       return;
     }
   }
@@ -84,17 +86,15 @@ void TaskBase::Step() {
   TaskBase* previous = loop->current_task();
   loop->set_current_task(this);
   running_ = true;
+  // The trampoline (see coroutine.h): each transfer returns here. With
+  // symmetric transfer next_ stays null and this runs once, so translation
+  // units built either way can be linked together.
   std::coroutine_handle<> next = resume_;
-  if constexpr (kSymmetricTransfer) {
+  do {
+    next_ = nullptr;
     next.resume();
-  } else {
-    // The trampoline (see coroutine.h): each transfer returns here.
-    do {
-      next_ = nullptr;
-      next.resume();
-      next = next_;
-    } while (next != nullptr);
-  }
+    next = next_;
+  } while (next != nullptr);
   running_ = false;
   loop->set_current_task(previous);
   if (top_.done()) {
@@ -103,7 +103,7 @@ void TaskBase::Step() {
   }
   // Python: a task that cancelled itself cancels what it now waits on.
   if (must_cancel_ && waiting_on_ != nullptr &&
-      waiting_on_->CancelWait(cancel_message_)) {
+      waiting_on_->CancelWait(cancel_message())) {
     must_cancel_ = false;
   }
 }
@@ -120,7 +120,7 @@ void TaskBase::Finish() {
     set_state(State::kFinished);
   } else if (must_cancel_) {  // Cancelled right before the coroutine returned.
     must_cancel_ = false;
-    FinishCancelled(std::make_exception_ptr(CancelledError(cancel_message_)));
+    FinishCancelled(std::make_exception_ptr(CancelledError(cancel_message())));
     return;
   } else {
     TakeResult();

@@ -1,8 +1,10 @@
 // Task<T>: Python's asyncio.Task, a coroutine scheduled to run concurrently.
 //
-//   Task<int> t = CreateTask(Work(), {.name = "worker"});  // asyncio.create_task
-//   ...                                                      // t runs meanwhile
-//   int x = co_await t;                                      // await t
+//   Task<int> t = CreateTask(Work(), {.name = "worker"});  //
+//   asyncio.create_task
+//   ...                                                      // t runs
+//   meanwhile int x = co_await t;                                      // await
+//   t
 //
 // Eager in the sense Python's tasks are: CreateTask schedules the coroutine's
 // first step on the running loop at once (it starts in the loop's next
@@ -42,6 +44,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -75,7 +78,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   int Uncancel();
 
   std::string name() const;
-  void set_name(std::string name) { name_ = std::move(name); }
+  void set_name(std::string name) {
+    name_ = std::make_unique<std::string>(std::move(name));
+  }
   // Where the task is: "running", "scheduled", "suspended on <what>".
   std::string WhereSuspended() const;
   std::string Describe() const override;
@@ -92,6 +97,7 @@ class TaskBase : public FutureBase, public TaskFrame {
   ~TaskBase() override;
   // Moves the coroutine's return value into the task.
   virtual void TakeResult() = 0;
+  std::coroutine_handle<> top() const { return top_; }
 
  private:
   void Step();
@@ -101,7 +107,7 @@ class TaskBase : public FutureBase, public TaskFrame {
 
   std::coroutine_handle<> top_;
   PromiseBase* promise_;
-  std::string name_;
+  std::unique_ptr<std::string> name_;  // Null: "Task-<id_>".
   uint64_t id_;
   int num_cancels_requested_ = 0;
   bool must_cancel_ = false;
@@ -118,16 +124,16 @@ class TaskState final : public TaskBase, public ResultSlot<T> {
  private:
   TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
             std::string name)
-      : TaskBase(loop, handle, &handle.promise(), std::move(name)),
-        handle_(handle) {}
+      : TaskBase(loop, handle, &handle.promise(), std::move(name)) {}
   void TakeResult() override {
+    auto& promise =
+        Coroutine<T>::Handle::from_address(top().address()).promise();
     if constexpr (std::is_void_v<T>) {
-      handle_.promise().TakeResult();
+      promise.TakeResult();
     } else {
-      this->Set(handle_.promise().TakeResult());
+      this->Set(promise.TakeResult());
     }
   }
-  typename Coroutine<T>::Handle handle_;
 };
 
 }  // namespace internal
@@ -223,7 +229,8 @@ class Task : public AnyTask {
 namespace internal {
 template <typename T>
 Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
-  auto* state = new TaskState<T>(&loop, std::move(coro), std::move(options.name));
+  auto* state =
+      new TaskState<T>(&loop, std::move(coro), std::move(options.name));
   Task<T> task(state);
   state->Unref();  // The loop's reference is the one TaskBase took.
   return task;

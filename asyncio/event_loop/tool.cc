@@ -32,7 +32,8 @@ constexpr char kLesson[] =
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
   if (!pyconc::cli::CheckFlagRange("timers", FLAGS_timers, 1, 100) ||
-      !pyconc::cli::CheckFlagRange("interval_ms", FLAGS_interval_ms, 1, 10000)) {
+      !pyconc::cli::CheckFlagRange("interval_ms", FLAGS_interval_ms, 1,
+                                   10000)) {
     return pyconc::cli::kUsageError;
   }
   using pyconc::asyncio::EventLoop;

@@ -191,8 +191,8 @@ TEST(CancelTest, AnInnerTaskThatSwallowsLetsTheOuterContinue) {
 TEST(CancelTest, AwaitingACancelledTaskThrowsInTheAwaiterOnly) {
   EventLoop loop;
   Task<int> inner = loop.CreateTask(SleepForever());
-  Task<std::string> outer = loop.CreateTask(
-      [](Task<int> t) -> Coroutine<std::string> {
+  Task<std::string> outer =
+      loop.CreateTask([](Task<int> t) -> Coroutine<std::string> {
         try {
           co_await t;
         } catch (const CancelledError& e) {

@@ -25,8 +25,9 @@ Coroutine<int> Recurse(int depth) {
 }
 
 TEST(CoroutineTest, AwaitGivesTheValue) {
-  EXPECT_EQ(asyncio::Run([]() -> Coroutine<int> { co_return co_await Add(2, 3); }()),
-            5);
+  EXPECT_EQ(
+      asyncio::Run([]() -> Coroutine<int> { co_return co_await Add(2, 3); }()),
+      5);
 }
 
 TEST(CoroutineTest, IsLazy) {

@@ -24,7 +24,8 @@ using ::testing::HasSubstr;
 TEST(EventLoopTest, CallSoonRunsInFifoOrder) {
   EventLoop loop;
   std::vector<int> order;
-  for (int i = 0; i < 5; ++i) loop.CallSoon([&order, i] { order.push_back(i); });
+  for (int i = 0; i < 5; ++i)
+    loop.CallSoon([&order, i] { order.push_back(i); });
   loop.CallSoon([&loop] { loop.Stop(); });
   loop.RunForever();
   EXPECT_THAT(order, ElementsAre(0, 1, 2, 3, 4));

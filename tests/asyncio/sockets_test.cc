@@ -123,7 +123,8 @@ TEST(SocketsTest, CancellingARecvRemovesTheReader) {
   EventLoop loop;
   auto body = [&]() -> Coroutine<void> {
     char buffer[8];
-    absl::StatusOr<size_t> n = co_await SockRecv(fds[0], absl::MakeSpan(buffer));
+    absl::StatusOr<size_t> n =
+        co_await SockRecv(fds[0], absl::MakeSpan(buffer));
     ADD_FAILURE() << "not cancelled: " << n.status();
   };
   Task<void> task = loop.CreateTask(body());

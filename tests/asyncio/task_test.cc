@@ -130,8 +130,8 @@ TEST(TaskTest, CurrentTaskAndAllTasks) {
   asyncio::Run([]() -> Coroutine<void> {
     std::optional<AnyTask> me = CurrentTask();
     EXPECT_TRUE(me.has_value());
-    Task<int> other = CreateTask(SleepThen(absl::Milliseconds(5), 1),
-                                 {.name = "other"});
+    Task<int> other =
+        CreateTask(SleepThen(absl::Milliseconds(5), 1), {.name = "other"});
     std::vector<AnyTask> all = AllTasks();
     EXPECT_EQ(all.size(), 2u);
     EXPECT_TRUE(std::find(all.begin(), all.end(), *me) != all.end());
@@ -244,10 +244,9 @@ TEST(TaskTest, RunCancelsLeftoverTasks) {
 }
 
 TEST(TaskDeathTest, TaskAwaitingItselfIsRuntimeError) {
-  EXPECT_DEATH(asyncio::Run([]() -> Coroutine<void> {
-                 co_await *CurrentTask();
-               }()),
-               "RuntimeError: Task cannot await on itself");
+  EXPECT_DEATH(
+      asyncio::Run([]() -> Coroutine<void> { co_await *CurrentTask(); }()),
+      "RuntimeError: Task cannot await on itself");
 }
 
 TEST(TaskDeathTest, RunInsideALoopIsRuntimeError) {

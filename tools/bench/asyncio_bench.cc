@@ -106,8 +106,7 @@ void PyconcTimers(benchmark::State& state) {
 }
 BENCHMARK(PyconcTimers)
     ->Name(std::string(kTimers) + "/pyconc")
-    ->UseManualTime()
-    ->Iterations(kTasks);
+    ->UseManualTime();
 
 aio::Coroutine<int> Trivial(int i) { co_return i; }
 
@@ -176,8 +175,7 @@ void AsioTimers(benchmark::State& state) {
 }
 BENCHMARK(AsioTimers)
     ->Name(std::string(kTimers) + "/Boost.Asio")
-    ->UseManualTime()
-    ->Iterations(kTasks);
+    ->UseManualTime();
 
 asio::awaitable<int> AsioTrivial(int i) { co_return i; }
 

@@ -4,7 +4,10 @@ Python runs smaller batches than C++ (the loops are ~100x slower); times are
 per task, per timer (overhead beyond the longest sleep) and per await.
 """
 import asyncio
+import os
 import random
+import subprocess
+import sys
 import time
 
 YIELD = "asyncio: task with one sleep(0), 1M tasks"
@@ -67,13 +70,19 @@ def measure(run, name):
 
 
 def main():
-    measure(asyncio.run, "Python asyncio")
+    uvloop_only = "--uvloop-only" in sys.argv
+    if not uvloop_only:
+        measure(asyncio.run, "Python asyncio")
     try:
-        import uvloop
+        import uvloop  # noqa: F401
     except ImportError:
+        # Debian's python3-uvloop is installed for Debian's interpreter, which
+        # may not be the first python3 on PATH (pyenv).
+        system = "/usr/bin/python3"
+        if not uvloop_only and sys.executable != system and os.path.exists(system):
+            subprocess.run([system, __file__, "--uvloop-only"], check=False)
         return
-    measure(lambda coro: uvloop.run(coro) if hasattr(uvloop, "run") else
-            _run_uvloop(coro), "Python uvloop")
+    measure(_run_uvloop, "Python uvloop")
 
 
 def _run_uvloop(coro):
