@@ -212,5 +212,68 @@ TEST(EventLoopTest, ReaderAndWriterOnASocketPair) {
   close(fds[1]);
 }
 
+TEST(EventLoopTest, RunUntilCompleteOfAFuture) {
+  EventLoop loop;
+  Future<int> future = loop.CreateFuture<int>();
+  loop.CallLater(absl::Milliseconds(1),
+                 [future]() mutable { future.SetResult(11); });
+  EXPECT_EQ(loop.RunUntilComplete(future), 11);
+}
+
+TEST(EventLoopTest, GetRunningLoopInsideACoroutine) {
+  EventLoop loop;
+  EventLoop* seen = nullptr;
+  loop.RunUntilComplete([](EventLoop** out) -> Coroutine<void> {
+    *out = &GetRunningLoop();
+    co_return;
+  }(&seen));
+  EXPECT_EQ(seen, &loop);
+}
+
+TEST(EventLoopTest, ThreadsafeHandleCancelledBeforeTheLoopRuns) {
+  EventLoop loop;
+  int ran = 0;
+  Handle handle;
+  std::thread thread([&] { handle = loop.CallSoonThreadsafe([&] { ++ran; }); });
+  thread.join();
+  handle.Cancel();
+  loop.CallSoon([&] { loop.Stop(); });
+  loop.RunForever();
+  loop.CallSoon([&] { loop.Stop(); });
+  loop.RunForever();  // The eventfd's wake-up arrives in one of these.
+  EXPECT_EQ(ran, 0);
+}
+
+TEST(EventLoopDeathTest, StoppedBeforeTheFutureCompletedIsRuntimeError) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        Future<int> never = loop.CreateFuture<int>();
+        loop.CallSoon([&] { loop.Stop(); });
+        loop.RunUntilComplete(never);
+      },
+      "RuntimeError: Event loop stopped before Future completed.");
+}
+
+TEST(EventLoopDeathTest, RunningAClosedLoopIsRuntimeError) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        loop.Close();
+        loop.RunForever();
+      },
+      "RuntimeError: RunForever: Event loop is closed");
+}
+
+TEST(EventLoopDeathTest, CallSoonThreadsafeOnAClosedLoopIsRuntimeError) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        loop.Close();
+        loop.CallSoonThreadsafe([] {});
+      },
+      "RuntimeError");
+}
+
 }  // namespace
 }  // namespace pyconc::asyncio
