@@ -23,9 +23,12 @@
 // its future is done) fails fast naming the error.
 //
 // Thread-safety: the loop and everything scheduled on it belong to the thread
-// that runs it. The doors in from other threads are CallSoonThreadsafe (it
-// wakes a sleeping loop through an eventfd) and Stop() through it. A callback
-// handed to CallSoonThreadsafe happens-before its run on the loop thread.
+// that runs it. The one door in from other threads is CallSoonThreadsafe (it
+// wakes a sleeping loop through an eventfd); stop the loop from another thread
+// with loop.CallSoonThreadsafe([&] { loop.Stop(); }). Everything the calling
+// thread did before CallSoonThreadsafe is visible to the callback when it runs
+// (the queue's mutex orders them). Handles (Handle, TimerHandle) of the other
+// calls are for the loop's thread.
 
 #ifndef PYCONC_ASYNCIO_LOOP_H_
 #define PYCONC_ASYNCIO_LOOP_H_
