@@ -44,6 +44,8 @@ constexpr Stop kStops[] = {
      "//threading/return_values", "--limit=300000 --fail_slice=1"},
     {"1.6 daemon threads", "threading.Thread(daemon=True)",
      "//threading/daemon", "--busy_ms=200"},
+    {"1.7 thread pools", "concurrent.futures.ThreadPoolExecutor",
+     "//threading/pool", "--tasks=6 --unit_ms=20 --workers=3"},
     {"5.1 event loop", "asyncio event loop: call_soon, call_later, add_reader",
      "//asyncio/event_loop", "--timers=3 --interval_ms=10"},
     {"5.2 async/await", "async def / await", "//asyncio/async_await",
