@@ -10,6 +10,8 @@
 //   asyncio/sockets.h    SockRecv, SockSendAll, SockConnect, SockAccept
 //   asyncio/debug.h      DumpTasks, debug mode
 //   asyncio/errors.h     CancelledError
+//   asyncio/executor.h   ToThread, RunInExecutor, WrapFuture,
+//                        RunCoroutineThreadsafe (bridges to //threading/pool)
 //
 // Python -> C++:
 //   async def f() -> int: ...        Coroutine<int> F() { ... co_return 1; }
@@ -29,6 +31,7 @@
 #include "asyncio/coroutine.h"
 #include "asyncio/debug.h"
 #include "asyncio/errors.h"
+#include "asyncio/executor.h"
 #include "asyncio/future.h"
 #include "asyncio/loop.h"
 #include "asyncio/run.h"

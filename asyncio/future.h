@@ -161,6 +161,8 @@ class StateRef {
   }
   S* get() const { return state_; }
   S* operator->() const { return state_; }
+  // Gives up the reference without dropping it.
+  S* release() { return std::exchange(state_, nullptr); }
   explicit operator bool() const { return state_ != nullptr; }
 
  private:
@@ -286,6 +288,15 @@ class Future {
   }
 
   internal::FutureBase* base() const { return state_.get(); }
+  // For the thread bridges (executor.h): the state with one reference, and a
+  // handle adopting such a reference, so that a handle crosses threads
+  // without its (non-atomic) count being touched there.
+  internal::FutureState<T>* ReleaseState() && { return state_.release(); }
+  static Future AdoptState(internal::FutureState<T>* state) {
+    Future future(state);
+    state->Unref();  // The constructor took one more.
+    return future;
+  }
   friend bool operator==(const Future& a, const Future& b) {
     return a.state_.get() == b.state_.get();
   }

@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "asyncio/errors.h"
+#include "threading/pool/executor.h"
 #include "tools/misuse/misuse.h"
 
 namespace pyconc::asyncio {
@@ -102,6 +103,7 @@ EventLoop::EventLoop() {
 
 EventLoop::~EventLoop() {
   Close();
+  default_executor_.reset();
   for (internal::FutureBase* f = tracked_head_; f != nullptr;) {
     internal::FutureBase* next = f->tracked_next_;
     f->DetachFromLoop();
@@ -167,6 +169,28 @@ Handle EventLoop::CallSoonThreadsafe(absl::AnyInvocable<void()> callback,
   }
   threadsafe_.push_back(node);
   return handle;
+}
+
+bool EventLoop::TryCallSoonThreadsafe(absl::AnyInvocable<void()> callback,
+                                      internal::Where where) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_for_threads_) return false;
+  }
+  // The loop may close between the check and the call; Close() and this
+  // thread then race as they do in Python (RuntimeError there, misuse here),
+  // which is why Close() shuts the default executor down first.
+  CallSoonThreadsafe(std::move(callback), where);
+  return true;
+}
+
+futures::ThreadPoolExecutor& EventLoop::DefaultExecutor() {
+  CheckOpen("DefaultExecutor");
+  if (default_executor_ == nullptr) {
+    default_executor_ = std::make_unique<futures::ThreadPoolExecutor>(
+        futures::ThreadPoolOptions{.thread_name_prefix = "asyncio"});
+  }
+  return *default_executor_;
 }
 
 void EventLoop::DrainThreadsafe() {
@@ -283,6 +307,8 @@ void EventLoop::RunBatch() {
 void EventLoop::Close() {
   if (running_) Misuse("RuntimeError", "Cannot close a running event loop");
   if (closed_) return;
+  // Python's asyncio.run shuts the default executor down before closing.
+  if (default_executor_ != nullptr) default_executor_->Shutdown({.wait = true});
   std::vector<internal::CallbackNode*> threadsafe;
   {
     absl::MutexLock lock(&mu_);

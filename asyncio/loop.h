@@ -34,6 +34,7 @@
 #define PYCONC_ASYNCIO_LOOP_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -47,6 +48,10 @@
 #include "asyncio/handle.h"
 #include "asyncio/loop_core.h"
 #include "asyncio/task.h"
+
+namespace pyconc::futures {
+class ThreadPoolExecutor;
+}  // namespace pyconc::futures
 
 namespace pyconc::asyncio {
 
@@ -77,6 +82,17 @@ class EventLoop : public internal::LoopCore {
   Handle CallSoonThreadsafe(absl::AnyInvocable<void()> callback,
                             internal::Where where = internal::Where::Here())
       ABSL_LOCKS_EXCLUDED(mu_);
+
+  // CallSoonThreadsafe that returns false (dropping `callback`) instead of
+  // failing when the loop is closed; for callbacks from pool threads, which
+  // may complete after the loop closed. Thread-safe.
+  bool TryCallSoonThreadsafe(absl::AnyInvocable<void()> callback,
+                             internal::Where where = internal::Where::Here())
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Python's loop's default executor (run_in_executor(None, ...), to_thread):
+  // a ThreadPoolExecutor created on first use and shut down, waiting, by
+  // Close(). Call on the loop's thread.
+  futures::ThreadPoolExecutor& DefaultExecutor();
 
   // Python's loop.run_forever(): runs iterations until Stop().
   void RunForever();
@@ -177,6 +193,7 @@ class EventLoop : public internal::LoopCore {
   absl::Duration slow_callback_ = absl::Milliseconds(100);
   absl::flat_hash_map<int, FdWatch> fds_;
   ExceptionHandler handler_;
+  std::unique_ptr<futures::ThreadPoolExecutor> default_executor_;
 
   absl::Mutex mu_;
   std::vector<internal::CallbackNode*> threadsafe_ ABSL_GUARDED_BY(mu_);
