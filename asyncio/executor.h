@@ -64,9 +64,11 @@ class CrossThreadRef {
   FutureState<T>* state_;
 };
 
-// Copies a finished pool future's outcome into a pending loop future.
-template <typename T>
-void CopyOutcome(const futures::Future<T>& from, Future<T>& to) {
+// Copies a finished future's outcome (value, exception or cancellation) into
+// a pending one, across the two kinds: a pool future into a loop future, or a
+// task into a pool future.
+template <typename T, typename From, typename To>
+void CopyOutcome(const From& from, To& to) {
   if (to.Done()) return;  // Cancelled meanwhile.
   if (from.Cancelled()) {
     to.Cancel();
@@ -97,7 +99,7 @@ Future<T> WrapFuture(futures::Future<T> source) {
       [&loop, ref = std::move(ref)](const futures::Future<T>& done) mutable {
         loop.TryCallSoonThreadsafe([ref = std::move(ref), done]() mutable {
           Future<T> to = ref.Take();
-          internal::CopyOutcome(done, to);
+          internal::CopyOutcome<T>(done, to);
         });
       });
   return destination;
@@ -140,16 +142,8 @@ futures::Future<T> RunCoroutineThreadsafe(Coroutine<T> coro, EventLoop& loop) {
   futures::Future<T> result;
   loop.CallSoonThreadsafe([&loop, coro = std::move(coro), result]() mutable {
     Task<T> task = loop.CreateTask(std::move(coro));
-    task.AddDoneCallback([result](Task<T>& done) {
-      if (done.Cancelled()) {
-        result.Cancel();
-      } else if (std::exception_ptr error = done.Exception()) {
-        result.SetException(error);
-      } else if constexpr (std::is_void_v<T>) {
-        result.SetResult();
-      } else {
-        result.SetResult(done.Result());
-      }
+    task.AddDoneCallback([result](Task<T>& done) mutable {
+      internal::CopyOutcome<T>(done, result);
     });
   });
   return result;
