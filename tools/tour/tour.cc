@@ -64,6 +64,13 @@ constexpr Stop kStops[] = {
     {"3.1 thread-safe queue", "queue.Queue, LifoQueue, PriorityQueue",
      "//queue",
      "--producers=4 --consumers=4 --maxsize=16 --kind=fifo --items=200000"},
+    {"5.1 event loop", "asyncio event loop: call_soon, call_later, add_reader",
+     "//asyncio/event_loop", "--timers=3 --interval_ms=10"},
+    {"5.2 async/await", "async def / await", "//asyncio/async_await",
+     "--jobs=3 --latency_ms=50"},
+    {"5.3 creating tasks", "asyncio.create_task", "//asyncio/create_task",
+     "--jobs=3 --latency_ms=50"},
+    {"5.7 future", "asyncio.Future", "//asyncio/future", "--delay_ms=20"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
