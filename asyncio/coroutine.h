@@ -86,10 +86,13 @@ struct FrameCache {
 inline constinit thread_local FrameCache frame_cache{};
 void RegisterFrameCacheCleanup();
 
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kCacheFrames = false;  // Keep use-after-free detectable.
+// Sanitizers must see every frame allocated and freed: AddressSanitizer to catch a
+// use after free, ThreadSanitizer because a recycled block carries the access
+// history of its last owner, which it would report as races.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kCacheFrames = false;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 inline constexpr bool kCacheFrames = false;
 #else
 inline constexpr bool kCacheFrames = true;
