@@ -70,3 +70,8 @@ def add_default_repositories():
         "com_github_google_benchmark",
         files = {Label("//tools/workspace/benchmark:package.BUILD.bazel"): "BUILD.bazel"},
     )
+    _maybe(
+        local_package_repository,
+        "com_github_uscilab_cereal",
+        files = {Label("//tools/workspace/cereal:package.BUILD.bazel"): "BUILD.bazel"},
+    )
