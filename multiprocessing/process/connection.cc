@@ -46,8 +46,8 @@ absl::Status Connection::SendBytes(std::string_view bytes) {
   CheckUsable(/*for_writing=*/true);
   const uint64_t size = bytes.size();
   absl::MutexLock lock(&send_mu_);
-  if (!internal::WriteAll(fd_.get(), &size, sizeof(size)) ||
-      !internal::WriteAll(fd_.get(), bytes.data(), bytes.size())) {
+  if (!internal::WriteAll(fd_.get(), &size, sizeof(size), bytes.data(),
+                          bytes.size())) {
     return absl::AbortedError(
         absl::StrCat("BrokenPipeError: ", std::strerror(errno)));
   }

@@ -22,8 +22,12 @@
 // OSError), which aborts.
 //
 // Thread-safety: Send, Recv and Poll may be called from several threads at
-// once; each message is sent and received whole. Close() and destruction
-// must not race with other calls. A message sent happens before its receipt.
+// once; each message is sent and received whole. Several processes may Send
+// on copies of one end too, for messages under 64 KiB (each goes to the kernel
+// in one write, which it keeps whole); for bigger messages, or several
+// receiving processes, use a Queue, as Python warns for its Connection.
+// Close() and destruction must not race with other calls. A message sent
+// happens before its receipt.
 // Fork-safety: a Connection is a socket descriptor; nothing here forks. It
 // cannot travel inside a message, only as a Process argument.
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,6 +45,30 @@ bool WriteAll(int fd, const void* data, size_t size) {
     size -= static_cast<size_t>(n);
   }
   return true;
+}
+
+bool WriteAll(int fd, const void* first, size_t first_size, const void* second,
+              size_t second_size) {
+  iovec parts[2] = {{const_cast<void*>(first), first_size},
+                    {const_cast<void*>(second), second_size}};
+  msghdr message = {};
+  message.msg_iov = parts;
+  message.msg_iovlen = 2;
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return false;
+  // The kernel took part of it (a large message): write the rest in order.
+  size_t done = static_cast<size_t>(n);
+  if (done < first_size) {
+    return WriteAll(fd, static_cast<const char*>(first) + done,
+                    first_size - done) &&
+           WriteAll(fd, second, second_size);
+  }
+  done -= first_size;
+  return WriteAll(fd, static_cast<const char*>(second) + done,
+                  second_size - done);
 }
 
 bool ReadAll(int fd, void* data, size_t size) {

@@ -17,6 +17,11 @@ namespace pyconc::multiprocessing::internal {
 // Writes all `size` bytes to a socket (without SIGPIPE); false on error, with
 // errno set (EPIPE once the peer is gone).
 bool WriteAll(int fd, const void* data, size_t size);
+// Writes `first` then `second` with one system call where the kernel takes
+// them whole (so that a small message from one process is never interleaved
+// with another's on a shared socket); false on error, with errno set.
+bool WriteAll(int fd, const void* first, size_t first_size, const void* second,
+              size_t second_size);
 // Reads exactly `size` bytes; false on EOF (errno 0) or error.
 bool ReadAll(int fd, void* data, size_t size);
 // Waits until `fd` is readable (data or EOF), or writable, before `deadline`;
