@@ -461,9 +461,14 @@ void SignalChild(pid_t pid, int signal) {
 }
 
 void ShutdownForkServer() {
-  // The client is never freed: a daemon thread may still hold it.
   if (Client* c = client.exchange(nullptr, std::memory_order_acq_rel)) {
     c->Shutdown();
+    // Never freed (its reader thread may still be leaving the client's mutex),
+    // but kept reachable, so that leak checkers know it is kept on purpose.
+    static absl::Mutex retired_mu(absl::kConstInit);
+    static std::vector<Client*>* const retired = new std::vector<Client*>;
+    absl::MutexLock lock(&retired_mu);
+    retired->push_back(c);
   }
 }
 

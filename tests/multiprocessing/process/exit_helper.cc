@@ -14,6 +14,10 @@
 #include "multiprocessing/process/fork_server.h"
 #include "multiprocessing/process/process.h"
 
+// Never destroyed: what happens at exit must not depend on the handle. (Not
+// static, so that the store stays and leak checkers see it kept.)
+pyconc::multiprocessing::Process* kept_handle = nullptr;
+
 namespace {
 
 void Throw() { throw std::runtime_error("boom in the child"); }
@@ -39,8 +43,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "non_daemon" || mode == "daemon" || mode == "daemon_block") {
-    // Leaked on purpose: the handle's fate must not matter.
-    Process* p =
+    Process* p = kept_handle =
         new Process({.daemon = mode != "non_daemon"}, &WaitForEofOnStdin);
     p->Start();
     std::printf("child %d server %d\nmain returning\n", p->pid(),
