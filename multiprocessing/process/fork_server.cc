@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -65,14 +66,36 @@ std::string& ProcessName() {
   return *name;
 }
 
-int CountThreads() {
+// The threads of this process, by kernel id.
+std::vector<pid_t> Threads() {
+  std::vector<pid_t> threads;
   DIR* dir = ::opendir("/proc/self/task");
-  if (dir == nullptr) return -1;
-  int count = 0;
+  if (dir == nullptr) return threads;
   while (const dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
+    if (entry->d_name[0] != '.') threads.push_back(std::atoi(entry->d_name));
   }
   ::closedir(dir);
+  return threads;
+}
+
+// Threads that a sanitizer's runtime starts in a child right after fork
+// (ThreadSanitizer's background thread): fork copies one thread, so any other
+// present before the target runs is the runtime's, and holds none of the
+// program's locks.
+std::vector<pid_t>& RuntimeThreads() {
+  static std::vector<pid_t>* const threads = new std::vector<pid_t>;
+  return *threads;
+}
+
+// The threads that could hold a lock of the program's: all but the runtime's.
+int CountProgramThreads() {
+  int count = 0;
+  for (pid_t tid : Threads()) {
+    const std::vector<pid_t>& runtime = RuntimeThreads();
+    if (std::find(runtime.begin(), runtime.end(), tid) == runtime.end()) {
+      ++count;
+    }
+  }
   return count;
 }
 
@@ -127,6 +150,10 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
   ::sigprocmask(SIG_SETMASK, &parent_mask, nullptr);
   ::prctl(PR_SET_NAME, name.substr(0, 15).c_str());
   ProcessName() = std::move(name);
+  const pid_t self = static_cast<pid_t>(::gettid());
+  for (pid_t tid : Threads()) {
+    if (tid != self) RuntimeThreads().push_back(tid);
+  }
   int exit_code = 0;
   try {
     reinterpret_cast<ChildEntry>(header.entry)(payload, fds);
@@ -413,7 +440,7 @@ std::optional<int> ChildState::ExitCode() const {
 
 void EnsureForkServer() {
   if (client.load(std::memory_order_acquire) != nullptr) return;
-  const int threads = CountThreads();
+  const int threads = CountProgramThreads();
   if (threads != 1) {
     pyconc::internal::Misuse(
         "RuntimeError",
