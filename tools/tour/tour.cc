@@ -44,6 +44,8 @@ constexpr Stop kStops[] = {
      "//threading/return_values", "--limit=300000 --fail_slice=1"},
     {"1.6 daemon threads", "threading.Thread(daemon=True)",
      "//threading/daemon", "--busy_ms=200"},
+    {"1.7 thread pools", "concurrent.futures.ThreadPoolExecutor",
+     "//threading/pool", "--tasks=6 --unit_ms=20 --workers=3"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.

@@ -75,3 +75,15 @@ def add_default_repositories():
         "com_github_uscilab_cereal",
         files = {Label("//tools/workspace/cereal:package.BUILD.bazel"): "BUILD.bazel"},
     )
+
+    # Benchmark peers, never linked into pyconc's libraries.
+    _maybe(
+        local_package_repository,
+        "boost",
+        files = {Label("//tools/workspace/boost:package.BUILD.bazel"): "BUILD.bazel"},
+    )
+    _maybe(
+        local_package_repository,
+        "com_github_oneapi_src_onetbb",
+        files = {Label("//tools/workspace/tbb:package.BUILD.bazel"): "BUILD.bazel"},
+    )

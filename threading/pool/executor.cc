@@ -1,0 +1,219 @@
+#include "threading/pool/executor.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "tools/misuse/misuse.h"
+
+namespace pyconc::futures {
+
+namespace {
+
+constexpr char kShutdownMessage[] =
+    "RuntimeError: cannot schedule new futures after shutdown";
+constexpr char kBrokenMessage[] =
+    "A thread initializer failed, the thread pool is not usable anymore";
+
+// How often an idle worker looks at the queue before it sleeps: first with a
+// pause between looks, then giving its core away between looks, which is what
+// helps on a machine with more threads than cores.
+constexpr int kSpins = 100;
+constexpr int kYields = 8;
+
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+int DefaultMaxWorkers() {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::min(32, std::max(cores, 1) + 4);
+}
+
+int CheckedMaxWorkers(std::optional<int> max_workers) {
+  if (!max_workers.has_value()) return DefaultMaxWorkers();
+  if (*max_workers <= 0) {
+    pyconc::internal::Misuse("ValueError",
+                             "max_workers must be greater than 0");
+  }
+  return *max_workers;
+}
+
+std::string DefaultPrefix() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("ThreadPoolExecutor-",
+                      counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+}  // namespace
+
+ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
+    : max_workers_(CheckedMaxWorkers(options.max_workers)),
+      thread_name_prefix_(options.thread_name_prefix.empty()
+                              ? DefaultPrefix()
+                              : std::move(options.thread_name_prefix)),
+      initializer_(std::move(options.initializer)) {}
+
+ThreadPoolExecutor::~ThreadPoolExecutor() { Shutdown({.wait = true}); }
+
+absl::Status ThreadPoolExecutor::Enqueue(internal::WorkItem* item) {
+  // The gate makes Shutdown() and a broken initializer wait for Submit()s that
+  // passed the check, so no call is queued after the workers stop looking.
+  const uint64_t gate = gate_.fetch_add(kOneSubmit, std::memory_order_seq_cst);
+  if ((gate & (kShutdownBit | kBrokenBit)) != 0) {
+    gate_.fetch_sub(kOneSubmit, std::memory_order_seq_cst);
+    WakeOneIfSleeping();
+    if ((gate & kBrokenBit) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("BrokenExecutor: ", kBrokenMessage));
+    }
+    return absl::FailedPreconditionError(kShutdownMessage);
+  }
+  queue_.Push(item);
+  gate_.fetch_sub(kOneSubmit, std::memory_order_seq_cst);
+  if (num_threads_.load(std::memory_order_acquire) < max_workers_) {
+    AdjustThreadCount();
+  } else {
+    WakeOneIfSleeping();
+  }
+  return absl::OkStatus();
+}
+
+void ThreadPoolExecutor::WakeOneIfSleeping() {
+  if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
+  absl::MutexLock lock(&mu_);
+  if (sleepers_.load(std::memory_order_relaxed) == 0) return;
+  // Claim the sleeper, so the next Submit() does not signal it again.
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  ++wake_tokens_;
+  work_available_.Signal();
+}
+
+void ThreadPoolExecutor::AdjustThreadCount() {
+  absl::MutexLock lock(&mu_);
+  // An idle worker takes the call; otherwise start one, if there is room.
+  if (idle_tokens_ > 0) {
+    --idle_tokens_;
+  } else if (static_cast<int>(threads_.size()) < max_workers_ && !shutdown_) {
+    threads_.emplace_back(
+        threading::ThreadOptions{
+            .name = absl::StrCat(thread_name_prefix_, "_", threads_.size()),
+            .daemon = true},
+        [this] { WorkerMain(); });
+    threads_.back().Start();
+    num_threads_.store(static_cast<int>(threads_.size()),
+                       std::memory_order_release);
+  }
+  if (sleepers_.load(std::memory_order_relaxed) > 0) {
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    ++wake_tokens_;
+    work_available_.Signal();
+  }
+}
+
+void ThreadPoolExecutor::WorkerMain() {
+  if (initializer_) {
+    try {
+      initializer_();
+    } catch (...) {
+      threading::ExceptHook(
+          {std::current_exception(), threading::CurrentThread()});
+      InitializerFailed();
+      return;
+    }
+  }
+  while (internal::WorkItem* item = NextItem()) {
+    item->Run([this] { NoteIdle(); });
+  }
+}
+
+internal::WorkItem* ThreadPoolExecutor::NextItem() {
+  if (internal::WorkItem* item = queue_.Pop()) return item;
+  // Waking a sleeping worker costs the submitter a system call; a short spin
+  // (a few microseconds) catches the next Submit() of a busy producer.
+  for (int spin = 0; spin < kSpins && queue_.LooksEmpty(); ++spin) {
+    CpuRelax();
+  }
+  for (int spin = 0; spin < kYields && queue_.LooksEmpty(); ++spin) {
+    std::this_thread::yield();
+  }
+  if (internal::WorkItem* item = queue_.Pop()) return item;
+  return Sleep();
+}
+
+void ThreadPoolExecutor::NoteIdle() {
+  // Only a pool that may still grow needs to know (AdjustThreadCount()).
+  if (num_threads_.load(std::memory_order_relaxed) >= max_workers_ ||
+      !queue_.LooksEmpty()) {
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  ++idle_tokens_;
+}
+
+bool ThreadPoolExecutor::MayExit() const {
+  return shutdown_ && gate_.load(std::memory_order_seq_cst) < kOneSubmit;
+}
+
+internal::WorkItem* ThreadPoolExecutor::Sleep() {
+  absl::MutexLock lock(&mu_);
+  for (;;) {
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    if (internal::WorkItem* item = queue_.Pop()) {
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      return item;
+    }
+    if (MayExit()) {
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      // Pass the shutdown on: another sleeper may be waiting for a token.
+      work_available_.SignalAll();
+      return nullptr;
+    }
+    while (wake_tokens_ == 0 && !MayExit()) work_available_.Wait(&mu_);
+    if (wake_tokens_ > 0) {
+      --wake_tokens_;  // The waker already took us off sleepers_.
+    } else {
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+void ThreadPoolExecutor::AwaitNoSubmitInFlight() const {
+  while (gate_.load(std::memory_order_seq_cst) >= kOneSubmit) {
+    std::this_thread::yield();  // A Submit() is between two instructions.
+  }
+}
+
+void ThreadPoolExecutor::InitializerFailed() {
+  gate_.fetch_or(kBrokenBit, std::memory_order_seq_cst);
+  AwaitNoSubmitInFlight();
+  const std::exception_ptr broken =
+      std::make_exception_ptr(BrokenExecutor(kBrokenMessage));
+  for (internal::WorkItem* item : queue_.Drain()) item->Abandon(broken);
+}
+
+void ThreadPoolExecutor::Shutdown(ShutdownOptions options) {
+  gate_.fetch_or(kShutdownBit, std::memory_order_seq_cst);
+  {
+    absl::MutexLock lock(&mu_);
+    shutdown_ = true;
+    work_available_.SignalAll();
+  }
+  if (options.cancel_futures) {
+    AwaitNoSubmitInFlight();
+    for (internal::WorkItem* item : queue_.Drain()) item->Abandon(nullptr);
+  }
+  if (!options.wait) return;
+  std::vector<threading::ThreadRef> threads;
+  {
+    absl::MutexLock lock(&mu_);
+    threads.assign(threads_.begin(), threads_.end());
+  }
+  for (const threading::ThreadRef& thread : threads) thread.Join();
+}
+
+}  // namespace pyconc::futures
