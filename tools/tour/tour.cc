@@ -46,6 +46,10 @@ constexpr Stop kStops[] = {
      "//threading/daemon", "--busy_ms=200"},
     {"1.7 thread pools", "concurrent.futures.ThreadPoolExecutor",
      "//threading/pool", "--tasks=6 --unit_ms=20 --workers=3"},
+    {"4.1 processes", "multiprocessing.Process, Pipe, Queue",
+     "//multiprocessing/process", "--processes=2 --limit=300000"},
+    {"4.2 process pools", "concurrent.futures.ProcessPoolExecutor",
+     "//multiprocessing/pool", "--jobs=6 --limit=100000"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
