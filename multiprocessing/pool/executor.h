@@ -133,11 +133,9 @@ class PendingCall {
   const std::string payload_;
 };
 
+// A plain function or a captureless lambda, as for Process.
 template <typename F>
-concept PoolFunction = (std::is_pointer_v<F> &&
-                        std::is_function_v<std::remove_pointer_t<F>>) ||
-                       (std::is_class_v<F> && std::is_empty_v<F> &&
-                        std::is_default_constructible_v<F>);
+concept PoolFunction = multiprocessing::internal::StatelessTarget<F>;
 
 // Encodes the function (its address, for a pointer) in front of the values.
 template <typename F, typename... Values>

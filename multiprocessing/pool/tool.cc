@@ -2,7 +2,7 @@
 // ProcessPoolExecutor with one worker, then with one worker per core.
 //
 // (The tutorial's example makes thumbnails of image files; this tool runs a
-// CPU-bound batch without images: each job counts the primes below a limit.)
+// CPU-bound batch without images: each job searches Collatz chains.)
 #include <cstdint>
 #include <cstdio>
 #include <vector>
@@ -14,8 +14,9 @@
 #include "tools/cli/cli.h"
 
 DEFINE_int32(jobs, 12, "How many CPU-bound jobs in the batch.");
-DEFINE_int32(limit, 400000,
-             "Job i counts the primes below limit + i * limit / 10.");
+DEFINE_int32(limit, 300000,
+             "Job i finds the longest Collatz chain starting below limit + i * "
+             "limit / 10.");
 DEFINE_int32(max_workers, 0, "Workers of the second run (0: one per core).");
 
 namespace {
@@ -31,20 +32,22 @@ constexpr char kLesson[] =
     "Usage: bazel run //multiprocessing/pool -- [--jobs=N] [--limit=N] "
     "[--max_workers=N]";
 
-// The job: how many primes lie below `limit`, by trial division.
-int64_t CountPrimes(int limit) {
-  int64_t count = 0;
-  for (int n = 2; n < limit; ++n) {
-    bool prime = true;
-    for (int d = 2; d * d <= n; ++d) {
-      if (n % d == 0) {
-        prime = false;
-        break;
-      }
+// The job: the longest Collatz chain that starts below `limit` (its start),
+// pure arithmetic that costs CPU and nothing else.
+int64_t LongestCollatzStart(int limit) {
+  int64_t best_start = 1;
+  int best_length = 1;
+  for (int64_t start = 1; start < limit; ++start) {
+    int length = 1;
+    for (int64_t n = start; n != 1; n = (n % 2 == 0) ? n / 2 : 3 * n + 1) {
+      ++length;
     }
-    count += prime ? 1 : 0;
+    if (length > best_length) {
+      best_length = length;
+      best_start = start;
+    }
   }
-  return count;
+  return best_start;
 }
 
 // Runs the batch on `workers` processes; false when a job failed.
@@ -54,8 +57,8 @@ bool RunBatch(int workers, bool print, absl::Duration* elapsed) {
   *elapsed = pyconc::cli::Measure([&] {
     std::vector<pyconc::futures::Future<int64_t>> futures;
     for (int i = 0; i < FLAGS_jobs; ++i) {
-      auto future =
-          pool.Submit(&CountPrimes, FLAGS_limit + i * (FLAGS_limit / 10));
+      auto future = pool.Submit(&LongestCollatzStart,
+                                FLAGS_limit + i * (FLAGS_limit / 10));
       if (!future.ok()) {
         std::fprintf(stderr, "submit: %s\n",
                      std::string(future.status().message()).c_str());
@@ -66,11 +69,12 @@ bool RunBatch(int workers, bool print, absl::Duration* elapsed) {
     }
     for (int i = 0; i < FLAGS_jobs; ++i) {
       try {
-        const int64_t primes = futures[i].Result();
+        const int64_t start = futures[i].Result();
         if (print) {
-          std::printf("  job %2d  primes below %-9d %8lld\n", i,
-                      FLAGS_limit + i * (FLAGS_limit / 10),
-                      static_cast<long long>(primes));
+          std::printf(
+              "  job %2d  longest Collatz chain below %-9d starts at %lld\n", i,
+              FLAGS_limit + i * (FLAGS_limit / 10),
+              static_cast<long long>(start));
         }
       } catch (const std::exception& e) {
         std::fprintf(stderr, "job %d failed: %s\n", i, e.what());

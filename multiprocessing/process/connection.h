@@ -68,14 +68,8 @@ class Connection {
   // error.
   template <typename T>
   absl::Status Send(const T& value) {
-    std::string bytes;
-    try {
-      bytes = internal::Serialize(nullptr, value);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("pickle.PicklingError: ", e.what()));
-    }
-    return SendBytes(bytes);
+    absl::StatusOr<std::string> bytes = internal::Encode(value);
+    return bytes.ok() ? SendBytes(*bytes) : bytes.status();
   }
 
   // Python's recv(): waits for the next message and reads it as a T. Answers
@@ -84,14 +78,7 @@ class Connection {
   absl::StatusOr<T> Recv() {
     absl::StatusOr<std::string> bytes = RecvBytes();
     if (!bytes.ok()) return bytes.status();
-    T value{};
-    try {
-      internal::Deserialize(*bytes, nullptr, value);
-    } catch (const std::exception& e) {
-      return absl::DataLossError(
-          absl::StrCat("pickle.UnpicklingError: ", e.what()));
-    }
-    return value;
+    return internal::Decode<T>(*bytes);
   }
 
   // Python's send_bytes(buf) and recv_bytes(): one message of raw bytes.

@@ -132,14 +132,8 @@ class Queue {
   // Python's put(item, timeout=None): waits up to `timeout` for room.
   absl::Status Put(const T& item,
                    absl::Duration timeout = absl::InfiniteDuration()) {
-    std::string bytes;
-    try {
-      bytes = internal::Serialize(nullptr, item);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("pickle.PicklingError: ", e.what()));
-    }
-    return core_->Put(bytes, timeout);
+    absl::StatusOr<std::string> bytes = internal::Encode(item);
+    return bytes.ok() ? core_->Put(*bytes, timeout) : bytes.status();
   }
   // Python's put_nowait(item).
   absl::Status PutNowait(const T& item) {
@@ -150,14 +144,7 @@ class Queue {
   absl::StatusOr<T> Get(absl::Duration timeout = absl::InfiniteDuration()) {
     absl::StatusOr<std::string> bytes = core_->Get(timeout);
     if (!bytes.ok()) return bytes.status();
-    T item{};
-    try {
-      internal::Deserialize(*bytes, nullptr, item);
-    } catch (const std::exception& e) {
-      return absl::DataLossError(
-          absl::StrCat("pickle.UnpicklingError: ", e.what()));
-    }
-    return item;
+    return internal::Decode<T>(*bytes);
   }
   // Python's get_nowait().
   absl::StatusOr<T> GetNowait() { return Get(absl::ZeroDuration()); }

@@ -15,6 +15,7 @@
 #define PYCONC_MULTIPROCESSING_PROCESS_SERIALIZE_H_
 
 #include <cstddef>
+#include <exception>
 #include <istream>
 #include <sstream>
 #include <streambuf>
@@ -22,6 +23,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "cereal/archives/binary.hpp"
 // The standard types cross without further includes, as Python's built-in
 // types pickle.
@@ -125,6 +129,32 @@ void Deserialize(std::string_view bytes, FdTable* fds, T&... values) {
   FdScope scope(fds);
   cereal::BinaryInputArchive archive(in);
   archive(values...);
+}
+
+// Serialize() for one value that travels without descriptors, with a failure
+// as Python's pickle.PicklingError (kInvalidArgument).
+template <typename T>
+absl::StatusOr<std::string> Encode(const T& value) {
+  try {
+    return Serialize(nullptr, value);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pickle.PicklingError: ", e.what()));
+  }
+}
+
+// Deserialize() for one value, with a failure as pickle.UnpicklingError
+// (kDataLoss).
+template <typename T>
+absl::StatusOr<T> Decode(std::string_view bytes) {
+  T value{};
+  try {
+    Deserialize(bytes, nullptr, value);
+  } catch (const std::exception& e) {
+    return absl::DataLossError(
+        absl::StrCat("pickle.UnpicklingError: ", e.what()));
+  }
+  return value;
 }
 
 }  // namespace pyconc::multiprocessing::internal

@@ -91,6 +91,15 @@ void ExpectNoDescendants() {
   EXPECT_EQ(errno, ECHILD);
 }
 
+// Spawns the helper in a daemon mode and reads the pids it reports.
+Helper SpawnWithDaemonChild(const char* mode, int* child, int* server) {
+  Helper helper = Spawn(mode);
+  const std::string out = ReadUntil(helper.stdout_fd, "main returning\n");
+  EXPECT_EQ(std::sscanf(out.c_str(), "child %d server %d", child, server), 2)
+      << out;
+  return helper;
+}
+
 class ExitTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -128,11 +137,8 @@ TEST_F(ExitTest, ExitJoinsANonDaemonChild) {
 }
 
 TEST_F(ExitTest, ExitTerminatesADaemonChild) {
-  Helper helper = Spawn("daemon");
   int child = 0, server = 0;
-  const std::string out = ReadUntil(helper.stdout_fd, "main returning\n");
-  ASSERT_EQ(std::sscanf(out.c_str(), "child %d server %d", &child, &server), 2)
-      << out;
+  Helper helper = SpawnWithDaemonChild("daemon", &child, &server);
   // stdin stays open, so only termination can end the child.
   const int status = WaitStatus(helper.pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
@@ -145,11 +151,8 @@ TEST_F(ExitTest, ExitTerminatesADaemonChild) {
 }
 
 TEST_F(ExitTest, AKilledParentsForkServerTerminatesDaemonChildren) {
-  Helper helper = Spawn("daemon_block");
   int child = 0, server = 0;
-  const std::string out = ReadUntil(helper.stdout_fd, "main returning\n");
-  ASSERT_EQ(std::sscanf(out.c_str(), "child %d server %d", &child, &server), 2)
-      << out;
+  Helper helper = SpawnWithDaemonChild("daemon_block", &child, &server);
   ::kill(helper.pid, SIGKILL);
   const int status = WaitStatus(helper.pid);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
