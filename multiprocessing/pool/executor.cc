@@ -28,9 +28,9 @@ std::exception_ptr UnpicklingError(const std::exception& e) {
 
 namespace {
 
-// Calls in flight per worker: enough to hide the round trip behind work,
-// few enough that cancelling still reaches most queued calls.
-constexpr size_t kMaxInFlight = 32;
+// Calls in flight per worker: enough to hide the round trips behind work
+// when calls are tiny, few enough that cancelling still reaches the rest.
+constexpr size_t kMaxInFlight = 128;
 
 // The messages between the manager and a worker are runs of records:
 //   to a worker:   id (u64), entry (u64), size (u64), payload

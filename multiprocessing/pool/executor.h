@@ -26,9 +26,10 @@
 // Where C++ differs: the workers start when the executor is made (Python 3.9+
 // starts them on demand); Submit() after Shutdown() answers FailedPrecondition
 // "RuntimeError: cannot schedule new futures after shutdown" instead of
-// raising. Calls are sent to the workers in batches (at most 32 in flight per
-// worker); a call sent to a worker is running and can no longer be cancelled,
-// as Python's calls in its call queue.
+// raising. Calls are sent to the workers in batches (at most 128 in flight per
+// worker, which is what makes tiny calls cheap); a call sent to a worker is
+// running and can no longer be cancelled, as Python's calls in its call queue
+// (Python keeps only max_workers + 1 there).
 //
 // Thread-safety: every member function may be called from any thread. Results
 // are published by one manager thread, which also runs done-callbacks.

@@ -17,7 +17,7 @@
 #include <cstddef>
 #include <exception>
 #include <istream>
-#include <sstream>
+#include <ostream>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -108,16 +108,40 @@ class ViewStreamBuf : public std::streambuf {
   }
 };
 
+// A write-only streambuf appending to a string: no copy at the end, as
+// std::ostringstream::str() makes.
+class StringStreamBuf : public std::streambuf {
+ public:
+  explicit StringStreamBuf(std::string* out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* bytes, std::streamsize n) override {
+    out_->append(bytes, static_cast<size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      out_->push_back(traits_type::to_char_type(c));
+    }
+    return c;
+  }
+
+ private:
+  std::string* out_;
+};
+
 // The bytes of `values`, in order; descriptors they export go to `fds`.
 template <typename... T>
 std::string Serialize(FdTable* fds, const T&... values) {
-  std::ostringstream out(std::ios::binary);
+  std::string bytes;
+  StringStreamBuf buffer(&bytes);
+  std::ostream out(&buffer);
+  FdScope scope(fds);
   {
-    FdScope scope(fds);
     cereal::BinaryOutputArchive archive(out);
     archive(values...);
   }
-  return std::move(out).str();
+  return bytes;
 }
 
 // Reads `values` back from `bytes`, taking descriptors from `fds`. Throws
