@@ -232,15 +232,21 @@ class CallOfFutures : public PendingCall {
     for (const Future<R>& future : futures_) future.Cancel();
   }
   void Finish(std::string_view result) override {
-    std::vector<Stored<R>> values(chunk_ ? 0 : 1);
+    // Decoded into locals first (std::vector<bool> has no bool& to load into).
+    std::vector<Stored<R>> values;
+    Stored<R> value{};
     try {
       if (chunk_) {
         multiprocessing::internal::Deserialize(result, nullptr, values);
       } else if constexpr (!std::is_void_v<R>) {
-        multiprocessing::internal::Deserialize(result, nullptr, values[0]);
+        multiprocessing::internal::Deserialize(result, nullptr, value);
       }
     } catch (const std::exception& e) {
       Fail(UnpicklingError(e));
+      return;
+    }
+    if (!chunk_) {
+      if (running_[0]) SetDecoded<R>(futures_[0], value);
       return;
     }
     for (size_t i = 0; i < futures_.size() && i < values.size(); ++i) {

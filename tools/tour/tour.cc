@@ -49,7 +49,7 @@ constexpr Stop kStops[] = {
     {"4.1 processes", "multiprocessing.Process, Pipe, Queue",
      "//multiprocessing/process", "--processes=2 --limit=300000"},
     {"4.2 process pools", "concurrent.futures.ProcessPoolExecutor",
-     "//multiprocessing/pool", "--jobs=6 --limit=100000"},
+     "//multiprocessing/pool", "--samples=8 --sample_size=800"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.

@@ -75,6 +75,11 @@ def add_default_repositories():
         "com_github_uscilab_cereal",
         files = {Label("//tools/workspace/cereal:package.BUILD.bazel"): "BUILD.bazel"},
     )
+    _maybe(
+        local_package_repository,
+        "com_github_nothings_stb",
+        files = {Label("//tools/workspace/stb:package.BUILD.bazel"): "BUILD.bazel"},
+    )
 
     # Benchmark peers, never linked into pyconc's libraries.
     _maybe(

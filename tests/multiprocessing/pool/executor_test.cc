@@ -3,9 +3,12 @@
 // pool, max_tasks_per_child, shutdown with cancel_futures).
 #include "multiprocessing/pool/executor.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -41,6 +44,15 @@ int DieBySignal() {
   return 0;
 }
 void Nothing() {}
+// Blocks until the test writes a byte into the FIFO at `path`.
+int WaitForFifo(std::string path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  char byte = 0;
+  if (fd >= 0 && ::read(fd, &byte, 1) == 1) byte = 1;
+  ::close(fd);
+  return byte;
+}
+bool IsEven(int x) { return x % 2 == 0; }
 void ThrowingInitializer() { throw std::runtime_error("initializer failed"); }
 
 TEST_F(ProcessPoolTest, SubmitReturnsTheResultFromAnotherProcess) {
@@ -94,6 +106,17 @@ TEST_F(ProcessPoolTest, MapGivesResultsInInputOrderForAnyChunksize) {
     ASSERT_EQ(got.size(), inputs.size()) << chunksize;
     for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i], i * i);
   }
+}
+
+TEST_F(ProcessPoolTest, BoolResultsCrossSingleAndChunked) {
+  ProcessPoolExecutor pool({.max_workers = 1});
+  EXPECT_TRUE(pool.Submit(&IsEven, 4)->Result());
+  std::vector<bool> got;
+  for (absl::StatusOr<bool> r :
+       pool.Map(&IsEven, std::vector<int>{1, 2, 3}, {.chunksize = 2})) {
+    got.push_back(r.value());
+  }
+  EXPECT_THAT(got, ::testing::ElementsAre(false, true, false));
 }
 
 TEST_F(ProcessPoolTest, MapRethrowsAWorkersExceptionAtItsItem) {
@@ -166,22 +189,34 @@ TEST_F(ProcessPoolTest, MaxTasksPerChildReplacesWorkers) {
 }
 
 TEST_F(ProcessPoolTest, ShutdownWithCancelFuturesCancelsWhatNoWorkerHas) {
+  const std::string fifo =
+      std::string(std::getenv("TEST_TMPDIR")) + "/shutdown_fifo";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   ProcessPoolExecutor pool({.max_workers = 1});
   std::vector<Future<int>> futures;
-  futures.push_back(*pool.Submit(&SleepMs, 1000));
+  // The first call holds the only worker until the test lets it go.
+  futures.push_back(*pool.Submit(&WaitForFifo, fifo));
   for (int i = 0; i < 400; ++i) futures.push_back(*pool.Submit(&Square, i));
-  pool.Shutdown({.wait = true, .cancel_futures = true});
-  // The calls a worker had were run; the rest were cancelled. (Whether the
-  // manager had sent any before Shutdown() is a race; either way is right.)
+  // Opening the writer waits for the worker to open the reader: from then on
+  // the first call is running, and the worker holds at most 128 calls.
+  const int writer = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(writer, 0);
+  pool.Shutdown({.wait = false, .cancel_futures = true});
+  ASSERT_EQ(::write(writer, "x", 1), 1);
+  ::close(writer);
+  pool.Shutdown({.wait = true});
+  // The calls the worker had were run; the rest were cancelled.
   int cancelled = 0;
   for (size_t i = 0; i < futures.size(); ++i) {
     EXPECT_TRUE(futures[i].Done());
     if (futures[i].Cancelled()) {
       ++cancelled;
     } else {
-      EXPECT_EQ(futures[i].Result(), i == 0 ? 1000 : (i - 1) * (i - 1));
+      EXPECT_EQ(futures[i].Result(), i == 0 ? 1 : (i - 1) * (i - 1));
     }
   }
+  EXPECT_FALSE(futures[0].Cancelled());
   // At most 128 calls are in a worker's hands at once.
   EXPECT_GE(cancelled, 401 - 128);
   absl::StatusOr<Future<int>> later = pool.Submit(&Square, 1);
