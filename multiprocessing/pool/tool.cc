@@ -154,22 +154,17 @@ int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
   const int cores = pyconc::multiprocessing::CpuCount();
   if (FLAGS_max_workers == 0) FLAGS_max_workers = cores;
-  if (!pyconc::cli::CheckFlagRange("samples", FLAGS_samples, 1, 1000) ||
-      !pyconc::cli::CheckFlagRange("sample_size", FLAGS_sample_size, 16,
-                                   8000) ||
-      !pyconc::cli::CheckFlagRange("thumbnail_size", FLAGS_thumbnail_size, 1,
-                                   4096) ||
-      !pyconc::cli::CheckFlagRange("max_workers", FLAGS_max_workers, 1, 256)) {
-    return pyconc::cli::kUsageError;
-  }
+  pyconc::cli::CheckFlagRange("samples", FLAGS_samples, 1, 1000);
+  pyconc::cli::CheckFlagRange("sample_size", FLAGS_sample_size, 16, 8000);
+  pyconc::cli::CheckFlagRange("thumbnail_size", FLAGS_thumbnail_size, 1, 4096);
+  pyconc::cli::CheckFlagRange("max_workers", FLAGS_max_workers, 1, 256);
   // The fork server starts before any pool thread exists.
   pyconc::multiprocessing::StartForkServer();
 
   std::string input_dir = FLAGS_input_dir;
   if (input_dir.empty()) {
     input_dir = MakeTempDir("samples");
-    if (input_dir.empty())
-      return pyconc::cli::UsageError("cannot make /tmp dir");
+    if (input_dir.empty()) pyconc::cli::Fail("cannot make /tmp dir");
     pyconc::futures::ProcessPoolExecutor pool(
         {.max_workers = FLAGS_max_workers});
     std::vector<pyconc::futures::Future<bool>> rendered;
@@ -179,7 +174,7 @@ int main(int argc, char** argv) {
           FLAGS_sample_size));
     }
     for (const auto& f : rendered) {
-      if (!f.Result()) return pyconc::cli::UsageError("cannot render samples");
+      if (!f.Result()) pyconc::cli::Fail("cannot render samples");
     }
     std::printf("rendered %d sample images (%d x %d) in %s\n", FLAGS_samples,
                 FLAGS_sample_size, FLAGS_sample_size * 3 / 4,
@@ -192,18 +187,18 @@ int main(int argc, char** argv) {
     if (entry.is_regular_file()) inputs.push_back(entry.path().string());
   }
   if (error) {
-    return pyconc::cli::UsageError(absl::StrFormat(
-        "cannot read --input_dir %s: %s", input_dir, error.message()));
+    pyconc::cli::Fail(absl::StrFormat("cannot read --input_dir %s: %s",
+                                      input_dir, error.message()));
   }
   if (inputs.empty()) {
-    return pyconc::cli::UsageError("no files in " + input_dir);
+    pyconc::cli::Fail("no files in " + input_dir);
   }
   std::sort(inputs.begin(), inputs.end());
   std::string output_dir = FLAGS_output_dir;
   if (output_dir.empty()) output_dir = MakeTempDir("thumbnails");
   std::filesystem::create_directories(output_dir, error);
   if (output_dir.empty() || error) {
-    return pyconc::cli::UsageError("cannot make --output_dir " + output_dir);
+    pyconc::cli::Fail("cannot make --output_dir " + output_dir);
   }
 
   std::vector<Thumbnail> results;
@@ -228,10 +223,10 @@ int main(int argc, char** argv) {
   const absl::Duration one = RunBatch(1, inputs, output_dir, &ignored);
 
   std::printf("\n  %-22s %12s\n", "1 worker process",
-              pyconc::cli::Ms(one).c_str());
+              pyconc::cli::FormatDuration(one).c_str());
   std::printf("  %-22s %12s\n",
               absl::StrFormat("%d worker processes", FLAGS_max_workers).c_str(),
-              pyconc::cli::Ms(many).c_str());
+              pyconc::cli::FormatDuration(many).c_str());
   std::printf(
       "  %-22s %10.2f x   (ideal: %d x, the smaller of workers and cores; %d "
       "cores)\n",

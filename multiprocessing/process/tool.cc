@@ -66,10 +66,8 @@ int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
   const int cores = pyconc::multiprocessing::CpuCount();
   if (FLAGS_processes == 0) FLAGS_processes = cores;
-  if (!pyconc::cli::CheckFlagRange("processes", FLAGS_processes, 1, 256) ||
-      !pyconc::cli::CheckFlagRange("limit", FLAGS_limit, 2, 100000000)) {
-    return pyconc::cli::kUsageError;
-  }
+  pyconc::cli::CheckFlagRange("processes", FLAGS_processes, 1, 256);
+  pyconc::cli::CheckFlagRange("limit", FLAGS_limit, 2, 100000000);
   using pyconc::multiprocessing::Process;
   using pyconc::multiprocessing::Queue;
 
@@ -109,9 +107,9 @@ int main(int argc, char** argv) {
   }
 
   std::printf("  %-12s %12s   one job after another, in this process\n",
-              "sequential", pyconc::cli::Ms(sequential).c_str());
+              "sequential", pyconc::cli::FormatDuration(sequential).c_str());
   std::printf("  %-12s %12s   %d processes, started then joined\n", "processes",
-              pyconc::cli::Ms(parallel).c_str(), FLAGS_processes);
+              pyconc::cli::FormatDuration(parallel).c_str(), FLAGS_processes);
   std::printf(
       "  %-12s %10.2f x   (ideal: %d x, the smaller of jobs and cores; "
       "starting a process costs ~1 ms)\n",

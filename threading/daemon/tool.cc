@@ -69,13 +69,10 @@ absl::Duration TimeChild(const std::string& role) {
 
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
-  if (!pyconc::cli::CheckFlagRange("busy_ms", FLAGS_busy_ms, 0, 60000)) {
-    return pyconc::cli::kUsageError;
-  }
+  pyconc::cli::CheckFlagRange("busy_ms", FLAGS_busy_ms, 0, 60000);
   if (!FLAGS_child.empty()) {
     if (FLAGS_child != "daemon" && FLAGS_child != "non_daemon") {
-      return pyconc::cli::UsageError(
-          "--child must be 'daemon' or 'non_daemon'");
+      pyconc::cli::Fail("--child must be 'daemon' or 'non_daemon'");
     }
     return RunChild(FLAGS_child == "daemon");
   }
@@ -84,10 +81,11 @@ int main(int argc, char** argv) {
       FLAGS_busy_ms);
   const absl::Duration with_daemon = TimeChild("daemon");
   const absl::Duration with_non_daemon = TimeChild("non_daemon");
-  std::printf("  %-26s exited after %10s   (the thread was abandoned)\n",
-              "with a daemon thread:", pyconc::cli::Ms(with_daemon).c_str());
+  // Both in ms, so the two lines compare at a glance.
+  std::printf("  %-26s exited after %8.1f ms   (the thread was abandoned)\n",
+              "with a daemon thread:", absl::ToDoubleMilliseconds(with_daemon));
   std::printf(
-      "  %-26s exited after %10s   (main's return waited for the thread)\n",
-      "with a non-daemon thread:", pyconc::cli::Ms(with_non_daemon).c_str());
+      "  %-26s exited after %8.1f ms   (main's return waited for the thread)\n",
+      "with a non-daemon thread:", absl::ToDoubleMilliseconds(with_non_daemon));
   return 0;
 }

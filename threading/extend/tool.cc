@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
        absl::StrSplit(FLAGS_files, ',', absl::SkipEmpty())) {
     hashers.push_back(std::make_unique<FileHasher>(std::string(path)));
   }
-  if (hashers.empty()) return pyconc::cli::UsageError("--files names no file");
+  if (hashers.empty()) pyconc::cli::Fail("--files names no file");
 
   const absl::Duration elapsed = pyconc::cli::Measure([&hashers] {
     for (auto& hasher : hashers) hasher->Start();
@@ -94,6 +94,6 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "%zu FileHasher threads (Thread subclasses) finished in %s; %d failed\n",
-      hashers.size(), pyconc::cli::Ms(elapsed).c_str(), failed);
+      hashers.size(), pyconc::cli::FormatDuration(elapsed).c_str(), failed);
   return failed == 0 ? 0 : 1;
 }

@@ -61,20 +61,27 @@ ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
 ThreadPoolExecutor::~ThreadPoolExecutor() { Shutdown({.wait = true}); }
 
 absl::Status ThreadPoolExecutor::Enqueue(internal::WorkItem* item) {
-  // The gate makes Shutdown() and a broken initializer wait for Submit()s that
-  // passed the check, so no call is queued after the workers stop looking.
+  // A Submit() is "in flight" from here until its call is queued and a worker
+  // is on the way; Shutdown() and a failing initializer wait for it, so that
+  // no call is queued after the workers stop looking.
   const uint64_t gate = gate_.fetch_add(kOneSubmit, std::memory_order_seq_cst);
-  if ((gate & (kShutdownBit | kBrokenBit)) != 0) {
-    gate_.fetch_sub(kOneSubmit, std::memory_order_seq_cst);
-    WakeOneIfSleeping();
-    if ((gate & kBrokenBit) != 0) {
-      return absl::UnavailableError(
-          absl::StrCat("BrokenExecutor: ", kBrokenMessage));
+  struct Leave {
+    ThreadPoolExecutor* self;
+    ~Leave() {
+      const uint64_t left =
+          self->gate_.fetch_sub(kOneSubmit, std::memory_order_seq_cst);
+      // A worker may be waiting for the last Submit() to leave, to exit.
+      if ((left & (kShutdownBit | kBrokenBit)) != 0) self->WakeOneIfSleeping();
     }
+  } leave{this};
+  if ((gate & kBrokenBit) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("BrokenExecutor: ", kBrokenMessage));
+  }
+  if ((gate & kShutdownBit) != 0) {
     return absl::FailedPreconditionError(kShutdownMessage);
   }
   queue_.Push(item);
-  gate_.fetch_sub(kOneSubmit, std::memory_order_seq_cst);
   if (num_threads_.load(std::memory_order_acquire) < max_workers_) {
     AdjustThreadCount();
   } else {
@@ -98,13 +105,22 @@ void ThreadPoolExecutor::AdjustThreadCount() {
   // An idle worker takes the call; otherwise start one, if there is room.
   if (idle_tokens_ > 0) {
     --idle_tokens_;
-  } else if (static_cast<int>(threads_.size()) < max_workers_ && !shutdown_) {
+  } else if (static_cast<int>(threads_.size()) < max_workers_) {
+    // Even after Shutdown(): this call was queued before it, and it may be the
+    // first, with no worker yet to run it.
     threads_.emplace_back(
         threading::ThreadOptions{
             .name = absl::StrCat(thread_name_prefix_, "_", threads_.size()),
             .daemon = true},
         [this] { WorkerMain(); });
-    threads_.back().Start();
+    try {
+      threads_.back().Start();
+    } catch (...) {
+      // Python's "can't start new thread"; the call stays queued for the
+      // workers there are.
+      threads_.pop_back();
+      throw;
+    }
     num_threads_.store(static_cast<int>(threads_.size()),
                        std::memory_order_release);
   }
@@ -163,11 +179,14 @@ internal::WorkItem* ThreadPoolExecutor::Sleep() {
   absl::MutexLock lock(&mu_);
   for (;;) {
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    // Read before looking at the queue: once no Submit() is in flight after
+    // Shutdown(), every call that will ever be queued already is.
+    const bool may_exit = MayExit();
     if (internal::WorkItem* item = queue_.Pop()) {
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
       return item;
     }
-    if (MayExit()) {
+    if (may_exit) {
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
       // Pass the shutdown on: another sleeper may be waiting for a token.
       work_available_.SignalAll();
@@ -203,8 +222,9 @@ void ThreadPoolExecutor::Shutdown(ShutdownOptions options) {
     shutdown_ = true;
     work_available_.SignalAll();
   }
+  // From here on the queue only shrinks, and threads_ only grew before.
+  AwaitNoSubmitInFlight();
   if (options.cancel_futures) {
-    AwaitNoSubmitInFlight();
     for (internal::WorkItem* item : queue_.Drain()) item->Abandon(nullptr);
   }
   if (!options.wait) return;

@@ -33,6 +33,15 @@
 // deadlocks, as Python's does; size the pool for such nesting or do not wait
 // inside tasks.
 //
+// Cost: one allocation per call (the call and its Future's state together).
+// Submit() takes no lock: it appends to an intrusive queue with one atomic
+// exchange, and locks only to wake a sleeping worker or to start one; an idle
+// worker spins a few microseconds before it sleeps, so a busy submitter rarely
+// pays for a wake-up. Completing a Future that nobody waits on takes no lock.
+// Workers take one call at a time, not batches: a batch would hide queued
+// calls from idle workers, and a call waiting on another in its own batch
+// would deadlock a pool with idle workers.
+//
 // Thread-safety: every member function may be called from any thread,
 // including from the pool's own tasks, except that Shutdown({.wait = true}) and
 // the destructor must not run on a worker of the same pool (joining oneself is

@@ -24,22 +24,26 @@
 // Where C++ differs from Python: a cancelled Future counts as done for Wait()
 // and AsCompleted() at once (CPython waits until the executor notices the
 // cancellation); an exception that nobody collects with Result() or
-// Exception() is reported through pyconc::threading::ExceptHook when the last
-// handle goes away, so it is never swallowed silently.
+// Exception() is reported on stderr ("pyconc: Future exception was never
+// retrieved: ...") when the last handle goes away, so it is never swallowed
+// silently.
 //
 // Callbacks run in the thread that completes the Future (a pool worker, or
 // whoever calls Cancel()), or at once in the caller of AddDoneCallback() when
-// the Future is already done. A callback that throws is reported through
-// pyconc::threading::ExceptHook (by default "Exception in thread NAME:" on
-// stderr), and the callbacks after it still run.
+// the Future is already done. Waiters wake before the callbacks run, so
+// Result() may return while they still run (as in CPython). A callback that
+// throws is reported through pyconc::threading::ExceptHook (by default
+// "Exception in thread NAME:" on stderr), and the callbacks after it still
+// run.
 //
 // Thread-safety: a Future is a copyable handle to shared state; every member
 // function may be called from any thread, on any copy. Memory ordering: what
 // the computation wrote before completing the Future is visible to a thread
 // once Done() has returned true there (or Result()/Wait() has returned).
-// The Future does not depend on threads or on an executor, so any executor
-// (or a test) can complete one. A moved-from Future may only be assigned to or
-// destroyed.
+// The Future does not depend on an executor or on who completes it (it uses
+// //threading/thread only to report), so any executor, e.g. the process
+// pool's result thread, or a test can complete one. A moved-from Future may
+// only be assigned to or destroyed.
 
 #ifndef PYCONC_THREADING_POOL_FUTURE_H_
 #define PYCONC_THREADING_POOL_FUTURE_H_

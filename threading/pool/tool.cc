@@ -1,6 +1,7 @@
 // The thread-pool lesson, measured: tasks of different durations on a
 // ThreadPoolExecutor, collected as they complete (AsCompleted) and in order
 // (Map), against running them one after another.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -40,21 +41,19 @@ absl::Duration Duration(int i) {
   return absl::Milliseconds(FLAGS_unit_ms) * (slot + 1);
 }
 
-// One task: waits as a download would, then says which task it was.
-std::string Task(int i) {
+// One task: waits as a download would, then answers which task it was.
+int Task(int i) {
   absl::SleepFor(Duration(i));
-  return absl::StrFormat("task %d", i);
+  return i;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
-  if (!pyconc::cli::CheckFlagRange("tasks", FLAGS_tasks, 1, 1000) ||
-      !pyconc::cli::CheckFlagRange("unit_ms", FLAGS_unit_ms, 0, 10000) ||
-      !pyconc::cli::CheckFlagRange("workers", FLAGS_workers, 1, 256)) {
-    return pyconc::cli::kUsageError;
-  }
+  pyconc::cli::CheckFlagRange("tasks", FLAGS_tasks, 1, 1000);
+  pyconc::cli::CheckFlagRange("unit_ms", FLAGS_unit_ms, 0, 10000);
+  pyconc::cli::CheckFlagRange("workers", FLAGS_workers, 1, 256);
   namespace futures = pyconc::futures;
 
   std::vector<int> inputs;
@@ -65,22 +64,21 @@ int main(int argc, char** argv) {
     for (int i : inputs) Task(i);
   });
   std::printf("  %d tasks %s\n", FLAGS_tasks,
-              pyconc::cli::Ms(sequential).c_str());
+              pyconc::cli::FormatDuration(sequential).c_str());
 
   pyconc::cli::Heading("Submit + AsCompleted: results as they finish");
   const absl::Time start = absl::Now();
   absl::Duration as_completed;
   {
     futures::ThreadPoolExecutor pool({.max_workers = FLAGS_workers});
-    std::vector<futures::Future<std::string>> submitted;
+    std::vector<futures::Future<int>> submitted;
     for (int i : inputs) submitted.push_back(*pool.Submit(Task, i));
-    for (absl::StatusOr<futures::Future<std::string>> done :
+    for (absl::StatusOr<futures::Future<int>> done :
          futures::AsCompleted(submitted)) {
-      std::printf(
-          "  %10s  %-8s (it sleeps %s)\n",
-          pyconc::cli::Ms(absl::Now() - start).c_str(), done->Result().c_str(),
-          absl::FormatDuration(Duration(std::stoi(done->Result().substr(5))))
-              .c_str());
+      const int i = done->Result();
+      std::printf("  %10s  task %-3d (sleeps %s)\n",
+                  pyconc::cli::FormatDuration(absl::Now() - start).c_str(), i,
+                  absl::FormatDuration(Duration(i)).c_str());
     }
     as_completed = absl::Now() - start;
   }
@@ -91,22 +89,34 @@ int main(int argc, char** argv) {
     futures::ThreadPoolExecutor pool({.max_workers = FLAGS_workers});
     const absl::Time map_start = absl::Now();
     mapped = pyconc::cli::Measure([&] {
-      for (absl::StatusOr<std::string> result : pool.Map(Task, inputs)) {
-        std::printf("  %10s  %s\n",
-                    pyconc::cli::Ms(absl::Now() - map_start).c_str(),
-                    result->c_str());
+      for (absl::StatusOr<int> result : pool.Map(Task, inputs)) {
+        std::printf(
+            "  %10s  task %d\n",
+            pyconc::cli::FormatDuration(absl::Now() - map_start).c_str(),
+            *result);
       }
     });
   }
 
+  absl::Duration sum;
+  absl::Duration longest;
+  for (int i : inputs) {
+    sum += Duration(i);
+    longest = std::max(longest, Duration(i));
+  }
+  const absl::Duration ideal = std::max(longest, sum / FLAGS_workers);
+
   pyconc::cli::Heading("totals");
   std::printf("  %-22s %12s\n", "sequential",
-              pyconc::cli::Ms(sequential).c_str());
+              pyconc::cli::FormatDuration(sequential).c_str());
   std::printf("  %-22s %12s   %5.2f x faster (%d workers)\n",
-              "pool, AsCompleted", pyconc::cli::Ms(as_completed).c_str(),
+              "pool, AsCompleted",
+              pyconc::cli::FormatDuration(as_completed).c_str(),
               absl::FDivDuration(sequential, as_completed), FLAGS_workers);
   std::printf("  %-22s %12s   %5.2f x faster\n", "pool, Map",
-              pyconc::cli::Ms(mapped).c_str(),
+              pyconc::cli::FormatDuration(mapped).c_str(),
               absl::FDivDuration(sequential, mapped));
+  std::printf("  %-22s %12s   lower bound: max(longest task, sum / workers)\n",
+              "best possible", pyconc::cli::FormatDuration(ideal).c_str());
   return 0;
 }

@@ -105,9 +105,7 @@ void ShowProcessHasItsOwnCopy() {
 
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
-  if (!pyconc::cli::CheckFlagRange("count", FLAGS_count, 1, 100000)) {
-    return pyconc::cli::kUsageError;
-  }
+  pyconc::cli::CheckFlagRange("count", FLAGS_count, 1, 100000);
   pyconc::cli::Heading("creation cost");
   const absl::Duration threads = TimeThreads(FLAGS_count);
   const absl::Duration processes = TimeProcesses(FLAGS_count);
@@ -116,9 +114,11 @@ int main(int argc, char** argv) {
   const double per_process_us =
       absl::ToDoubleMicroseconds(processes) / FLAGS_count;
   std::printf("  %d threads   created+joined in %10s  (%7.1f us each)\n",
-              FLAGS_count, pyconc::cli::Ms(threads).c_str(), per_thread_us);
+              FLAGS_count, pyconc::cli::FormatDuration(threads).c_str(),
+              per_thread_us);
   std::printf("  %d processes forked+reaped in %10s  (%7.1f us each)\n",
-              FLAGS_count, pyconc::cli::Ms(processes).c_str(), per_process_us);
+              FLAGS_count, pyconc::cli::FormatDuration(processes).c_str(),
+              per_process_us);
   std::printf("  a process costs %.1f x a thread\n",
               per_process_us / per_thread_us);
 

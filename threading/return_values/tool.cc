@@ -56,12 +56,10 @@ int64_t CountPrimes(int64_t begin, int64_t end, bool fail) {
 
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
-  if (!pyconc::cli::CheckFlagRange("threads", FLAGS_threads, 1, 256) ||
-      !pyconc::cli::CheckFlagRange("limit", FLAGS_limit, 1, int64_t{1} << 40) ||
-      !pyconc::cli::CheckFlagRange("fail_slice", FLAGS_fail_slice, -1,
-                                   FLAGS_threads - 1)) {
-    return pyconc::cli::kUsageError;
-  }
+  pyconc::cli::CheckFlagRange("threads", FLAGS_threads, 1, 256);
+  pyconc::cli::CheckFlagRange("limit", FLAGS_limit, 1, int64_t{1} << 40);
+  pyconc::cli::CheckFlagRange("fail_slice", FLAGS_fail_slice, -1,
+                              FLAGS_threads - 1);
   const int64_t slice = (FLAGS_limit + FLAGS_threads - 1) / FLAGS_threads;
 
   int64_t sequential_count = 0;
@@ -101,10 +99,11 @@ int main(int argc, char** argv) {
   }
   std::printf("\n  %-22s %10lld primes in %s\n", "one thread",
               static_cast<long long>(sequential_count),
-              pyconc::cli::Ms(sequential).c_str());
+              pyconc::cli::FormatDuration(sequential).c_str());
   std::printf("  %-22s %10lld primes in %s%s\n",
               absl::StrCat(FLAGS_threads, " ResultThreads").c_str(),
-              static_cast<long long>(total), pyconc::cli::Ms(parallel).c_str(),
+              static_cast<long long>(total),
+              pyconc::cli::FormatDuration(parallel).c_str(),
               failures > 0 ? " (without the failed slice)" : "");
   std::printf(
       "  %-22s %10.2f x   (bounded by the cores; Python's GIL keeps this at "

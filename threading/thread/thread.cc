@@ -289,7 +289,9 @@ Thread::Thread(ThreadOptions options) : Thread(std::move(options), Target()) {}
 Thread::Thread(ThreadOptions options, Target target)
     : ThreadRef(std::make_shared<ThreadState>(
           options.name.empty() ? NewName("Thread-") : std::move(options.name),
-          options.daemon.value_or(CurrentState().daemon()), /*dummy=*/false)),
+          options.daemon.has_value() ? *options.daemon
+                                     : CurrentState().daemon(),
+          /*dummy=*/false)),
       target_(std::move(target)),
       runs_subclass_(target_ == nullptr) {}
 

@@ -37,10 +37,8 @@ void IoBoundJob() { absl::SleepFor(absl::Milliseconds(FLAGS_latency_ms)); }
 
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
-  if (!pyconc::cli::CheckFlagRange("jobs", FLAGS_jobs, 1, 1000) ||
-      !pyconc::cli::CheckFlagRange("latency_ms", FLAGS_latency_ms, 0, 60000)) {
-    return pyconc::cli::kUsageError;
-  }
+  pyconc::cli::CheckFlagRange("jobs", FLAGS_jobs, 1, 1000);
+  pyconc::cli::CheckFlagRange("latency_ms", FLAGS_latency_ms, 0, 60000);
   using pyconc::threading::Thread;
 
   std::printf("%d I/O-bound jobs of %d ms each\n", FLAGS_jobs,
@@ -59,9 +57,9 @@ int main(int argc, char** argv) {
   });
 
   std::printf("  %-12s %12s   one job after another\n", "sequential",
-              pyconc::cli::Ms(sequential).c_str());
+              pyconc::cli::FormatDuration(sequential).c_str());
   std::printf("  %-12s %12s   %d threads, started then joined\n", "threaded",
-              pyconc::cli::Ms(threaded).c_str(), FLAGS_jobs);
+              pyconc::cli::FormatDuration(threaded).c_str(), FLAGS_jobs);
   std::printf(
       "  %-12s %10.2f x   (ideal: %d x; the threads wait in parallel)\n",
       "speed-up", absl::FDivDuration(sequential, threaded), FLAGS_jobs);

@@ -40,18 +40,14 @@ class CollectingReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
       if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      // Drop what Google Benchmark appends ("/iterations:N", "/real_time").
-      std::string name(absl::StripSuffix(run.benchmark_name(), "/real_time"));
-      if (const size_t fixed = name.find("/iterations:");
-          fixed != std::string::npos) {
-        name.erase(fixed);
-      }
-      const size_t slash = name.find('/');
-      if (slash == std::string::npos) continue;
+      // "<workload>/<implementation>", then Google Benchmark's own parts
+      // ("/real_time", "/threads:2"), which are dropped.
+      const std::vector<std::string> parts =
+          absl::StrSplit(run.benchmark_name(), absl::MaxSplits('/', 2));
+      if (parts.size() < 2) continue;
       const double ns = run.GetAdjustedRealTime() * 1e9 /
                         benchmark::GetTimeUnitMultiplier(run.time_unit);
-      (*results_)[name.substr(0, slash)].emplace_back(name.substr(slash + 1),
-                                                      ns);
+      (*results_)[parts[0]].emplace_back(parts[1], ns);
     }
   }
 

@@ -34,23 +34,24 @@ void Init(int* argc, char*** argv, absl::string_view lesson,
   }
   gflags::HandleCommandLineHelpFlags();
   if (*argc > 1) {
-    std::exit(UsageError(
-        absl::StrCat("unexpected argument '", (*argv)[1], "' (see --help)")));
+    Fail(absl::StrCat("unexpected argument '", (*argv)[1], "' (see --help)"));
   }
 }
 
-int UsageError(absl::string_view message) {
-  std::fprintf(stderr, "%s: %s\n", ToolName().c_str(),
-               std::string(message).c_str());
-  return kUsageError;
+void Fail(absl::string_view message) {
+  const std::string line = absl::StrCat(ToolName(), ": ", message, "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::exit(kUsageError);
 }
 
-bool CheckFlagRange(absl::string_view flag, int64_t value, int64_t lo,
-                    int64_t hi) {
-  if (lo <= value && value <= hi) return true;
-  UsageError(absl::StrCat("--", flag, " must be in [", lo, ", ", hi, "], not ",
-                          value));
-  return false;
+void CheckFlagRange(absl::string_view flag, double value, double lo,
+                    double hi) {
+  if (!(lo <= value && value <= hi)) {
+    // Integer flags print as integers ("100000000", not "1e+08").
+    const auto number = [](double x) { return absl::StrFormat("%.15g", x); };
+    Fail(absl::StrCat("--", flag, " must be in [", number(lo), ", ", number(hi),
+                      "], not ", number(value)));
+  }
 }
 
 absl::Duration Measure(absl::FunctionRef<void()> work) {
@@ -59,8 +60,12 @@ absl::Duration Measure(absl::FunctionRef<void()> work) {
   return absl::Now() - start;
 }
 
-std::string Ms(absl::Duration duration) {
-  return absl::StrFormat("%.1f ms", absl::ToDoubleMilliseconds(duration));
+std::string FormatDuration(absl::Duration duration) {
+  const double ns = absl::ToDoubleNanoseconds(duration);
+  if (ns < 1e3) return absl::StrFormat("%.0f ns", ns);
+  if (ns < 1e6) return absl::StrFormat("%.3g us", ns / 1e3);
+  if (ns < 1e9) return absl::StrFormat("%.3g ms", ns / 1e6);
+  return absl::StrFormat("%.3g s", ns / 1e9);
 }
 
 void Heading(absl::string_view title) {

@@ -10,7 +10,6 @@
 #ifndef PYCONC_TOOLS_CLI_CLI_H_
 #define PYCONC_TOOLS_CLI_CLI_H_
 
-#include <cstdint>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -23,25 +22,23 @@ namespace pyconc::cli {
 inline constexpr int kUsageError = 2;
 
 // Parses gflags. On --help prints `lesson` and the flags defined in
-// `flags_file` (pass
-// __FILE__ from the file that defines them) and exits 0; unknown flags exit
-// non-zero.
+// `flags_file` (pass __FILE__ from the file that defines them) and exits 0;
+// unknown flags exit non-zero.
 void Init(int* argc, char*** argv, absl::string_view lesson,
           absl::string_view flags_file);
 
-// Prints "<tool>: <message>" to stderr and returns kUsageError, for `return`
-// from main.
-int UsageError(absl::string_view message);
+// Prints "<tool>: <message>" as one line on stderr and exits with kUsageError.
+[[noreturn]] void Fail(absl::string_view message);
 
-// True when lo <= value <= hi; otherwise reports "--flag must be in [lo, hi]".
-bool CheckFlagRange(absl::string_view flag, int64_t value, int64_t lo,
-                    int64_t hi);
+// Fails with "--flag must be in [lo, hi], not value" unless lo <= value <= hi.
+// (Integer flags convert to double exactly.)
+void CheckFlagRange(absl::string_view flag, double value, double lo, double hi);
 
 // The wall-clock time `work` takes.
 absl::Duration Measure(absl::FunctionRef<void()> work);
 
-// "1234.5 ms".
-std::string Ms(absl::Duration duration);
+// "950 ns", "12.3 us", "456 ms", "1.20 s": three significant digits and a unit.
+std::string FormatDuration(absl::Duration duration);
 
 // Prints a heading for one section of a tool's output.
 void Heading(absl::string_view title);

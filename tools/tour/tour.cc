@@ -42,14 +42,39 @@ constexpr Stop kStops[] = {
      "//threading/extend", ""},
     {"1.4 returning values", "a Thread subclass keeping run()'s result",
      "//threading/return_values", "--limit=300000 --fail_slice=1"},
+    {"1.5 multithreading example",
+     "a stock scraper: urllib + lxml XPath on Threads", "//threading/stocks",
+     "--symbols=AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,KO --delay_ms=50"},
     {"1.6 daemon threads", "threading.Thread(daemon=True)",
      "//threading/daemon", "--busy_ms=200"},
     {"1.7 thread pools", "concurrent.futures.ThreadPoolExecutor",
      "//threading/pool", "--tasks=6 --unit_ms=20 --workers=3"},
+    {"2.1 lock", "threading.Lock, RLock, Condition", "//sync/lock",
+     "--threads=4 --increments=100000"},
+    {"2.2 event", "threading.Event", "//sync/event",
+     "--workers=4 --delay_ms=30"},
+    {"2.3 stopping a thread", "an Event checked by the worker; std::stop_token",
+     "//sync/stop", "--step_ms=200 --run_ms=100"},
+    {"2.4 semaphore", "threading.Semaphore, BoundedSemaphore",
+     "//sync/semaphore", "--jobs=12 --limit=3 --job_ms=20"},
+    {"2.5 barrier", "threading.Barrier", "//sync/barrier",
+     "--parties=4 --rounds=3 --step_ms=10"},
+    {"2.6 timer", "threading.Timer", "//sync/timer",
+     "--delay_ms=100 --cancel_after_ms=30"},
+    {"3.1 thread-safe queue", "queue.Queue, LifoQueue, PriorityQueue",
+     "//queue",
+     "--producers=4 --consumers=4 --maxsize=16 --kind=fifo --items=200000"},
     {"4.1 processes", "multiprocessing.Process, Pipe, Queue",
      "//multiprocessing/process", "--processes=2 --limit=300000"},
     {"4.2 process pools", "concurrent.futures.ProcessPoolExecutor",
      "//multiprocessing/pool", "--samples=8 --sample_size=800"},
+    {"5.1 event loop", "asyncio event loop: call_soon, call_later, add_reader",
+     "//asyncio/event_loop", "--timers=3 --interval_ms=10"},
+    {"5.2 async/await", "async def / await", "//asyncio/async_await",
+     "--jobs=3 --latency_ms=50"},
+    {"5.3 creating tasks", "asyncio.create_task", "//asyncio/create_task",
+     "--jobs=3 --latency_ms=50"},
+    {"5.7 future", "asyncio.Future", "//asyncio/future", "--delay_ms=20"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
@@ -107,10 +132,10 @@ int main(int argc, char** argv) {
       }
     }
   });
-  if (ran == 0) return pyconc::cli::UsageError("--topic matches no topic");
+  if (ran == 0) pyconc::cli::Fail("--topic matches no topic");
   std::printf(
       "\n==================================================================\n");
   std::printf("Tour done: %d topics in %s, %d failed.\n", ran,
-              pyconc::cli::Ms(total).c_str(), failures);
+              pyconc::cli::FormatDuration(total).c_str(), failures);
   return failures == 0 ? 0 : 1;
 }

@@ -17,6 +17,14 @@ def _maybe(rule, name, **kwargs):
     if name not in native.existing_rules():
         rule(name = name, **kwargs)
 
+def _installed_package(name, build_dir):
+    """A Debian binary package, described by tools/workspace/<build_dir>/package.BUILD.bazel."""
+    _maybe(
+        local_package_repository,
+        name,
+        files = {Label("//tools/workspace/%s:package.BUILD.bazel" % build_dir): "BUILD.bazel"},
+    )
+
 def add_default_repositories():
     """Declares every external repository pyconc needs (skipping those already set)."""
 
@@ -60,35 +68,25 @@ def add_default_repositories():
     )
 
     # Libraries linked from Debian's binary packages.
+    _installed_package("com_github_gflags_gflags", "gflags")
+    _installed_package("com_github_google_benchmark", "benchmark")
+
+    # For the stock-price scraper (//threading/stocks): an HTTP client, an HTML parser
+    # with XPath, and the HTTP server behind its embedded quote server.
+    _installed_package("com_github_curl_curl", "curl")
     _maybe(
-        local_package_repository,
-        "com_github_gflags_gflags",
-        files = {Label("//tools/workspace/gflags:package.BUILD.bazel"): "BUILD.bazel"},
+        native.new_local_repository,
+        "org_gnome_libxml2",
+        path = "/usr/include/libxml2",
+        build_file = str(Label("//tools/workspace/libxml2:package.BUILD.bazel")),
     )
-    _maybe(
-        local_package_repository,
-        "com_github_google_benchmark",
-        files = {Label("//tools/workspace/benchmark:package.BUILD.bazel"): "BUILD.bazel"},
-    )
-    _maybe(
-        local_package_repository,
-        "com_github_uscilab_cereal",
-        files = {Label("//tools/workspace/cereal:package.BUILD.bazel"): "BUILD.bazel"},
-    )
-    _maybe(
-        local_package_repository,
-        "com_github_nothings_stb",
-        files = {Label("//tools/workspace/stb:package.BUILD.bazel"): "BUILD.bazel"},
-    )
+    _installed_package("com_github_yhirose_cpp_httplib", "cpp_httplib")
+
+    # Serialization across processes (multiprocessing), and images for its pool's tool.
+    _installed_package("com_github_uscilab_cereal", "cereal")
+    _installed_package("com_github_nothings_stb", "stb")
 
     # Benchmark peers, never linked into pyconc's libraries.
-    _maybe(
-        local_package_repository,
-        "boost",
-        files = {Label("//tools/workspace/boost:package.BUILD.bazel"): "BUILD.bazel"},
-    )
-    _maybe(
-        local_package_repository,
-        "com_github_oneapi_src_onetbb",
-        files = {Label("//tools/workspace/tbb:package.BUILD.bazel"): "BUILD.bazel"},
-    )
+    _installed_package("boost", "boost")
+    _installed_package("com_github_oneapi_src_onetbb", "onetbb")
+    _installed_package("com_github_cameron314_concurrentqueue", "concurrentqueue")

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -91,6 +92,29 @@ TEST(ThreadPoolExecutorTest, CancelledQueuedCallNeverRuns) {
   EXPECT_THROW(queued.Result(), CancelledError);
 }
 
+TEST(ThreadPoolExecutorTest, CallAndArgumentsAreReleasedOnceItRan) {
+  // CPython's test_no_stale_references: the pool keeps nothing of a call
+  // that has finished, even while its Future lives on.
+  auto argument = std::make_shared<int>(1);
+  ThreadPoolExecutor pool({.max_workers = 1});
+  Future<int> f =
+      *pool.Submit([](std::shared_ptr<int> p) { return *p; }, argument);
+  EXPECT_EQ(f.Result(), 1);
+  EXPECT_EQ(argument.use_count(), 1);
+}
+
+TEST(ThreadPoolExecutorTest, CallbackAddedWhileCompletingRunsExactlyOnce) {
+  ThreadPoolExecutor pool({.max_workers = 2});
+  std::atomic<int> calls{0};
+  std::vector<Future<int>> futures;
+  for (int i = 0; i < 2000; ++i) {
+    futures.push_back(*pool.Submit(Mul, i, 1));
+    futures.back().AddDoneCallback([&calls](const Future<int>&) { ++calls; });
+  }
+  pool.Shutdown();  // Result() may return before the callbacks ran.
+  EXPECT_EQ(calls.load(), 2000);
+}
+
 TEST(ThreadPoolExecutorTest, CallbackRunsOnTheWorker) {
   Gate gate;
   ThreadPoolExecutor pool({.max_workers = 1, .thread_name_prefix = "cb"});
@@ -118,6 +142,19 @@ TEST(ThreadPoolExecutorTest, MapYieldsResultsInInputOrder) {
   }
   ASSERT_EQ(results.size(), inputs.size());
   for (int i = 0; i < 50; ++i) EXPECT_EQ(results[i], i * i);
+}
+
+TEST(ThreadPoolExecutorTest, MapOfAVoidFunctionYieldsMonostates) {
+  ThreadPoolExecutor pool({.max_workers = 2});
+  std::atomic<int> sum{0};
+  int count = 0;
+  for (absl::StatusOr<std::monostate> r :
+       pool.Map([&sum](int x) { sum += x; }, std::vector<int>{1, 2, 3})) {
+    EXPECT_TRUE(r.ok());
+    ++count;
+  }
+  EXPECT_EQ(count, 3);
+  EXPECT_EQ(sum.load(), 6);
 }
 
 TEST(ThreadPoolExecutorTest, MapOfNothingYieldsNothing) {

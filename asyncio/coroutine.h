@@ -1,0 +1,287 @@
+// Coroutine<T>: what an `async def` returns.
+//
+//   Coroutine<int> Answer() { co_await Sleep(absl::Milliseconds(5)); co_return
+//   42; } Coroutine<void> Main() { int x = co_await Answer(); }
+//
+// Lazy: calling Answer() allocates its frame and runs nothing. The body starts
+// when the Coroutine is awaited (it then runs inside the awaiting task, like
+// `await coro` in Python) or handed to CreateTask / Run / RunUntilComplete.
+// Move-only, and awaitable once. When the body returns, the awaiting coroutine
+// resumes at once, on the loop's thread, inside the same task step: awaiting a
+// coroutine that does not suspend never goes through the loop.
+//
+// Stack depth: every transfer between a coroutine and the one it awaits is a
+// jump, not a nested call, so deep await chains (a coroutine awaiting 10^7
+// coroutines in a loop, or recursion 10^5 deep) keep the stack flat. With
+// clang this is symmetric transfer (await_suspend returns the next handle and
+// clang guarantees the tail call). g++ 12 only turns it into a tail call at
+// -O2 without sanitizers, so with g++ the task's step is a trampoline that
+// resumes the next handle itself: the same order of execution, one loop
+// iteration of the trampoline per transfer.
+//
+// Nothing lost: an exception thrown in the body is rethrown at the await; a
+// Coroutine destroyed without ever being started is reported on stderr
+// (Python's "RuntimeWarning: coroutine '...' was never awaited").
+//
+// Frames are allocated from a per-thread cache of recently freed frames (off
+// under AddressSanitizer, so that use-after-free is still caught).
+//
+// Thread-safety: a Coroutine runs on the loop's thread of the task that runs
+// it. It may be created on another thread and handed over before it starts.
+
+#ifndef PYCONC_ASYNCIO_COROUTINE_H_
+#define PYCONC_ASYNCIO_COROUTINE_H_
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "asyncio/debug.h"
+#include "asyncio/suspension.h"
+
+namespace pyconc::asyncio {
+namespace internal {
+
+// With g++, a target built at -O2 or higher and without sanitizers may define
+// PYCONC_ASYNCIO_SYMMETRIC_TRANSFER=1 for the faster tail calls (the benchmarks
+// do); the task's trampoline also runs coroutines compiled that way.
+#if defined(__clang__) || PYCONC_ASYNCIO_SYMMETRIC_TRANSFER
+inline constexpr bool kSymmetricTransfer = true;
+#else
+inline constexpr bool kSymmetricTransfer = false;
+#endif
+
+// Passes control to `to` within the task: a tail call, or via the trampoline.
+inline std::coroutine_handle<> Transfer(TaskFrame* task,
+                                        std::coroutine_handle<> to) {
+  if constexpr (kSymmetricTransfer) {
+    return to;
+  } else {
+    task->next_ = to;
+    return std::noop_coroutine();
+  }
+}
+
+// Coroutine frames (and task and future states) come from a per-thread cache
+// of freed blocks in size classes of 16 bytes up to 512, at most kMaxCached per
+// class: a coroutine called and awaited in a loop reuses one block instead of
+// calling malloc each time. The fast paths are inline; trivially destructible
+// so that reaching the cache costs no TLS guard (RegisterFrameCacheCleanup
+// frees what is left at thread exit).
+struct FrameCache {
+  static constexpr std::size_t kGranule = 16;
+  static constexpr std::size_t kClasses = 32;
+  static constexpr unsigned kMaxCached = 4096;
+  struct Free {
+    Free* next;
+  };
+  Free* heads[kClasses];
+  unsigned counts[kClasses];
+  bool cleanup_registered;
+};
+inline constinit thread_local FrameCache frame_cache{};
+void RegisterFrameCacheCleanup();
+
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kCacheFrames = false;  // Keep use-after-free detectable.
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kCacheFrames = false;
+#else
+inline constexpr bool kCacheFrames = true;
+#endif
+#else
+inline constexpr bool kCacheFrames = true;
+#endif
+
+inline void* AllocateFrame(std::size_t size) {
+  const std::size_t c =
+      (size + FrameCache::kGranule - 1) / FrameCache::kGranule - 1;
+  if (!kCacheFrames || c >= FrameCache::kClasses) return ::operator new(size);
+  FrameCache::Free* block = frame_cache.heads[c];
+  if (block != nullptr) [[likely]] {
+    frame_cache.heads[c] = block->next;
+    --frame_cache.counts[c];
+    return block;
+  }
+  return ::operator new((c + 1) * FrameCache::kGranule);
+}
+
+inline void FreeFrame(void* frame, std::size_t size) noexcept {
+  const std::size_t c =
+      (size + FrameCache::kGranule - 1) / FrameCache::kGranule - 1;
+  if (!kCacheFrames || c >= FrameCache::kClasses ||
+      frame_cache.counts[c] >= FrameCache::kMaxCached) {
+    ::operator delete(frame);
+    return;
+  }
+  if (!frame_cache.cleanup_registered) [[unlikely]] {
+    RegisterFrameCacheCleanup();
+  }
+  auto* block = static_cast<FrameCache::Free*>(frame);
+  block->next = frame_cache.heads[c];
+  frame_cache.heads[c] = block;
+  ++frame_cache.counts[c];
+}
+
+// Reports "coroutine '<function>' (<file:line>) was never awaited".
+void ReportNeverAwaited(const Where& where);
+[[noreturn]] void AwaitedTwice(const Where& where);
+
+class PromiseBase {
+ public:
+  // The location is the coroutine's own (the default argument is evaluated
+  // where the compiler constructs the promise, inside the coroutine). Taking a
+  // Where, not plain strings, keeps coroutine parameters from matching.
+  explicit PromiseBase(Where where) : where_(where) {}
+
+  static void* operator new(std::size_t size) { return AllocateFrame(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept {
+    FreeFrame(frame, size);
+  }
+
+  struct InitialAwaiter {
+    PromiseBase* promise;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const noexcept { promise->started_ = true; }
+  };
+  InitialAwaiter initial_suspend() noexcept { return {this}; }
+
+  struct FinalAwaiter {
+    bool await_ready() const noexcept { return false; }
+    template <typename P>
+    std::coroutine_handle<> await_suspend(
+        std::coroutine_handle<P> self) const noexcept {
+      PromiseBase& promise = self.promise();
+      if (!promise.continuation_) return std::noop_coroutine();
+      return Transfer(promise.task_, promise.continuation_);
+    }
+    void await_resume() const noexcept {}
+  };
+  FinalAwaiter final_suspend() noexcept { return {}; }
+
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+  TaskFrame* task() const { return task_; }
+  void set_task(TaskFrame* task) { task_ = task; }
+  void set_continuation(std::coroutine_handle<> c) { continuation_ = c; }
+  bool started() const { return started_; }
+  const Where& where() const { return where_; }
+  std::exception_ptr& exception() { return exception_; }
+
+ private:
+  TaskFrame* task_ = nullptr;
+  std::coroutine_handle<> continuation_;
+  std::exception_ptr exception_;
+  Where where_;
+  bool started_ = false;
+};
+
+template <typename T>
+class Promise;
+
+}  // namespace internal
+
+template <typename T = void>
+class [[nodiscard]] Coroutine {
+ public:
+  using promise_type = internal::Promise<T>;
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Coroutine() = default;
+  explicit Coroutine(Handle handle) : handle_(handle) {}
+  Coroutine(Coroutine&& other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)) {}
+  Coroutine& operator=(Coroutine&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+  }
+  ~Coroutine() { Reset(); }
+
+  // Whether this holds a coroutine (false after a move or Release()).
+  bool valid() const { return handle_ != nullptr; }
+  // Where the coroutine's function is (for reports and task dumps).
+  const internal::Where& where() const { return handle_.promise().where(); }
+
+  // `co_await coro` runs the body inside the awaiting task and gives its
+  // value, or rethrows its exception (Python: `await coro`).
+  struct Awaiter {
+    Handle handle;
+    bool await_ready() const noexcept { return false; }
+    template <typename P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> caller) {
+      promise_type& promise = handle.promise();
+      if (promise.started()) internal::AwaitedTwice(promise.where());
+      internal::TaskFrame* task = caller.promise().task();
+      promise.set_task(task);
+      promise.set_continuation(caller);
+      return internal::Transfer(task, handle);
+    }
+    T await_resume() { return handle.promise().TakeResult(); }
+  };
+  Awaiter operator co_await() && { return Awaiter{handle_}; }
+  Awaiter operator co_await() & { return Awaiter{handle_}; }
+
+  // Gives up ownership of the frame (for CreateTask).
+  Handle Release() { return std::exchange(handle_, nullptr); }
+
+ private:
+  void Reset() {
+    if (handle_ == nullptr) return;
+    if (!handle_.promise().started()) {
+      internal::ReportNeverAwaited(handle_.promise().where());
+    }
+    handle_.destroy();
+    handle_ = nullptr;
+  }
+
+  Handle handle_;
+};
+
+namespace internal {
+
+template <typename T>
+class Promise : public PromiseBase {
+ public:
+  Promise(Where where = Where::Here()) : PromiseBase(where) {}
+  Coroutine<T> get_return_object() {
+    return Coroutine<T>(std::coroutine_handle<Promise>::from_promise(*this));
+  }
+  template <typename U>
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& value) { value_.emplace(std::forward<U>(value)); }
+
+  T TakeResult() {
+    if (exception()) std::rethrow_exception(std::exchange(exception(), {}));
+    return std::move(*value_);
+  }
+
+ private:
+  std::optional<T> value_;
+};
+
+template <>
+class Promise<void> : public PromiseBase {
+ public:
+  Promise(Where where = Where::Here()) : PromiseBase(where) {}
+  Coroutine<void> get_return_object() {
+    return Coroutine<void>(std::coroutine_handle<Promise>::from_promise(*this));
+  }
+  void return_void() {}
+  void TakeResult() {
+    if (exception()) std::rethrow_exception(std::exchange(exception(), {}));
+  }
+};
+
+}  // namespace internal
+}  // namespace pyconc::asyncio
+
+#endif  // PYCONC_ASYNCIO_COROUTINE_H_

@@ -1,0 +1,48 @@
+// CancelledError: how cancellation reaches a coroutine.
+//
+// Python raises asyncio.CancelledError at the await where a cancelled task is
+// suspended; pyconc throws asyncio::CancelledError there, so destructors and
+// catch blocks clean up as Python's `finally` does. As in Python 3.8+, where
+// CancelledError is a BaseException and `except Exception` lets it through,
+// CancelledError does NOT derive from std::exception: `catch (const
+// std::exception&)` does not swallow a cancellation; `catch (...)` does, and
+// should rethrow.
+//
+// Thread-safety: an immutable value; safe to copy and read from any thread.
+
+#ifndef PYCONC_ASYNCIO_ERRORS_H_
+#define PYCONC_ASYNCIO_ERRORS_H_
+
+#include <exception>
+#include <string>
+
+namespace pyconc::asyncio {
+
+// Python's asyncio.CancelledError, carrying the message given to Cancel(msg).
+class CancelledError {
+ public:
+  explicit CancelledError(std::string message = "")
+      : message_(std::move(message)) {}
+
+  // The message passed to Task::Cancel / Future::Cancel (Python's args[0]).
+  const std::string& message() const { return message_; }
+  // "CancelledError" or "CancelledError: <message>", for reports.
+  std::string what() const;
+
+ private:
+  std::string message_;
+};
+
+namespace internal {
+
+// True when `e` holds a CancelledError.
+bool IsCancelledError(const std::exception_ptr& e);
+
+// One line naming what `e` holds: "CancelledError: msg", "std::runtime_error
+// ... what()", or "unknown exception".
+std::string DescribeException(const std::exception_ptr& e);
+
+}  // namespace internal
+}  // namespace pyconc::asyncio
+
+#endif  // PYCONC_ASYNCIO_ERRORS_H_

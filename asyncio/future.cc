@@ -1,0 +1,181 @@
+#include "asyncio/future.h"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "asyncio/errors.h"
+#include "asyncio/task.h"
+#include "tools/misuse/misuse.h"
+
+namespace pyconc::asyncio::internal {
+
+FutureBase::FutureBase(LoopCore* loop) : loop_(loop) {
+  if (loop->closed())
+    pyconc::internal::Misuse("RuntimeError", "Event loop is closed");
+  loop->Track(this);
+}
+
+FutureBase::~FutureBase() {
+  if (log_traceback_) {
+    Report(loop_,
+           {"Future exception was never retrieved", exception_, Describe()});
+  }
+  if (loop_ != nullptr) loop_->Untrack(this);
+}
+
+const char* FutureBase::StateName(State state) {
+  switch (state) {
+    case State::kPending:
+      return "pending";
+    case State::kCancelled:
+      return "cancelled";
+    case State::kFinished:
+      return "finished";
+  }
+  return "?";
+}
+
+std::string FutureBase::Describe() const {
+  std::string out = std::string("Future <") + StateName(state_) + ">";
+  if (exception_ != nullptr) out += " " + DescribeException(exception_);
+  return out;
+}
+
+bool FutureBase::Cancel(const std::string& message) {
+  log_traceback_ = false;
+  if (done()) return false;
+  exception_ = std::make_exception_ptr(CancelledError(message));
+  state_ = State::kCancelled;
+  ScheduleCallbacks();
+  return true;
+}
+
+void FutureBase::SetException(std::exception_ptr exception) {
+  if (done()) InvalidState("SetException", Describe());
+  if (exception == nullptr) {
+    pyconc::internal::Misuse("TypeError", "SetException(nullptr)");
+  }
+  exception_ = std::move(exception);
+  state_ = State::kFinished;
+  log_traceback_ = true;
+  ScheduleCallbacks();
+}
+
+void FutureBase::MarkFinished() {
+  state_ = State::kFinished;
+  ScheduleCallbacks();
+}
+
+void FutureBase::RethrowIfFailed(const char* kind) {
+  if (!done())
+    InvalidState("Result", std::string(kind) + " result is not set.");
+  log_traceback_ = false;
+  if (exception_ != nullptr) std::rethrow_exception(exception_);
+}
+
+std::exception_ptr FutureBase::Exception(const char* kind) {
+  if (!done()) {
+    InvalidState("Exception", std::string(kind) + " exception is not set.");
+  }
+  if (cancelled()) std::rethrow_exception(exception_);
+  log_traceback_ = false;
+  return exception_;
+}
+
+uint64_t FutureBase::AddDoneCallback(absl::AnyInvocable<void(FutureBase&)> fn) {
+  const uint64_t id = next_callback_id_++;
+  callbacks_.push_back(DoneCallback{id, nullptr, std::move(fn)});
+  if (done()) ScheduleCallbacks();
+  return id;
+}
+
+int FutureBase::RemoveDoneCallback(uint64_t id) {
+  auto it = std::find_if(callbacks_.begin(), callbacks_.end(),
+                         [id](const DoneCallback& c) { return c.id == id; });
+  if (it == callbacks_.end()) return 0;
+  callbacks_.erase(it);
+  return 1;
+}
+
+void FutureBase::AddDoneNode(ReadyNode* node) {
+  if (done()) {
+    loop_->Schedule(node);
+    return;
+  }
+  callbacks_.push_back(DoneCallback{0, node, nullptr});
+}
+
+bool FutureBase::RemoveDoneNode(ReadyNode* node) {
+  auto it =
+      std::find_if(callbacks_.begin(), callbacks_.end(),
+                   [node](const DoneCallback& c) { return c.node == node; });
+  if (it == callbacks_.end()) return false;
+  callbacks_.erase(it);
+  return true;
+}
+
+void FutureBase::AbandonWait(TaskBase* task) { RemoveDoneNode(task); }
+
+void FutureBase::ScheduleCallbacks() {
+  if (callbacks_.empty()) return;
+  if (loop_ == nullptr || loop_->closed()) {
+    pyconc::internal::Misuse("RuntimeError",
+                             "Event loop is closed (a future completed after "
+                             "its loop closed)");
+  }
+  std::vector<DoneCallback> callbacks = std::move(callbacks_);
+  callbacks_.clear();
+  for (DoneCallback& callback : callbacks) {
+    if (callback.node != nullptr) {
+      loop_->Schedule(callback.node);
+      continue;
+    }
+    Ref();
+    auto* node = new CallbackNode(
+        [fn = std::move(callback.fn),
+         self = StateRef<FutureBase>(this)]() mutable { fn(*self.get()); },
+        Where{"done callback", 0, "AddDoneCallback"});
+    node->set_loop(loop_);
+    loop_->Schedule(node);
+  }
+}
+
+void InvalidState(const char* what, const std::string& which) {
+  pyconc::internal::Misuse("InvalidStateError",
+                           std::string(what) + ": " + which);
+}
+
+void SuspendChecked(TaskFrame* task, FutureBase* on) {
+  if (static_cast<FutureBase*>(static_cast<TaskBase*>(task)) == on) {
+    pyconc::internal::Misuse("RuntimeError",
+                             "Task cannot await on itself: " + on->Describe());
+  }
+  if (on->loop() != task->task_loop()) {
+    pyconc::internal::Misuse(
+        "RuntimeError",
+        "Task got Future attached to a different loop: " + on->Describe());
+  }
+}
+
+void LoopCore::Track(FutureBase* future) {
+  future->tracked_prev_ = nullptr;
+  future->tracked_next_ = tracked_head_;
+  if (tracked_head_ != nullptr) tracked_head_->tracked_prev_ = future;
+  tracked_head_ = future;
+}
+
+void LoopCore::Untrack(FutureBase* future) {
+  if (future->tracked_prev_ != nullptr) {
+    future->tracked_prev_->tracked_next_ = future->tracked_next_;
+  } else {
+    tracked_head_ = future->tracked_next_;
+  }
+  if (future->tracked_next_ != nullptr) {
+    future->tracked_next_->tracked_prev_ = future->tracked_prev_;
+  }
+  future->tracked_prev_ = future->tracked_next_ = nullptr;
+}
+
+}  // namespace pyconc::asyncio::internal

@@ -1,0 +1,324 @@
+// Future<T>: Python's asyncio.Future, a result that will exist later, bound to
+// one event loop.
+//
+//   Future<int> f;                      // fut = loop.create_future()
+//   loop.CallLater(d, [f]() mutable { f.SetResult(7); });
+//   int x = co_await f;                 // x = await fut
+//
+// A Future's outcome is set exactly once: SetResult, SetException or Cancel.
+// Then its done callbacks are scheduled on the loop, in the order they were
+// added (Python's call_soon; a callback added to a done future is scheduled at
+// once), and every task awaiting it is woken. `co_await future` on a pending
+// future suspends the task; it resumes on the loop's thread in the iteration
+// after the outcome was set, getting the value, the exception rethrown, or
+// CancelledError for a cancelled future. Cancelling the awaiting task cancels
+// the future (as in Python).
+//
+// Misuse fails fast naming Python's exception: Result() or Exception() on a
+// pending future, or setting an outcome twice, is InvalidStateError.
+// An exception that nobody retrieves (by Result, Exception or co_await) is
+// reported through the loop's exception handler when the last handle goes away
+// ("Future exception was never retrieved").
+//
+// Handles are copyable and share one state (reference-counted, as Python
+// objects are). Thread-safety: like Python's, not thread-safe: use a Future on
+// its loop's thread; other threads reach it through CallSoonThreadsafe. The
+// count is not atomic (it is on every task's hot path), so a handle is also
+// copied and dropped on the loop's thread only; to hand one to another thread,
+// move it there and move it back inside the CallSoonThreadsafe callback:
+//   std::thread([&loop, f]() mutable {
+//     loop.CallSoonThreadsafe([f = std::move(f)]() mutable { f.SetResult(1);
+//     });
+//   });
+
+#ifndef PYCONC_ASYNCIO_FUTURE_H_
+#define PYCONC_ASYNCIO_FUTURE_H_
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "asyncio/coroutine.h"
+#include "asyncio/errors.h"
+#include "asyncio/loop_core.h"
+#include "asyncio/suspension.h"
+
+namespace pyconc::asyncio {
+namespace internal {
+
+// The state shared by Future<T> and Task<T> (a Task is a Future, as in Python).
+class FutureBase : public Waitable {
+ public:
+  enum class State : uint8_t { kPending, kCancelled, kFinished };
+
+  explicit FutureBase(LoopCore* loop);
+  FutureBase(const FutureBase&) = delete;
+  FutureBase& operator=(const FutureBase&) = delete;
+
+  // States come from the frame cache too (see coroutine.h).
+  static void* operator new(std::size_t size) { return AllocateFrame(size); }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    FreeFrame(p, size);
+  }
+
+  void Ref() { ++refs_; }
+  void Unref() {
+    if (--refs_ == 0) delete this;
+  }
+
+  State state() const { return state_; }
+  bool done() const { return state_ != State::kPending; }
+  bool cancelled() const { return state_ == State::kCancelled; }
+  LoopCore* loop() const { return loop_; }
+
+  // Python's Future.cancel(msg); Task overrides it.
+  virtual bool Cancel(const std::string& message);
+  // Python's Future.set_exception(exc).
+  void SetException(std::exception_ptr exception);
+  // Marks a pending future finished with its value (stored by the caller).
+  void MarkFinished();
+  // What Result() checks first: misuse when pending; rethrows the exception
+  // or CancelledError. Marks the exception retrieved.
+  void RethrowIfFailed(const char* kind);
+  // Python's Future.exception(): null when finished with a value.
+  std::exception_ptr Exception(const char* kind);
+
+  // Python's add_done_callback: `fn` is scheduled with this future once done.
+  uint64_t AddDoneCallback(absl::AnyInvocable<void(FutureBase&)> fn);
+  // Python's remove_done_callback; returns how many were removed (0 or 1).
+  int RemoveDoneCallback(uint64_t id);
+  // A done callback that schedules `node` itself (no allocation): how tasks
+  // wait on futures, and how combinators can. `node` must stay valid and out
+  // of any queue until it runs or is removed.
+  void AddDoneNode(ReadyNode* node);
+  bool RemoveDoneNode(ReadyNode* node);
+
+  // Waitable.
+  bool CancelWait(const std::string& message) override {
+    return Cancel(message);
+  }
+  void AbandonWait(TaskBase* task) override;
+  std::string DescribeWait() const override { return Describe(); }
+
+  // "Future <pending>", "Task 'Task-3' <finished>", for reports.
+  virtual std::string Describe() const;
+  virtual bool is_task() const { return false; }
+
+  // For LoopCore's list of live futures and tasks.
+  FutureBase* tracked_prev_ = nullptr;
+  FutureBase* tracked_next_ = nullptr;
+  // The loop is going away: report through stderr from now on.
+  void DetachFromLoop() { loop_ = nullptr; }
+
+ protected:
+  virtual ~FutureBase();
+  void ScheduleCallbacks();
+  static const char* StateName(State state);
+
+  LoopCore* loop_;
+  std::exception_ptr exception_;  // Also the CancelledError of a cancelled one.
+
+ private:
+  struct DoneCallback {
+    uint64_t id;
+    ReadyNode* node;
+    absl::AnyInvocable<void(FutureBase&)> fn;
+  };
+  std::vector<DoneCallback> callbacks_;
+  uint32_t refs_ = 1;
+  uint32_t next_callback_id_ = 1;
+  State state_ = State::kPending;
+
+ protected:
+  bool log_traceback_ = false;  // An exception nobody has retrieved yet.
+  friend class TaskBase;
+  void set_state(State state) { state_ = state; }
+};
+
+// An owning pointer to a FutureBase-derived state.
+template <typename S>
+class StateRef {
+ public:
+  StateRef() = default;
+  explicit StateRef(S* state) : state_(state) {}  // Adopts one reference.
+  StateRef(const StateRef& other) : state_(other.state_) {
+    if (state_ != nullptr) state_->Ref();
+  }
+  StateRef(StateRef&& other) noexcept
+      : state_(std::exchange(other.state_, nullptr)) {}
+  StateRef& operator=(StateRef other) {
+    std::swap(state_, other.state_);
+    return *this;
+  }
+  ~StateRef() {
+    if (state_ != nullptr) state_->Unref();
+  }
+  S* get() const { return state_; }
+  S* operator->() const { return state_; }
+  // Gives up the reference without dropping it.
+  S* release() { return std::exchange(state_, nullptr); }
+  explicit operator bool() const { return state_ != nullptr; }
+
+ private:
+  S* state_ = nullptr;
+};
+
+// Where a value of type T is kept once set.
+template <typename T>
+class ResultSlot {
+ public:
+  template <typename U>
+  void Set(U&& value) {
+    value_.emplace(std::forward<U>(value));
+  }
+  const T& Get() const { return *value_; }
+
+ private:
+  std::optional<T> value_;
+};
+template <>
+class ResultSlot<void> {
+ public:
+  void Get() const {}
+};
+
+template <typename T>
+class FutureState final : public FutureBase, public ResultSlot<T> {
+ public:
+  using FutureBase::FutureBase;
+};
+
+// `co_await` on a Future or Task: suspends unless done, then gives the value
+// (a copy: several tasks may await one future) or rethrows.
+template <typename S, typename T>
+class ResultAwaiter {
+ public:
+  explicit ResultAwaiter(StateRef<S> state) : state_(std::move(state)) {}
+  bool await_ready() const noexcept { return state_->done(); }
+  template <typename P>
+  void await_suspend(std::coroutine_handle<P> caller) {
+    task_ = caller.promise().task();
+    SuspendChecked(task_, state_.get());
+    task_->SuspendOn(caller, state_.get());
+    state_->AddDoneNode(task_);
+  }
+  T await_resume() {
+    if (task_ != nullptr) task_->ThrowIfCancelRequested();
+    state_->RethrowIfFailed(state_->is_task() ? "Task" : "Future");
+    if constexpr (!std::is_void_v<T>) return T(state_->Get());
+  }
+
+ private:
+  StateRef<S> state_;
+  TaskFrame* task_ = nullptr;
+};
+
+// Misuse checks before a task suspends on `on`: a task awaiting itself, or a
+// future of another loop (Python's RuntimeError for both).
+void SuspendChecked(TaskFrame* task, FutureBase* on);
+// The running loop, or misuse "RuntimeError: no running event loop".
+LoopCore& RunningLoopOrDie(const char* what);
+
+}  // namespace internal
+
+template <typename T = void>
+class Future {
+ public:
+  // A pending future on the running loop (Python: loop.create_future() inside
+  // a coroutine; EventLoop::CreateFuture<T>() makes one for a given loop).
+  Future() : Future(internal::RunningLoopOrDie("Future()")) {}
+  explicit Future(internal::LoopCore& loop)
+      : state_(new internal::FutureState<T>(&loop)) {}
+
+  // Python's done(), cancelled().
+  bool Done() const { return state_->done(); }
+  bool Cancelled() const { return state_->cancelled(); }
+  // Python's result(): the value; rethrows the exception, or CancelledError
+  // when cancelled. On a pending future: misuse (InvalidStateError).
+  decltype(auto) Result() const {
+    state_->RethrowIfFailed("Future");
+    return state_->Get();
+  }
+  // Python's exception(): null when there is a value; CancelledError thrown
+  // when cancelled; misuse (InvalidStateError) when pending.
+  std::exception_ptr Exception() const { return state_->Exception("Future"); }
+
+  // Python's set_result(value); misuse (InvalidStateError) when done.
+  template <typename U = T>
+  requires(!std::is_void_v<U>) void SetResult(U value) {
+    CheckPending("SetResult");
+    state_->Set(std::move(value));
+    state_->MarkFinished();
+  }
+  template <typename U = T>
+  requires std::is_void_v<U>
+  void SetResult() {
+    CheckPending("SetResult");
+    state_->MarkFinished();
+  }
+  // Python's set_exception(exc); misuse (InvalidStateError) when done.
+  void SetException(std::exception_ptr exception) {
+    state_->SetException(std::move(exception));
+  }
+  // Python's cancel(msg): false when already done.
+  bool Cancel(std::string message = "") { return state_->Cancel(message); }
+
+  // Python's add_done_callback(fn): `fn(future)` is scheduled on the loop when
+  // the future is done (at once if it is). Returns an id for
+  // RemoveDoneCallback.
+  uint64_t AddDoneCallback(absl::AnyInvocable<void(Future&)> fn) {
+    return state_->AddDoneCallback(
+        [fn = std::move(fn)](internal::FutureBase& base) mutable {
+          Future self(static_cast<internal::FutureState<T>*>(&base));
+          fn(self);
+        });
+  }
+  // Python's remove_done_callback: returns the number removed (0 or 1).
+  int RemoveDoneCallback(uint64_t id) { return state_->RemoveDoneCallback(id); }
+
+  // Python's `await fut`; see the top of this file.
+  auto operator co_await() const {
+    return internal::ResultAwaiter<internal::FutureState<T>, T>(state_);
+  }
+
+  internal::FutureBase* base() const { return state_.get(); }
+  // For the thread bridges (executor.h): the state with one reference, and a
+  // handle adopting such a reference, so that a handle crosses threads
+  // without its (non-atomic) count being touched there.
+  internal::FutureState<T>* ReleaseState() && { return state_.release(); }
+  static Future AdoptState(internal::FutureState<T>* state) {
+    Future future(state);
+    state->Unref();  // The constructor took one more.
+    return future;
+  }
+  friend bool operator==(const Future& a, const Future& b) {
+    return a.state_.get() == b.state_.get();
+  }
+
+ private:
+  explicit Future(internal::FutureState<T>* state) : state_(state) {
+    state->Ref();
+  }
+  void CheckPending(const char* what) const;
+
+  internal::StateRef<internal::FutureState<T>> state_;
+};
+
+namespace internal {
+[[noreturn]] void InvalidState(const char* what, const std::string& which);
+}  // namespace internal
+
+template <typename T>
+void Future<T>::CheckPending(const char* what) const {
+  if (state_->done()) internal::InvalidState(what, state_->Describe());
+}
+
+}  // namespace pyconc::asyncio
+
+#endif  // PYCONC_ASYNCIO_FUTURE_H_

@@ -1,0 +1,82 @@
+// Futures: a loop-bound Future resolved by a callback, by a timer and by
+// another thread, each awaited by a coroutine.
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "asyncio/asyncio.h"
+#include "gflags/gflags.h"
+#include "tools/cli/cli.h"
+
+DEFINE_int32(delay_ms, 50, "When the timer and the thread resolve theirs.");
+
+namespace {
+
+namespace aio = pyconc::asyncio;
+
+constexpr char kLesson[] =
+    "asyncio.Future: a result that will exist later, bound to one loop. "
+    "Whoever has\n"
+    "the value calls SetResult (or SetException, or Cancel); every coroutine "
+    "awaiting\n"
+    "the future resumes on the loop with it, and its done callbacks run. "
+    "Another\n"
+    "thread must go through loop.CallSoonThreadsafe.\n\n"
+    "Usage: bazel run //asyncio/future -- [--delay_ms=MS]";
+
+aio::Coroutine<void> Main() {
+  const absl::Time start = absl::Now();
+  auto ms = [start] { return absl::ToDoubleMilliseconds(absl::Now() - start); };
+  aio::EventLoop& loop = aio::GetRunningLoop();
+
+  aio::Future<std::string> by_callback;
+  by_callback.AddDoneCallback([&](aio::Future<std::string>& f) {
+    std::printf("  %8.1f ms  done callback sees \"%s\"\n", ms(),
+                f.Result().c_str());
+  });
+  loop.CallSoon([by_callback]() mutable { by_callback.SetResult("soon"); });
+  std::printf("  %8.1f ms  awaiting a future set by CallSoon\n", ms());
+  std::printf("  %8.1f ms  got \"%s\"\n", ms(), (co_await by_callback).c_str());
+
+  aio::Future<int> by_timer;
+  loop.CallLater(absl::Milliseconds(FLAGS_delay_ms),
+                 [by_timer]() mutable { by_timer.SetResult(42); });
+  std::printf("  %8.1f ms  awaiting a future set by a %d ms timer\n", ms(),
+              FLAGS_delay_ms);
+  std::printf("  %8.1f ms  got %d\n", ms(), co_await by_timer);
+
+  aio::Future<int> by_thread;
+  // The handle is copied here, moved into the thread, and moved back to the
+  // loop inside the callback: handles are only copied and dropped on the
+  // loop's thread.
+  std::thread worker([&loop, by_thread]() mutable {
+    absl::SleepFor(absl::Milliseconds(FLAGS_delay_ms));  // Some slow work.
+    loop.CallSoonThreadsafe(
+        [f = std::move(by_thread)]() mutable { f.SetResult(7); });
+  });
+  std::printf("  %8.1f ms  awaiting a future set from another thread\n", ms());
+  const int from_thread = co_await by_thread;
+  std::printf("  %8.1f ms  got %d (via CallSoonThreadsafe)\n", ms(),
+              from_thread);
+  worker.join();
+
+  aio::Future<int> cancelled;
+  loop.CallSoon([cancelled]() mutable { cancelled.Cancel("not needed"); });
+  try {
+    co_await cancelled;
+  } catch (const aio::CancelledError& e) {
+    std::printf("  %8.1f ms  a cancelled future raises %s\n", ms(),
+                e.what().c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
+  pyconc::cli::CheckFlagRange("delay_ms", FLAGS_delay_ms, 0, 60000);
+  aio::Run(Main());
+  return 0;
+}

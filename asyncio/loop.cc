@@ -1,0 +1,416 @@
+#include "asyncio/loop.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "asyncio/errors.h"
+#include "threading/pool/executor.h"
+#include "tools/misuse/misuse.h"
+
+namespace pyconc::asyncio {
+namespace {
+
+using pyconc::internal::Misuse;
+
+thread_local EventLoop* running_loop = nullptr;
+
+[[noreturn]] void SystemError(const char* call) {
+  Misuse("OSError", absl::StrCat(call, ": ", std::strerror(errno)));
+}
+
+// Stops the loop when the future it waits for is done.
+class StopNode final : public internal::ReadyNode {
+ public:
+  explicit StopNode(EventLoop* loop) : loop_(loop) {}
+  void RunReady() override {
+    ran_ = true;
+    loop_->Stop();
+  }
+  std::string DescribeReady() const override {
+    return "RunUntilComplete's stop";
+  }
+  bool ran() const { return ran_; }
+
+ private:
+  EventLoop* loop_;
+  bool ran_ = false;
+};
+
+}  // namespace
+
+namespace internal {
+
+int64_t LoopCore::NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+LoopCore* RunningLoopCore() { return running_loop; }
+
+LoopCore& RunningLoopOrDie(const char* what) {
+  if (running_loop == nullptr) {
+    Misuse("RuntimeError", absl::StrCat(what, ": no running event loop"));
+  }
+  return *running_loop;
+}
+
+void LoopCore::CallExceptionHandler(const ExceptionContext& context) {
+  static_cast<EventLoop*>(this)->CallExceptionHandler(context);
+}
+
+void Report(LoopCore* loop, const ExceptionContext& context) {
+  if (loop != nullptr) {
+    loop->CallExceptionHandler(context);
+  } else {
+    EventLoop::DefaultExceptionHandler(context);
+  }
+}
+
+}  // namespace internal
+
+EventLoop& GetRunningLoop() {
+  return static_cast<EventLoop&>(internal::RunningLoopOrDie("GetRunningLoop"));
+}
+
+EventLoop::EventLoop() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) SystemError("epoll_create1");
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) SystemError("eventfd");
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = wake_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) {
+    SystemError("epoll_ctl");
+  }
+  debug_ = DebugFromEnvironment();
+}
+
+EventLoop::~EventLoop() {
+  Close();
+  default_executor_.reset();
+  for (internal::FutureBase* f = tracked_head_; f != nullptr;) {
+    internal::FutureBase* next = f->tracked_next_;
+    f->DetachFromLoop();
+    f->tracked_prev_ = f->tracked_next_ = nullptr;
+    f = next;
+  }
+  tracked_head_ = nullptr;
+}
+
+void EventLoop::CheckOpen(const char* what) const {
+  if (closed_)
+    Misuse("RuntimeError", absl::StrCat(what, ": Event loop is closed"));
+}
+
+internal::CallbackNode* EventLoop::NewCallback(
+    absl::AnyInvocable<void()> callback, internal::Where where) {
+  auto* node = new internal::CallbackNode(std::move(callback), where);
+  node->set_loop(this);
+  return node;
+}
+
+Handle EventLoop::CallSoon(absl::AnyInvocable<void()> callback,
+                           internal::Where where) {
+  CheckOpen("CallSoon");
+  internal::CallbackNode* node = NewCallback(std::move(callback), where);
+  Schedule(node);  // The queue holds the node's first reference.
+  return Handle(node);
+}
+
+TimerHandle EventLoop::CallLater(absl::Duration delay,
+                                 absl::AnyInvocable<void()> callback,
+                                 internal::Where where) {
+  return CallAt(Time() + delay, std::move(callback), where);
+}
+
+TimerHandle EventLoop::CallAt(absl::Time when,
+                              absl::AnyInvocable<void()> callback,
+                              internal::Where where) {
+  CheckOpen("CallAt");
+  internal::CallbackNode* node = NewCallback(std::move(callback), where);
+  int64_t when_ns =
+      when == absl::InfiniteFuture() ? INT64_MAX : absl::ToUnixNanos(when);
+  AddTimer(node, when_ns);  // The heap holds the node's first reference.
+  return TimerHandle(node);
+}
+
+absl::Time EventLoop::Time() const { return absl::FromUnixNanos(NowNs()); }
+
+Handle EventLoop::CallSoonThreadsafe(absl::AnyInvocable<void()> callback,
+                                     internal::Where where) {
+  internal::CallbackNode* node = NewCallback(std::move(callback), where);
+  Handle handle(node);
+  absl::MutexLock lock(&mu_);
+  if (closed_for_threads_) {
+    Misuse("RuntimeError", "CallSoonThreadsafe: Event loop is closed");
+  }
+  // One wake-up per batch: the loop reads the eventfd before it takes the
+  // batch. Written under mu_, so Close() cannot close the eventfd meanwhile.
+  if (threadsafe_.empty()) {
+    const uint64_t one = 1;
+    while (write(wake_fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+  }
+  threadsafe_.push_back(node);
+  return handle;
+}
+
+bool EventLoop::TryCallSoonThreadsafe(absl::AnyInvocable<void()> callback,
+                                      internal::Where where) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_for_threads_) return false;
+  }
+  // The loop may close between the check and the call; Close() and this
+  // thread then race as they do in Python (RuntimeError there, misuse here),
+  // which is why Close() shuts the default executor down first.
+  CallSoonThreadsafe(std::move(callback), where);
+  return true;
+}
+
+futures::ThreadPoolExecutor& EventLoop::DefaultExecutor() {
+  CheckOpen("DefaultExecutor");
+  if (default_executor_ == nullptr) {
+    default_executor_ = std::make_unique<futures::ThreadPoolExecutor>(
+        futures::ThreadPoolOptions{.thread_name_prefix = "asyncio"});
+  }
+  return *default_executor_;
+}
+
+void EventLoop::DrainThreadsafe() {
+  uint64_t count = 0;
+  while (read(wake_fd_, &count, sizeof(count)) < 0 && errno == EINTR) {
+  }
+  std::vector<internal::CallbackNode*> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    batch.swap(threadsafe_);
+  }
+  for (internal::CallbackNode* node : batch) Schedule(node);
+}
+
+void EventLoop::RunForever() {
+  CheckOpen("RunForever");
+  if (running_) Misuse("RuntimeError", "This event loop is already running");
+  if (running_loop != nullptr) {
+    Misuse("RuntimeError",
+           "Cannot run the event loop while another loop is running");
+  }
+  running_ = true;
+  running_loop = this;
+  while (true) {
+    RunOnce();
+    if (stopping_) break;
+  }
+  stopping_ = false;
+  running_ = false;
+  running_loop = nullptr;
+}
+
+void EventLoop::RunUntilDone(internal::FutureBase* future) {
+  if (future->loop() != this) {
+    Misuse("ValueError", "RunUntilComplete: the future is of another loop");
+  }
+  if (future->done()) return;
+  StopNode stop(this);
+  future->AddDoneNode(&stop);
+  RunForever();
+  if (!stop.ran()) {
+    // Stopped for another reason: the node must not outlive this frame.
+    if (!future->RemoveDoneNode(&stop)) ready_.Remove(&stop);
+  }
+  if (!future->done()) {
+    Misuse("RuntimeError", "Event loop stopped before Future completed.");
+  }
+}
+
+void EventLoop::Stop() { stopping_ = true; }
+
+void EventLoop::RunOnce() {
+  int timeout_ms = -1;
+  if (!ready_.empty() || stopping_) {
+    timeout_ms = 0;
+  } else if (!timers_.empty()) {
+    const int64_t delta = timers_.top()->when_ns() - NowNs();
+    // Rounded up, so the loop does not wake just before the deadline.
+    const int64_t ms = delta <= 0 ? 0 : (delta + 999999) / 1000000;
+    timeout_ms = static_cast<int>(ms > INT_MAX ? INT_MAX : ms);
+  }
+  epoll_event events[128];
+  const int n = epoll_wait(epoll_fd_, events, 128, timeout_ms);
+  if (n < 0 && errno != EINTR) SystemError("epoll_wait");
+  for (int i = 0; i < n; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == wake_fd_) {
+      DrainThreadsafe();
+      continue;
+    }
+    auto it = fds_.find(fd);
+    if (it == fds_.end()) continue;
+    const uint32_t got = events[i].events;
+    if (it->second.reader != nullptr &&
+        (got & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+      it->second.reader->Ref();
+      Schedule(it->second.reader);
+    }
+    if (it->second.writer != nullptr &&
+        (got & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+      it->second.writer->Ref();
+      Schedule(it->second.writer);
+    }
+  }
+  const int64_t end_ns = NowNs();
+  while (!timers_.empty() && timers_.top()->when_ns() <= end_ns) {
+    timers_.Pop()->Fire();
+  }
+  RunBatch();
+}
+
+void EventLoop::RunBatch() {
+  internal::ReadyQueue batch;
+  ready_.TakeAll(&batch);
+  if (!debug_) {
+    while (!batch.empty()) batch.Pop()->RunReady();
+    return;
+  }
+  while (!batch.empty()) {
+    internal::ReadyNode* node = batch.Pop();
+    const std::string what = node->DescribeReady();
+    const int64_t start = NowNs();
+    node->RunReady();
+    const absl::Duration took = absl::Nanoseconds(NowNs() - start);
+    if (took >= slow_callback_) {
+      const std::string line =
+          absl::StrFormat("pyconc.asyncio: Executing %s took %.3f seconds\n",
+                          what, absl::ToDoubleSeconds(took));
+      std::fwrite(line.data(), 1, line.size(), stderr);
+    }
+  }
+}
+
+void EventLoop::Close() {
+  if (running_) Misuse("RuntimeError", "Cannot close a running event loop");
+  if (closed_) return;
+  // Python's asyncio.run shuts the default executor down before closing.
+  if (default_executor_ != nullptr) default_executor_->Shutdown({.wait = true});
+  std::vector<internal::CallbackNode*> threadsafe;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_for_threads_ = true;
+    threadsafe.swap(threadsafe_);
+  }
+  for (internal::CallbackNode* node : threadsafe) node->Unref();
+  // Pending tasks are reported and destroyed; they stay allocated until the
+  // queue is cleared, since they may still be in it.
+  std::vector<AnyTask> pending = internal::AllTasksOf(*this);
+  for (AnyTask& task : pending) task.base()->AbandonAtClose();
+  while (!ready_.empty()) ready_.Pop()->DropReady();
+  pending.clear();
+  while (!timers_.empty()) timers_.Pop()->DropTimer();
+  for (auto& [fd, watch] : fds_) {
+    if (watch.reader != nullptr) watch.reader->Unref();
+    if (watch.writer != nullptr) watch.writer->Unref();
+  }
+  fds_.clear();
+  closed_ = true;
+  ::close(wake_fd_);
+  ::close(epoll_fd_);
+}
+
+void EventLoop::UpdateFd(int fd, FdWatch& watch) {
+  const uint32_t events = (watch.reader != nullptr ? EPOLLIN : 0u) |
+                          (watch.writer != nullptr ? EPOLLOUT : 0u);
+  if (events == watch.events) return;
+  epoll_event event{};
+  event.events = events;
+  event.data.fd = fd;
+  const int op = watch.events == 0 ? EPOLL_CTL_ADD
+                 : events == 0     ? EPOLL_CTL_DEL
+                                   : EPOLL_CTL_MOD;
+  if (epoll_ctl(epoll_fd_, op, fd, &event) != 0) SystemError("epoll_ctl");
+  watch.events = events;
+  if (events == 0) fds_.erase(fd);
+}
+
+void EventLoop::AddReader(int fd, absl::AnyInvocable<void()> callback,
+                          internal::Where where) {
+  AddWatch(fd, /*writer=*/false, std::move(callback), where);
+}
+
+void EventLoop::AddWriter(int fd, absl::AnyInvocable<void()> callback,
+                          internal::Where where) {
+  AddWatch(fd, /*writer=*/true, std::move(callback), where);
+}
+
+void EventLoop::AddWatch(int fd, bool writer,
+                         absl::AnyInvocable<void()> callback,
+                         internal::Where where) {
+  CheckOpen(writer ? "AddWriter" : "AddReader");
+  RemoveWatch(fd, writer);  // Python replaces a previous callback.
+  FdWatch& watch = fds_[fd];
+  (writer ? watch.writer : watch.reader) =
+      NewCallback(std::move(callback), where);
+  UpdateFd(fd, watch);
+}
+
+bool EventLoop::RemoveReader(int fd) { return RemoveWatch(fd, false); }
+bool EventLoop::RemoveWriter(int fd) { return RemoveWatch(fd, true); }
+
+bool EventLoop::RemoveWatch(int fd, bool writer) {
+  auto it = fds_.find(fd);
+  if (it == fds_.end()) return false;
+  internal::CallbackNode*& slot =
+      writer ? it->second.writer : it->second.reader;
+  if (slot == nullptr) return false;
+  slot->Cancel();  // It may be in the ready queue already.
+  slot->Unref();
+  slot = nullptr;
+  UpdateFd(fd, it->second);
+  return true;
+}
+
+void EventLoop::SetExceptionHandler(ExceptionHandler handler) {
+  handler_ = std::move(handler);
+}
+
+void EventLoop::CallExceptionHandler(const ExceptionContext& context) {
+  if (!handler_) {
+    DefaultExceptionHandler(context);
+    return;
+  }
+  try {
+    handler_(*this, context);
+  } catch (...) {
+    DefaultExceptionHandler({"Unhandled error in exception handler",
+                             std::current_exception(), context.message});
+  }
+}
+
+void EventLoop::DefaultExceptionHandler(const ExceptionContext& context) {
+  std::string line = absl::StrCat("pyconc.asyncio: ", context.message);
+  if (!context.source.empty()) absl::StrAppend(&line, "\n  ", context.source);
+  if (context.exception != nullptr) {
+    absl::StrAppend(&line, "\n  ",
+                    internal::DescribeException(context.exception));
+  }
+  line += "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace pyconc::asyncio

@@ -1,0 +1,91 @@
+// The part of EventLoop that futures, tasks and awaiters use directly.
+//
+// Futures and tasks schedule themselves on their loop's ready queue and timer
+// heap without a virtual call or an allocation; this header gives them that
+// access without depending on loop.h (which depends on them, for
+// CreateTask and RunUntilComplete). Users include "asyncio/loop.h".
+//
+// Thread-safety: the loop's thread only.
+
+#ifndef PYCONC_ASYNCIO_LOOP_CORE_H_
+#define PYCONC_ASYNCIO_LOOP_CORE_H_
+
+#include <cstdint>
+#include <exception>
+#include <string>
+
+#include "absl/time/time.h"
+#include "asyncio/handle.h"
+
+namespace pyconc::asyncio {
+
+// What Python passes to an exception handler as the `context` dict.
+struct ExceptionContext {
+  // Python's context["message"], e.g. "Task exception was never retrieved".
+  std::string message;
+  // Python's context["exception"]; may be null.
+  std::exception_ptr exception;
+  // Python's context["future"] / ["task"] / ["handle"]: what it concerns.
+  std::string source;
+};
+
+namespace internal {
+
+class FutureBase;
+class TaskBase;
+
+class LoopCore {
+ public:
+  LoopCore() = default;
+  LoopCore(const LoopCore&) = delete;
+  LoopCore& operator=(const LoopCore&) = delete;
+
+  // Appends to the ready queue; runs in this or the next iteration.
+  void Schedule(ReadyNode* node) { ready_.Push(node); }
+  void AddTimer(TimerNode* timer, int64_t when_ns) {
+    timers_.Push(timer, when_ns);
+  }
+  void RemoveTimer(TimerNode* timer) {
+    if (timer->in_heap()) timers_.Remove(timer);
+  }
+  // The loop's clock (CLOCK_MONOTONIC) in nanoseconds.
+  static int64_t NowNs();
+
+  TaskBase* current_task() const { return current_task_; }
+  void set_current_task(TaskBase* task) { current_task_ = task; }
+
+  // Every live future and task of this loop, so the loop can list tasks and
+  // detach them when it goes away.
+  void Track(FutureBase* future);
+  void Untrack(FutureBase* future);
+  FutureBase* tracked_head() const { return tracked_head_; }
+
+  uint64_t NextTaskId() { return ++last_task_id_; }
+  bool closed() const { return closed_; }
+  bool debug() const { return debug_; }
+
+  // Python's loop.call_exception_handler(context).
+  void CallExceptionHandler(const ExceptionContext& context);
+
+ protected:
+  ~LoopCore() = default;
+
+  ReadyQueue ready_;
+  TimerHeap timers_;
+  TaskBase* current_task_ = nullptr;
+  FutureBase* tracked_head_ = nullptr;
+  uint64_t last_task_id_ = 0;
+  bool closed_ = false;
+  bool debug_ = false;
+};
+
+// The loop running on this thread, or null (Python's _get_running_loop()).
+LoopCore* RunningLoopCore();
+
+// Reports through `loop`'s exception handler, or to stderr when it is null.
+void Report(LoopCore* loop, const ExceptionContext& context);
+
+}  // namespace internal
+}  // namespace pyconc::asyncio
+
+#endif  // PYCONC_ASYNCIO_LOOP_CORE_H_

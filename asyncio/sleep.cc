@@ -1,0 +1,43 @@
+#include "asyncio/sleep.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "asyncio/errors.h"
+
+namespace pyconc::asyncio::internal {
+
+int64_t SleepAwaiter::ToNanos(absl::Duration delay) {
+  // About 146 years: far enough, and no overflow when added to the clock.
+  constexpr int64_t kForever = int64_t{1} << 62;
+  if (delay >= absl::Nanoseconds(kForever)) return kForever;
+  return absl::ToInt64Nanoseconds(delay);
+}
+
+bool SleepAwaiter::CancelWait(const std::string& message) {
+  if (fired_) return false;  // The task is already on its way back.
+  task_->task_loop()->RemoveTimer(this);
+  fired_ = true;
+  cancelled_ = true;
+  task_->set_cancel_message(message);
+  task_->Wake();
+  return true;
+}
+
+void SleepAwaiter::AbandonWait(TaskBase*) {
+  if (in_heap()) task_->task_loop()->RemoveTimer(this);
+}
+
+std::string SleepAwaiter::DescribeWait() const {
+  return absl::StrCat("Sleep(",
+                      absl::FormatDuration(absl::Nanoseconds(delay_ns_)),
+                      ") at ", where_.ShortString(), " in ", where_.function);
+}
+
+void SleepAwaiter::ThrowCancelled() {
+  throw CancelledError(task_->cancel_message());
+}
+
+}  // namespace pyconc::asyncio::internal

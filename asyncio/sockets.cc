@@ -1,0 +1,172 @@
+#include "asyncio/sockets.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "asyncio/errors.h"
+#include "asyncio/loop.h"
+#include "tools/misuse/misuse.h"
+
+namespace pyconc::asyncio::internal {
+namespace {
+
+const char* PythonErrorName(int error) {
+  switch (error) {
+    case ECONNREFUSED:
+      return "ConnectionRefusedError";
+    case ECONNRESET:
+      return "ConnectionResetError";
+    case ECONNABORTED:
+      return "ConnectionAbortedError";
+    case EPIPE:
+      return "BrokenPipeError";
+    case ETIMEDOUT:
+      return "TimeoutError";
+    default:
+      return "OSError";
+  }
+}
+
+}  // namespace
+
+SocketAwaiter::SocketAwaiter(int fd, bool write, const char* operation,
+                             Where where)
+    : fd_(fd), write_(write), operation_(operation), where_(where) {
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || (flags & O_NONBLOCK) == 0) {
+    pyconc::internal::Misuse(
+        "ValueError", absl::StrCat(operation, " at ", where.ShortString(),
+                                   ": the socket must be non-blocking"));
+  }
+}
+
+SocketAwaiter::~SocketAwaiter() { Unregister(); }
+
+void SocketAwaiter::Register() {
+  auto* loop = static_cast<EventLoop*>(task_->task_loop());
+  auto ready = [this] { OnReady(); };
+  if (write_) {
+    loop->AddWriter(fd_, ready, where_);
+  } else {
+    loop->AddReader(fd_, ready, where_);
+  }
+  registered_ = true;
+}
+
+void SocketAwaiter::Unregister() {
+  if (!registered_) return;
+  registered_ = false;
+  auto* loop = static_cast<EventLoop*>(task_->task_loop());
+  if (loop->IsClosed()) return;
+  if (write_) {
+    loop->RemoveWriter(fd_);
+  } else {
+    loop->RemoveReader(fd_);
+  }
+}
+
+void SocketAwaiter::OnReady() {
+  if (!TryIo()) return;  // Spurious readiness: keep waiting.
+  Unregister();
+  task_->Wake();
+}
+
+bool SocketAwaiter::CancelWait(const std::string& message) {
+  if (!registered_) return false;  // Completed; the task is on its way.
+  Unregister();
+  cancelled_ = true;
+  cancel_message_ = message;
+  task_->Wake();
+  return true;
+}
+
+void SocketAwaiter::CheckCancelled() {
+  if (task_ == nullptr) return;  // Completed without suspending.
+  task_->ThrowIfCancelRequested();
+  if (cancelled_) throw CancelledError(cancel_message_);
+}
+
+std::string SocketAwaiter::DescribeWait() const {
+  return absl::StrCat(operation_, "(fd ", fd_, ") at ", where_.ShortString(),
+                      " in ", where_.function);
+}
+
+absl::Status SocketAwaiter::ErrnoStatus(const char* call, int error) {
+  return absl::Status(
+      absl::ErrnoToStatusCode(error),
+      absl::StrCat(PythonErrorName(error), ": [Errno ", error, "] ",
+                   std::strerror(error), " (", call, ")"));
+}
+
+bool RecvAwaiter::TryIo() {
+  while (true) {
+    const ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+    if (n >= 0) {
+      result_ = static_cast<size_t>(n);
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    result_ = ErrnoStatus("recv", errno);
+    return true;
+  }
+}
+
+bool SendAllAwaiter::TryIo() {
+  while (!data_.empty()) {
+    const ssize_t n = ::send(fd_, data_.data(), data_.size(), MSG_NOSIGNAL);
+    if (n >= 0) {
+      data_.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    result_ = ErrnoStatus("send", errno);
+    return true;
+  }
+  return true;
+}
+
+bool ConnectAwaiter::TryIo() {
+  if (!started_) {
+    started_ = true;
+    int rc;
+    do {
+      rc = ::connect(fd_, address_, length_);
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0) return true;
+    if (errno == EINPROGRESS || errno == EAGAIN) return false;
+    result_ = ErrnoStatus("connect", errno);
+    return true;
+  }
+  int error = 0;
+  socklen_t size = sizeof(error);
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size) != 0) {
+    error = errno;
+  }
+  if (error == EINPROGRESS) return false;
+  if (error != 0) result_ = ErrnoStatus("connect", error);
+  return true;
+}
+
+bool AcceptAwaiter::TryIo() {
+  while (true) {
+    const int fd =
+        ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      result_ = fd;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    result_ = ErrnoStatus("accept", errno);
+    return true;
+  }
+}
+
+}  // namespace pyconc::asyncio::internal

@@ -1,0 +1,94 @@
+// The contract between a task and the awaitables it suspends on.
+//
+// A task runs its coroutine until an awaitable (a Future, a Task, Sleep, a
+// socket operation) suspends it. The awaitable then records, in the task's
+// TaskFrame, the coroutine to resume and itself as the Waitable the task is
+// suspended on (Python's Task._fut_waiter), and arranges to Schedule() the
+// task when it completes. Task::Cancel() cancels the Waitable, as Python's
+// Task.cancel() cancels _fut_waiter. When the step runs, the awaitable's
+// await_resume first calls ThrowIfCancelRequested(), which throws
+// CancelledError if the task was cancelled while the wake-up was already on
+// its way (Python's _must_cancel).
+//
+// Thread-safety: the loop's thread only.
+
+#ifndef PYCONC_ASYNCIO_SUSPENSION_H_
+#define PYCONC_ASYNCIO_SUSPENSION_H_
+
+#include <coroutine>
+#include <memory>
+#include <string>
+
+#include "asyncio/handle.h"
+#include "asyncio/loop_core.h"
+
+namespace pyconc::asyncio::internal {
+
+class TaskBase;
+
+// What a task can be suspended on.
+class Waitable {
+ public:
+  // Python's `fut_waiter.cancel(msg)`: true when the wait is now cancelled
+  // and the task will be woken to get CancelledError(message); false when the
+  // wait is already complete (or cannot be cancelled) and the task must be
+  // cancelled at its next step instead.
+  virtual bool CancelWait(const std::string& message) = 0;
+  // The waiting task is being destroyed (its loop closed while it was
+  // pending): forget it, and never schedule it.
+  virtual void AbandonWait(TaskBase* task) = 0;
+  // For task dumps: "Sleep(100ms) at tool.cc:12", "Task 'Task-3'".
+  virtual std::string DescribeWait() const = 0;
+
+ protected:
+  ~Waitable() = default;
+};
+
+// The part of a task that awaitables use.
+class TaskFrame : public ReadyNode {
+ public:
+  explicit TaskFrame(LoopCore* loop) : task_loop_(loop) {}
+
+  LoopCore* task_loop() const { return task_loop_; }
+  // Records where the task stopped; `resume` runs when the task is scheduled.
+  void SuspendOn(std::coroutine_handle<> resume, Waitable* on) {
+    resume_ = resume;
+    waiting_on_ = on;
+  }
+  // Puts the task on its loop's ready queue (once per suspension).
+  void Wake() { task_loop_->Schedule(this); }
+  // First thing in await_resume after a suspension.
+  void ThrowIfCancelRequested() {
+    if (throw_cancel_) [[unlikely]]
+      ThrowCancel();
+  }
+
+  // Python's Task._cancel_message: the message of the latest Cancel(msg),
+  // which awaitables cancelled on the task's behalf throw with.
+  const std::string& cancel_message() const {
+    static const std::string* const kEmpty = new std::string;
+    return cancel_message_ == nullptr ? *kEmpty : *cancel_message_;
+  }
+  void set_cancel_message(const std::string& message) {
+    if (message.empty() && cancel_message_ == nullptr) return;
+    cancel_message_ = std::make_unique<std::string>(message);
+  }
+
+  // The trampoline's next handle (see coroutine.h).
+  std::coroutine_handle<> next_;
+
+ protected:
+  ~TaskFrame() = default;
+  [[noreturn]] void ThrowCancel();
+
+  LoopCore* task_loop_;
+  std::coroutine_handle<> resume_;
+  Waitable* waiting_on_ = nullptr;
+  // Allocated only by a Cancel with a message: most tasks never need it.
+  std::unique_ptr<std::string> cancel_message_;
+  bool throw_cancel_ = false;
+};
+
+}  // namespace pyconc::asyncio::internal
+
+#endif  // PYCONC_ASYNCIO_SUSPENSION_H_

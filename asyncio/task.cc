@@ -1,0 +1,209 @@
+#include "asyncio/task.h"
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "asyncio/errors.h"
+#include "tools/misuse/misuse.h"
+
+namespace pyconc::asyncio {
+namespace internal {
+
+void TaskFrame::ThrowCancel() {
+  throw_cancel_ = false;
+  throw CancelledError(cancel_message());
+}
+
+TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
+                   PromiseBase* promise, std::string name)
+    : FutureBase(loop),
+      TaskFrame(loop),
+      top_(top),
+      promise_(promise),
+      name_(name.empty() ? nullptr
+                         : std::make_unique<std::string>(std::move(name))),
+      id_(loop->NextTaskId()) {
+  Ref();  // The loop's, until the task is done: pending tasks stay alive.
+  promise->set_task(this);
+  resume_ = top;
+  loop->Schedule(this);  // Python: loop.call_soon(self.__step).
+}
+
+TaskBase::~TaskBase() {
+  if (log_traceback_) {
+    log_traceback_ = false;
+    Report(loop_,
+           {"Task exception was never retrieved", exception_, Describe()});
+  }
+  DestroyFrame();
+}
+
+std::string TaskBase::name() const {
+  return name_ == nullptr ? absl::StrCat("Task-", id_) : *name_;
+}
+
+bool TaskBase::Cancel(const std::string& message) {
+  log_traceback_ = false;
+  if (done()) return false;
+  ++num_cancels_requested_;
+  // Python leaves _fut_waiter set: it may be a task that swallows the
+  // cancellation, to be cancelled again later.
+  if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) return true;
+  must_cancel_ = true;
+  set_cancel_message(message);
+  return true;
+}
+
+int TaskBase::Uncancel() {
+  if (num_cancels_requested_ > 0) {
+    --num_cancels_requested_;
+    if (num_cancels_requested_ == 0) must_cancel_ = false;
+  }
+  return num_cancels_requested_;
+}
+
+void TaskBase::Step() {
+  waiting_on_ = nullptr;
+  if (must_cancel_) {
+    must_cancel_ = false;
+    throw_cancel_ = true;
+  }
+  if (!started_) {
+    started_ = true;
+    if (throw_cancel_) {  // Cancelled before its first step: never runs.
+      throw_cancel_ = false;
+      FinishCancelled(
+          std::make_exception_ptr(CancelledError(cancel_message())));
+      return;
+    }
+  }
+  LoopCore* loop = task_loop_;
+  TaskBase* previous = loop->current_task();
+  loop->set_current_task(this);
+  running_ = true;
+  // The trampoline (see coroutine.h): each transfer returns here. With
+  // symmetric transfer next_ stays null and this runs once, so translation
+  // units built either way can be linked together.
+  std::coroutine_handle<> next = resume_;
+  do {
+    next_ = nullptr;
+    next.resume();
+    next = next_;
+  } while (next != nullptr);
+  running_ = false;
+  loop->set_current_task(previous);
+  if (top_.done()) {
+    Finish();
+    return;
+  }
+  // Python: a task that cancelled itself cancels what it now waits on.
+  if (must_cancel_ && waiting_on_ != nullptr &&
+      waiting_on_->CancelWait(cancel_message())) {
+    must_cancel_ = false;
+  }
+}
+
+void TaskBase::Finish() {
+  std::exception_ptr error = std::exchange(promise_->exception(), nullptr);
+  if (error != nullptr) {
+    if (IsCancelledError(error)) {
+      FinishCancelled(std::move(error));
+      return;
+    }
+    exception_ = std::move(error);
+    log_traceback_ = true;
+    set_state(State::kFinished);
+  } else if (must_cancel_) {  // Cancelled right before the coroutine returned.
+    must_cancel_ = false;
+    FinishCancelled(std::make_exception_ptr(CancelledError(cancel_message())));
+    return;
+  } else {
+    TakeResult();
+    set_state(State::kFinished);
+  }
+  DestroyFrame();
+  ScheduleCallbacks();
+  Unref();  // The loop's reference; may delete this.
+}
+
+void TaskBase::FinishCancelled(std::exception_ptr error) {
+  exception_ = std::move(error);
+  set_state(State::kCancelled);
+  DestroyFrame();
+  ScheduleCallbacks();
+  Unref();
+}
+
+void TaskBase::DestroyFrame() {
+  if (top_ == nullptr) return;
+  std::exchange(top_, nullptr).destroy();
+}
+
+void TaskBase::AbandonAtClose() {
+  if (done() || top_ == nullptr) return;
+  Report(loop_, {"Task was destroyed but it is pending!", nullptr, Describe()});
+  if (waiting_on_ != nullptr) {
+    std::exchange(waiting_on_, nullptr)->AbandonWait(this);
+  }
+  DestroyFrame();
+  Unref();
+}
+
+std::string TaskBase::WhereSuspended() const {
+  if (done()) return "";
+  if (top_ == nullptr) return "destroyed while pending";
+  if (running_) return "running";
+  if (waiting_on_ != nullptr) {
+    return "suspended on " + waiting_on_->DescribeWait();
+  }
+  return started_ ? "scheduled to resume" : "scheduled to start";
+}
+
+std::string TaskBase::Describe() const {
+  std::string out = absl::StrCat("Task '", name(), "'");
+  if (top_ != nullptr) {
+    absl::StrAppend(&out, " coroutine ", promise_->where().function, " (",
+                    promise_->where().ShortString(), ")");
+  }
+  absl::StrAppend(&out, " <", StateName(state()), ">");
+  if (!done()) {
+    absl::StrAppend(&out, " ", WhereSuspended());
+  } else if (exception_ != nullptr) {
+    absl::StrAppend(&out, " ", DescribeException(exception_));
+  }
+  return out;
+}
+
+std::string TaskBase::DescribeReady() const {
+  return absl::StrCat("step of ", Describe());
+}
+
+std::vector<AnyTask> AllTasksOf(LoopCore& loop) {
+  std::vector<AnyTask> tasks;
+  for (FutureBase* f = loop.tracked_head(); f != nullptr;
+       f = f->tracked_next_) {
+    if (f->is_task() && !f->done()) {
+      tasks.emplace_back(static_cast<TaskBase*>(f));
+    }
+  }
+  return tasks;
+}
+
+}  // namespace internal
+
+std::optional<AnyTask> CurrentTask() {
+  internal::LoopCore* loop = internal::RunningLoopCore();
+  if (loop == nullptr || loop->current_task() == nullptr) return std::nullopt;
+  return AnyTask(loop->current_task());
+}
+
+std::vector<AnyTask> AllTasks() {
+  return internal::AllTasksOf(internal::RunningLoopOrDie("AllTasks"));
+}
+
+}  // namespace pyconc::asyncio

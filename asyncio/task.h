@@ -1,0 +1,260 @@
+// Task<T>: Python's asyncio.Task, a coroutine scheduled to run concurrently.
+//
+//   Task<int> t = CreateTask(Work(), {.name = "worker"});  //
+//   asyncio.create_task
+//   ...                                                      // t runs
+//   meanwhile int x = co_await t;                                      // await
+//   t
+//
+// Eager in the sense Python's tasks are: CreateTask schedules the coroutine's
+// first step on the running loop at once (it starts in the loop's next
+// iteration, not inside CreateTask). Each step runs on the loop's thread until
+// the coroutine suspends. The loop keeps a pending task alive even when nobody
+// holds its Task handle (closing Python's "weak reference" trap); handles are
+// copyable and share the task.
+//
+// Cancellation, as Python 3.11+ (tasks.py), case by case:
+// - Cancel(msg) on a task suspended on an awaitable cancels that awaitable
+//   (a Future, another Task, a Sleep, a socket wait); the task resumes with
+//   CancelledError(msg) thrown at that await. Cancel() on a task that is
+//   scheduled but not yet stepped (not started, or woken by a result) makes its
+//   next step throw CancelledError instead (Python's _must_cancel); a task
+//   cancelled before its first step never runs its body.
+// - A task that cancels itself ends cancelled at its next await, or when it
+//   returns if there is none.
+// - A task whose coroutine lets CancelledError out ends cancelled; one that
+//   catches it and returns a value ends finished, not cancelled.
+// - Cancel() on a done task returns false. Every other Cancel() returns true
+//   and counts one request: Cancelling() is the count and Uncancel()
+//   decrements it (when it reaches 0 a pending _must_cancel is dropped, as in
+//   3.13). Timeout and TaskGroup build on these counts.
+// - Awaiting a task that ends cancelled throws its CancelledError (with the
+//   message it carried) in the awaiter, which is not itself marked cancelled.
+//
+// Nothing lost: a task that ends with an exception nobody retrieved (Result,
+// Exception, co_await) is reported when its last handle goes ("Task exception
+// was never retrieved"); a task still pending when its loop closes is reported
+// ("Task was destroyed but it is pending!") and its frame destroyed.
+//
+// Thread-safety: like Python's, tasks belong to their loop's thread.
+
+#ifndef PYCONC_ASYNCIO_TASK_H_
+#define PYCONC_ASYNCIO_TASK_H_
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "asyncio/coroutine.h"
+#include "asyncio/future.h"
+#include "asyncio/loop_core.h"
+#include "asyncio/suspension.h"
+
+namespace pyconc::asyncio {
+
+// The keyword arguments of Python's create_task(coro, name=...).
+struct TaskOptions {
+  // Empty means "Task-N", numbered per loop in creation order from 1.
+  std::string name;
+};
+
+namespace internal {
+
+class TaskBase : public FutureBase, public TaskFrame {
+ public:
+  TaskBase(LoopCore* loop, std::coroutine_handle<> top, PromiseBase* promise,
+           std::string name);
+
+  // Python's Task.cancel(msg), cancelling(), uncancel().
+  bool Cancel(const std::string& message) override;
+  int cancelling() const { return num_cancels_requested_; }
+  int Uncancel();
+
+  std::string name() const;
+  void set_name(std::string name) {
+    name_ = std::make_unique<std::string>(std::move(name));
+  }
+  // Where the task is: "running", "scheduled", "suspended on <what>".
+  std::string WhereSuspended() const;
+  std::string Describe() const override;
+  bool is_task() const override { return true; }
+
+  // The loop closes while the task is pending: report it, destroy its frame.
+  void AbandonAtClose();
+
+  // ReadyNode: one step (Python's Task.__step).
+  void RunReady() override { Step(); }
+  std::string DescribeReady() const override;
+
+ protected:
+  ~TaskBase() override;
+  // Moves the coroutine's return value into the task.
+  virtual void TakeResult() = 0;
+  std::coroutine_handle<> top() const { return top_; }
+
+ private:
+  void Step();
+  void Finish();
+  void FinishCancelled(std::exception_ptr error);
+  void DestroyFrame();
+
+  std::coroutine_handle<> top_;
+  PromiseBase* promise_;
+  std::unique_ptr<std::string> name_;  // Null: "Task-<id_>".
+  uint64_t id_;
+  int num_cancels_requested_ = 0;
+  bool must_cancel_ = false;
+  bool started_ = false;
+  bool running_ = false;
+};
+
+template <typename T>
+class TaskState final : public TaskBase, public ResultSlot<T> {
+ public:
+  TaskState(LoopCore* loop, Coroutine<T> coro, std::string name)
+      : TaskState(loop, coro.Release(), std::move(name)) {}
+
+ private:
+  TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
+            std::string name)
+      : TaskBase(loop, handle, &handle.promise(), std::move(name)) {}
+  void TakeResult() override {
+    auto& promise =
+        Coroutine<T>::Handle::from_address(top().address()).promise();
+    if constexpr (std::is_void_v<T>) {
+      promise.TakeResult();
+    } else {
+      this->Set(promise.TakeResult());
+    }
+  }
+};
+
+}  // namespace internal
+
+// A task whose result type is not known here: what CurrentTask() and
+// AllTasks() return. Task<T> is an AnyTask with Result().
+class AnyTask {
+ public:
+  AnyTask() = default;
+
+  // Python's done(), cancelled().
+  bool Done() const { return state_->done(); }
+  bool Cancelled() const { return state_->cancelled(); }
+  // Python's exception(): null when finished with a value; rethrows
+  // CancelledError when cancelled; misuse (InvalidStateError) when pending.
+  std::exception_ptr Exception() const { return state_->Exception("Task"); }
+  // Python's cancel(msg); see the top of this file.
+  bool Cancel(std::string message = "") { return state_->Cancel(message); }
+  // Python's cancelling(): pending cancellation requests.
+  int Cancelling() const { return state_->cancelling(); }
+  // Python's uncancel(): one request fewer; returns the remaining count.
+  int Uncancel() { return state_->Uncancel(); }
+  // Python's get_name() / set_name().
+  std::string name() const { return state_->name(); }
+  void set_name(std::string name) { state_->set_name(std::move(name)); }
+  // Python's remove_done_callback: returns the number removed (0 or 1).
+  int RemoveDoneCallback(uint64_t id) { return state_->RemoveDoneCallback(id); }
+  // Python's add_done_callback(fn): `fn(task)` is scheduled once done.
+  uint64_t AddDoneCallback(absl::AnyInvocable<void(AnyTask&)> fn) {
+    return state_->AddDoneCallback(
+        [fn = std::move(fn)](internal::FutureBase& base) mutable {
+          AnyTask self(static_cast<internal::TaskBase*>(&base));
+          fn(self);
+        });
+  }
+  // One line: name, coroutine, state and where it is suspended.
+  std::string Describe() const { return state_->Describe(); }
+
+  // `co_await task` without the value: waits, rethrows a failure.
+  auto operator co_await() const {
+    return internal::ResultAwaiter<internal::TaskBase, void>(state_);
+  }
+
+  bool valid() const { return static_cast<bool>(state_); }
+  internal::TaskBase* base() const { return state_.get(); }
+  friend bool operator==(const AnyTask& a, const AnyTask& b) {
+    return a.state_.get() == b.state_.get();
+  }
+
+  // Takes a new reference to `state`.
+  explicit AnyTask(internal::TaskBase* state) : state_(state) { state->Ref(); }
+
+ protected:
+  internal::StateRef<internal::TaskBase> state_;
+};
+
+template <typename T = void>
+class Task : public AnyTask {
+ public:
+  Task() = default;
+  explicit Task(internal::TaskState<T>* state) : AnyTask(state) {}
+
+  // Python's result(): the value; rethrows the task's exception, or its
+  // CancelledError when cancelled; misuse (InvalidStateError) when pending.
+  decltype(auto) Result() const {
+    state_->RethrowIfFailed("Task");
+    return typed()->Get();
+  }
+  // Python's add_done_callback(fn) with the typed task.
+  uint64_t AddDoneCallback(absl::AnyInvocable<void(Task&)> fn) {
+    return state_->AddDoneCallback(
+        [fn = std::move(fn)](internal::FutureBase& base) mutable {
+          Task self(static_cast<internal::TaskState<T>*>(&base));
+          fn(self);
+        });
+  }
+  // Python's `await task`: the value (a copy), or the exception rethrown.
+  auto operator co_await() const {
+    return internal::ResultAwaiter<internal::TaskState<T>, T>(
+        internal::StateRef<internal::TaskState<T>>(RefTyped()));
+  }
+
+ private:
+  internal::TaskState<T>* typed() const {
+    return static_cast<internal::TaskState<T>*>(state_.get());
+  }
+  internal::TaskState<T>* RefTyped() const {
+    typed()->Ref();
+    return typed();
+  }
+};
+
+namespace internal {
+template <typename T>
+Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
+  auto* state =
+      new TaskState<T>(&loop, std::move(coro), std::move(options.name));
+  Task<T> task(state);
+  state->Unref();  // The loop's reference is the one TaskBase took.
+  return task;
+}
+}  // namespace internal
+
+// Python's asyncio.create_task(coro, name=...): schedules `coro` on the
+// running loop (misuse, RuntimeError, when no loop is running).
+template <typename T>
+Task<T> CreateTask(Coroutine<T> coro, TaskOptions options = {}) {
+  return internal::NewTask(internal::RunningLoopOrDie("CreateTask"),
+                           std::move(coro), std::move(options));
+}
+
+namespace internal {
+// The tasks of `loop` not yet done, newest first.
+std::vector<AnyTask> AllTasksOf(LoopCore& loop);
+}  // namespace internal
+
+// Python's asyncio.current_task(): the task whose step is running, if any.
+std::optional<AnyTask> CurrentTask();
+// Python's asyncio.all_tasks(): the running loop's tasks not yet done.
+std::vector<AnyTask> AllTasks();
+
+}  // namespace pyconc::asyncio
+
+#endif  // PYCONC_ASYNCIO_TASK_H_

@@ -1,0 +1,18 @@
+"""The tool of an asyncio tutorial page: a cc_binary named after its package."""
+
+load("@rules_cc//cc:defs.bzl", "cc_binary")
+
+def asyncio_tool(name, srcs = ["tool.cc"]):
+    """`bazel run //asyncio/<name>`: a tool on the shared //asyncio library, in the tour."""
+    cc_binary(
+        name = name,
+        srcs = srcs,
+        visibility = ["//tools/tour:__pkg__"],
+        deps = [
+            "//asyncio",
+            "//tools/cli",
+            "@com_github_gflags_gflags//:gflags",
+            "@com_google_absl//absl/strings:str_format",
+            "@com_google_absl//absl/time",
+        ],
+    )

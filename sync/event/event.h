@@ -1,0 +1,65 @@
+// Event: Python's threading.Event, a flag that threads can wait for.
+//
+//   Python                                  pyconc
+//   event = threading.Event()               sync::Event event;
+//   event.set(), event.clear()              event.Set(), event.Clear()
+//   event.is_set()                          event.IsSet()
+//   event.wait(), event.wait(0.5)           event.Wait(),
+//   event.Wait(absl::Milliseconds(500))
+//
+// Unlike absl::Notification, an Event can be cleared and set again. Wait()
+// returns true when the flag is set, or was set while the caller waited: a
+// waiter already waiting when Set() is followed at once by Clear() still wakes,
+// and returns true (as Python since 3.x, gh-57711). It returns false only when
+// the timeout ran out with the flag clear.
+//
+// Thread-safety: every member may be called from any thread. Memory ordering:
+// what a thread wrote before Set() is visible to a thread whose Wait() or
+// IsSet() returns true because of it.
+
+#ifndef PYCONC_SYNC_EVENT_EVENT_H_
+#define PYCONC_SYNC_EVENT_EVENT_H_
+
+#include <cstdint>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace pyconc::sync {
+
+namespace internal {
+struct TestPeer;
+}  // namespace internal
+
+class Event {
+ public:
+  Event() = default;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  // Whether the flag is set (Python's is_set()).
+  bool IsSet() const;
+  // Sets the flag and wakes every waiting thread.
+  void Set();
+  // Clears the flag; later Wait() calls block until the next Set().
+  void Clear();
+  // Waits until the flag is set or `timeout` passes; returns whether it was
+  // set. A negative timeout is Python's ValueError.
+  bool Wait(absl::Duration timeout = absl::InfiniteDuration());
+
+ private:
+  friend struct internal::TestPeer;
+
+  mutable absl::Mutex mu_;
+  bool flag_ ABSL_GUARDED_BY(mu_) = false;
+  // How many times Set() turned the flag on; a waiter wakes when it changes, so
+  // a Clear() right after the Set() cannot strand it.
+  uint64_t sets_ ABSL_GUARDED_BY(mu_) = 0;
+  // Threads inside Wait(), for tests that must know a thread is blocked.
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace pyconc::sync
+
+#endif  // PYCONC_SYNC_EVENT_EVENT_H_

@@ -1,0 +1,39 @@
+#include "sync/local/local.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace pyconc::sync::internal {
+namespace {
+
+// The Locals a thread has values in; destroyed when the thread exits.
+class ThreadExitHooks {
+ public:
+  ~ThreadExitHooks() {
+    const std::thread::id self = std::this_thread::get_id();
+    for (const std::weak_ptr<LocalSlotsBase>& weak : locals_) {
+      if (std::shared_ptr<LocalSlotsBase> local = weak.lock())
+        local->Forget(self);
+    }
+  }
+
+  void Add(std::weak_ptr<LocalSlotsBase> local) {
+    // Drops the Locals destroyed since, so a thread that outlives many stays
+    // small.
+    std::erase_if(locals_, [](const auto& weak) { return weak.expired(); });
+    locals_.push_back(std::move(local));
+  }
+
+ private:
+  std::vector<std::weak_ptr<LocalSlotsBase>> locals_;
+};
+
+thread_local ThreadExitHooks thread_exit_hooks;
+
+}  // namespace
+
+void LocalSlotsBase::ForgetAtThreadExit() {
+  thread_exit_hooks.Add(weak_from_this());
+}
+
+}  // namespace pyconc::sync::internal

@@ -1,0 +1,74 @@
+// RLock: Python's threading.RLock, a reentrant lock.
+//
+// The thread that holds an RLock may acquire it again; it is released when that
+// thread has called Release() as many times as it acquired it. Only the owner
+// may release it: releasing an RLock the calling thread does not hold is misuse
+// (Python's RuntimeError) and aborts. Acquire(blocking, timeout), the standard
+// lock names and Guard work as for Lock (see lock.h). Condition() without an
+// argument uses an RLock, as in Python.
+//
+// Thread-safety: every member may be called from any thread. Memory ordering:
+// what the owner wrote before its last Release() is visible to the next thread
+// to acquire it. A recursive acquire by the owner touches no shared state at
+// all.
+
+#ifndef PYCONC_SYNC_LOCK_RLOCK_H_
+#define PYCONC_SYNC_LOCK_RLOCK_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+#include "sync/internal/permits.h"
+#include "sync/internal/std_lock_names.h"
+
+namespace pyconc::sync {
+
+class Condition;
+
+class ABSL_LOCKABLE RLock : public internal::StdLockNames<RLock> {
+ public:
+  RLock() = default;
+  RLock(const RLock&) = delete;
+  RLock& operator=(const RLock&) = delete;
+
+  // Acquires the lock, or adds one level of recursion when the caller owns it.
+  void Acquire() ABSL_EXCLUSIVE_LOCK_FUNCTION() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Python's acquire(blocking, timeout): returns whether the lock was acquired.
+  bool Acquire(bool blocking, absl::Duration timeout = absl::InfiniteDuration())
+      ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Drops one level of recursion; the last one unlocks. Only the owner may call
+  // it.
+  void Release() ABSL_UNLOCK_FUNCTION() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Whether some thread holds the lock now (Python 3.14's locked()).
+  bool Locked() const { return permits_.value() == 0; }
+  // Whether the calling thread holds it (Python's _is_owned()).
+  bool IsOwned() const;
+  // How many times the calling thread holds it; 0 for other threads (Python's
+  // _recursion_count()).
+  int64_t RecursionCount() const { return IsOwned() ? count_ : 0; }
+
+ private:
+  friend class Condition;
+
+  // Acquire(blocking, timeout) with the deadline it computed.
+  bool AcquireUntil(absl::Time deadline);
+
+  // What Condition::Wait needs: release every level at once, and take them
+  // back.
+  int64_t ReleaseSave();
+  void AcquireRestore(int64_t count);
+
+  internal::Permits permits_{1};
+  // The owner's identity (see CurrentThread() in rlock.cc), or null when
+  // unlocked. Only a thread can store its own identity, so a thread reading
+  // its own back (relaxed) knows it is the owner.
+  std::atomic<const void*> owner_{nullptr};
+  // The recursion level; read and written only by the owner.
+  int64_t count_ = 0;
+};
+
+}  // namespace pyconc::sync
+
+#endif  // PYCONC_SYNC_LOCK_RLOCK_H_

@@ -1,0 +1,106 @@
+// Coroutine<T>: laziness, values, exceptions, flat stacks, "never awaited".
+#include "asyncio/coroutine.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "asyncio/run.h"
+#include "asyncio/sleep.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pyconc::asyncio {
+namespace {
+
+using ::testing::HasSubstr;
+
+Coroutine<int> Add(int a, int b) { co_return a + b; }
+Coroutine<void> Fail() {
+  throw std::runtime_error("inner failure");
+  co_return;
+}
+Coroutine<int> Recurse(int depth) {
+  if (depth == 0) co_return 0;
+  co_return 1 + co_await Recurse(depth - 1);
+}
+
+TEST(CoroutineTest, AwaitGivesTheValue) {
+  EXPECT_EQ(
+      asyncio::Run([]() -> Coroutine<int> { co_return co_await Add(2, 3); }()),
+      5);
+}
+
+TEST(CoroutineTest, IsLazy) {
+  int started = 0;
+  auto body = [&started]() -> Coroutine<void> {
+    ++started;
+    co_return;
+  };
+  asyncio::Run([&]() -> Coroutine<void> {
+    Coroutine<void> coro = body();
+    EXPECT_EQ(started, 0);
+    co_await std::move(coro);
+    EXPECT_EQ(started, 1);
+  }());
+}
+
+TEST(CoroutineTest, ExceptionsPropagateToTheAwaiter) {
+  std::string caught;
+  asyncio::Run([&]() -> Coroutine<void> {
+    try {
+      co_await Fail();
+    } catch (const std::runtime_error& e) {
+      caught = e.what();
+    }
+  }());
+  EXPECT_EQ(caught, "inner failure");
+}
+
+TEST(CoroutineTest, RunRethrows) {
+  EXPECT_THROW(asyncio::Run(Fail()), std::runtime_error);
+}
+
+TEST(CoroutineTest, AMillionSynchronousAwaitsKeepTheStackFlat) {
+  const long total = asyncio::Run([]() -> Coroutine<long> {
+    long sum = 0;
+    for (int i = 0; i < 1'000'000; ++i) sum += co_await Add(i, 0);
+    co_return sum;
+  }());
+  EXPECT_EQ(total, 1'000'000L * 999'999L / 2);
+}
+
+TEST(CoroutineTest, DeepRecursionKeepsTheStackFlat) {
+  EXPECT_EQ(asyncio::Run(Recurse(200'000)), 200'000);
+}
+
+TEST(CoroutineTest, AwaitAcrossSuspensions) {
+  auto slow = []() -> Coroutine<int> {
+    co_await Sleep(absl::Milliseconds(1));
+    co_return 7;
+  };
+  EXPECT_EQ(asyncio::Run([&]() -> Coroutine<int> {
+              int a = co_await slow();
+              int b = co_await slow();
+              co_return a + b;
+            }()),
+            14);
+}
+
+TEST(CoroutineTest, NeverAwaitedIsReported) {
+  testing::internal::CaptureStderr();
+  { Coroutine<int> dropped = Add(1, 2); }
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("was never awaited"));
+  EXPECT_THAT(err, HasSubstr("Add"));
+}
+
+TEST(CoroutineTest, MovedFromIsEmpty) {
+  Coroutine<int> a = Add(1, 1);
+  Coroutine<int> b = std::move(a);
+  EXPECT_FALSE(a.valid());
+  EXPECT_TRUE(b.valid());
+  EXPECT_EQ(asyncio::Run(std::move(b)), 2);
+}
+
+}  // namespace
+}  // namespace pyconc::asyncio

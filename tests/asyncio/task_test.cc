@@ -1,0 +1,261 @@
+// Task<T>, ported from CPython's test_tasks.py: scheduling, names, results,
+// callbacks, exception reporting, current/all tasks, 100,000 tasks.
+#include "asyncio/task.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "asyncio/debug.h"
+#include "asyncio/loop.h"
+#include "asyncio/run.h"
+#include "asyncio/sleep.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pyconc::asyncio {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+Coroutine<int> Value(int v) { co_return v; }
+Coroutine<int> SleepThen(absl::Duration d, int v) {
+  co_await Sleep(d);
+  co_return v;
+}
+
+TEST(TaskTest, CreateTaskStartsInTheNextIteration) {
+  std::vector<std::string> order;
+  asyncio::Run([&]() -> Coroutine<void> {
+    auto child = [&]() -> Coroutine<void> {
+      order.push_back("child");
+      co_return;
+    };
+    Task<void> task = CreateTask(child());
+    order.push_back("after create");
+    co_await task;
+    order.push_back("after await");
+  }());
+  EXPECT_THAT(order, ElementsAre("after create", "child", "after await"));
+}
+
+TEST(TaskTest, TasksRunConcurrently) {
+  EventLoop loop;
+  const absl::Time start = loop.Time();
+  const int sum = loop.RunUntilComplete([]() -> Coroutine<int> {
+    std::vector<Task<int>> tasks;
+    for (int i = 1; i <= 10; ++i) {
+      tasks.push_back(CreateTask(SleepThen(absl::Milliseconds(30), i)));
+    }
+    int total = 0;
+    for (Task<int>& t : tasks) total += co_await t;
+    co_return total;
+  }());
+  EXPECT_EQ(sum, 55);
+  EXPECT_GE(loop.Time() - start, absl::Milliseconds(30));
+}
+
+TEST(TaskTest, NamesDefaultToTaskN) {
+  EventLoop loop;
+  Task<int> a = loop.CreateTask(Value(1));
+  Task<int> b = loop.CreateTask(Value(2), {.name = "bee"});
+  EXPECT_EQ(a.name(), "Task-1");
+  EXPECT_EQ(b.name(), "bee");
+  b.set_name("renamed");
+  EXPECT_EQ(b.name(), "renamed");
+  EXPECT_EQ(loop.RunUntilComplete(a), 1);
+  EXPECT_EQ(loop.RunUntilComplete(b), 2);
+}
+
+TEST(TaskTest, ResultAndException) {
+  EventLoop loop;
+  Task<int> ok = loop.CreateTask(Value(3));
+  Task<void> bad = loop.CreateTask([]() -> Coroutine<void> {
+    throw std::runtime_error("bad");
+    co_return;
+  }());
+  loop.RunUntilComplete(ok);
+  loop.RunUntilDone(bad.base());
+  EXPECT_TRUE(ok.Done());
+  EXPECT_EQ(ok.Result(), 3);
+  EXPECT_EQ(ok.Exception(), nullptr);
+  EXPECT_TRUE(bad.Done());
+  EXPECT_FALSE(bad.Cancelled());
+  EXPECT_NE(bad.Exception(), nullptr);
+  EXPECT_THROW(bad.Result(), std::runtime_error);
+}
+
+TEST(TaskTest, TheLoopKeepsATaskWithoutAHandleAlive) {
+  int finished = 0;
+  asyncio::Run([&]() -> Coroutine<void> {
+    auto work = [&]() -> Coroutine<void> {
+      co_await Sleep(absl::Milliseconds(1));
+      ++finished;
+    };
+    for (int i = 0; i < 10; ++i) CreateTask(work());  // Handles dropped.
+    co_await Sleep(absl::Milliseconds(20));
+  }());
+  EXPECT_EQ(finished, 10);
+}
+
+TEST(TaskTest, DoneCallbacksAreScheduledInOrder) {
+  EventLoop loop;
+  std::vector<int> order;
+  Task<int> task = loop.CreateTask(Value(5));
+  task.AddDoneCallback([&](Task<int>& t) { order.push_back(t.Result()); });
+  task.AddDoneCallback([&](Task<int>&) { order.push_back(6); });
+  loop.RunUntilComplete(task);  // Stops after the callbacks, added first.
+  EXPECT_THAT(order, ElementsAre(5, 6));
+}
+
+TEST(TaskTest, SleepZeroYieldsOnce) {
+  std::vector<std::string> order;
+  asyncio::Run([&]() -> Coroutine<void> {
+    auto worker = [&](std::string name) -> Coroutine<void> {
+      for (int i = 0; i < 3; ++i) {
+        order.push_back(name + std::to_string(i));
+        co_await Sleep(absl::ZeroDuration());
+      }
+    };
+    Task<void> a = CreateTask(worker("a"));
+    Task<void> b = CreateTask(worker("b"));
+    co_await a;
+    co_await b;
+  }());
+  EXPECT_THAT(order, ElementsAre("a0", "b0", "a1", "b1", "a2", "b2"));
+}
+
+TEST(TaskTest, CurrentTaskAndAllTasks) {
+  asyncio::Run([]() -> Coroutine<void> {
+    std::optional<AnyTask> me = CurrentTask();
+    EXPECT_TRUE(me.has_value());
+    Task<int> other =
+        CreateTask(SleepThen(absl::Milliseconds(5), 1), {.name = "other"});
+    std::vector<AnyTask> all = AllTasks();
+    EXPECT_EQ(all.size(), 2u);
+    EXPECT_TRUE(std::find(all.begin(), all.end(), *me) != all.end());
+    co_await other;
+    EXPECT_EQ(AllTasks().size(), 1u);
+  }());
+  EXPECT_FALSE(CurrentTask().has_value());
+}
+
+TEST(TaskTest, NeverRetrievedExceptionIsReported) {
+  EventLoop loop;
+  std::vector<std::string> messages;
+  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
+    messages.push_back(c.message + " | " + c.source);
+  });
+  loop.CreateTask([]() -> Coroutine<void> {
+    throw std::runtime_error("nobody looks");
+    co_return;
+  }());
+  loop.RunOnce();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_THAT(messages[0], HasSubstr("Task exception was never retrieved"));
+  EXPECT_THAT(messages[0], HasSubstr("nobody looks"));
+}
+
+TEST(TaskTest, PendingTaskDestroyedAtCloseIsReported) {
+  EventLoop loop;
+  std::vector<std::string> messages;
+  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
+    messages.push_back(c.message + " | " + c.source);
+  });
+  Task<int> task = loop.CreateTask(SleepThen(absl::Hours(1), 1));
+  loop.RunOnce();
+  loop.Close();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_THAT(messages[0], HasSubstr("Task was destroyed but it is pending!"));
+  EXPECT_THAT(messages[0], HasSubstr("Sleep(1h)"));
+  EXPECT_FALSE(task.Done());
+}
+
+TEST(TaskTest, DumpTasksSaysWhereEachTaskIsSuspended) {
+  EventLoop loop;
+  Task<int> sleeper =
+      loop.CreateTask(SleepThen(absl::Seconds(5), 1), {.name = "sleeper"});
+  Future<int> future = loop.CreateFuture<int>();
+  Task<int> waiter = loop.CreateTask(
+      [](Future<int> f) -> Coroutine<int> { co_return co_await f; }(future),
+      {.name = "waiter"});
+  loop.RunOnce();
+  const std::string dump = DumpTasks(loop);
+  EXPECT_THAT(dump, HasSubstr("2 pending tasks"));
+  EXPECT_THAT(dump, HasSubstr("Task 'sleeper' coroutine SleepThen"));
+  EXPECT_THAT(dump, HasSubstr("suspended on Sleep(5s) at task_test.cc:"));
+  EXPECT_THAT(dump, HasSubstr("Task 'waiter'"));
+  EXPECT_THAT(dump, HasSubstr("suspended on Future <pending>"));
+  sleeper.Cancel();
+  future.SetResult(2);
+  EXPECT_EQ(loop.RunUntilComplete(waiter), 2);
+  loop.RunUntilDone(sleeper.base());
+}
+
+TEST(TaskTest, DebugModeReportsSlowSteps) {
+  EventLoop loop;
+  loop.SetDebug(true);
+  loop.set_slow_callback_duration(absl::Milliseconds(10));
+  testing::internal::CaptureStderr();
+  loop.RunUntilComplete([]() -> Coroutine<void> {
+    const absl::Time until = absl::Now() + absl::Milliseconds(20);
+    while (absl::Now() < until) {
+    }  // Holds the loop, as a blocking call would.
+    co_return;
+  }());
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("Executing step of Task 'Task-1'"));
+  EXPECT_THAT(err, HasSubstr("seconds"));
+}
+
+TEST(TaskTest, AHundredThousandConcurrentTasks) {
+  constexpr int kTasks = 100'000;
+  const long sum = asyncio::Run([]() -> Coroutine<long> {
+    std::vector<Task<int>> tasks;
+    tasks.reserve(kTasks);
+    for (int i = 0; i < kTasks; ++i) {
+      tasks.push_back(CreateTask(SleepThen(absl::Milliseconds(i % 10), i)));
+    }
+    long total = 0;
+    for (Task<int>& t : tasks) total += co_await t;
+    co_return total;
+  }());
+  EXPECT_EQ(sum, long{kTasks} * (kTasks - 1) / 2);
+}
+
+TEST(TaskTest, RunCancelsLeftoverTasks) {
+  bool cleaned_up = false;
+  // A named lambda: a coroutine lambda's captures live in the lambda object,
+  // which must outlive the task.
+  auto leftover = [&]() -> Coroutine<void> {
+    try {
+      co_await Sleep(absl::Hours(1));
+    } catch (const CancelledError&) {
+      cleaned_up = true;
+      throw;
+    }
+  };
+  asyncio::Run([&]() -> Coroutine<void> {
+    CreateTask(leftover());
+    co_await Sleep(absl::ZeroDuration());
+  }());
+  EXPECT_TRUE(cleaned_up);
+}
+
+TEST(TaskDeathTest, TaskAwaitingItselfIsRuntimeError) {
+  EXPECT_DEATH(
+      asyncio::Run([]() -> Coroutine<void> { co_await *CurrentTask(); }()),
+      "RuntimeError: Task cannot await on itself");
+}
+
+TEST(TaskDeathTest, RunInsideALoopIsRuntimeError) {
+  EXPECT_DEATH(asyncio::Run([]() -> Coroutine<void> {
+                 asyncio::Run(Value(1));
+                 co_return;
+               }()),
+               "RuntimeError");
+}
+
+}  // namespace
+}  // namespace pyconc::asyncio

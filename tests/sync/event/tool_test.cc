@@ -1,0 +1,38 @@
+// The //sync/event tool, run as a learner runs it.
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tools/run_tool.h"
+
+namespace {
+
+using ::pyconc::testing::RunTool;
+using ::testing::HasSubstr;
+
+TEST(EventToolTest, OneSetWakesEveryWorker) {
+  const absl::Time start = absl::Now();
+  const auto run =
+      RunTool("sync/event/event", {"--workers=3", "--delay_ms=20"});
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(20));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out,
+              HasSubstr("3 workers waited on one Event; Set() after 20 ms."));
+  EXPECT_THAT(run.out,
+              HasSubstr("worker           waited     woke after Set()"));
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_THAT(run.out, HasSubstr(absl::StrCat("\n  Thread-", i, " ")));
+  }
+  EXPECT_THAT(run.out, HasSubstr("All 3 workers woke from one Set()"));
+}
+
+TEST(EventToolTest, BadInputGivesOneLineAndExitCodeTwo) {
+  const auto run = RunTool("sync/event/event", {"--workers=0"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.err, "event: --workers must be in [1, 256], not 0\n");
+}
+
+}  // namespace

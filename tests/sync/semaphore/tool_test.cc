@@ -1,0 +1,33 @@
+// The //sync/semaphore tool, run as a learner runs it.
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tools/run_tool.h"
+
+namespace {
+
+using ::pyconc::testing::RunTool;
+using ::testing::HasSubstr;
+
+TEST(SemaphoreToolTest, MostRunningAtOnceIsTheLimit) {
+  const absl::Time start = absl::Now();
+  const auto run = RunTool("sync/semaphore/semaphore",
+                           {"--jobs=6", "--limit=2", "--job_ms=10"});
+  // Six jobs two at a time: at least three waves of 10 ms.
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(30));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("BoundedSemaphore(2): 6 jobs of 10 ms each."));
+  EXPECT_THAT(run.out,
+              HasSubstr("  most running at once                  2 jobs   "
+                        "(limit 2)"));
+  EXPECT_THAT(run.out, HasSubstr("let 2 jobs run at once, as its 2 permits"));
+}
+
+TEST(SemaphoreToolTest, BadInputGivesOneLineAndExitCodeTwo) {
+  const auto run = RunTool("sync/semaphore/semaphore", {"--limit=0"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.err, "semaphore: --limit must be in [1, 1000], not 0\n");
+}
+
+}  // namespace

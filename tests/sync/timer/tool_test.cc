@@ -1,0 +1,35 @@
+// The //sync/timer tool, run as a learner runs it.
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tools/run_tool.h"
+
+namespace {
+
+using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+
+TEST(TimerToolTest, TheCancelledTimerDoesNotRun) {
+  const absl::Time start = absl::Now();
+  const auto run =
+      RunTool("sync/timer/timer", {"--delay_ms=40", "--cancel_after_ms=10"});
+  // The other timer fires after its delay.
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(40));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("Two Timers of 40 ms; the second cancelled "
+                                 "after 10 ms."));
+  EXPECT_THAT(run.out,
+              ContainsRegex("\n  not cancelled +[0-9.]+ [mun]?s +yes "));
+  EXPECT_THAT(run.out, ContainsRegex("\n  cancelled +[0-9.]+ [mun]?s +no\n"));
+}
+
+TEST(TimerToolTest, BadInputGivesOneLineAndExitCodeTwo) {
+  const auto run =
+      RunTool("sync/timer/timer", {"--delay_ms=20", "--cancel_after_ms=20"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.err, "timer: --cancel_after_ms must be in [0, 19], not 20\n");
+}
+
+}  // namespace

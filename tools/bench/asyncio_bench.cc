@@ -1,0 +1,198 @@
+// asyncio: the event loop's cost per task, per timer and per await, on pyconc
+// and on Boost.Asio's C++20 coroutines (co_spawn / awaitable). The Python
+// peers (asyncio, uvloop) are in python/asyncio_bench.py.
+//
+// Each benchmark runs batches (KeepRunningBatch), so its time is per task, per
+// timer or per await. The timer workload reports overhead only: the batch's
+// wall time minus the longest sleep (100 ms), per timer.
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "asyncio/future.h"
+#include "asyncio/run.h"
+#include "asyncio/sleep.h"
+#include "asyncio/task.h"
+#include "benchmark/benchmark.h"
+#include "boost/asio/awaitable.hpp"
+#include "boost/asio/co_spawn.hpp"
+#include "boost/asio/detached.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/asio/use_awaitable.hpp"
+
+namespace {
+
+namespace aio = pyconc::asyncio;
+namespace asio = boost::asio;
+
+constexpr char kYield[] = "asyncio: task with one sleep(0), 1M tasks";
+constexpr char kTimers[] = "asyncio: timer overhead, 1M sleeps of 0-100 ms";
+constexpr char kAwait[] = "asyncio: await a trivial coroutine";
+constexpr int kTasks = 1'000'000;
+constexpr int kAwaits = 10'000'000;
+
+// The sleeps of the timer workload: 0-100 ms, the same for every peer.
+const std::vector<int>& SleepMicros() {
+  static const std::vector<int>* const micros = [] {
+    auto* v = new std::vector<int>(kTasks);
+    std::mt19937 random(2024);
+    std::uniform_int_distribution<int> pick(0, 100'000);
+    for (int& m : *v) m = pick(random);
+    (*v)[0] = 100'000;  // The longest sleep is exactly 100 ms.
+    return v;
+  }();
+  return *micros;
+}
+
+// Counts finished tasks; the last one completes the future main waits on.
+struct Collector {
+  int64_t sum = 0;
+  int done = 0;
+};
+
+// ---------------------------------------------------------------- pyconc
+
+aio::Coroutine<int> YieldOnce(int i, Collector* c, aio::Future<void>* all) {
+  co_await aio::Sleep(absl::ZeroDuration());
+  c->sum += i;
+  if (++c->done == kTasks) all->SetResult();
+  co_return i;
+}
+
+aio::Coroutine<int> SleepFor(int i, int micros, Collector* c,
+                             aio::Future<void>* all) {
+  co_await aio::Sleep(absl::Microseconds(micros));
+  c->sum += i;
+  if (++c->done == kTasks) all->SetResult();
+  co_return i;
+}
+
+template <bool kTimer>
+aio::Coroutine<int64_t> SpawnAll() {
+  Collector collector;
+  aio::Future<void> all;
+  const std::vector<int>& micros = SleepMicros();
+  for (int i = 0; i < kTasks; ++i) {
+    if constexpr (kTimer) {
+      aio::CreateTask(SleepFor(i, micros[i], &collector, &all));
+    } else {
+      aio::CreateTask(YieldOnce(i, &collector, &all));
+    }
+  }
+  co_await all;
+  co_return collector.sum;
+}
+
+void PyconcYield(benchmark::State& state) {
+  while (state.KeepRunningBatch(kTasks)) {
+    benchmark::DoNotOptimize(aio::Run(SpawnAll<false>()));
+  }
+}
+BENCHMARK(PyconcYield)->Name(std::string(kYield) + "/pyconc")->UseRealTime();
+
+void PyconcTimers(benchmark::State& state) {
+  SleepMicros();
+  while (state.KeepRunningBatch(kTasks)) {
+    const absl::Time start = absl::Now();
+    benchmark::DoNotOptimize(aio::Run(SpawnAll<true>()));
+    state.SetIterationTime(
+        absl::ToDoubleSeconds(absl::Now() - start - absl::Milliseconds(100)));
+  }
+}
+BENCHMARK(PyconcTimers)
+    ->Name(std::string(kTimers) + "/pyconc")
+    ->UseManualTime();
+
+aio::Coroutine<int> Trivial(int i) { co_return i; }
+
+aio::Coroutine<int64_t> AwaitMany(int n) {
+  int64_t sum = 0;
+  for (int i = 0; i < n; ++i) sum += co_await Trivial(i);
+  co_return sum;
+}
+
+void PyconcAwait(benchmark::State& state) {
+  while (state.KeepRunningBatch(kAwaits)) {
+    benchmark::DoNotOptimize(aio::Run(AwaitMany(kAwaits)));
+  }
+}
+BENCHMARK(PyconcAwait)->Name(std::string(kAwait) + "/pyconc")->UseRealTime();
+
+// ---------------------------------------------------------------- Boost.Asio
+
+asio::awaitable<int> AsioYieldOnce(int i) {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  co_return i;
+}
+
+asio::awaitable<int> AsioSleepFor(int i, int micros) {
+  asio::steady_timer timer(co_await asio::this_coro::executor,
+                           std::chrono::microseconds(micros));
+  co_await timer.async_wait(asio::use_awaitable);
+  co_return i;
+}
+
+template <bool kTimer>
+int64_t AsioSpawnAll() {
+  asio::io_context context(1);
+  Collector collector;
+  const std::vector<int>& micros = SleepMicros();
+  auto collect = [&collector](std::exception_ptr, int i) {
+    collector.sum += i;
+    ++collector.done;
+  };
+  for (int i = 0; i < kTasks; ++i) {
+    if constexpr (kTimer) {
+      asio::co_spawn(context, AsioSleepFor(i, micros[i]), collect);
+    } else {
+      asio::co_spawn(context, AsioYieldOnce(i), collect);
+    }
+  }
+  context.run();
+  return collector.sum;
+}
+
+void AsioYield(benchmark::State& state) {
+  while (state.KeepRunningBatch(kTasks)) {
+    benchmark::DoNotOptimize(AsioSpawnAll<false>());
+  }
+}
+BENCHMARK(AsioYield)->Name(std::string(kYield) + "/Boost.Asio")->UseRealTime();
+
+void AsioTimers(benchmark::State& state) {
+  SleepMicros();
+  while (state.KeepRunningBatch(kTasks)) {
+    const absl::Time start = absl::Now();
+    benchmark::DoNotOptimize(AsioSpawnAll<true>());
+    state.SetIterationTime(
+        absl::ToDoubleSeconds(absl::Now() - start - absl::Milliseconds(100)));
+  }
+}
+BENCHMARK(AsioTimers)
+    ->Name(std::string(kTimers) + "/Boost.Asio")
+    ->UseManualTime();
+
+asio::awaitable<int> AsioTrivial(int i) { co_return i; }
+
+void AsioAwait(benchmark::State& state) {
+  while (state.KeepRunningBatch(kAwaits)) {
+    asio::io_context context(1);
+    int64_t sum = 0;
+    asio::co_spawn(
+        context,
+        [&sum]() -> asio::awaitable<void> {
+          for (int i = 0; i < kAwaits; ++i) sum += co_await AsioTrivial(i);
+        },
+        asio::detached);
+    context.run();
+    benchmark::DoNotOptimize(sum);
+  }
+}
+BENCHMARK(AsioAwait)->Name(std::string(kAwait) + "/Boost.Asio")->UseRealTime();
+
+}  // namespace
