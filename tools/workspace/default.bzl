@@ -82,6 +82,10 @@ def add_default_repositories():
     )
     _installed_package("com_github_yhirose_cpp_httplib", "cpp_httplib")
 
+    # Serialization across processes (multiprocessing), and images for its pool's tool.
+    _installed_package("com_github_uscilab_cereal", "cereal")
+    _installed_package("com_github_nothings_stb", "stb")
+
     # Benchmark peers, never linked into pyconc's libraries.
     _installed_package("boost", "boost")
     _installed_package("com_github_oneapi_src_onetbb", "onetbb")

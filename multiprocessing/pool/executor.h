@@ -1,0 +1,367 @@
+// ProcessPoolExecutor: Python's concurrent.futures.ProcessPoolExecutor for
+// C++, returning the same Future as the thread pool.
+//
+//   with ProcessPoolExecutor(max_workers=2) as pool:
+//       f = pool.submit(fn, 1, 2)
+//       for r in pool.map(fn, xs, chunksize=64): ...
+//   ->
+//   ProcessPoolExecutor pool({.max_workers = 2});
+//   absl::StatusOr<Future<R>> f = pool.Submit(&fn, 1, 2);
+//   for (absl::StatusOr<R> r : pool.Map(&fn, xs, {.chunksize = 64})) ...
+//   // ~ProcessPoolExecutor() is shutdown(wait=True), as leaving `with`.
+//
+// The function is a plain function (or captureless lambda) and its arguments
+// and result are serialized with cereal, as Python pickles them: the workers
+// are other processes (started by the fork server, so a program that runs
+// threads can use a pool safely; see multiprocessing/process/fork_server.h).
+//
+// Outcomes, as in Python: an exception in the worker reaches Result() as a
+// RemoteError whose what() is the worker's "type: message". A worker that
+// dies (killed, crashed, exited) breaks the pool: every pending Future fails
+// with BrokenProcessPool and every later Submit() answers Unavailable
+// "BrokenProcessPool: ..." (never a hang). max_tasks_per_child replaces a
+// worker after that many calls. Result bytes that do not decode fail that
+// Future with a RemoteError naming pickle.UnpicklingError.
+//
+// Where C++ differs: the workers start when the executor is made (Python 3.9+
+// starts them on demand); Submit() after Shutdown() answers FailedPrecondition
+// "RuntimeError: cannot schedule new futures after shutdown" instead of
+// raising. Calls are sent to the workers in batches (at most 128 in flight per
+// worker, which is what makes tiny calls cheap); a call sent to a worker is
+// running and can no longer be cancelled, as Python's calls in its call queue
+// (Python keeps only max_workers + 1 there).
+//
+// Thread-safety: every member function may be called from any thread. Results
+// are published by one manager thread, which also runs done-callbacks.
+// Fork-safety: workers come from the fork server; building the first executor
+// (or process) starts it, which must happen while the program has one thread
+// (else call pyconc::multiprocessing::StartForkServer() at the top of main).
+
+#ifndef PYCONC_MULTIPROCESSING_POOL_EXECUTOR_H_
+#define PYCONC_MULTIPROCESSING_POOL_EXECUTOR_H_
+
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "multiprocessing/process/process.h"
+#include "multiprocessing/process/serialize.h"
+#include "threading/pool/executor.h"
+#include "threading/pool/future.h"
+#include "threading/pool/map_results.h"
+
+namespace pyconc::futures {
+
+// Python's concurrent.futures.process.BrokenProcessPool.
+class BrokenProcessPool : public BrokenExecutor {
+ public:
+  explicit BrokenProcessPool(const std::string& message)
+      : BrokenExecutor("BrokenProcessPool: " + message) {}
+};
+
+// An exception raised by the call in a worker process. Its type cannot cross,
+// so what() names it: "std::invalid_argument: bad input" (Python re-raises the
+// unpickled exception with the worker's traceback attached).
+class RemoteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The keyword arguments of Python's ProcessPoolExecutor().
+struct ProcessPoolOptions {
+  // Unset: the number of processors (Python's os.process_cpu_count()). Zero or
+  // less is misuse (ValueError).
+  std::optional<int> max_workers;
+  // Runs first in every worker (Python's initializer). If it throws, the
+  // worker dies and the pool is broken.
+  void (*initializer)() = nullptr;
+  // A worker exits after this many calls and a new one replaces it; 0 keeps
+  // workers for ever.
+  int max_tasks_per_child = 0;
+};
+
+// The keyword arguments of Python's ProcessPoolExecutor.map().
+struct ProcessMapOptions {
+  // Inputs per message to a worker: large chunks make tiny calls cheap.
+  int chunksize = 1;
+  // Counted from the call to Map(); InfiniteDuration() is Python's None.
+  absl::Duration timeout = absl::InfiniteDuration();
+};
+
+namespace internal {
+
+// What a worker runs for one message: decodes the call from `payload`, runs
+// it, answers the encoded result. Throws what the call throws.
+using CallEntry = std::string (*)(std::string_view payload);
+
+// One call (or one chunk of a Map) waiting in the parent for its outcome.
+class PendingCall {
+ public:
+  PendingCall(CallEntry entry, std::string payload)
+      : entry_(entry), payload_(std::move(payload)) {}
+  virtual ~PendingCall() = default;
+
+  CallEntry entry() const { return entry_; }
+  const std::string& payload() const { return payload_; }
+
+  // Before sending: marks the Futures running; false when all were cancelled.
+  virtual bool Start() = 0;
+  // Shutdown(cancel_futures): cancels the Futures.
+  virtual void Cancel() = 0;
+  // The call's encoded result, or what failed.
+  virtual void Finish(std::string_view result) = 0;
+  virtual void Fail(const std::exception_ptr& error) = 0;
+
+ private:
+  const CallEntry entry_;
+  const std::string payload_;
+};
+
+// A plain function or a captureless lambda, as for Process.
+template <typename F>
+concept PoolFunction = multiprocessing::internal::StatelessTarget<F>;
+
+// Encodes the function (its address, for a pointer) in front of the values.
+template <typename F, typename... Values>
+std::string EncodeCall(F fn, const Values&... values) {
+  if constexpr (std::is_pointer_v<F>) {
+    return multiprocessing::internal::Serialize(
+        nullptr, reinterpret_cast<uint64_t>(fn), values...);
+  } else {
+    return multiprocessing::internal::Serialize(nullptr, values...);
+  }
+}
+
+// Decodes the function and fills `values`.
+template <typename F, typename... Values>
+F DecodeCall(std::string_view payload, Values&... values) {
+  if constexpr (std::is_pointer_v<F>) {
+    uint64_t address = 0;
+    multiprocessing::internal::Deserialize(payload, nullptr, address,
+                                           values...);
+    return reinterpret_cast<F>(address);
+  } else {
+    multiprocessing::internal::Deserialize(payload, nullptr, values...);
+    return F{};
+  }
+}
+
+template <typename R>
+using Stored = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+
+// The worker side of Submit(fn, args...).
+template <typename F, typename R, typename... Args>
+std::string RunCall(std::string_view payload) {
+  std::tuple<Args...> args;
+  F fn = std::apply(
+      [&](Args&... values) { return DecodeCall<F>(payload, values...); }, args);
+  if constexpr (std::is_void_v<R>) {
+    std::apply(fn, args);
+    return std::string();
+  } else {
+    return multiprocessing::internal::Serialize(nullptr, std::apply(fn, args));
+  }
+}
+
+// The worker side of one chunk of Map(fn, inputs): every result, in order.
+template <typename F, typename R, typename Input>
+std::string RunChunk(std::string_view payload) {
+  std::vector<Input> inputs;
+  F fn = DecodeCall<F>(payload, inputs);
+  std::vector<Stored<R>> results;
+  results.reserve(inputs.size());
+  for (Input& input : inputs) {
+    if constexpr (std::is_void_v<R>) {
+      fn(input);
+      results.emplace_back();
+    } else {
+      results.push_back(fn(input));
+    }
+  }
+  return multiprocessing::internal::Serialize(nullptr, results);
+}
+
+template <typename R>
+void SetDecoded(const Future<R>& future, const Stored<R>& value) {
+  if constexpr (std::is_void_v<R>) {
+    future.SetResult();
+  } else {
+    future.SetResult(value);
+  }
+}
+
+std::exception_ptr UnpicklingError(const std::exception& e);
+
+// The Futures of `futures` that Start() found not cancelled.
+template <typename R>
+class CallOfFutures : public PendingCall {
+ public:
+  CallOfFutures(CallEntry entry, std::string payload,
+                std::vector<Future<R>> futures, bool chunk)
+      : PendingCall(entry, std::move(payload)),
+        futures_(std::move(futures)),
+        running_(futures_.size(), false),
+        chunk_(chunk) {}
+
+  bool Start() override {
+    bool any = false;
+    for (size_t i = 0; i < futures_.size(); ++i) {
+      running_[i] = futures_[i].SetRunningOrNotifyCancel();
+      any = any || running_[i];
+    }
+    return any;
+  }
+  void Cancel() override {
+    for (const Future<R>& future : futures_) future.Cancel();
+  }
+  void Finish(std::string_view result) override {
+    // Decoded into locals first (std::vector<bool> has no bool& to load into).
+    std::vector<Stored<R>> values;
+    Stored<R> value{};
+    try {
+      if (chunk_) {
+        multiprocessing::internal::Deserialize(result, nullptr, values);
+      } else if constexpr (!std::is_void_v<R>) {
+        multiprocessing::internal::Deserialize(result, nullptr, value);
+      }
+    } catch (const std::exception& e) {
+      Fail(UnpicklingError(e));
+      return;
+    }
+    if (!chunk_) {
+      if (running_[0]) SetDecoded<R>(futures_[0], value);
+      return;
+    }
+    for (size_t i = 0; i < futures_.size() && i < values.size(); ++i) {
+      if (running_[i]) SetDecoded<R>(futures_[i], values[i]);
+    }
+  }
+  void Fail(const std::exception_ptr& error) override {
+    for (size_t i = 0; i < futures_.size(); ++i) {
+      if (running_[i]) futures_[i].SetException(error);
+    }
+  }
+
+ private:
+  std::vector<Future<R>> futures_;
+  std::vector<bool> running_;
+  const bool chunk_;
+};
+
+class PoolCore;
+
+}  // namespace internal
+
+// Python's concurrent.futures.ProcessPoolExecutor. See the top of this file.
+class ProcessPoolExecutor {
+ public:
+  explicit ProcessPoolExecutor(ProcessPoolOptions options = {});
+  ProcessPoolExecutor(const ProcessPoolExecutor&) = delete;
+  ProcessPoolExecutor& operator=(const ProcessPoolExecutor&) = delete;
+  // Shutdown({.wait = true}), as leaving Python's `with` block.
+  ~ProcessPoolExecutor();
+
+  // Python's submit(fn, *args): schedules fn(args...) in a worker and returns
+  // its Future. The arguments are serialized now. After Shutdown():
+  // FailedPrecondition "RuntimeError: ..."; broken: Unavailable
+  // "BrokenProcessPool: ...".
+  template <typename F, typename... Args>
+  requires internal::PoolFunction<F> && std::invocable < F&, std::decay_t<Args>
+  &... >
+      absl::StatusOr<Future<std::invoke_result_t<F&, std::decay_t<Args>&...>>>
+      Submit(F fn, const Args&... args) {
+    using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
+    Future<R> future;
+    auto call = std::make_unique<internal::CallOfFutures<R>>(
+        &internal::RunCall<F, R, std::decay_t<Args>...>,
+        internal::EncodeCall(fn, args...), std::vector<Future<R>>{future},
+        /*chunk=*/false);
+    if (absl::Status status = Enqueue(std::move(call)); !status.ok()) {
+      return status;
+    }
+    return future;
+  }
+
+  // Python's map(fn, inputs, timeout, chunksize): fn(input) for every input,
+  // sent in chunks of `chunksize`; the results in input order. An exception
+  // fails every call of its chunk; the range rethrows it when its item is
+  // reached. At the timeout the last item is DeadlineExceeded "TimeoutError"
+  // and the unfinished calls are cancelled. One iterable only.
+  template <typename F, typename Range,
+            typename Input = std::decay_t<decltype(*std::begin(
+                std::declval<const Range&>()))>>
+  requires internal::PoolFunction<F> && std::invocable<F&, Input&>
+      MapResults<std::invoke_result_t<F&, Input&>> Map(
+          F fn, const Range& inputs, ProcessMapOptions options = {}) {
+    using R = std::invoke_result_t<F&, Input&>;
+    const absl::Time deadline = absl::Now() + options.timeout;
+    const size_t chunksize =
+        static_cast<size_t>(std::max(options.chunksize, 1));
+    std::vector<Future<R>> futures;
+    std::vector<Input> chunk;
+    std::vector<Future<R>> chunk_futures;
+    auto flush = [&]() -> absl::Status {
+      if (chunk.empty()) return absl::OkStatus();
+      absl::Status status =
+          Enqueue(std::make_unique<internal::CallOfFutures<R>>(
+              &internal::RunChunk<F, R, Input>, internal::EncodeCall(fn, chunk),
+              std::move(chunk_futures), /*chunk=*/true));
+      chunk.clear();
+      chunk_futures.clear();
+      return status;
+    };
+    for (const auto& input : inputs) {
+      chunk.push_back(input);
+      chunk_futures.emplace_back();
+      futures.push_back(chunk_futures.back());
+      if (chunk.size() == chunksize) {
+        if (absl::Status status = flush(); !status.ok()) {
+          for (const Future<R>& f : futures) f.Cancel();
+          return MapResults<R>(status);
+        }
+      }
+    }
+    if (absl::Status status = flush(); !status.ok()) {
+      for (const Future<R>& f : futures) f.Cancel();
+      return MapResults<R>(status);
+    }
+    return MapResults<R>(std::move(futures), deadline);
+  }
+
+  // Python's shutdown(wait, cancel_futures): refuses new calls; with
+  // cancel_futures cancels those not yet sent to a worker; with wait, returns
+  // once every call has finished and the workers have exited. Calling it
+  // again is harmless.
+  void Shutdown(ShutdownOptions options = {});
+
+  // Python's _max_workers.
+  int max_workers() const;
+  // The workers' pids (Python's _processes), e.g. to watch or kill one.
+  std::vector<pid_t> WorkerPids() const;
+
+ private:
+  absl::Status Enqueue(std::unique_ptr<internal::PendingCall> call);
+
+  std::shared_ptr<internal::PoolCore> core_;
+};
+
+}  // namespace pyconc::futures
+
+#endif  // PYCONC_MULTIPROCESSING_POOL_EXECUTOR_H_

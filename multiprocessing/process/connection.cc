@@ -1,0 +1,93 @@
+#include "multiprocessing/process/connection.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "multiprocessing/process/io.h"
+#include "tools/misuse/misuse.h"
+
+namespace pyconc::multiprocessing {
+
+Connection::Connection(internal::UniqueFd fd, bool readable, bool writable)
+    : fd_(std::move(fd)), readable_(readable), writable_(writable) {}
+
+Connection::Connection(Connection&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      readable_(other.readable_),
+      writable_(other.writable_) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  fd_ = std::move(other.fd_);
+  readable_ = other.readable_;
+  writable_ = other.writable_;
+  return *this;
+}
+
+void Connection::CheckUsable(bool for_writing) const {
+  if (!fd_.valid()) {
+    pyconc::internal::Misuse("OSError", "handle is closed");
+  }
+  if (for_writing && !writable_) {
+    pyconc::internal::Misuse("OSError", "connection is read-only");
+  }
+  if (!for_writing && !readable_) {
+    pyconc::internal::Misuse("OSError", "connection is write-only");
+  }
+}
+
+absl::Status Connection::SendBytes(std::string_view bytes) {
+  CheckUsable(/*for_writing=*/true);
+  const uint64_t size = bytes.size();
+  absl::MutexLock lock(&send_mu_);
+  if (!internal::WriteAll(fd_.get(), &size, sizeof(size), bytes.data(),
+                          bytes.size())) {
+    return absl::AbortedError(
+        absl::StrCat("BrokenPipeError: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Connection::RecvBytes() {
+  CheckUsable(/*for_writing=*/false);
+  absl::MutexLock lock(&recv_mu_);
+  uint64_t size = 0;
+  if (!internal::ReadAll(fd_.get(), &size, sizeof(size))) {
+    return absl::OutOfRangeError("EOFError");
+  }
+  std::string bytes(size, '\0');
+  if (!internal::ReadAll(fd_.get(), bytes.data(), size)) {
+    return absl::OutOfRangeError("EOFError: the peer closed mid-message");
+  }
+  return bytes;
+}
+
+bool Connection::Poll(absl::Duration timeout) const {
+  CheckUsable(/*for_writing=*/false);
+  return internal::WaitReadable(fd_.get(), absl::Now() + timeout);
+}
+
+void Connection::Close() { fd_.reset(); }
+
+std::pair<Connection, Connection> Pipe(bool duplex) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  }
+  internal::UniqueFd first(fds[0]), second(fds[1]);
+  if (!duplex) {
+    // The kernel enforces the direction too, so a stray write fails loudly.
+    ::shutdown(first.get(), SHUT_WR);
+    ::shutdown(second.get(), SHUT_RD);
+  }
+  return {Connection(std::move(first), /*readable=*/true, duplex),
+          Connection(std::move(second), duplex, /*writable=*/true)};
+}
+
+}  // namespace pyconc::multiprocessing

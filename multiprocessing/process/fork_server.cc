@@ -1,0 +1,509 @@
+#include "multiprocessing/process/fork_server.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "multiprocessing/process/io.h"
+#include "threading/thread/thread.h"
+#include "tools/misuse/misuse.h"
+
+namespace pyconc::multiprocessing::internal {
+namespace {
+
+// The wire format between a parent and its server: fixed-size headers in the
+// machine's byte order (both ends are the same program), descriptors attached
+// to a request header as SCM_RIGHTS, then the request's variable-size bytes.
+enum RequestType : uint32_t { kStart = 1, kSignal = 2 };
+
+struct RequestHeader {
+  uint32_t type = 0;
+  uint32_t fd_count = 0;
+  uint64_t id = 0;         // kStart: matches the reply.
+  uint64_t entry = 0;      // kStart: the ChildEntry's address.
+  int64_t pid = 0;         // kSignal: whom.
+  int32_t signal = 0;      // kSignal: what.
+  uint32_t daemon = 0;     // kStart: terminated when the parent goes away.
+  uint64_t name_size = 0;  // kStart: bytes of name, then of payload, follow.
+  uint64_t payload_size = 0;
+};
+
+enum ReplyType : uint32_t { kStarted = 1, kStartFailed = 2, kExited = 3 };
+
+struct Reply {
+  uint32_t type = 0;
+  int32_t value = 0;  // kStartFailed: errno; kExited: the wait status.
+  uint64_t id = 0;    // kStarted, kStartFailed: the request.
+  int64_t pid = 0;    // kStarted, kExited: the child.
+};
+
+// At most this many descriptors travel with one Process (the kernel's limit
+// for one SCM_RIGHTS message is 253).
+constexpr size_t kMaxFds = 250;
+
+// This process's name, as current_process().name; set in each child.
+std::string& ProcessName() {
+  static std::string* const name = new std::string("MainProcess");
+  return *name;
+}
+
+// The threads of this process, by kernel id.
+std::vector<pid_t> Threads() {
+  std::vector<pid_t> threads;
+  DIR* dir = ::opendir("/proc/self/task");
+  if (dir == nullptr) return threads;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') threads.push_back(std::atoi(entry->d_name));
+  }
+  ::closedir(dir);
+  return threads;
+}
+
+// Threads that a sanitizer's runtime starts in a child right after fork
+// (ThreadSanitizer's background thread): fork copies one thread, so any other
+// present before the target runs is the runtime's, and holds none of the
+// program's locks.
+std::vector<pid_t>& RuntimeThreads() {
+  static std::vector<pid_t>* const threads = new std::vector<pid_t>;
+  return *threads;
+}
+
+// The threads that could hold a lock of the program's: all but the runtime's.
+int CountProgramThreads() {
+  int count = 0;
+  for (pid_t tid : Threads()) {
+    const std::vector<pid_t>& runtime = RuntimeThreads();
+    if (std::find(runtime.begin(), runtime.end(), tid) == runtime.end()) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+// ---------------------------------------------------------------------------
+// The server process.
+
+bool SendReply(int sock, const Reply& reply) {
+  return WriteAll(sock, &reply, sizeof(reply));
+}
+
+// Reads one request and its descriptors; false once the parent has gone.
+bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
+                    std::string* payload, FdTable* fds) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  iovec io = {.iov_base = header, .iov_len = sizeof(*header)};
+  msghdr message = {};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
+       c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds->fds.emplace_back(fd);
+    }
+  }
+  if (static_cast<size_t>(n) < sizeof(*header) &&
+      !ReadAll(sock, reinterpret_cast<char*>(header) + n,
+               sizeof(*header) - static_cast<size_t>(n))) {
+    return false;
+  }
+  name->resize(header->name_size);
+  payload->resize(header->payload_size);
+  return ReadAll(sock, name->data(), name->size()) &&
+         ReadAll(sock, payload->data(), payload->size());
+}
+
+// Runs in a freshly forked child of the server; never returns.
+[[noreturn]] void RunChild(const RequestHeader& header, std::string name,
+                           const std::string& payload, FdTable* fds,
+                           const sigset_t& parent_mask) {
+  ::signal(SIGINT, SIG_DFL);
+  ::sigprocmask(SIG_SETMASK, &parent_mask, nullptr);
+  ::prctl(PR_SET_NAME, name.substr(0, 15).c_str());
+  ProcessName() = std::move(name);
+  const pid_t self = static_cast<pid_t>(::gettid());
+  for (pid_t tid : Threads()) {
+    if (tid != self) RuntimeThreads().push_back(tid);
+  }
+  int exit_code = 0;
+  try {
+    reinterpret_cast<ChildEntry>(header.entry)(payload, fds);
+  } catch (...) {
+    // Python's BaseProcess._bootstrap prints "Process NAME:" and the
+    // traceback.
+    const std::string report = absl::StrCat(
+        "Process ", ProcessName(), ":\n",
+        threading::DescribeException(std::current_exception()), "\n");
+    std::fwrite(report.data(), 1, report.size(), stderr);
+    exit_code = 1;
+  }
+  // What a Python child does on its way out: its own children are dealt with,
+  // its buffers flushed, and then os._exit (the parent's atexit handlers and
+  // static destructors are not this process's to run).
+  ShutdownForkServer();
+  std::fflush(nullptr);
+  ::_exit(exit_code);
+}
+
+// Closes every descriptor but stdin, stdout, stderr and `keep`.
+void CloseInheritedDescriptors(int keep) {
+  if (keep > 3) ::close_range(3, static_cast<unsigned>(keep) - 1, 0);
+  ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0);
+}
+
+[[noreturn]] void Serve(int sock, const sigset_t& parent_mask) {
+  CloseInheritedDescriptors(sock);
+  // Ctrl-C is for the parent, which decides what its children do.
+  ::signal(SIGINT, SIG_IGN);
+  sigset_t child_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &child_signal, nullptr);
+  const int signal_fd =
+      ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd < 0) ::_exit(1);
+
+  std::map<pid_t, bool> children;  // pid -> daemon, until reaped.
+  auto reap = [&](int options) {
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, options)) > 0) {
+      children.erase(pid);
+      SendReply(sock, {.type = kExited, .value = status, .pid = pid});
+    }
+  };
+
+  while (true) {
+    pollfd ready[2] = {{.fd = sock, .events = POLLIN, .revents = 0},
+                       {.fd = signal_fd, .events = POLLIN, .revents = 0}};
+    if (::poll(ready, 2, -1) < 0) continue;  // EINTR
+    if (ready[1].revents != 0) {
+      signalfd_siginfo info;
+      while (::read(signal_fd, &info, sizeof(info)) > 0) {
+      }
+      reap(WNOHANG);
+    }
+    if (ready[0].revents == 0) continue;
+    RequestHeader header;
+    std::string name, payload;
+    FdTable fds;
+    if (!ReceiveRequest(sock, &header, &name, &payload, &fds)) break;
+    if (header.type == kSignal) {
+      if (children.count(static_cast<pid_t>(header.pid)) != 0) {
+        ::kill(static_cast<pid_t>(header.pid), header.signal);
+      }
+      continue;
+    }
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(sock);
+      ::close(signal_fd);
+      RunChild(header, std::move(name), payload, &fds, parent_mask);
+    }
+    if (pid < 0) {
+      SendReply(sock, {.type = kStartFailed, .value = errno, .id = header.id});
+      continue;
+    }
+    children[pid] = header.daemon != 0;
+    SendReply(sock, {.type = kStarted, .id = header.id, .pid = pid});
+  }
+
+  // The parent has gone without shutting us down (it crashed or was killed):
+  // what its exit would have done.
+  for (const auto& [pid, daemon] : children) {
+    if (daemon) ::kill(pid, SIGTERM);
+  }
+  reap(0);
+  ::_exit(0);
+}
+
+// ---------------------------------------------------------------------------
+// The parent's side.
+
+class Client {
+ public:
+  Client(int sock, pid_t server_pid) : sock_(sock), server_pid_(server_pid) {}
+
+  pid_t server_pid() const { return server_pid_; }
+
+  void StartReader() {
+    std::thread([this] { ReadReplies(); }).detach();
+  }
+
+  pid_t Start(ChildEntry entry, const std::shared_ptr<ChildState>& state,
+              std::string_view payload, FdTable fds) {
+    if (fds.fds.size() > kMaxFds) {
+      throw std::system_error(
+          EMFILE, std::generic_category(),
+          "too many Connections and Queues for one Process");
+    }
+    Pending pending;
+    pending.state = state;
+    uint64_t id;
+    {
+      absl::MutexLock lock(&mu_);
+      if (server_gone_) {
+        throw std::system_error(ECHILD, std::generic_category(),
+                                "the fork server has stopped");
+      }
+      id = next_id_++;
+      pending_[id] = &pending;
+    }
+    RequestHeader header = {.type = kStart,
+                            .fd_count = static_cast<uint32_t>(fds.fds.size()),
+                            .id = id,
+                            .entry = reinterpret_cast<uint64_t>(entry),
+                            .daemon = state->daemon() ? 1u : 0u,
+                            .name_size = state->name().size(),
+                            .payload_size = payload.size()};
+    const bool sent = Send(header, fds, state->name(), payload);
+    absl::MutexLock lock(&mu_);
+    if (sent) mu_.Await(absl::Condition(&pending.done));
+    pending_.erase(id);
+    if (!sent || pending.error != 0) {
+      const int error = sent ? pending.error : ECHILD;
+      throw std::system_error(error, std::generic_category(),
+                              "cannot start the child process");
+    }
+    return pending.pid;
+  }
+
+  void Signal(pid_t pid, int signal) {
+    RequestHeader header = {.type = kSignal, .pid = pid, .signal = signal};
+    Send(header, FdTable(), "", "");
+  }
+
+  // Python's util._exit_function: terminate daemons, join the rest; then
+  // stop the server and reap it.
+  void Shutdown() {
+    std::vector<std::shared_ptr<ChildState>> live;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [pid, state] : live_) live.push_back(state);
+    }
+    for (const auto& state : live) {
+      if (state->daemon()) Signal(state->pid(), SIGTERM);
+    }
+    for (const auto& state : live) state->WaitExited(absl::InfiniteDuration());
+    // The reader sees EOF, the server sees EOF; the descriptor itself stays
+    // open so that no racing call can write into a recycled one.
+    ::shutdown(sock_, SHUT_RDWR);
+    int status;
+    while (::waitpid(server_pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&reader_done_));
+  }
+
+ private:
+  struct Pending {
+    std::shared_ptr<ChildState> state;
+    bool done = false;
+    int error = 0;
+    pid_t pid = 0;
+  };
+
+  bool Send(const RequestHeader& header, const FdTable& fds,
+            std::string_view name, std::string_view payload) {
+    iovec io = {.iov_base = const_cast<RequestHeader*>(&header),
+                .iov_len = sizeof(header)};
+    msghdr message = {};
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    if (!fds.fds.empty()) {
+      const size_t bytes = sizeof(int) * fds.fds.size();
+      message.msg_control = control;
+      message.msg_controllen = CMSG_SPACE(bytes);
+      cmsghdr* c = CMSG_FIRSTHDR(&message);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(bytes);
+      for (size_t i = 0; i < fds.fds.size(); ++i) {
+        const int fd = fds.fds[i].get();
+        std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+      }
+    }
+    absl::MutexLock lock(&send_mu_);
+    ssize_t n;
+    do {
+      n = ::sendmsg(sock_, &message, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return false;
+    return (static_cast<size_t>(n) == sizeof(header) ||
+            WriteAll(sock_, reinterpret_cast<const char*>(&header) + n,
+                     sizeof(header) - static_cast<size_t>(n))) &&
+           WriteAll(sock_, name.data(), name.size()) &&
+           WriteAll(sock_, payload.data(), payload.size());
+  }
+
+  void ReadReplies() {
+    Reply reply;
+    while (ReadAll(sock_, &reply, sizeof(reply))) {
+      absl::MutexLock lock(&mu_);
+      const pid_t pid = static_cast<pid_t>(reply.pid);
+      if (reply.type == kExited) {
+        auto it = live_.find(pid);
+        if (it == live_.end()) continue;
+        it->second->SetExited(reply.value);
+        live_.erase(it);
+        continue;
+      }
+      auto it = pending_.find(reply.id);
+      if (it == pending_.end()) continue;
+      Pending& pending = *it->second;
+      if (reply.type == kStarted) {
+        // Registered here, before the next reply is read, so that the exit of
+        // a child that ends at once is not missed.
+        pending.pid = pid;
+        pending.state->set_pid(pid);
+        live_[pid] = pending.state;
+      } else {
+        pending.error = reply.value;
+      }
+      pending.done = true;
+    }
+    absl::MutexLock lock(&mu_);
+    server_gone_ = true;
+    // Children of a server that vanished cannot be waited for any more; they
+    // count as killed, so that nobody joins them for ever.
+    for (const auto& [pid, state] : live_) {
+      state->SetExited(W_EXITCODE(0, SIGKILL));
+    }
+    live_.clear();
+    for (const auto& [id, pending] : pending_) {
+      pending->error = ECHILD;
+      pending->done = true;
+    }
+    reader_done_ = true;
+  }
+
+  const int sock_;
+  const pid_t server_pid_;
+  absl::Mutex send_mu_;  // Keeps each request whole on the socket.
+  absl::Mutex mu_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, Pending*> pending_ ABSL_GUARDED_BY(mu_);
+  std::map<pid_t, std::shared_ptr<ChildState>> live_ ABSL_GUARDED_BY(mu_);
+  bool server_gone_ ABSL_GUARDED_BY(mu_) = false;
+  bool reader_done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// The running server's client, or null. Starting it needs no lock: it happens
+// only while the process has one thread, so nothing can race with it.
+std::atomic<Client*> client{nullptr};
+
+void ShutdownAtExit() { ShutdownForkServer(); }
+
+Client& GetClient() {
+  EnsureForkServer();
+  return *client.load(std::memory_order_acquire);
+}
+
+}  // namespace
+
+std::optional<int> ChildState::ExitCode() const {
+  absl::MutexLock lock(&mu_);
+  if (!wait_status_.has_value()) return std::nullopt;
+  if (WIFSIGNALED(*wait_status_)) return -WTERMSIG(*wait_status_);
+  return WEXITSTATUS(*wait_status_);
+}
+
+void EnsureForkServer() {
+  if (client.load(std::memory_order_acquire) != nullptr) return;
+  const int threads = CountProgramThreads();
+  if (threads != 1) {
+    pyconc::internal::Misuse(
+        "RuntimeError",
+        absl::StrCat(
+            "the multiprocessing fork server must start while the program has "
+            "one thread (it has ",
+            threads,
+            "): call pyconc::multiprocessing::StartForkServer() at the top of "
+            "main, before any thread starts"));
+  }
+  int socks[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socks) != 0) {
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  }
+  static const bool at_exit_registered = std::atexit(&ShutdownAtExit) == 0;
+  (void)at_exit_registered;
+  sigset_t mask;
+  ::sigprocmask(SIG_SETMASK, nullptr, &mask);
+  std::fflush(nullptr);  // Or the server's copy of unflushed output repeats.
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int error = errno;
+    ::close(socks[0]);
+    ::close(socks[1]);
+    throw std::system_error(error, std::generic_category(), "fork");
+  }
+  if (pid == 0) {
+    ::close(socks[0]);
+    Serve(socks[1], mask);
+  }
+  ::close(socks[1]);
+  Client* started = new Client(socks[0], pid);
+  client.store(started, std::memory_order_release);
+  started->StartReader();
+}
+
+pid_t StartChild(ChildEntry entry, const std::shared_ptr<ChildState>& state,
+                 std::string_view payload, FdTable fds) {
+  return GetClient().Start(entry, state, payload, std::move(fds));
+}
+
+void SignalChild(pid_t pid, int signal) {
+  if (Client* c = client.load(std::memory_order_acquire))
+    c->Signal(pid, signal);
+}
+
+void ShutdownForkServer() {
+  if (Client* c = client.exchange(nullptr, std::memory_order_acq_rel)) {
+    c->Shutdown();
+    // Never freed (its reader thread may still be leaving the client's mutex),
+    // but kept reachable, so that leak checkers know it is kept on purpose.
+    static absl::Mutex retired_mu(absl::kConstInit);
+    static std::vector<Client*>* const retired = new std::vector<Client*>;
+    absl::MutexLock lock(&retired_mu);
+    retired->push_back(c);
+  }
+}
+
+pid_t ForkServerPid() {
+  const Client* c = client.load(std::memory_order_acquire);
+  return c == nullptr ? 0 : c->server_pid();
+}
+
+std::string CurrentProcessName() { return ProcessName(); }
+
+}  // namespace pyconc::multiprocessing::internal

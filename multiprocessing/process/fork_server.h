@@ -1,0 +1,132 @@
+// The fork server: how pyconc starts child processes safely in a program that
+// runs threads. (Internal; Process and ProcessPoolExecutor use it.)
+//
+// Why: fork() copies only the calling thread. A lock that another thread held
+// at that instant (an absl::Mutex, malloc's arena lock, stdio's lock, a
+// logger's) stays locked in the child for ever, and a child that touches it
+// hangs. Python's answer, the "forkserver" start method, is pyconc's:
+//
+//   - While the program is still single-threaded, it forks a server process
+//     (at the first Process::Start(), or earlier with StartForkServer()). No
+//     thread but the caller exists then, so no lock can be held by a thread the
+//     copy lacks. Starting it once other threads run is misuse, which aborts
+//     with a message naming the fix, rather than risk the deadlock.
+//   - The server is single-threaded for ever: it forks each child on request
+//     from that clean image, and the child runs the target there. So no child
+//     ever waits on a lock held by a thread that fork did not copy, whatever
+//     the parent's threads are doing at the moment of Start().
+//   - The target is a plain function (or a captureless lambda), which exists
+//     at the same address in the server's copy of the program; its arguments
+//     travel serialized with cereal, and the descriptors of Connections and
+//     Queues among them travel as SCM_RIGHTS, as Python's forkserver pickles
+//     and passes them.
+//   - The server keeps only stdin, stdout and stderr of the parent's
+//     descriptors (it closes the rest at start), so a Pipe end the parent
+//     closes is really closed and the peer sees EOF.
+//   - The server is the children's parent: it reaps them (so none stays a
+//     zombie) and reports each wait status to the parent, which turns it into
+//     Process::ExitCode(). Signals to a child go through the server, which
+//     sends them only to a child it has not reaped, so a recycled pid is never
+//     hit.
+//   - At the parent's exit, daemon children are terminated and the others
+//     joined (Python's rules), then the server stops. If the parent dies
+//     without exiting normally, the server sees its socket close, terminates
+//     the daemon children, waits for the others, and exits.
+//
+// What a child sees: the program as it was when the server started (globals,
+// flags parsed by then), not the parent's later changes, as with Python's
+// forkserver and spawn methods. Children inherit stdin/stdout/stderr.
+//
+// Thread-safety: every function may be called from any thread once the
+// server runs. Fork-safety: this is the one place pyconc forks.
+
+#ifndef PYCONC_MULTIPROCESSING_PROCESS_FORK_SERVER_H_
+#define PYCONC_MULTIPROCESSING_PROCESS_FORK_SERVER_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "multiprocessing/process/serialize.h"
+
+namespace pyconc::multiprocessing::internal {
+
+// What a child runs: it reads its target and arguments from `payload` (taking
+// descriptors from `fds`) and calls the target. An exception escaping it is
+// reported on the child's stderr and makes its exit code 1.
+using ChildEntry = void (*)(std::string_view payload, FdTable* fds);
+
+// One child as its parent sees it; shared by its Process and the server
+// client.
+class ChildState {
+ public:
+  ChildState(std::string name, bool daemon)
+      : name_(std::move(name)), daemon_(daemon) {}
+
+  const std::string& name() const { return name_; }
+  bool daemon() const { return daemon_; }
+
+  pid_t pid() const {
+    absl::MutexLock lock(&mu_);
+    return pid_;
+  }
+  void set_pid(pid_t pid) {
+    absl::MutexLock lock(&mu_);
+    pid_ = pid;
+  }
+  // Records the child's wait status (as waitpid() gives it); wakes joiners.
+  void SetExited(int wait_status) {
+    absl::MutexLock lock(&mu_);
+    wait_status_ = wait_status;
+  }
+  // Waits up to `timeout` for the child to end; answers whether it has.
+  bool WaitExited(absl::Duration timeout) const {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(this, &ChildState::Exited),
+                                timeout);
+  }
+  // Python's exitcode: unset while running, else the exit status, or minus
+  // the signal that ended it.
+  std::optional<int> ExitCode() const;
+
+ private:
+  bool Exited() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return wait_status_.has_value();
+  }
+
+  const std::string name_;
+  const bool daemon_;
+  mutable absl::Mutex mu_;
+  pid_t pid_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<int> wait_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// Starts the server unless it runs. Misuse (aborts) when the process already
+// has more than one thread: forking then is what the server exists to avoid.
+void EnsureForkServer();
+// Has the server fork a child that runs `entry(payload, fds)`; the descriptors
+// in `fds` are given to the child (and closed here). Sets and answers the
+// child's pid. Throws std::system_error when the child cannot be created.
+pid_t StartChild(ChildEntry entry, const std::shared_ptr<ChildState>& state,
+                 std::string_view payload, FdTable fds);
+// Sends `signal` to the child, unless it has already ended.
+void SignalChild(pid_t pid, int signal);
+// Python's atexit handler for multiprocessing: terminates the daemon children,
+// waits for the others, then stops the server and reaps it. Runs by itself at
+// exit; tests call it to check that nothing is left behind.
+void ShutdownForkServer();
+// The server's pid, or 0 when none runs (for tests and tools).
+pid_t ForkServerPid();
+// The name of this process: "MainProcess", or the name of the Process that
+// this child runs (Python's current_process().name).
+std::string CurrentProcessName();
+
+}  // namespace pyconc::multiprocessing::internal
+
+#endif  // PYCONC_MULTIPROCESSING_PROCESS_FORK_SERVER_H_

@@ -1,0 +1,108 @@
+#include "multiprocessing/process/process.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "tools/misuse/misuse.h"
+
+namespace pyconc::multiprocessing {
+namespace {
+
+std::string NewName() {
+  static std::atomic<int64_t> counter{0};
+  return absl::StrCat("Process-",
+                      counter.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+}  // namespace
+
+Process::Process(ProcessOptions options, internal::ChildEntry entry)
+    : name_(options.name.empty() ? NewName() : std::move(options.name)),
+      daemon_(options.daemon),
+      entry_(entry) {}
+
+void Process::CheckNotClosed() const {
+  if (closed_)
+    pyconc::internal::Misuse("ValueError", "process object is closed");
+}
+
+void Process::Start() {
+  CheckNotClosed();
+  if (state_ != nullptr) {
+    pyconc::internal::Misuse("RuntimeError", "cannot start a process twice");
+  }
+  auto state = std::make_shared<internal::ChildState>(name_, daemon_);
+  internal::StartChild(entry_, state, payload_, std::move(fds_));
+  state_ = std::move(state);
+  payload_.clear();
+}
+
+void Process::Join() const { Join(absl::InfiniteDuration()); }
+
+bool Process::Join(absl::Duration timeout) const {
+  CheckNotClosed();
+  if (state_ == nullptr) {
+    pyconc::internal::Misuse("AssertionError",
+                             "can only join a started process");
+  }
+  return state_->WaitExited(timeout);
+}
+
+bool Process::IsAlive() const {
+  CheckNotClosed();
+  return state_ != nullptr && !state_->ExitCode().has_value();
+}
+
+std::optional<int> Process::ExitCode() const {
+  CheckNotClosed();
+  return state_ == nullptr ? std::nullopt : state_->ExitCode();
+}
+
+pid_t Process::pid() const {
+  CheckNotClosed();
+  return state_ == nullptr ? 0 : state_->pid();
+}
+
+void Process::SendSignal(int signal) const {
+  CheckNotClosed();
+  if (IsAlive()) internal::SignalChild(state_->pid(), signal);
+}
+
+void Process::Terminate() const { SendSignal(SIGTERM); }
+void Process::Kill() const { SendSignal(SIGKILL); }
+
+void Process::Close() {
+  if (closed_) return;
+  if (IsAlive()) {
+    pyconc::internal::Misuse(
+        "ValueError",
+        "Cannot close a process while it is still running. You should first "
+        "call join() or terminate().");
+  }
+  fds_.fds.clear();
+  payload_.clear();
+  closed_ = true;
+}
+
+void Process::set_daemon(bool daemon) {
+  CheckNotClosed();
+  if (state_ != nullptr) {
+    pyconc::internal::Misuse("AssertionError", "process has already started");
+  }
+  daemon_ = daemon;
+}
+
+void StartForkServer() { internal::EnsureForkServer(); }
+
+int CpuCount() {
+  const long count = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return count > 0 ? static_cast<int>(count) : 1;
+}
+
+std::string CurrentProcessName() { return internal::CurrentProcessName(); }
+
+}  // namespace pyconc::multiprocessing

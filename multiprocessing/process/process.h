@@ -1,0 +1,218 @@
+// Process: Python's multiprocessing.Process for C++.
+//
+// A Process runs a function in a child process once Start() is called. The
+// function is a plain function or a captureless lambda, and its arguments are
+// serialized with cereal (see serialize.h), because the child is another
+// program image: as with Python's "forkserver" and "spawn" start methods,
+// nothing but the arguments travels. Connections (Pipe) and Queues among the
+// arguments arrive as working ends of the same channel.
+//
+//   p = Process(target=f, args=(1, q))       ->  Process p(f, 1, q);
+//   Process(target=f, name="w", daemon=True) ->  Process p({.name = "w",
+//                                                           .daemon = true},
+//                                                          f);
+//   p.start(); p.join(); p.join(0.5)         ->  p.Start(); p.Join();
+//                                                p.Join(absl::Milliseconds(500));
+//   p.is_alive(), p.pid, p.exitcode          ->  p.IsAlive(), p.pid(),
+//                                                p.ExitCode()
+//   p.terminate(); p.kill(); p.close()       ->  p.Terminate(); p.Kill();
+//                                                p.Close();
+//
+// Exit codes, as Python's: 0 when the target returns; the status passed to
+// std::exit() or _exit() in the child; 1 when an exception escapes the target
+// (the child prints "Process NAME:" and the exception's type and message on its
+// stderr first); minus the signal number when a signal ended it (-15 after
+// Terminate(), -9 after Kill()).
+//
+// At the parent's exit, as in Python: daemon children are terminated and then
+// every child is joined; destroying a Process handle neither stops nor
+// abandons its child. A child leaves with _exit after flushing stdio: the
+// parent's atexit handlers and static destructors are not run in it, and
+// threads it started do not hold it open (unlike Python, which joins them).
+//
+// Fork-safety: children are forked by the fork server (fork_server.h), a
+// single-threaded process started while this program had one thread, so a
+// child never waits on a lock that one of this program's threads held when
+// Start() was called. Programs that start threads before their first Process
+// call StartForkServer() at the top of main; otherwise the first Start()
+// starts it, and aborts with that advice if other threads already run.
+//
+// Misuse that Python answers with an error aborts with its name: starting
+// twice (RuntimeError), joining an unstarted process (AssertionError), using
+// a closed process or closing a running one (ValueError).
+//
+// Thread-safety: Start(), Close() and the setters are called by the owner;
+// Join, IsAlive, ExitCode, pid, Terminate and Kill may be called from any
+// thread after Start(). Join() gives a happens-before edge with the child's
+// exit. Not copyable or movable (keep several in a std::deque or std::list).
+
+#ifndef PYCONC_MULTIPROCESSING_PROCESS_PROCESS_H_
+#define PYCONC_MULTIPROCESSING_PROCESS_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "multiprocessing/process/fork_server.h"
+#include "multiprocessing/process/serialize.h"
+
+namespace pyconc::multiprocessing {
+
+namespace internal {
+
+// What a child can run: a function pointer, or a class with no state that the
+// child can build again, like a captureless lambda.
+template <typename F>
+concept StatelessTarget = (std::is_pointer_v<F> &&
+                           std::is_function_v<std::remove_pointer_t<F>>) ||
+                          (std::is_class_v<F> && std::is_empty_v<F> &&
+                           std::is_default_constructible_v<F>);
+
+// Whether `F` can be called with the deserialized arguments, as lvalues or,
+// for by-value parameters of move-only types, as rvalues.
+template <typename F, typename... Args>
+concept TargetFor = StatelessTarget<F> &&
+    (std::invocable<F&, Args&...> || std::invocable<F&, Args...>);
+
+// Types that have a constructor for "about to be loaded" (no resources of
+// their own, such as a Queue) use it; others are default-constructed.
+struct LoadTag {};
+template <typename T>
+T MakeForLoad() {
+  if constexpr (std::is_constructible_v<T, LoadTag>) {
+    return T(LoadTag{});
+  } else {
+    return T{};
+  }
+}
+
+// The ChildEntry for target type F and argument types Args.
+template <typename F, typename... Args>
+void RunTarget(std::string_view payload, FdTable* fds) {
+  std::tuple<Args...> args(MakeForLoad<Args>()...);
+  F target{};
+  std::apply(
+      [&](Args&... values) {
+        if constexpr (std::is_pointer_v<F>) {
+          uint64_t address = 0;
+          Deserialize(payload, fds, address, values...);
+          target = reinterpret_cast<F>(address);
+        } else {
+          Deserialize(payload, fds, values...);
+        }
+      },
+      args);
+  if constexpr (std::invocable<F&, Args&...>) {
+    std::apply(target, args);
+  } else {
+    std::apply(target, std::move(args));
+  }
+}
+
+}  // namespace internal
+
+// The keyword arguments of Python's Process(name=..., daemon=...).
+struct ProcessOptions {
+  // Empty means "Process-N", numbered in creation order from 1 (Python's).
+  std::string name;
+  // A daemon child is terminated when its parent exits; others are joined.
+  bool daemon = false;
+};
+
+// Python's multiprocessing.Process. See the top of this file.
+class Process {
+ public:
+  // A process that will call `target(args...)`. The arguments are serialized
+  // now (Python pickles them at start()); later changes to them are not seen.
+  template <typename F, typename... Args>
+  requires internal::TargetFor<F, std::decay_t<Args>...>
+  explicit Process(F target, const Args&... args)
+      : Process(ProcessOptions{}, target, args...) {}
+
+  // As above, with a name and a daemon flag.
+  template <typename F, typename... Args>
+  requires internal::TargetFor<F, std::decay_t<Args>...> Process(
+      ProcessOptions options, F target, const Args&... args)
+      : Process(std::move(options),
+                &internal::RunTarget<F, std::decay_t<Args>...>) {
+    if constexpr (std::is_pointer_v<F>) {
+      payload_ = internal::Serialize(&fds_, reinterpret_cast<uint64_t>(target),
+                                     args...);
+    } else {
+      payload_ = internal::Serialize(&fds_, args...);
+    }
+  }
+
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process() = default;
+
+  // Python's start(): the child begins running the target. Starting twice is
+  // misuse. Throws std::system_error when no child can be created.
+  void Start();
+
+  // Python's join(): waits until the child has ended.
+  void Join() const;
+  // Python's join(timeout): waits up to `timeout`; answers whether it ended.
+  bool Join(absl::Duration timeout) const;
+  // Python's is_alive(): started and not yet ended.
+  bool IsAlive() const;
+  // Python's exitcode: unset until the child has ended. See the top of this
+  // file.
+  std::optional<int> ExitCode() const;
+  // Python's pid: the child's process id, 0 before Start().
+  pid_t pid() const;
+
+  // Python's terminate() and kill(): SIGTERM or SIGKILL to a running child;
+  // nothing once it has ended. Join() afterwards to collect it.
+  void Terminate() const;
+  void Kill() const;
+  // Python's close(): releases the process object; misuse while the child
+  // runs. Every later call but Close() is misuse.
+  void Close();
+
+  // Python's name and daemon attributes; daemon can change only before
+  // Start().
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  bool daemon() const { return daemon_; }
+  void set_daemon(bool daemon);
+
+ private:
+  Process(ProcessOptions options, internal::ChildEntry entry);
+  void CheckNotClosed() const;
+  void SendSignal(int signal) const;
+
+  std::string name_;
+  bool daemon_;
+  const internal::ChildEntry entry_;
+  std::string payload_;
+  internal::FdTable fds_;
+  std::shared_ptr<internal::ChildState> state_;  // Set by Start().
+  bool closed_ = false;
+};
+
+// Starts the fork server now, while the program has one thread (see the top of
+// this file); a no-op when it runs. Python's set_start_method("forkserver")
+// with forkserver.ensure_running(). Misuse once other threads run.
+void StartForkServer();
+
+// Python's os.cpu_count(): the number of processors online.
+int CpuCount();
+
+// Python's current_process().name: "MainProcess" in the parent, the Process's
+// name in a child.
+std::string CurrentProcessName();
+
+}  // namespace pyconc::multiprocessing
+
+#endif  // PYCONC_MULTIPROCESSING_PROCESS_PROCESS_H_

@@ -1,0 +1,177 @@
+// Queue<T>: Python's multiprocessing.Queue for C++, a FIFO that many
+// producer and consumer processes (and their threads) share.
+//
+//   q = multiprocessing.Queue(maxsize=8)  ->  Queue<int> q({.maxsize = 8});
+//   q.put(x); q.put(x, timeout=0.5)       ->  q.Put(x);
+//                                             q.Put(x,
+//                                             absl::Milliseconds(500));
+//   q.get(); q.get_nowait()               ->  q.Get(); q.GetNowait();
+//   q.qsize(); q.empty(); q.full()        ->  q.QSize(); q.Empty(); q.Full();
+//   q.close()                             ->  q.Close();
+//
+// Give a Queue to a Process as an argument and the child's copy is the same
+// queue. Within one process, copies of a Queue object are the same queue too.
+// Every item is delivered exactly once, to one Get, in the order of the Puts
+// that one producer made. Items are serialized with cereal (any type with a
+// cereal `serialize` crosses).
+//
+// Expected outcomes are values, as in pyconc's thread queues: a Get that runs
+// out of time answers "queue.Empty" (kUnavailable), a Put on a full queue
+// "queue.Full" (kResourceExhausted), an item over 1 MiB "ValueError"
+// (kInvalidArgument). Using a closed queue is misuse (Python's ValueError).
+//
+// How it differs from Python: no feeder thread, so Put() writes the item into
+// the kernel before it returns; an unbounded queue therefore holds what the
+// kernel buffers (4 MiB of items, a few thousand small ones) and a Put beyond
+// that waits for a Get (and answers queue.Full if its timeout runs out).
+//
+// How it works: items are records on an AF_UNIX SOCK_SEQPACKET socket pair,
+// which the kernel hands out whole, each to exactly one reader, so no lock is
+// shared between processes. `maxsize` is a process-shared semaphore in a page
+// of shared memory (memfd), as Python's is a BoundedSemaphore.
+//
+// Thread-safety: every member may be called from any thread, in any process
+// that holds the queue, except Close(), which must not race with other calls
+// in the same process. A Put happens before the Get that returns its item.
+// Fork-safety: nothing here forks; the queue crosses only as a Process
+// argument.
+
+#ifndef PYCONC_MULTIPROCESSING_PROCESS_QUEUE_H_
+#define PYCONC_MULTIPROCESSING_PROCESS_QUEUE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "multiprocessing/process/process.h"
+#include "multiprocessing/process/serialize.h"
+
+namespace pyconc::multiprocessing {
+
+// The keyword arguments of Python's multiprocessing.Queue(maxsize=...).
+struct QueueOptions {
+  // At most this many items wait in the queue; 0 or less is "no bound".
+  int maxsize = 0;
+};
+
+namespace internal {
+
+// The byte-level queue under Queue<T>; one per process that holds the queue.
+class QueueCore {
+ public:
+  // The largest serialized item a queue carries.
+  static constexpr size_t kMaxItemBytes = size_t{1} << 20;
+
+  explicit QueueCore(int maxsize);
+  // An empty shell that load() fills.
+  explicit QueueCore(LoadTag) {}
+  QueueCore(const QueueCore&) = delete;
+  QueueCore& operator=(const QueueCore&) = delete;
+  ~QueueCore();
+
+  absl::Status Put(std::string_view bytes, absl::Duration timeout);
+  absl::StatusOr<std::string> Get(absl::Duration timeout);
+  int QSize() const;
+  bool Full() const;
+  void Close();
+
+  template <typename Archive>
+  void save(Archive& archive) const {
+    CheckOpen();
+    archive(ExportFd(put_fd_.get()), ExportFd(get_fd_.get()),
+            ExportFd(shared_fd_.get()), maxsize_);
+  }
+  template <typename Archive>
+  void load(Archive& archive) {
+    int put = -1, get = -1, shared = -1;
+    archive(put, get, shared, maxsize_);
+    put_fd_ = ImportFd(put);
+    get_fd_ = ImportFd(get);
+    shared_fd_ = ImportFd(shared);
+    MapShared();
+  }
+
+ private:
+  struct Shared;
+
+  void CheckOpen() const;
+  void MapShared();
+
+  UniqueFd put_fd_;     // Producers send here...
+  UniqueFd get_fd_;     // ...and consumers receive here.
+  UniqueFd shared_fd_;  // The memfd holding Shared.
+  Shared* shared_ = nullptr;
+  int maxsize_ = 0;
+  // Receives into one buffer per process, big enough for any item.
+  absl::Mutex get_mu_;
+  std::string buffer_ ABSL_GUARDED_BY(get_mu_);
+};
+
+}  // namespace internal
+
+// Python's multiprocessing.Queue. See the top of this file.
+template <typename T>
+class Queue {
+ public:
+  // Python's Queue(maxsize=0): unbounded unless options say otherwise.
+  explicit Queue(QueueOptions options = {})
+      : core_(std::make_shared<internal::QueueCore>(options.maxsize)) {}
+  // For cereal: a queue about to be loaded.
+  explicit Queue(internal::LoadTag tag)
+      : core_(std::make_shared<internal::QueueCore>(tag)) {}
+
+  // Python's put(item, timeout=None): waits up to `timeout` for room.
+  absl::Status Put(const T& item,
+                   absl::Duration timeout = absl::InfiniteDuration()) {
+    absl::StatusOr<std::string> bytes = internal::Encode(item);
+    return bytes.ok() ? core_->Put(*bytes, timeout) : bytes.status();
+  }
+  // Python's put_nowait(item).
+  absl::Status PutNowait(const T& item) {
+    return Put(item, absl::ZeroDuration());
+  }
+
+  // Python's get(timeout=None): waits up to `timeout` for an item.
+  absl::StatusOr<T> Get(absl::Duration timeout = absl::InfiniteDuration()) {
+    absl::StatusOr<std::string> bytes = core_->Get(timeout);
+    if (!bytes.ok()) return bytes.status();
+    return internal::Decode<T>(*bytes);
+  }
+  // Python's get_nowait().
+  absl::StatusOr<T> GetNowait() { return Get(absl::ZeroDuration()); }
+
+  // Python's qsize(), empty() and full(): snapshots, stale as soon as they are
+  // read when other processes use the queue.
+  int QSize() const { return core_->QSize(); }
+  bool Empty() const { return QSize() == 0; }
+  bool Full() const { return core_->Full(); }
+
+  // Python's close(): this process will use the queue no more; its
+  // descriptors are closed (for every copy in this process).
+  void Close() { core_->Close(); }
+
+  template <typename Archive>
+  void save(Archive& archive) const {
+    core_->save(archive);
+  }
+  template <typename Archive>
+  void load(Archive& archive) {
+    core_->load(archive);
+  }
+
+ private:
+  std::shared_ptr<internal::QueueCore> core_;
+};
+
+}  // namespace pyconc::multiprocessing
+
+#endif  // PYCONC_MULTIPROCESSING_PROCESS_QUEUE_H_

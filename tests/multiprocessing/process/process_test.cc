@@ -1,0 +1,409 @@
+// Process, Pipe and Queue: the behaviours CPython's
+// Lib/test/_test_multiprocessing.py checks (exit codes, join timeouts, pipe
+// EOF, queues across processes), on pyconc's fork server.
+#include "multiprocessing/process/process.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "multiprocessing/process/connection.h"
+#include "multiprocessing/process/queue.h"
+#include "tests/multiprocessing/process/no_orphans.h"
+
+namespace pyconc::multiprocessing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ProcessTest = testing::NoOrphansTest;
+
+constexpr absl::Duration kShort = absl::Milliseconds(50);
+
+void ReturnAtOnce() {}
+void Throw() { throw std::runtime_error("boom"); }
+void ExitWith(int status) { std::exit(status); }
+void UnderscoreExitWith(int status) { ::_exit(status); }
+// Blocks until something arrives on `conn` (or it reaches EOF).
+void WaitForMessage(Connection conn) { (void)conn.Recv<int>(); }
+
+TEST_F(ProcessTest, ExitCodeIsZeroWhenTheTargetReturns) {
+  Process p(&ReturnAtOnce);
+  EXPECT_FALSE(p.IsAlive());
+  EXPECT_EQ(p.pid(), 0);
+  EXPECT_EQ(p.ExitCode(), std::nullopt);
+  p.Start();
+  EXPECT_GT(p.pid(), 0);
+  EXPECT_NE(p.pid(), ::getpid());
+  p.Join();
+  EXPECT_FALSE(p.IsAlive());
+  EXPECT_EQ(p.ExitCode(), 0);
+}
+
+TEST_F(ProcessTest, ExitCodeIsOneWhenAnExceptionEscapes) {
+  Process p(&Throw);
+  p.Start();
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), 1);
+}
+
+TEST_F(ProcessTest, ExitCodeIsTheStatusGivenToExit) {
+  Process exits(&ExitWith, 7);
+  Process underscore_exits(&UnderscoreExitWith, 3);
+  Process exits_zero(&ExitWith, 0);
+  exits.Start();
+  underscore_exits.Start();
+  exits_zero.Start();
+  exits.Join();
+  underscore_exits.Join();
+  exits_zero.Join();
+  EXPECT_EQ(exits.ExitCode(), 7);
+  EXPECT_EQ(underscore_exits.ExitCode(), 3);
+  EXPECT_EQ(exits_zero.ExitCode(), 0);
+}
+
+TEST_F(ProcessTest, TerminateGivesMinusSigterm) {
+  auto [parent, child] = Pipe();
+  Process p(&WaitForMessage, child);
+  p.Start();
+  EXPECT_TRUE(p.IsAlive());
+  p.Terminate();
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), -SIGTERM);
+  EXPECT_FALSE(p.IsAlive());
+  p.Terminate();  // Harmless once it has ended, as in Python.
+}
+
+TEST_F(ProcessTest, KillGivesMinusSigkill) {
+  auto [parent, child] = Pipe();
+  Process p(&WaitForMessage, child);
+  p.Start();
+  p.Kill();
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), -SIGKILL);
+}
+
+TEST_F(ProcessTest, JoinWithATimeoutAnswersWhetherTheChildEnded) {
+  auto [parent, child] = Pipe();
+  Process p(&WaitForMessage, child);
+  p.Start();
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(p.Join(kShort));
+  EXPECT_GE(absl::Now() - start, kShort);
+  EXPECT_TRUE(p.IsAlive());
+  EXPECT_EQ(p.ExitCode(), std::nullopt);
+  ASSERT_TRUE(parent.Send(1).ok());
+  EXPECT_TRUE(p.Join(absl::InfiniteDuration()));
+  EXPECT_TRUE(p.Join(absl::ZeroDuration()));
+  EXPECT_EQ(p.ExitCode(), 0);
+}
+
+struct Point {
+  int x = 0;
+  std::string label;
+  template <typename Archive>
+  void serialize(Archive& archive) {
+    archive(x, label);
+  }
+};
+
+void Describe(int n, std::string word, std::vector<int> list, Point point,
+              Connection conn) {
+  int sum = 0;
+  for (int v : list) sum += v;
+  (void)conn.Send(word + ":" + std::to_string(n + sum) + ":" + point.label +
+                  std::to_string(point.x) + ":" + CurrentProcessName());
+}
+
+TEST_F(ProcessTest, ArgumentsOfManyTypesCrossAndResultsComeBack) {
+  auto [parent, child] = Pipe();
+  Process p({.name = "describer"}, &Describe, 1, std::string("sum"),
+            std::vector<int>{2, 3}, Point{.x = 4, .label = "p"}, child);
+  p.Start();
+  absl::StatusOr<std::string> answer = parent.Recv<std::string>();
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(*answer, "sum:6:p4:describer");
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), 0);
+  EXPECT_EQ(CurrentProcessName(), "MainProcess");
+}
+
+TEST_F(ProcessTest, ArgumentsAreTakenWhenTheProcessIsMade) {
+  auto [parent, child] = Pipe();
+  std::vector<int> list = {1};
+  Process p(&Describe, 0, std::string("s"), list, Point{}, child);
+  list.push_back(100);
+  p.Start();
+  EXPECT_THAT(parent.Recv<std::string>().value(), HasSubstr("s:1:"));
+  p.Join();
+}
+
+TEST_F(ProcessTest, ACaptureLessLambdaIsATarget) {
+  auto [parent, child] = Pipe();
+  Process p([](Connection conn, int x) { (void)conn.Send(x * x); }, child, 12);
+  p.Start();
+  EXPECT_EQ(parent.Recv<int>().value(), 144);
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), 0);
+}
+
+TEST_F(ProcessTest, NamesDefaultToProcessN) {
+  Process a(&ReturnAtOnce);
+  Process b(&ReturnAtOnce);
+  EXPECT_THAT(a.name(), ::testing::StartsWith("Process-"));
+  EXPECT_NE(a.name(), b.name());
+  Process named({.name = "worker", .daemon = true}, &ReturnAtOnce);
+  EXPECT_EQ(named.name(), "worker");
+  EXPECT_TRUE(named.daemon());
+  named.set_daemon(false);
+  EXPECT_FALSE(named.daemon());
+}
+
+TEST_F(ProcessTest, CloseReleasesAnEndedProcess) {
+  Process p(&ReturnAtOnce);
+  p.Start();
+  p.Join();
+  p.Close();
+  p.Close();
+}
+
+TEST_F(ProcessTest, ManyProcessesAllEndWithTheirOwnExitCode) {
+  std::deque<Process> processes;
+  for (int i = 0; i < 40; ++i) {
+    processes.emplace_back(&ExitWith, i % 5);
+    processes.back().Start();
+  }
+  for (int i = 0; i < 40; ++i) {
+    processes[i].Join();
+    EXPECT_EQ(processes[i].ExitCode(), i % 5);
+  }
+}
+
+void StartGrandchild(int status) {
+  Process grandchild(&ExitWith, status);
+  grandchild.Start();
+  grandchild.Join();
+  std::exit(*grandchild.ExitCode() + 1);
+}
+
+TEST_F(ProcessTest, AChildStartsItsOwnChildren) {
+  Process p(&StartGrandchild, 4);
+  p.Start();
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), 5);
+}
+
+// --- Pipe ------------------------------------------------------------------
+
+void SendThree(Connection conn) {
+  for (int i = 1; i <= 3; ++i) (void)conn.Send(i * 10);
+}
+
+TEST_F(ProcessTest, PipeGivesEofOnceThePeerProcessHasExited) {
+  auto [parent, child] = Pipe();
+  Process p(&SendThree, child);
+  p.Start();
+  child.Close();  // The parent's copy; the child holds its own.
+  std::vector<int> got;
+  absl::StatusOr<int> value;
+  while ((value = parent.Recv<int>()).ok()) got.push_back(*value);
+  EXPECT_THAT(got, ElementsAre(10, 20, 30));
+  EXPECT_EQ(value.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(value.status().message(), HasSubstr("EOFError"));
+  p.Join();
+}
+
+TEST_F(ProcessTest, PipeInOneProcess) {
+  auto [a, b] = Pipe();
+  ASSERT_TRUE(a.Send(std::string("hello")).ok());
+  ASSERT_TRUE(b.Send(std::vector<double>{1.5}).ok());
+  EXPECT_EQ(b.Recv<std::string>().value(), "hello");
+  EXPECT_THAT(a.Recv<std::vector<double>>().value(), ElementsAre(1.5));
+  ASSERT_TRUE(a.SendBytes("raw").ok());
+  EXPECT_EQ(b.RecvBytes().value(), "raw");
+  b.Close();
+  EXPECT_TRUE(b.closed());
+  EXPECT_EQ(a.Recv<int>().status().code(), absl::StatusCode::kOutOfRange);
+  const absl::Status sent = a.Send(1);
+  EXPECT_EQ(sent.code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(sent.message(), HasSubstr("BrokenPipeError"));
+}
+
+TEST_F(ProcessTest, PollWaitsUpToItsTimeout) {
+  auto [a, b] = Pipe();
+  EXPECT_FALSE(b.Poll());
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(b.Poll(kShort));
+  EXPECT_GE(absl::Now() - start, kShort);
+  ASSERT_TRUE(a.Send(5).ok());
+  EXPECT_TRUE(b.Poll(absl::InfiniteDuration()));
+  EXPECT_EQ(b.Recv<int>().value(), 5);
+  a.Close();
+  EXPECT_TRUE(b.Poll(kShort));  // EOF counts as readable, as in Python.
+}
+
+TEST_F(ProcessTest, AOneWayPipeReceivesOnTheFirstEndOnly) {
+  auto [reader, writer] = Pipe(/*duplex=*/false);
+  EXPECT_TRUE(reader.readable());
+  EXPECT_FALSE(reader.writable());
+  EXPECT_FALSE(writer.readable());
+  EXPECT_TRUE(writer.writable());
+  ASSERT_TRUE(writer.Send(std::map<std::string, int>{{"a", 1}}).ok());
+  using Map = std::map<std::string, int>;
+  EXPECT_EQ(reader.Recv<Map>().value().at("a"), 1);
+}
+
+TEST_F(ProcessTest, BytesOfAnotherTypeAreAnUnpicklingError) {
+  auto [a, b] = Pipe();
+  ASSERT_TRUE(a.SendBytes("x").ok());
+  const absl::Status status = b.Recv<std::vector<int64_t>>().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr("UnpicklingError"));
+}
+
+TEST_F(ProcessTest, AConnectionCannotTravelInsideAMessage) {
+  auto [a, b] = Pipe();
+  auto [c, d] = Pipe();
+  const absl::Status status = a.Send(c);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("only as an argument"));
+}
+
+// --- Queue -----------------------------------------------------------------
+
+constexpr int kItemsPerProducer = 500;
+constexpr int kStop = -1;
+
+void Produce(int first, Queue<int> queue) {
+  for (int i = first; i < first + kItemsPerProducer; ++i) {
+    if (!queue.Put(i).ok()) std::exit(2);
+  }
+}
+
+void Consume(Queue<int> queue, Queue<std::vector<int>> results) {
+  std::vector<int> got;
+  while (true) {
+    absl::StatusOr<int> item = queue.Get();
+    if (!item.ok()) std::exit(2);
+    if (*item == kStop) break;
+    got.push_back(*item);
+  }
+  (void)results.Put(got);
+}
+
+TEST_F(ProcessTest, QueueAcrossFourProcessesDeliversEachItemExactlyOnce) {
+  Queue<int> queue;
+  Queue<std::vector<int>> results;
+  std::deque<Process> producers, consumers;
+  for (int c = 0; c < 2; ++c) {
+    consumers.emplace_back(&Consume, queue, results);
+    consumers.back().Start();
+  }
+  for (int p = 0; p < 2; ++p) {
+    producers.emplace_back(&Produce, p * 100000, queue);
+    producers.back().Start();
+  }
+  for (Process& p : producers) {
+    p.Join();
+    EXPECT_EQ(p.ExitCode(), 0);
+  }
+  for (int c = 0; c < 2; ++c) ASSERT_TRUE(queue.Put(kStop).ok());
+  std::map<int, int> seen;
+  for (int c = 0; c < 2; ++c) {
+    std::vector<int> got = results.Get().value();
+    // Each producer's items reach any one consumer in the order put.
+    std::map<int, int> last_by_producer;
+    for (int item : got) {
+      ++seen[item];
+      const int producer = item / 100000;
+      if (last_by_producer.count(producer) != 0) {
+        EXPECT_LT(last_by_producer[producer], item);
+      }
+      last_by_producer[producer] = item;
+    }
+  }
+  for (Process& c : consumers) {
+    c.Join();
+    EXPECT_EQ(c.ExitCode(), 0);
+  }
+  ASSERT_EQ(seen.size(), 2u * kItemsPerProducer);
+  for (const auto& [item, count] : seen) {
+    EXPECT_EQ(count, 1) << "item " << item;
+  }
+  EXPECT_TRUE(queue.Empty());
+}
+
+TEST_F(ProcessTest, QueueGetOnAnEmptyQueueTimesOut) {
+  Queue<std::string> queue;
+  EXPECT_EQ(queue.GetNowait().status().code(), absl::StatusCode::kUnavailable);
+  const absl::Time start = absl::Now();
+  const absl::Status status = queue.Get(kShort).status();
+  EXPECT_GE(absl::Now() - start, kShort);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "queue.Empty");
+}
+
+TEST_F(ProcessTest, QueueWithMaxsizeIsFullAtMaxsize) {
+  Queue<int> queue({.maxsize = 2});
+  ASSERT_TRUE(queue.Put(1).ok());
+  ASSERT_TRUE(queue.PutNowait(2).ok());
+  EXPECT_TRUE(queue.Full());
+  EXPECT_EQ(queue.QSize(), 2);
+  EXPECT_EQ(queue.PutNowait(3).code(), absl::StatusCode::kResourceExhausted);
+  const absl::Time start = absl::Now();
+  const absl::Status status = queue.Put(3, kShort);
+  EXPECT_GE(absl::Now() - start, kShort);
+  EXPECT_EQ(status.message(), "queue.Full");
+  EXPECT_EQ(queue.Get().value(), 1);
+  EXPECT_FALSE(queue.Full());
+  ASSERT_TRUE(queue.PutNowait(3).ok());
+  EXPECT_EQ(queue.Get().value(), 2);
+  EXPECT_EQ(queue.Get().value(), 3);
+  EXPECT_TRUE(queue.Empty());
+}
+
+void FillToCapacity(Queue<int> queue, Connection done) {
+  for (int i = 0; i < 10; ++i) (void)queue.Put(i);
+  (void)done.Send(true);
+}
+
+TEST_F(ProcessTest, ABoundedQueueMakesAProducerProcessWaitForRoom) {
+  Queue<int> queue({.maxsize = 3});
+  auto [parent, child] = Pipe();
+  Process p(&FillToCapacity, queue, child);
+  p.Start();
+  // The producer cannot finish before the parent has taken seven items.
+  for (int i = 0; i < 10; ++i) {
+    if (i < 7) {
+      EXPECT_FALSE(parent.Poll()) << i;
+    }
+    EXPECT_EQ(queue.Get().value(), i);
+  }
+  EXPECT_TRUE(parent.Recv<bool>().value());
+  p.Join();
+}
+
+TEST_F(ProcessTest, QueueRejectsAnItemOverItsLimit) {
+  Queue<std::string> queue;
+  const absl::Status status = queue.Put(std::string(2 << 20, 'x'));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("ValueError"));
+  ASSERT_TRUE(queue.Put(std::string(100000, 'y')).ok());
+  EXPECT_EQ(queue.Get().value().size(), 100000u);
+}
+
+TEST_F(ProcessTest, CpuCountIsPositive) { EXPECT_GE(CpuCount(), 1); }
+
+}  // namespace
+}  // namespace pyconc::multiprocessing
