@@ -33,6 +33,7 @@
 #include "asyncio/errors.h"
 #include "asyncio/executor.h"
 #include "asyncio/future.h"
+#include "asyncio/gather.h"
 #include "asyncio/loop.h"
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"

@@ -71,6 +71,8 @@ constexpr Stop kStops[] = {
     {"5.3 creating tasks", "asyncio.create_task", "//asyncio/create_task",
      "--jobs=3 --latency_ms=50"},
     {"5.7 future", "asyncio.Future", "//asyncio/future", "--delay_ms=20"},
+    {"5.8 gather", "asyncio.gather(*aws, return_exceptions=...)",
+     "//asyncio/gather", "--calls=3 --latency_ms=60 --cancel_after_ms=20"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
