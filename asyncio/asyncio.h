@@ -7,6 +7,9 @@
 //   asyncio/task.h       CreateTask, Task<T>, CurrentTask, AllTasks
 //   asyncio/future.h     Future<T>
 //   asyncio/sleep.h      Sleep(delay)
+//   asyncio/gather.h     Gather(aws...), kReturnExceptions
+//   asyncio/timeouts.h   Timeout, TimeoutAt, WaitFor
+//   asyncio/shield.h     Shield(aw)
 //   asyncio/sockets.h    SockRecv, SockSendAll, SockConnect, SockAccept
 //   asyncio/debug.h      DumpTasks, debug mode
 //   asyncio/errors.h     CancelledError
@@ -38,6 +41,8 @@
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"
 #include "asyncio/sockets.h"
+#include "asyncio/shield.h"
 #include "asyncio/task.h"
+#include "asyncio/timeouts.h"
 
 #endif  // PYCONC_ASYNCIO_ASYNCIO_H_
