@@ -10,6 +10,7 @@
 //   asyncio/gather.h     Gather(aws...), kReturnExceptions
 //   asyncio/timeouts.h   Timeout, TimeoutAt, WaitFor
 //   asyncio/shield.h     Shield(aw)
+//   asyncio/wait.h       Wait, ReturnWhen, AsCompleted
 //   asyncio/sockets.h    SockRecv, SockSendAll, SockConnect, SockAccept
 //   asyncio/debug.h      DumpTasks, debug mode
 //   asyncio/errors.h     CancelledError
@@ -39,10 +40,11 @@
 #include "asyncio/gather.h"
 #include "asyncio/loop.h"
 #include "asyncio/run.h"
+#include "asyncio/shield.h"
 #include "asyncio/sleep.h"
 #include "asyncio/sockets.h"
-#include "asyncio/shield.h"
 #include "asyncio/task.h"
 #include "asyncio/timeouts.h"
+#include "asyncio/wait.h"
 
 #endif  // PYCONC_ASYNCIO_ASYNCIO_H_
