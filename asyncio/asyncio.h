@@ -11,6 +11,7 @@
 //   asyncio/timeouts.h   Timeout, TimeoutAt, WaitFor
 //   asyncio/shield.h     Shield(aw)
 //   asyncio/wait.h       Wait, ReturnWhen, AsCompleted
+//   asyncio/task_group.h TaskGroup, ExceptionGroup
 //   asyncio/sockets.h    SockRecv, SockSendAll, SockConnect, SockAccept
 //   asyncio/debug.h      DumpTasks, debug mode
 //   asyncio/errors.h     CancelledError
@@ -44,6 +45,7 @@
 #include "asyncio/sleep.h"
 #include "asyncio/sockets.h"
 #include "asyncio/task.h"
+#include "asyncio/task_group.h"
 #include "asyncio/timeouts.h"
 #include "asyncio/wait.h"
 
