@@ -246,6 +246,47 @@ TEST(TaskGroupTest, NestedGroupsCarryTheInnerGroup) {
                                   "outer sleeper cancelled", "nested: deep"));
 }
 
+TEST(TaskGroupTest, ASecondCancelDuringCleanupStillWaitsForEveryTask) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(Sleeper(&events, "slow cleanup", absl::Milliseconds(5)));
+      co_await Sleep(absl::Hours(1));
+    }());
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("first"); });
+  loop.CallLater(absl::Milliseconds(3), [&] { task.Cancel("second"); });
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+  EXPECT_EQ(task.Cancelling(), 2);
+  EXPECT_THAT(events, ElementsAre("slow cleanup cancelled"));
+}
+
+// A task (not a lambda: its captures would be gone when it runs) that adds
+// another task to its group after the body has ended.
+Coroutine<int> SpawnLate(TaskGroup* group, Task<int>* late) {
+  co_await Sleep(absl::Milliseconds(1));
+  *late = group->CreateTask(After(absl::Milliseconds(1), 5));
+  co_return 0;
+}
+
+TEST(TaskGroupTest, TasksMayBeCreatedWhileTheGroupWaits) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    TaskGroup group;
+    Task<int> late;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(SpawnLate(&group, &late));
+      co_return;
+    }());
+    co_return late.Result();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 5);
+}
+
 TEST(TaskGroupTest, ACancelledTaskIsNotAnError) {
   EventLoop loop;
   auto main = []() -> Coroutine<bool> {

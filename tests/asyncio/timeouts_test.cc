@@ -195,6 +195,30 @@ TEST(TimeoutTest, ExpiryAndAnOuterCancelTogetherStayACancel) {
   EXPECT_TRUE(task.Cancelled());
 }
 
+TEST(TimeoutTest, CleanupThatAwaitsRunsBeforeTheTimeoutError) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto body = [&]() -> Coroutine<void> {
+    bool cancelled = false;
+    try {
+      co_await Sleep(absl::Hours(1));
+    } catch (const CancelledError&) {
+      cancelled = true;
+    }
+    if (cancelled) {
+      co_await Sleep(absl::Milliseconds(2));
+      events.push_back("cleanup done");
+      throw CancelledError();
+    }
+  };
+  auto main = [&]() -> Coroutine<void> {
+    absl::Status s = co_await Timeout(absl::Milliseconds(2)).Run(body());
+    events.push_back(IsTimeoutError(s) ? "TimeoutError" : s.ToString());
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("cleanup done", "TimeoutError"));
+}
+
 TEST(TimeoutTest, ABodyExceptionPassesThrough) {
   EventLoop loop;
   auto main = []() -> Coroutine<void> {
