@@ -7,6 +7,11 @@
 //   asyncio/task.h       CreateTask, Task<T>, CurrentTask, AllTasks
 //   asyncio/future.h     Future<T>
 //   asyncio/sleep.h      Sleep(delay)
+//   asyncio/gather.h     Gather(aws...), kReturnExceptions
+//   asyncio/timeouts.h   Timeout, TimeoutAt, WaitFor
+//   asyncio/shield.h     Shield(aw)
+//   asyncio/wait.h       Wait, ReturnWhen, AsCompleted
+//   asyncio/task_group.h TaskGroup, ExceptionGroup
 //   asyncio/sockets.h    SockRecv, SockSendAll, SockConnect, SockAccept
 //   asyncio/debug.h      DumpTasks, debug mode
 //   asyncio/errors.h     CancelledError
@@ -33,10 +38,15 @@
 #include "asyncio/errors.h"
 #include "asyncio/executor.h"
 #include "asyncio/future.h"
+#include "asyncio/gather.h"
 #include "asyncio/loop.h"
 #include "asyncio/run.h"
+#include "asyncio/shield.h"
 #include "asyncio/sleep.h"
 #include "asyncio/sockets.h"
 #include "asyncio/task.h"
+#include "asyncio/task_group.h"
+#include "asyncio/timeouts.h"
+#include "asyncio/wait.h"
 
 #endif  // PYCONC_ASYNCIO_ASYNCIO_H_

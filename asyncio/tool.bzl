@@ -7,7 +7,10 @@ def asyncio_tool(name, srcs = ["tool.cc"]):
     cc_binary(
         name = name,
         srcs = srcs,
-        visibility = ["//tools/tour:__pkg__"],
+        visibility = [
+            "//tests:__subpackages__",
+            "//tools/tour:__pkg__",
+        ],
         deps = [
             "//asyncio",
             "//tools/cli",

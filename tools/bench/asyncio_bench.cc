@@ -10,12 +10,15 @@
 #include <random>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "asyncio/future.h"
+#include "asyncio/gather.h"
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"
 #include "asyncio/task.h"
+#include "asyncio/timeouts.h"
 #include "benchmark/benchmark.h"
 #include "boost/asio/awaitable.hpp"
 #include "boost/asio/co_spawn.hpp"
@@ -35,6 +38,10 @@ constexpr char kTimers[] = "asyncio: timer overhead, 1M sleeps of 0-100 ms";
 constexpr char kAwait[] = "asyncio: await a trivial coroutine";
 constexpr int kTasks = 1'000'000;
 constexpr int kAwaits = 10'000'000;
+constexpr char kGather[] = "asyncio: gather of 1M tasks with one sleep(0)";
+constexpr char kWaitFor[] =
+    "asyncio: wait_for around an immediately-completing coroutine";
+constexpr int kWaitFors = 1'000'000;
 
 // The sleeps of the timer workload: 0-100 ms, the same for every peer.
 const std::vector<int>& SleepMicros() {
@@ -122,6 +129,48 @@ void PyconcAwait(benchmark::State& state) {
   }
 }
 BENCHMARK(PyconcAwait)->Name(std::string(kAwait) + "/pyconc")->UseRealTime();
+
+aio::Coroutine<int> YieldValue(int i) {
+  co_await aio::Sleep(absl::ZeroDuration());
+  co_return i;
+}
+
+aio::Coroutine<int64_t> GatherAll() {
+  std::vector<aio::Task<int>> tasks;
+  tasks.reserve(kTasks);
+  for (int i = 0; i < kTasks; ++i)
+    tasks.push_back(aio::CreateTask(YieldValue(i)));
+  std::vector<int> values = co_await aio::Gather(std::move(tasks));
+  int64_t sum = 0;
+  for (int v : values) sum += v;
+  co_return sum;
+}
+
+void PyconcGather(benchmark::State& state) {
+  while (state.KeepRunningBatch(kTasks)) {
+    benchmark::DoNotOptimize(aio::Run(GatherAll()));
+  }
+}
+BENCHMARK(PyconcGather)->Name(std::string(kGather) + "/pyconc")->UseRealTime();
+
+aio::Coroutine<int64_t> WaitForMany(int n) {
+  int64_t sum = 0;
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<int> r =
+        co_await aio::WaitFor(Trivial(i), absl::Seconds(10));
+    sum += *r;
+  }
+  co_return sum;
+}
+
+void PyconcWaitFor(benchmark::State& state) {
+  while (state.KeepRunningBatch(kWaitFors)) {
+    benchmark::DoNotOptimize(aio::Run(WaitForMany(kWaitFors)));
+  }
+}
+BENCHMARK(PyconcWaitFor)
+    ->Name(std::string(kWaitFor) + "/pyconc")
+    ->UseRealTime();
 
 // ---------------------------------------------------------------- Boost.Asio
 

@@ -74,7 +74,16 @@ constexpr Stop kStops[] = {
      "--jobs=3 --latency_ms=50"},
     {"5.3 creating tasks", "asyncio.create_task", "//asyncio/create_task",
      "--jobs=3 --latency_ms=50"},
+    {"5.4 cancelling tasks", "Task.cancel(msg), CancelledError",
+     "//asyncio/cancel", "--sleep_ms=500 --cancel_after_ms=30 --cleanup_ms=10"},
+    {"5.5 cancelling with a timeout",
+     "asyncio.wait_for, asyncio.timeout, asyncio.shield", "//asyncio/timeout",
+     "--work_ms=100 --timeout_ms=30"},
+    {"5.6 asyncio.wait", "asyncio.wait(return_when=..., timeout=...)",
+     "//asyncio/wait", "--tasks=4 --latency_ms=40 --fail=2 --timeout_ms=25"},
     {"5.7 future", "asyncio.Future", "//asyncio/future", "--delay_ms=20"},
+    {"5.8 gather", "asyncio.gather(*aws, return_exceptions=...)",
+     "//asyncio/gather", "--calls=3 --latency_ms=60 --cancel_after_ms=20"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.

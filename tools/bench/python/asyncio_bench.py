@@ -13,6 +13,8 @@ import time
 YIELD = "asyncio: task with one sleep(0), 1M tasks"
 TIMERS = "asyncio: timer overhead, 1M sleeps of 0-100 ms"
 AWAIT = "asyncio: await a trivial coroutine"
+GATHER = "asyncio: gather of 1M tasks with one sleep(0)"
+WAIT_FOR = "asyncio: wait_for around an immediately-completing coroutine"
 
 TASKS = 200_000
 AWAITS = 2_000_000
@@ -49,6 +51,22 @@ async def await_many(n):
     return total
 
 
+async def yield_value(i):
+    await asyncio.sleep(0)
+    return i
+
+
+async def gather_all(n):
+    return sum(await asyncio.gather(*[yield_value(i) for i in range(n)]))
+
+
+async def wait_for_many(n):
+    total = 0
+    for i in range(n):
+        total += await asyncio.wait_for(trivial(i), 10)
+    return total
+
+
 def measure(run, name):
     start = time.perf_counter_ns()
     run(spawn_all([0] * TASKS))
@@ -66,6 +84,16 @@ def measure(run, name):
     start = time.perf_counter_ns()
     run(await_many(AWAITS))
     print(f"{AWAIT}\t{name}\t{(time.perf_counter_ns() - start) / AWAITS:.1f}",
+          flush=True)
+
+    start = time.perf_counter_ns()
+    run(gather_all(TASKS))
+    print(f"{GATHER}\t{name}\t{(time.perf_counter_ns() - start) / TASKS:.1f}",
+          flush=True)
+
+    start = time.perf_counter_ns()
+    run(wait_for_many(TASKS))
+    print(f"{WAIT_FOR}\t{name}\t{(time.perf_counter_ns() - start) / TASKS:.1f}",
           flush=True)
 
 

@@ -1,0 +1,91 @@
+// Cancelling tasks: a task cancelled mid-sleep; CancelledError is thrown at
+// its await, its cleanup runs, and the canceller sees it end cancelled.
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "asyncio/asyncio.h"
+#include "gflags/gflags.h"
+#include "tools/cli/cli.h"
+
+DEFINE_int32(sleep_ms, 1000, "How long the task means to sleep.");
+DEFINE_int32(cancel_after_ms, 100, "When main cancels it.");
+DEFINE_int32(cleanup_ms, 20, "How long the task's cleanup takes.");
+
+namespace {
+
+namespace aio = pyconc::asyncio;
+
+constexpr char kLesson[] =
+    "Cancelling tasks: task.Cancel(msg) throws asyncio::CancelledError at the "
+    "await\n"
+    "where the task is suspended, so its catch blocks and destructors clean "
+    "up (Python's\n"
+    "`finally`). CancelledError is not a std::exception: `catch (const "
+    "std::exception&)`\n"
+    "does not swallow it. Awaiting the cancelled task rethrows it.\n\n"
+    "Usage: bazel run //asyncio/cancel -- [--sleep_ms=MS] "
+    "[--cancel_after_ms=MS] [--cleanup_ms=MS]";
+
+absl::Time start;
+
+void Say(const std::string& what) {
+  std::printf("  %8.1f ms  %s\n",
+              absl::ToDoubleMilliseconds(absl::Now() - start), what.c_str());
+}
+
+// Says when it goes, as a destructor does in any unwinding.
+struct Resource {
+  ~Resource() { Say("worker: resource released (destructor)"); }
+};
+
+aio::Coroutine<void> Worker() {
+  Resource resource;
+  Say(absl::StrFormat("worker: sleeping %d ms", FLAGS_sleep_ms));
+  bool cancelled = false;
+  std::string message;
+  try {
+    co_await aio::Sleep(absl::Milliseconds(FLAGS_sleep_ms));
+    Say("worker: woke up normally");
+  } catch (const aio::CancelledError& e) {
+    Say("worker: caught " + e.what());
+    cancelled = true;
+    message = e.message();
+  }
+  if (cancelled) {
+    // Cleanup may itself await; then the cancel goes on.
+    co_await aio::Sleep(absl::Milliseconds(FLAGS_cleanup_ms));
+    Say("worker: cleanup done, cancellation goes on");
+    throw aio::CancelledError(message);
+  }
+}
+
+aio::Coroutine<void> Main() {
+  start = absl::Now();
+  aio::Task<void> task = aio::CreateTask(Worker(), {.name = "worker"});
+  co_await aio::Sleep(absl::Milliseconds(FLAGS_cancel_after_ms));
+  Say("main: task.Cancel(\"enough\")");
+  task.Cancel("enough");
+  Say(absl::StrFormat("main: cancelling() = %d", task.Cancelling()));
+  try {
+    co_await task;
+    Say("main: the task finished before the cancel arrived");
+  } catch (const aio::CancelledError& e) {
+    Say("main: awaiting it raised " + e.what());
+  }
+  Say(absl::StrFormat("main: task.Cancelled() = %s",
+                      task.Cancelled() ? "true" : "false"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
+  pyconc::cli::CheckFlagRange("sleep_ms", FLAGS_sleep_ms, 0, 600000);
+  pyconc::cli::CheckFlagRange("cancel_after_ms", FLAGS_cancel_after_ms, 0,
+                              600000);
+  pyconc::cli::CheckFlagRange("cleanup_ms", FLAGS_cleanup_ms, 0, 60000);
+  aio::Run(Main());
+  return 0;
+}

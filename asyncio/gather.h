@@ -1,0 +1,258 @@
+// Gather: Python's asyncio.gather(*aws, return_exceptions=...).
+//
+//   auto [a, b] = co_await Gather(Fetch(1), Fetch(2));   // a tuple, in order
+//   std::vector<int> all = co_await Gather(tasks);        // a vector, in order
+//   std::vector<Outcome<int>> o = co_await Gather(kReturnExceptions, tasks);
+//
+// Where it matches Python: every awaitable runs concurrently (a Coroutine is
+// wrapped in a task by Gather itself, at the call, as ensure_future does); the
+// results come back in the order of the arguments, whatever order the children
+// finish in. Without return_exceptions the first child to fail makes Gather
+// rethrow that exception while the other children keep running; a child that
+// ends cancelled makes Gather throw CancelledError, and the task awaiting
+// Gather is not itself marked cancelled by that (it sees an exception it may
+// catch). Cancelling the task that awaits Gather cancels every child that is
+// not done; Gather then answers once they have all finished, with
+// CancelledError, even with return_exceptions (bpo-32684) and even if a child
+// swallowed the cancel. A child's exception that arrives after Gather has
+// answered is marked retrieved, as Python does.
+//
+// Where C++ forced a difference: Python's return_exceptions=True changes the
+// type of what is returned, so it is a tag argument (kReturnExceptions) that
+// turns each result into an Outcome<T>: the value, or the exception (a
+// CancelledError for a cancelled child) held in place. A child of type
+// Coroutine<void> or Task<void> gives std::monostate (Python's None). Python
+// returns a future that several tasks may await; Gather returns a Coroutine,
+// awaited once. Gather with no awaitables gives an empty tuple or vector.
+//
+// Thread-safety: call and await on the loop's thread, inside a task.
+
+#ifndef PYCONC_ASYNCIO_GATHER_H_
+#define PYCONC_ASYNCIO_GATHER_H_
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "asyncio/coroutine.h"
+#include "asyncio/errors.h"
+#include "asyncio/task.h"
+
+namespace pyconc::asyncio {
+
+// The tag that asks Gather for Python's return_exceptions=True.
+struct ReturnExceptions {};
+inline constexpr ReturnExceptions kReturnExceptions{};
+
+// What a child gave under return_exceptions: its value or its exception.
+template <typename T>
+class Outcome {
+ public:
+  explicit Outcome(T value) : value_(std::move(value)) {}
+  explicit Outcome(std::exception_ptr error) : error_(std::move(error)) {}
+
+  // True when the child finished with a value.
+  bool ok() const { return error_ == nullptr; }
+  // True when the child ended cancelled (error() holds its CancelledError).
+  bool cancelled() const { return internal::IsCancelledError(error_); }
+  // The value; rethrows the child's exception when there is none.
+  const T& value() const {
+    if (error_ != nullptr) std::rethrow_exception(error_);
+    return *value_;
+  }
+  // The child's exception, or null.
+  const std::exception_ptr& error() const { return error_; }
+
+ private:
+  std::optional<T> value_;
+  std::exception_ptr error_;
+};
+
+namespace internal {
+
+// void -> std::monostate, so that every result has a value type.
+template <typename T>
+using GatherValue = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+// The task a Gather argument runs as.
+template <typename T>
+Task<T> GatherChild(Task<T> task) {
+  return task;
+}
+template <typename T>
+Task<T> GatherChild(Coroutine<T> coro) {
+  return CreateTask(std::move(coro));
+}
+template <typename A>
+using GatherTaskOf = decltype(GatherChild(std::declval<A>()));
+// A Task or a Coroutine (moved in).
+template <typename A>
+concept GatherAwaitable = requires(A&& a) {
+  GatherChild(std::forward<A>(a));
+};
+
+// Python's _GatheringFuture and its _done_callback, as the Waitable the
+// awaiting task is suspended on.
+class GatherWaiter final : public Waitable {
+ public:
+  GatherWaiter(std::vector<AnyTask> children, bool return_exceptions);
+  GatherWaiter(const GatherWaiter&) = delete;
+  GatherWaiter& operator=(const GatherWaiter&) = delete;
+  ~GatherWaiter();
+
+  bool await_ready() const noexcept { return shared_->answered; }
+  template <typename P>
+  void await_suspend(std::coroutine_handle<P> caller) {
+    shared_->task = caller.promise().task();
+    shared_->task->SuspendOn(caller, this);
+  }
+  // Rethrows the first failure, or CancelledError when Gather was cancelled.
+  void await_resume();
+
+  bool CancelWait(const std::string& message) override;
+  void AbandonWait(TaskBase* task) override;
+  std::string DescribeWait() const override;
+
+ private:
+  // Kept alive by the children's done callbacks, which may outlive Gather.
+  struct Shared {
+    size_t total = 0;
+    size_t finished = 0;
+    bool return_exceptions = false;
+    bool answered = false;  // Python's outer.done().
+    bool cancel_requested = false;
+    std::string cancel_message;
+    std::exception_ptr error;
+    TaskFrame* task = nullptr;  // Null until suspended, or once abandoned.
+  };
+  static void ChildDone(Shared& shared, AnyTask& child);
+  static void Answer(Shared& shared);
+
+  std::vector<AnyTask> children_;
+  std::shared_ptr<Shared> shared_;
+};
+
+template <typename T>
+GatherValue<T> GatherResult(const Task<T>& task) {
+  if constexpr (std::is_void_v<T>) {
+    task.Result();
+    return std::monostate{};
+  } else {
+    return T(task.Result());
+  }
+}
+
+template <typename T>
+Outcome<GatherValue<T>> GatherOutcome(const Task<T>& task) {
+  if (task.Cancelled()) {
+    try {
+      task.Exception();
+    } catch (...) {
+      return Outcome<GatherValue<T>>(std::current_exception());
+    }
+  }
+  if (std::exception_ptr error = task.Exception()) {
+    return Outcome<GatherValue<T>>(std::move(error));
+  }
+  return Outcome<GatherValue<T>>(GatherResult(task));
+}
+
+template <typename T>
+std::vector<AnyTask> AsAnyTasks(const std::vector<Task<T>>& tasks) {
+  return std::vector<AnyTask>(tasks.begin(), tasks.end());
+}
+
+template <typename T>
+Coroutine<std::vector<GatherValue<T>>> GatherVector(
+    std::vector<Task<T>> tasks) {
+  co_await GatherWaiter(AsAnyTasks(tasks), false);
+  std::vector<GatherValue<T>> results;
+  results.reserve(tasks.size());
+  for (const Task<T>& task : tasks) results.push_back(GatherResult(task));
+  co_return results;
+}
+
+template <typename T>
+Coroutine<std::vector<Outcome<GatherValue<T>>>> GatherVectorOutcomes(
+    std::vector<Task<T>> tasks) {
+  co_await GatherWaiter(AsAnyTasks(tasks), true);
+  std::vector<Outcome<GatherValue<T>>> results;
+  results.reserve(tasks.size());
+  for (const Task<T>& task : tasks) results.push_back(GatherOutcome(task));
+  co_return results;
+}
+
+template <typename... T>
+Coroutine<std::tuple<GatherValue<T>...>> GatherTuple(
+    std::tuple<Task<T>...> tasks) {
+  co_await GatherWaiter(
+      std::apply([](auto&... t) { return std::vector<AnyTask>{t...}; }, tasks),
+      false);
+  co_return std::apply(
+      [](auto&... t) {
+        return std::tuple<GatherValue<T>...>{GatherResult(t)...};
+      },
+      tasks);
+}
+
+template <typename... T>
+Coroutine<std::tuple<Outcome<GatherValue<T>>...>> GatherTupleOutcomes(
+    std::tuple<Task<T>...> tasks) {
+  co_await GatherWaiter(
+      std::apply([](auto&... t) { return std::vector<AnyTask>{t...}; }, tasks),
+      true);
+  co_return std::apply(
+      [](auto&... t) {
+        return std::tuple<Outcome<GatherValue<T>>...>{GatherOutcome(t)...};
+      },
+      tasks);
+}
+
+}  // namespace internal
+
+// Python's asyncio.gather(*tasks): the values in order; see the top of this
+// file for failure and cancellation.
+template <typename T>
+Coroutine<std::vector<internal::GatherValue<T>>> Gather(
+    std::vector<Task<T>> tasks) {
+  return internal::GatherVector(std::move(tasks));
+}
+
+// Python's asyncio.gather(*tasks, return_exceptions=True).
+template <typename T>
+Coroutine<std::vector<Outcome<internal::GatherValue<T>>>> Gather(
+    ReturnExceptions, std::vector<Task<T>> tasks) {
+  return internal::GatherVectorOutcomes(std::move(tasks));
+}
+
+// Python's asyncio.gather(a, b, ...) over Tasks and Coroutines: a tuple of the
+// values in order (std::monostate for void). Coroutines become tasks here, in
+// argument order.
+template <internal::GatherAwaitable... A>
+auto Gather(A&&... awaitables) {
+  using Tasks = std::tuple<internal::GatherTaskOf<A>...>;
+  // Braces: the tasks are created left to right.
+  return internal::GatherTuple(
+      Tasks{internal::GatherChild(std::forward<A>(awaitables))...});
+}
+
+// Python's asyncio.gather(a, b, ..., return_exceptions=True): a tuple of
+// Outcomes in order.
+template <internal::GatherAwaitable... A>
+auto Gather(ReturnExceptions, A&&... awaitables) {
+  using Tasks = std::tuple<internal::GatherTaskOf<A>...>;
+  return internal::GatherTupleOutcomes(
+      Tasks{internal::GatherChild(std::forward<A>(awaitables))...});
+}
+
+}  // namespace pyconc::asyncio
+
+#endif  // PYCONC_ASYNCIO_GATHER_H_

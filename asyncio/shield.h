@@ -1,0 +1,62 @@
+// Shield: Python's asyncio.shield(aw), protecting a task from cancellation.
+//
+//   Task<int> inner = CreateTask(Work());
+//   int x = co_await Shield(inner);   // res = await shield(inner)
+//
+// Where it matches Python: Shield returns an outer Future that takes the inner
+// task's outcome. Cancelling the task that awaits the outer (or the outer
+// itself) cancels only the outer: the awaiter gets CancelledError at once
+// while the inner keeps running to its end; its exception is then marked
+// retrieved, so it is not reported as never retrieved. If the inner ends
+// cancelled (cancelled directly), the outer is cancelled too. A Coroutine is
+// wrapped in a task first (ensure_future), which the loop keeps alive.
+//
+// Where C++ forced a difference: none beyond the types; Shield(Task<T>)
+// returns Future<T>, and an already-done inner gives an outer that completes
+// in the loop's next iteration instead of the inner itself.
+//
+// Thread-safety: the loop's thread only.
+
+#ifndef PYCONC_ASYNCIO_SHIELD_H_
+#define PYCONC_ASYNCIO_SHIELD_H_
+
+#include <exception>
+#include <utility>
+
+#include "asyncio/coroutine.h"
+#include "asyncio/future.h"
+#include "asyncio/task.h"
+
+namespace pyconc::asyncio {
+
+// Python's asyncio.shield(task); see the top of this file.
+template <typename T>
+Future<T> Shield(Task<T> inner) {
+  Future<T> outer;
+  inner.AddDoneCallback([outer](Task<T>& done) mutable {
+    if (outer.Done()) {
+      if (!done.Cancelled()) done.Exception();  // Mark it retrieved.
+      return;
+    }
+    if (done.Cancelled()) {
+      outer.Cancel();
+    } else if (std::exception_ptr error = done.Exception()) {
+      outer.SetException(std::move(error));
+    } else if constexpr (std::is_void_v<T>) {
+      outer.SetResult();
+    } else {
+      outer.SetResult(done.Result());
+    }
+  });
+  return outer;
+}
+
+// Python's asyncio.shield(coro): the coroutine runs as its own task.
+template <typename T>
+Future<T> Shield(Coroutine<T> inner) {
+  return Shield(CreateTask(std::move(inner)));
+}
+
+}  // namespace pyconc::asyncio
+
+#endif  // PYCONC_ASYNCIO_SHIELD_H_

@@ -1,0 +1,209 @@
+// Wait and AsCompleted: Python's asyncio.wait(fs, timeout=, return_when=) and
+// asyncio.as_completed(fs, timeout=).
+//
+//   WaitResult<int> r = co_await Wait(tasks, {.timeout = absl::Seconds(1),
+//       .return_when = ReturnWhen::kFirstCompleted});
+//   for (Task<int>& t : r.done) ...            // done, pending = await wait()
+//
+//   AsCompleted<int> next(tasks);                // for f in as_completed(fs):
+//   while (next.HasNext()) {
+//     absl::StatusOr<Task<int>> t = co_await next.Next();  //   await f
+//   }
+//
+// Where it matches Python: Wait answers when all tasks are done
+// (kAllCompleted), when any is (kFirstCompleted), or when any finishes with an
+// exception (kFirstException; a cancelled task is not an exception), or when
+// the timeout passes, whichever comes first. It never cancels a task, also on
+// timeout: what is not done is in `pending`. The answer comes through done
+// callbacks, so a task that is already done is seen in the loop's next
+// iteration. Cancelling the task that awaits Wait throws CancelledError there
+// and leaves the tasks alone. AsCompleted gives the tasks in the order they
+// finish; after the timeout every further Next() answers TimeoutError and the
+// remaining tasks keep running.
+//
+// Where C++ forced a difference: done and pending are vectors in the order
+// of the input, not sets. AsCompleted gives the done Task itself (Python
+// 3.13's `async for`), so its value or exception is read with `co_await t` or
+// Result(); TimeoutError is a status value (DESIGN.md, Errors 1).
+//
+// Misuse (ValueError): Wait or AsCompleted with no tasks; Next() past the
+// end.
+//
+// Thread-safety: the loop's thread only.
+
+#ifndef PYCONC_ASYNCIO_WAIT_H_
+#define PYCONC_ASYNCIO_WAIT_H_
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "asyncio/coroutine.h"
+#include "asyncio/future.h"
+#include "asyncio/handle.h"
+#include "asyncio/loop_core.h"
+#include "asyncio/task.h"
+
+namespace pyconc::asyncio {
+
+// Python's FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED.
+enum class ReturnWhen { kAllCompleted, kFirstCompleted, kFirstException };
+
+// The keyword arguments of Python's asyncio.wait.
+struct WaitOptions {
+  // absl::InfiniteDuration() is Python's timeout=None.
+  absl::Duration timeout = absl::InfiniteDuration();
+  ReturnWhen return_when = ReturnWhen::kAllCompleted;
+};
+
+// Python's (done, pending), each in the order of the input.
+template <typename T>
+struct WaitResult {
+  std::vector<Task<T>> done;
+  std::vector<Task<T>> pending;
+};
+
+namespace internal {
+
+// Python's _wait: the Waitable the awaiting task is suspended on.
+class WaitWaiter final : public Waitable {
+ public:
+  WaitWaiter(std::vector<AnyTask> tasks, const WaitOptions& options);
+  WaitWaiter(const WaitWaiter&) = delete;
+  WaitWaiter& operator=(const WaitWaiter&) = delete;
+  ~WaitWaiter();
+
+  bool await_ready() const noexcept { return false; }
+  template <typename P>
+  void await_suspend(std::coroutine_handle<P> caller) {
+    shared_->task = caller.promise().task();
+    shared_->task->SuspendOn(caller, this);
+  }
+  // Throws CancelledError when the awaiting task was cancelled.
+  void await_resume();
+
+  bool CancelWait(const std::string& message) override;
+  void AbandonWait(TaskBase* task) override;
+  std::string DescribeWait() const override;
+
+ private:
+  struct Shared final : TimerNode {
+    void Fire() override { Answer(); }
+    void Answer();
+    size_t remaining = 0;
+    ReturnWhen return_when = ReturnWhen::kAllCompleted;
+    bool answered = false;
+    bool cancelled = false;
+    std::string cancel_message;
+    TaskFrame* task = nullptr;
+    LoopCore* loop = nullptr;
+  };
+
+  std::vector<AnyTask> tasks_;
+  std::vector<uint64_t> callback_ids_;
+  std::shared_ptr<Shared> shared_;
+};
+
+template <typename T>
+Coroutine<WaitResult<T>> WaitTasks(std::vector<Task<T>> tasks,
+                                   WaitOptions options) {
+  co_await WaitWaiter(std::vector<AnyTask>(tasks.begin(), tasks.end()),
+                      options);
+  WaitResult<T> result;
+  for (Task<T>& task : tasks) {
+    (task.Done() ? result.done : result.pending).push_back(std::move(task));
+  }
+  co_return result;
+}
+
+[[noreturn]] void EmptyWait(const char* what);
+
+}  // namespace internal
+
+// Python's asyncio.wait(tasks, timeout=, return_when=); see the top of this
+// file. Misuse (ValueError) when `tasks` is empty.
+template <typename T>
+Coroutine<WaitResult<T>> Wait(std::vector<Task<T>> tasks,
+                              WaitOptions options = {}) {
+  if (tasks.empty()) internal::EmptyWait("Wait");
+  return internal::WaitTasks(std::move(tasks), options);
+}
+
+namespace internal {
+
+// What AsCompleted shares with the tasks' done callbacks.
+class AsCompletedState final : public TimerNode {
+ public:
+  void Fire() override;
+  void Push(size_t index);
+
+  std::deque<size_t> done;
+  std::unique_ptr<Future<void>> signal;  // Set while Next() is waiting.
+  LoopCore* loop = nullptr;
+  bool timed_out = false;
+};
+
+}  // namespace internal
+
+// Python's asyncio.as_completed(tasks, timeout=); see the top of this file.
+template <typename T>
+class AsCompleted {
+ public:
+  // Starts watching `tasks` (misuse when empty); the timeout runs from here.
+  explicit AsCompleted(std::vector<Task<T>> tasks,
+                       absl::Duration timeout = absl::InfiniteDuration())
+      : tasks_(std::move(tasks)),
+        state_(std::make_shared<internal::AsCompletedState>()) {
+    if (tasks_.empty()) internal::EmptyWait("AsCompleted");
+    state_->loop = &internal::RunningLoopOrDie("AsCompleted");
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      tasks_[i].AddDoneCallback(
+          [state = state_, i](Task<T>&) { state->Push(i); });
+    }
+    if (timeout != absl::InfiniteDuration()) {
+      state_->loop->AddTimer(
+          state_.get(),
+          internal::LoopCore::NowNs() + absl::ToInt64Nanoseconds(timeout));
+    }
+  }
+  AsCompleted(const AsCompleted&) = delete;
+  AsCompleted& operator=(const AsCompleted&) = delete;
+  ~AsCompleted() { state_->loop->RemoveTimer(state_.get()); }
+
+  // Whether Next() has a task left to give.
+  bool HasNext() const { return given_ < tasks_.size(); }
+
+  // The next task to finish, or TimeoutError once the timeout has passed.
+  // Misuse (ValueError) when HasNext() is false.
+  Coroutine<absl::StatusOr<Task<T>>> Next() {
+    if (!HasNext()) internal::EmptyWait("AsCompleted::Next past the end:");
+    while (state_->done.empty() && !state_->timed_out) {
+      state_->signal = std::make_unique<Future<void>>();
+      Future<void> signal = *state_->signal;
+      co_await signal;
+    }
+    if (state_->done.empty()) {
+      co_return absl::DeadlineExceededError("TimeoutError");
+    }
+    const size_t index = state_->done.front();
+    state_->done.pop_front();
+    ++given_;
+    co_return tasks_[index];
+  }
+
+ private:
+  std::vector<Task<T>> tasks_;
+  std::shared_ptr<internal::AsCompletedState> state_;
+  size_t given_ = 0;
+};
+
+}  // namespace pyconc::asyncio
+
+#endif  // PYCONC_ASYNCIO_WAIT_H_

@@ -1,0 +1,37 @@
+// The //asyncio/cancel tool, run as a learner runs it.
+#include <string>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tools/run_tool.h"
+
+namespace {
+
+using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+
+TEST(CancelToolTest, TheTaskIsCancelledMidSleepAndCleansUp) {
+  const absl::Time start = absl::Now();
+  const auto run =
+      RunTool("asyncio/cancel/cancel",
+              {"--sleep_ms=5000", "--cancel_after_ms=20", "--cleanup_ms=5"});
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(25));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));  // It never slept it out.
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("worker: caught CancelledError: enough"));
+  EXPECT_THAT(run.out, HasSubstr("worker: cleanup done"));
+  EXPECT_THAT(run.out, HasSubstr("resource released (destructor)"));
+  EXPECT_THAT(run.out, HasSubstr("main: task.Cancelled() = true"));
+  EXPECT_THAT(run.out, ContainsRegex("[0-9.]+ ms  main: task.Cancel"));
+}
+
+TEST(CancelToolTest, BadInputGivesOneLineAndExitCodeTwo) {
+  const auto run = RunTool("asyncio/cancel/cancel", {"--cleanup_ms=-1"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.err, "cancel: --cleanup_ms must be in [0, 60000], not -1\n");
+}
+
+}  // namespace

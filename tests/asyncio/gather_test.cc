@@ -1,0 +1,251 @@
+// Gather, ported from CPython's test_tasks.py (GatherTests, test_gather_*):
+// order, failure, return_exceptions and the cancel semantics.
+#include "asyncio/gather.h"
+
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "asyncio/errors.h"
+#include "asyncio/loop.h"
+#include "asyncio/sleep.h"
+#include "asyncio/task.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pyconc::asyncio {
+namespace {
+
+using ::testing::ElementsAre;
+
+Coroutine<int> After(absl::Duration delay, int value,
+                     std::vector<int>* order = nullptr) {
+  co_await Sleep(delay);
+  if (order != nullptr) order->push_back(value);
+  co_return value;
+}
+
+Coroutine<void> Nothing() { co_return; }
+
+Coroutine<int> Fail(absl::Duration delay, std::string what) {
+  co_await Sleep(delay);
+  throw std::runtime_error(what);
+}
+
+Coroutine<int> SleepForever() {
+  co_await Sleep(absl::Hours(1));
+  co_return 0;
+}
+
+TEST(GatherTest, TupleOfResultsInArgumentOrder) {
+  EventLoop loop;
+  std::vector<int> order;
+  auto main = [&]() -> Coroutine<std::tuple<int, std::string, std::monostate>> {
+    Task<std::string> text =
+        CreateTask([]() -> Coroutine<std::string> { co_return "two"; }());
+    co_return co_await Gather(After(absl::Milliseconds(3), 1, &order), text,
+                              Nothing());
+  };
+  auto [one, two, none] = loop.RunUntilComplete(main());
+  EXPECT_EQ(one, 1);
+  EXPECT_EQ(two, "two");
+  (void)none;
+}
+
+TEST(GatherTest, VectorOfResultsInOrderWhateverOrderTheyFinish) {
+  EventLoop loop;
+  std::vector<int> order;
+  auto main = [&]() -> Coroutine<std::vector<int>> {
+    std::vector<Task<int>> tasks;
+    for (int i = 0; i < 4; ++i) {
+      tasks.push_back(CreateTask(After(absl::Milliseconds(4 - i), i, &order)));
+    }
+    co_return co_await Gather(tasks);
+  };
+  EXPECT_THAT(loop.RunUntilComplete(main()), ElementsAre(0, 1, 2, 3));
+  EXPECT_THAT(order, ElementsAre(3, 2, 1, 0));
+}
+
+TEST(GatherTest, EmptyInputGivesEmptyResult) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<size_t> {
+    std::vector<int> values = co_await Gather(std::vector<Task<int>>{});
+    std::tuple<> none = co_await Gather();
+    (void)none;
+    co_return values.size();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 0u);
+}
+
+TEST(GatherTest, TotalTimeIsAboutTheLongestNotTheSum) {
+  EventLoop loop;
+  const absl::Time start = absl::Now();
+  auto main = []() -> Coroutine<int> {
+    auto [a, b, c] = co_await Gather(After(absl::Milliseconds(30), 1),
+                                     After(absl::Milliseconds(30), 2),
+                                     After(absl::Milliseconds(30), 3));
+    co_return a + b + c;
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 6);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(30));
+}
+
+TEST(GatherTest, FirstExceptionPropagatesWhileOthersKeepRunning) {
+  EventLoop loop;
+  std::vector<int> order;
+  Task<int> slow;
+  auto main = [&]() -> Coroutine<std::string> {
+    slow = CreateTask(After(absl::Milliseconds(20), 7, &order));
+    try {
+      co_await Gather(Fail(absl::Milliseconds(1), "boom"), slow);
+    } catch (const std::runtime_error& e) {
+      co_return e.what();
+    }
+    co_return "no exception";
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), "boom");
+  EXPECT_FALSE(slow.Done());
+  EXPECT_EQ(loop.RunUntilComplete(slow), 7);  // Not cancelled by the failure.
+  EXPECT_THAT(order, ElementsAre(7));
+}
+
+TEST(GatherTest, ReturnExceptionsHoldsErrorsInPlace) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<std::vector<Outcome<int>>> {
+    std::vector<Task<int>> tasks;
+    tasks.push_back(CreateTask(After(absl::Milliseconds(2), 1)));
+    tasks.push_back(CreateTask(Fail(absl::Milliseconds(1), "bad")));
+    tasks.push_back(CreateTask(SleepForever()));
+    tasks.back().Cancel("stop");
+    co_return co_await Gather(kReturnExceptions, tasks);
+  };
+  std::vector<Outcome<int>> out = loop.RunUntilComplete(main());
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out[0].ok());
+  EXPECT_EQ(out[0].value(), 1);
+  EXPECT_FALSE(out[1].ok());
+  EXPECT_THROW(out[1].value(), std::runtime_error);
+  EXPECT_TRUE(out[2].cancelled());
+  try {
+    std::rethrow_exception(out[2].error());
+  } catch (const CancelledError& e) {
+    EXPECT_EQ(e.message(), "stop");
+  }
+}
+
+TEST(GatherTest, ReturnExceptionsTuple) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<bool> {
+    auto [a, b] =
+        co_await Gather(kReturnExceptions, After(absl::Milliseconds(1), 5),
+                        Fail(absl::Milliseconds(1), "x"));
+    co_return a.ok() && a.value() == 5 && !b.ok();
+  };
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
+}
+
+TEST(GatherTest, ACancelledChildRaisesCancelledErrorButTheAwaiterIsNot) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    Task<int> child = CreateTask(SleepForever());
+    Task<int> other = CreateTask(After(absl::Milliseconds(1), 1));
+    child.Cancel("child");
+    std::string message = "<none>";
+    try {
+      co_await Gather(child, other);
+    } catch (const CancelledError& e) {
+      message = e.message();
+    }
+    EXPECT_EQ(message, "child");
+    EXPECT_EQ(co_await other, 1);  // Still running, not cancelled.
+    co_return CurrentTask()->Cancelling();
+  };
+  Task<int> task = loop.CreateTask(main());
+  EXPECT_EQ(loop.RunUntilComplete(task), 0);
+  EXPECT_FALSE(task.Cancelled());
+}
+
+TEST(GatherTest, CancellingTheAwaiterCancelsEveryChild) {
+  EventLoop loop;
+  std::vector<Task<int>> children;
+  auto main = [&]() -> Coroutine<void> {
+    for (int i = 0; i < 3; ++i) children.push_back(CreateTask(SleepForever()));
+    co_await Gather(children);
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.CallLater(absl::Milliseconds(1),
+                 [&] { EXPECT_TRUE(task.Cancel("outer")); });
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+  ASSERT_EQ(children.size(), 3u);
+  for (const Task<int>& child : children) EXPECT_TRUE(child.Cancelled());
+}
+
+TEST(GatherTest, CancelPropagatesEvenWithReturnExceptionsAfterAllChildren) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto stubborn = [&]() -> Coroutine<int> {
+    try {
+      co_await Sleep(absl::Hours(1));
+    } catch (const CancelledError&) {
+      events.push_back("child swallowed the cancel");
+    }
+    co_await Sleep(absl::Milliseconds(2));
+    events.push_back("child returned");
+    co_return 3;
+  };
+  auto main = [&]() -> Coroutine<void> {
+    try {
+      co_await Gather(kReturnExceptions, stubborn(), SleepForever());
+    } catch (const CancelledError& e) {
+      events.push_back("gather raised " + e.message());
+      throw;
+    }
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("bye"); });
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+  EXPECT_THAT(events, ElementsAre("child swallowed the cancel",
+                                  "child returned", "gather raised bye"));
+}
+
+TEST(GatherTest, CancelAfterAllChildrenAreDoneCancelsTheAwaiterItself) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    Task<int> child = CreateTask(After(absl::ZeroDuration(), 1));
+    co_await Sleep(absl::Milliseconds(1));  // The child is done by now.
+    CurrentTask()->Cancel();
+    std::vector<Task<int>> children{child};
+    co_await Gather(children);
+    co_return 0;
+  };
+  Task<int> task = loop.CreateTask(main());
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+}
+
+TEST(GatherTest, LateExceptionsAreMarkedRetrieved) {
+  EventLoop loop;
+  int reports = 0;
+  loop.SetExceptionHandler(
+      [&](EventLoop&, const ExceptionContext&) { ++reports; });
+  {
+    auto main = []() -> Coroutine<void> {
+      try {
+        co_await Gather(Fail(absl::Milliseconds(1), "a"),
+                        Fail(absl::Milliseconds(3), "b"));
+      } catch (const std::runtime_error&) {
+      }
+      co_await Sleep(absl::Milliseconds(10));
+    };
+    loop.RunUntilComplete(main());
+  }
+  EXPECT_EQ(reports, 0);
+}
+
+}  // namespace
+}  // namespace pyconc::asyncio

@@ -1,0 +1,334 @@
+// TaskGroup, ported from CPython's test_taskgroups.py (3.13): completion,
+// failure cancelling the rest, ExceptionGroup, outside cancellation, nested
+// groups, cleanup that awaits, errors raised while cancelling, and misuse.
+#include "asyncio/task_group.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "asyncio/errors.h"
+#include "asyncio/loop.h"
+#include "asyncio/sleep.h"
+#include "asyncio/task.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pyconc::asyncio {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+Coroutine<int> After(absl::Duration delay, int value) {
+  co_await Sleep(delay);
+  co_return value;
+}
+
+Coroutine<int> Fail(absl::Duration delay, std::string what) {
+  co_await Sleep(delay);
+  throw std::runtime_error(what);
+}
+
+// Sleeps an hour; records its cancellation, optionally awaiting in cleanup.
+Coroutine<int> Sleeper(std::vector<std::string>* events, std::string name,
+                       absl::Duration cleanup = absl::ZeroDuration()) {
+  bool cancelled = false;
+  try {
+    co_await Sleep(absl::Hours(1));
+  } catch (const CancelledError&) {
+    cancelled = true;
+  }
+  if (cancelled) {
+    if (cleanup > absl::ZeroDuration()) co_await Sleep(cleanup);
+    events->push_back(name + " cancelled");
+    throw CancelledError();
+  }
+  co_return 0;
+}
+
+std::vector<std::string> Messages(const ExceptionGroup& group) {
+  std::vector<std::string> out;
+  for (const std::exception_ptr& e : group.exceptions()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const ExceptionGroup& inner) {
+      out.push_back(std::string("group: ") + inner.what());
+    } catch (const std::exception& error) {
+      out.push_back(error.what());
+    }
+  }
+  return out;
+}
+
+TEST(TaskGroupTest, WaitsForEveryTask) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    TaskGroup group;
+    Task<int> a, b;
+    co_await group.Run([&]() -> Coroutine<void> {
+      a = group.CreateTask(After(absl::Milliseconds(3), 1));
+      b = group.CreateTask(After(absl::Milliseconds(1), 2));
+      co_return;
+    }());
+    EXPECT_TRUE(a.Done());
+    EXPECT_TRUE(b.Done());
+    co_return a.Result() + b.Result();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 3);
+}
+
+TEST(TaskGroupTest, AFailureCancelsTheOthersAndTheBody) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<std::vector<std::string>> {
+    TaskGroup group;
+    std::vector<std::string> errors;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask(Sleeper(&events, "sleeper"));
+        group.CreateTask(Fail(absl::Milliseconds(1), "boom"));
+        try {
+          co_await Sleep(absl::Hours(1));
+        } catch (const CancelledError&) {
+          events.push_back("body cancelled");
+          throw;
+        }
+      }());
+    } catch (const ExceptionGroup& e) {
+      errors = Messages(e);
+    }
+    // The group uncancelled the parent: it goes on normally.
+    EXPECT_EQ(CurrentTask()->Cancelling(), 0);
+    co_await Sleep(absl::ZeroDuration());
+    co_return errors;
+  };
+  Task<std::vector<std::string>> task = loop.CreateTask(main());
+  EXPECT_THAT(loop.RunUntilComplete(task), ElementsAre("boom"));
+  EXPECT_FALSE(task.Cancelled());
+  EXPECT_THAT(events,
+              UnorderedElementsAre("sleeper cancelled", "body cancelled"));
+}
+
+TEST(TaskGroupTest, AllErrorsComeOutTogether) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<std::vector<std::string>> {
+    TaskGroup group;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask(Fail(absl::Milliseconds(1), "one"));
+        group.CreateTask(Fail(absl::Milliseconds(1), "two"));
+        co_return;
+      }());
+    } catch (const ExceptionGroup& e) {
+      co_return Messages(e);
+    }
+    co_return std::vector<std::string>{};
+  };
+  EXPECT_THAT(loop.RunUntilComplete(main()), ElementsAre("one", "two"));
+}
+
+TEST(TaskGroupTest, ABodyErrorCancelsTheTasksAndJoinsTheGroup) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<std::vector<std::string>> {
+    TaskGroup group;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask(Sleeper(&events, "sleeper"));
+        co_await Sleep(absl::Milliseconds(1));
+        throw std::runtime_error("body failed");
+      }());
+    } catch (const ExceptionGroup& e) {
+      co_return Messages(e);
+    }
+    co_return std::vector<std::string>{};
+  };
+  EXPECT_THAT(loop.RunUntilComplete(main()), ElementsAre("body failed"));
+  EXPECT_THAT(events, ElementsAre("sleeper cancelled"));
+}
+
+TEST(TaskGroupTest, CancelFromOutsideCancelsTasksAndPropagates) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(Sleeper(&events, "a", absl::Milliseconds(2)));
+      group.CreateTask(Sleeper(&events, "b"));
+      co_await Sleep(absl::Hours(1));
+    }());
+    events.push_back("after the group (must not run)");
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("outside"); });
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+  // Both cleaned up before the group let the cancellation out; "a" awaited.
+  EXPECT_THAT(events, ElementsAre("b cancelled", "a cancelled"));
+}
+
+TEST(TaskGroupTest, CancelWhileExitingCancelsTheTasks) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(Sleeper(&events, "a"));
+      co_return;  // The group now waits for "a".
+    }());
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel(); });
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+  EXPECT_THAT(events, ElementsAre("a cancelled"));
+}
+
+TEST(TaskGroupTest, ErrorsTakePriorityOverAnOutsideCancel) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask([]() -> Coroutine<void> {
+        try {
+          co_await Sleep(absl::Hours(1));
+        } catch (const CancelledError&) {
+        }
+        throw std::runtime_error("raised while cancelling");
+      }());
+      co_await Sleep(absl::Hours(1));
+    }());
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel(); });
+  loop.RunUntilDone(task.base());
+  ASSERT_FALSE(task.Cancelled());
+  try {
+    task.Result();
+    ADD_FAILURE() << "no exception";
+  } catch (const ExceptionGroup& e) {
+    EXPECT_THAT(Messages(e), ElementsAre("raised while cancelling"));
+  }
+}
+
+TEST(TaskGroupTest, NestedGroupsCarryTheInnerGroup) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<std::vector<std::string>> {
+    TaskGroup outer;
+    try {
+      co_await outer.Run([&]() -> Coroutine<void> {
+        outer.CreateTask(Sleeper(&events, "outer sleeper"));
+        TaskGroup inner;
+        co_await inner.Run([&]() -> Coroutine<void> {
+          inner.CreateTask(Sleeper(&events, "inner sleeper"));
+          inner.CreateTask(Fail(absl::Milliseconds(1), "deep"));
+          co_return;
+        }());
+      }());
+    } catch (const ExceptionGroup& e) {
+      EXPECT_EQ(e.exceptions().size(), 1u);
+      try {
+        std::rethrow_exception(e.exceptions()[0]);
+      } catch (const ExceptionGroup& nested) {
+        events.push_back("nested: " + Messages(nested)[0]);
+      }
+      co_return Messages(e);
+    }
+    co_return std::vector<std::string>{};
+  };
+  EXPECT_THAT(
+      loop.RunUntilComplete(main()),
+      ElementsAre("group: unhandled errors in a TaskGroup (1 sub-exception)"));
+  EXPECT_THAT(events, ElementsAre("inner sleeper cancelled",
+                                  "outer sleeper cancelled", "nested: deep"));
+}
+
+TEST(TaskGroupTest, ASecondCancelDuringCleanupStillWaitsForEveryTask) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(Sleeper(&events, "slow cleanup", absl::Milliseconds(5)));
+      co_await Sleep(absl::Hours(1));
+    }());
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("first"); });
+  loop.CallLater(absl::Milliseconds(3), [&] { task.Cancel("second"); });
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+  EXPECT_EQ(task.Cancelling(), 2);
+  EXPECT_THAT(events, ElementsAre("slow cleanup cancelled"));
+}
+
+// A task (not a lambda: its captures would be gone when it runs) that adds
+// another task to its group after the body has ended.
+Coroutine<int> SpawnLate(TaskGroup* group, Task<int>* late) {
+  co_await Sleep(absl::Milliseconds(1));
+  *late = group->CreateTask(After(absl::Milliseconds(1), 5));
+  co_return 0;
+}
+
+TEST(TaskGroupTest, TasksMayBeCreatedWhileTheGroupWaits) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    TaskGroup group;
+    Task<int> late;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(SpawnLate(&group, &late));
+      co_return;
+    }());
+    co_return late.Result();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 5);
+}
+
+TEST(TaskGroupTest, ACancelledTaskIsNotAnError) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<bool> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      Task<int> t = group.CreateTask(After(absl::Hours(1), 1));
+      t.Cancel();
+      group.CreateTask(After(absl::Milliseconds(1), 2));
+      co_return;
+    }());
+    co_return true;
+  };
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
+}
+
+TEST(TaskGroupDeathTest, CreateTaskInAFinishedGroupIsMisuse) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        auto main = []() -> Coroutine<void> {
+          TaskGroup group;
+          co_await group.Run([]() -> Coroutine<void> { co_return; }());
+          group.CreateTask(After(absl::ZeroDuration(), 1));
+        };
+        loop.RunUntilComplete(main());
+      },
+      "RuntimeError.*finished");
+}
+
+TEST(TaskGroupDeathTest, CreateTaskBeforeRunIsMisuse) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        auto main = []() -> Coroutine<void> {
+          TaskGroup group;
+          group.CreateTask(After(absl::ZeroDuration(), 1));
+          co_return;
+        };
+        loop.RunUntilComplete(main());
+      },
+      "RuntimeError.*not been entered");
+}
+
+}  // namespace
+}  // namespace pyconc::asyncio

@@ -1,0 +1,41 @@
+// The //asyncio/timeout tool, run as a learner runs it.
+#include <string>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tools/run_tool.h"
+
+namespace {
+
+using ::pyconc::testing::RunTool;
+using ::testing::HasSubstr;
+
+TEST(TimeoutToolTest, CutsTheSlowCallThreeWays) {
+  const absl::Time start = absl::Now();
+  const auto run =
+      RunTool("asyncio/timeout/timeout", {"--work_ms=60", "--timeout_ms=10"});
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(60));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("call cancelled, cleaning up"));
+  EXPECT_THAT(run.out, HasSubstr("answer: TimeoutError"));
+  EXPECT_THAT(run.out, HasSubstr("the timeout expired"));
+  EXPECT_THAT(run.out, HasSubstr("shielded call finished with 42"));
+}
+
+TEST(TimeoutToolTest, AGenerousTimeoutGivesTheAnswer) {
+  const auto run =
+      RunTool("asyncio/timeout/timeout", {"--work_ms=1", "--timeout_ms=5000"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("answer: 42"));
+  EXPECT_THAT(run.out, HasSubstr("the timeout did not expire"));
+}
+
+TEST(TimeoutToolTest, BadInputGivesOneLineAndExitCodeTwo) {
+  const auto run = RunTool("asyncio/timeout/timeout", {"--timeout_ms=-5"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.err, "timeout: --timeout_ms must be in [0, 60000], not -5\n");
+}
+
+}  // namespace
