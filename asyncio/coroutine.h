@@ -86,9 +86,9 @@ struct FrameCache {
 inline constinit thread_local FrameCache frame_cache{};
 void RegisterFrameCacheCleanup();
 
-// Sanitizers must see every frame allocated and freed: AddressSanitizer to catch a
-// use after free, ThreadSanitizer because a recycled block carries the access
-// history of its last owner, which it would report as races.
+// Sanitizers must see every frame allocated and freed: AddressSanitizer to
+// catch a use after free, ThreadSanitizer because a recycled block carries the
+// access history of its last owner, which it would report as races.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr bool kCacheFrames = false;
 #elif defined(__has_feature)

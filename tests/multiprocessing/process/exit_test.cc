@@ -3,9 +3,7 @@
 // on the child's stderr with its name. Also: when the parent is killed, its
 // fork server still terminates the daemon children and leaves nothing behind.
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,66 +14,20 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-extern char** environ;
+#include "tests/tools/piped_child.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Helper {
-  pid_t pid = -1;
-  int stdin_fd = -1;   // The test's end of the helper's stdin.
-  int stdout_fd = -1;  // The test's end of the helper's stdout.
-  int stderr_fd = -1;  // The test's end of the helper's stderr.
-};
+using ::pyconc::testing::ReadUntil;
+using ::pyconc::testing::WaitStatus;
+using Helper = ::pyconc::testing::PipedChild;
 
 Helper Spawn(const char* mode) {
-  int in[2], out[2], err[2];
-  EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
-  EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-  const std::string path = std::string(std::getenv("TEST_SRCDIR")) + "/" +
-                           std::getenv("TEST_WORKSPACE") +
-                           "/tests/multiprocessing/process/exit_helper";
-  char* argv[] = {const_cast<char*>(path.c_str()), const_cast<char*>(mode),
-                  nullptr};
-  Helper helper;
-  EXPECT_EQ(
-      posix_spawn(&helper.pid, path.c_str(), &actions, nullptr, argv, environ),
-      0);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(in[0]);
-  ::close(out[1]);
-  ::close(err[1]);
-  helper.stdin_fd = in[1];
-  helper.stdout_fd = out[0];
-  helper.stderr_fd = err[0];
-  return helper;
-}
-
-// Reads until `text` has appeared (or, when `text` is empty, until EOF).
-std::string ReadUntil(int fd, const std::string& text) {
-  std::string output;
-  char buffer[256];
-  while (text.empty() || output.find(text) == std::string::npos) {
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n <= 0) break;
-    output.append(buffer, static_cast<size_t>(n));
-  }
-  return output;
-}
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-  return status;
+  return ::pyconc::testing::SpawnPiped(
+      "tests/multiprocessing/process/exit_helper", {mode});
 }
 
 void CloseAll(const Helper& helper) {
