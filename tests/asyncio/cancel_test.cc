@@ -11,16 +11,13 @@
 #include "asyncio/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/asyncio/test_coroutines.h"
 
 namespace pyconc::asyncio {
 namespace {
 
+using test_coroutines::SleepForever;
 using ::testing::ElementsAre;
-
-Coroutine<int> SleepForever() {
-  co_await Sleep(absl::Hours(1));
-  co_return 0;
-}
 
 std::string CancelMessage(const AnyTask& task) {
   try {

@@ -15,30 +15,17 @@
 #include "asyncio/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/asyncio/test_coroutines.h"
 
 namespace pyconc::asyncio {
 namespace {
 
+using test_coroutines::After;
+using test_coroutines::Fail;
+using test_coroutines::SleepForever;
 using ::testing::ElementsAre;
 
-Coroutine<int> After(absl::Duration delay, int value,
-                     std::vector<int>* order = nullptr) {
-  co_await Sleep(delay);
-  if (order != nullptr) order->push_back(value);
-  co_return value;
-}
-
 Coroutine<void> Nothing() { co_return; }
-
-Coroutine<int> Fail(absl::Duration delay, std::string what) {
-  co_await Sleep(delay);
-  throw std::runtime_error(what);
-}
-
-Coroutine<int> SleepForever() {
-  co_await Sleep(absl::Hours(1));
-  co_return 0;
-}
 
 TEST(GatherTest, TupleOfResultsInArgumentOrder) {
   EventLoop loop;

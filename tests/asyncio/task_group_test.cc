@@ -14,22 +14,15 @@
 #include "asyncio/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/asyncio/test_coroutines.h"
 
 namespace pyconc::asyncio {
 namespace {
 
+using test_coroutines::After;
+using test_coroutines::Fail;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
-
-Coroutine<int> After(absl::Duration delay, int value) {
-  co_await Sleep(delay);
-  co_return value;
-}
-
-Coroutine<int> Fail(absl::Duration delay, std::string what) {
-  co_await Sleep(delay);
-  throw std::runtime_error(what);
-}
 
 // Sleeps an hour; records its cancellation, optionally awaiting in cleanup.
 Coroutine<int> Sleeper(std::vector<std::string>* events, std::string name,

@@ -17,27 +17,15 @@
 #include "asyncio/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/asyncio/test_coroutines.h"
 
 namespace pyconc::asyncio {
 namespace {
 
+using test_coroutines::After;
+using test_coroutines::SleepForever;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-Coroutine<int> After(absl::Duration delay, int value) {
-  co_await Sleep(delay);
-  co_return value;
-}
-
-Coroutine<int> SleepForever(std::vector<std::string>* events = nullptr) {
-  try {
-    co_await Sleep(absl::Hours(1));
-  } catch (const CancelledError&) {
-    if (events != nullptr) events->push_back("inner cleanup");
-    throw;
-  }
-  co_return 0;
-}
 
 bool IsTimeoutError(const absl::Status& status) {
   return status.code() == absl::StatusCode::kDeadlineExceeded &&

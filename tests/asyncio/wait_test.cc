@@ -14,21 +14,14 @@
 #include "asyncio/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/asyncio/test_coroutines.h"
 
 namespace pyconc::asyncio {
 namespace {
 
+using test_coroutines::After;
+using test_coroutines::Fail;
 using ::testing::ElementsAre;
-
-Coroutine<int> After(absl::Duration delay, int value) {
-  co_await Sleep(delay);
-  co_return value;
-}
-
-Coroutine<int> Fail(absl::Duration delay) {
-  co_await Sleep(delay);
-  throw std::runtime_error("fail");
-}
 
 std::vector<int> Values(const std::vector<Task<int>>& tasks) {
   std::vector<int> values;

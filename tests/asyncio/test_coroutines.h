@@ -1,0 +1,45 @@
+// Coroutines the asyncio tests share: one that sleeps then returns, one that
+// sleeps then throws, and one that sleeps until it is cancelled.
+
+#ifndef PYCONC_TESTS_ASYNCIO_TEST_COROUTINES_H_
+#define PYCONC_TESTS_ASYNCIO_TEST_COROUTINES_H_
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "asyncio/asyncio.h"
+
+namespace pyconc::asyncio::test_coroutines {
+
+// Sleeps `delay` on the loop, appends `value` to `order` (when given), returns
+// it.
+inline Coroutine<int> After(absl::Duration delay, int value,
+                            std::vector<int>* order = nullptr) {
+  co_await Sleep(delay);
+  if (order != nullptr) order->push_back(value);
+  co_return value;
+}
+
+// Sleeps `delay` on the loop, then throws std::runtime_error(what).
+inline Coroutine<int> Fail(absl::Duration delay, std::string what = "fail") {
+  co_await Sleep(delay);
+  throw std::runtime_error(what);
+}
+
+// Sleeps an hour, which no test waits for; records "inner cleanup" in `events`
+// (when given) as CancelledError passes through.
+inline Coroutine<int> SleepForever(std::vector<std::string>* events = nullptr) {
+  try {
+    co_await Sleep(absl::Hours(1));
+  } catch (const CancelledError&) {
+    if (events != nullptr) events->push_back("inner cleanup");
+    throw;
+  }
+  co_return 0;
+}
+
+}  // namespace pyconc::asyncio::test_coroutines
+
+#endif  // PYCONC_TESTS_ASYNCIO_TEST_COROUTINES_H_
