@@ -5,34 +5,31 @@
 namespace pyconc::sync {
 
 bool Event::IsSet() const {
-  absl::MutexLock lock(&mu_);
-  return flag_;
+  return (state_.load(std::memory_order_acquire) & kFlag) != 0;
 }
 
 void Event::Set() {
-  absl::MutexLock lock(&mu_);
-  if (!flag_) ++sets_;
-  flag_ = true;
+  uint64_t state = state_.load(std::memory_order_acquire);
+  do {
+    if ((state & kFlag) != 0) return;  // Already set: nobody is waiting.
+  } while (!state_.compare_exchange_weak(state, (state + kOneSet) | kFlag,
+                                         std::memory_order_seq_cst,
+                                         std::memory_order_acquire));
+  lot_.WakeAll();
 }
 
-void Event::Clear() {
-  absl::MutexLock lock(&mu_);
-  flag_ = false;
-}
+void Event::Clear() { state_.fetch_and(~kFlag, std::memory_order_seq_cst); }
 
 bool Event::Wait(absl::Duration timeout) {
   internal::CheckTimeout(timeout);
-  absl::MutexLock lock(&mu_);
-  if (flag_) return true;
-  const uint64_t seen = sets_;
+  const uint64_t seen = state_.load(std::memory_order_acquire);
+  if ((seen & kFlag) != 0) return true;
+  const absl::Time deadline = internal::AcquireDeadline(true, timeout);
+  // The flag was clear; only a Set() changes the word from here.
   auto was_set = [this, seen] {
-    mu_.AssertReaderHeld();  // For the thread-safety analysis.
-    return sets_ != seen;
+    return state_.load(std::memory_order_seq_cst) != seen;
   };
-  ++waiting_;
-  const bool set = mu_.AwaitWithTimeout(absl::Condition(&was_set), timeout);
-  --waiting_;
-  return set;
+  return lot_.WaitUntil(was_set, deadline);
 }
 
 }  // namespace pyconc::sync

@@ -20,11 +20,11 @@
 #ifndef PYCONC_SYNC_EVENT_EVENT_H_
 #define PYCONC_SYNC_EVENT_EVENT_H_
 
+#include <atomic>
 #include <cstdint>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "sync/internal/parking_lot.h"
 
 namespace pyconc::sync {
 
@@ -51,13 +51,15 @@ class Event {
  private:
   friend struct internal::TestPeer;
 
-  mutable absl::Mutex mu_;
-  bool flag_ ABSL_GUARDED_BY(mu_) = false;
-  // How many times Set() turned the flag on; a waiter wakes when it changes, so
-  // a Clear() right after the Set() cannot strand it.
-  uint64_t sets_ ABSL_GUARDED_BY(mu_) = 0;
-  // Threads inside Wait(), for tests that must know a thread is blocked.
-  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  // The flag in the low bit; above it, how many times Set() turned the flag
+  // on. A waiter wakes when the word changes from the clear one it saw, so a
+  // Clear() right after the Set() cannot strand it. One word, so that Set(),
+  // Clear() and IsSet() are one atomic operation each.
+  static constexpr uint64_t kFlag = 1;
+  static constexpr uint64_t kOneSet = 2;
+  std::atomic<uint64_t> state_{0};
+  // Where Wait() spins and then sleeps while the flag is clear.
+  internal::ParkingLot lot_;
 };
 
 }  // namespace pyconc::sync

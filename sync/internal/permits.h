@@ -4,8 +4,8 @@
 // Why not a bare absl::Mutex: Python lets any thread release a Lock or a
 // Semaphore, while an absl::Mutex must be unlocked by the thread that locked
 // it. Here taking and giving back are single atomic operations on the count, so
-// the uncontended path costs one compare-and-swap; the absl::Mutex is used only
-// by threads that have to wait.
+// the uncontended path costs one compare-and-swap; threads that have to wait
+// do so in a ParkingLot.
 //
 // Thread-safe. Memory ordering: a successful take synchronizes with the
 // Release() that made the permit available, so what the releasing thread wrote
@@ -18,8 +18,8 @@
 #include <atomic>
 #include <cstdint>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "sync/internal/parking_lot.h"
 
 namespace pyconc::sync::internal {
 
@@ -55,7 +55,7 @@ class Permits {
     } while (!value_.compare_exchange_weak(value, value + n,
                                            std::memory_order_seq_cst,
                                            std::memory_order_relaxed));
-    if (waiters_.load(std::memory_order_seq_cst) > 0) WakeWaiters();
+    lot_.WakeAll();
     return true;
   }
   // The permits available now (a snapshot).
@@ -66,25 +66,11 @@ class Permits {
   // call and one atomic operation per Acquire() or Release(), as an
   // absl::Mutex does. The rest is out of line:
   //
-  // Acquire() when no permit is free: spins a little, then sleeps.
+  // Acquire() when no permit is free: waits in the lot until one is.
   bool AcquireSlow(absl::Time deadline);
-  // Makes the sleeping takers re-check the count.
-  void WakeWaiters();
 
-  // The condition sleeping takers wait for; reads the atomic only, so it is
-  // pure.
-  bool Available() const { return value_.load(std::memory_order_seq_cst) > 0; }
-
-  // Release() stores the count and then reads waiters_; a taker increments
-  // waiters_ and then reads the count. Both are sequentially consistent, so at
-  // least one of them sees the other: either the taker finds the permit, or the
-  // releaser wakes the taker.
   std::atomic<int64_t> value_;
-  std::atomic<int64_t> waiters_{0};
-  // Held by a waiting taker between its checks; a releaser that saw waiters
-  // locks and unlocks it, which makes absl::Mutex re-evaluate the waiters'
-  // conditions.
-  absl::Mutex mu_;
+  ParkingLot lot_;
 };
 
 }  // namespace pyconc::sync::internal

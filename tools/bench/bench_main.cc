@@ -39,9 +39,15 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      // Workloads run with repetitions report their median alone.
+      const bool median =
+          run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.error_occurred ||
+          !(run.run_type == Run::RT_Iteration || median)) {
+        continue;
+      }
       // "<workload>/<implementation>", then Google Benchmark's own parts
-      // ("/real_time", "/threads:2"), which are dropped.
+      // ("/real_time", "/threads:2", "_median"), which are dropped.
       const std::vector<std::string> parts =
           absl::StrSplit(run.benchmark_name(), absl::MaxSplits('/', 2));
       if (parts.size() < 2) continue;

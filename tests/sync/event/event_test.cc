@@ -4,7 +4,6 @@
 
 #include <atomic>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/sync/testing/bunch.h"
@@ -14,14 +13,7 @@ namespace pyconc::sync {
 namespace internal {
 // Lets a test know that threads are blocked in Wait(), without sleeping.
 struct TestPeer {
-  static void AwaitWaiting(const Event& event, int n) {
-    absl::MutexLock lock(&event.mu_);
-    auto enough = [&] {
-      event.mu_.AssertReaderHeld();
-      return event.waiting_ >= n;
-    };
-    event.mu_.Await(absl::Condition(&enough));
-  }
+  static void AwaitWaiting(Event& event, int n) { event.lot_.AwaitSleepers(n); }
 };
 }  // namespace internal
 

@@ -1,0 +1,101 @@
+// ParkingLot: where threads wait for a condition that other threads make true
+// with lock-free atomic operations.
+//
+// A primitive whose state is one atomic word (Permits' count, Event's flag)
+// changes it without a lock, so its fast paths cost one atomic operation. A
+// thread that finds the state not to its liking waits here: it spins for a few
+// microseconds, because the other side often answers that fast and a sleep and
+// wake-up cost tens of microseconds on a virtual machine, and then it sleeps in
+// an absl::Mutex Await. The thread that changes the state calls WakeAll()
+// afterwards, which costs one atomic load unless someone sleeps.
+//
+// The handshake: a waiter increments the sleeper count and then evaluates its
+// condition; a waker stores the state and then reads the count. Both are
+// sequentially consistent, so at least one sees the other: either the waiter
+// finds its condition true, or the waker sees a sleeper and wakes it.
+//
+// Thread-safe.
+
+#ifndef PYCONC_SYNC_INTERNAL_PARKING_LOT_H_
+#define PYCONC_SYNC_INTERNAL_PARKING_LOT_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace pyconc::sync::internal {
+
+class ParkingLot {
+ public:
+  ParkingLot() = default;
+  ParkingLot(const ParkingLot&) = delete;
+  ParkingLot& operator=(const ParkingLot&) = delete;
+
+  // Waits until `ready()` returns true or `deadline` passes; returns ready()'s
+  // last answer. `ready` must be cheap and pure, and read the state with
+  // sequentially consistent loads: it runs while spinning, and on other
+  // threads when they unlock the lot's mutex.
+  template <typename Ready>
+  bool WaitUntil(const Ready& ready, absl::Time deadline);
+
+  // Makes sleeping waiters re-evaluate their conditions. Call it after the
+  // sequentially consistent operation that may have made them true.
+  void WakeAll() {
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) WakeSleepers();
+  }
+
+  // Blocks until at least `n` threads sleep here: for tests that must know a
+  // thread is blocked, without sleeping themselves.
+  void AwaitSleepers(int64_t n);
+
+ private:
+  // How many times a waiter looks at its condition before it sleeps; 0 on a
+  // machine with one CPU, where the thread it waits for cannot run meanwhile.
+  static int SpinsBeforeSleeping();
+  // One step of spinning: tells the CPU this is a spin loop.
+  static void Relax();
+  void WakeSleepers();
+
+  std::atomic<int64_t> sleepers_{0};
+  // Held by a waiter while it evaluates its condition; WakeSleepers() locks and
+  // unlocks it, which makes absl::Mutex re-evaluate the sleepers' conditions.
+  absl::Mutex mu_;
+};
+
+template <typename Ready>
+bool ParkingLot::WaitUntil(const Ready& ready, absl::Time deadline) {
+  // A deadline already past (a non-blocking call, a zero timeout) gets one
+  // look and no spinning.
+  if (deadline == absl::InfiniteFuture() || deadline > absl::Now()) {
+    for (int i = SpinsBeforeSleeping(); i > 0; --i) {
+      if (ready()) return true;
+      Relax();
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  // The thread that finds the condition true (in its unlock of mu_) counts
+  // this one out at once: until this thread runs again, which takes a wake-up,
+  // WakeAll() calls need not lock mu_ for it. absl::Mutex may evaluate the
+  // condition again and wait on, so each evaluation counts this thread back in
+  // before it looks. It evaluates it with mu_ held: `counted_out` needs no
+  // atomic.
+  bool counted_out = false;
+  auto ready_and_counted_out = [this, &ready, &counted_out] {
+    if (counted_out) sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    counted_out = ready();
+    if (counted_out) sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+    return counted_out;
+  };
+  const bool result =
+      mu_.AwaitWithDeadline(absl::Condition(&ready_and_counted_out), deadline);
+  if (!counted_out) sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  return result;
+}
+
+}  // namespace pyconc::sync::internal
+
+#endif  // PYCONC_SYNC_INTERNAL_PARKING_LOT_H_
