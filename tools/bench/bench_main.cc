@@ -105,8 +105,18 @@ std::string FormatTime(double ns) {
   return absl::StrFormat("%.1f ns", ns);
 }
 
+// "12.3x faster" or "1.46x slower": how pyconc's time compares with a peer's.
+std::string CompareTimes(double pyconc_ns, double peer_ns) {
+  if (pyconc_ns <= 0 || peer_ns <= 0) return "n/a";
+  if (pyconc_ns <= peer_ns) {
+    return absl::StrFormat("%.3gx faster", peer_ns / pyconc_ns);
+  }
+  return absl::StrFormat("%.3gx slower", pyconc_ns / peer_ns);
+}
+
 void PrintTable(const Results& results) {
-  std::printf("\n| workload | pyconc | peer | peer's time | pyconc ÷ peer |\n");
+  std::printf(
+      "\n| workload | pyconc | peer | peer's time | pyconc vs peer |\n");
   std::printf("|---|---:|---|---:|---:|\n");
   for (const auto& [workload, runs] : results) {
     double pyconc_ns = 0;
@@ -115,17 +125,14 @@ void PrintTable(const Results& results) {
     }
     for (const auto& [implementation, ns] : runs) {
       if (implementation == kPyconc) continue;
-      const std::string ratio =
-          pyconc_ns > 0 ? absl::StrFormat("%.2fx", pyconc_ns / ns) : "n/a";
+      const std::string ratio = CompareTimes(pyconc_ns, ns);
       std::printf("| %s | %s | %s | %s | %s |\n", workload.c_str(),
                   pyconc_ns > 0 ? FormatTime(pyconc_ns).c_str() : "n/a",
                   implementation.c_str(), FormatTime(ns).c_str(),
                   ratio.c_str());
     }
   }
-  std::printf(
-      "\nTimes are per iteration (wall clock). pyconc ÷ peer below 1x means "
-      "pyconc is faster.\n");
+  std::printf("\nTimes are per iteration (wall clock).\n");
 }
 
 }  // namespace
