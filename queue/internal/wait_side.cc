@@ -6,10 +6,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "queue/internal/fence.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include "tools/cpu_relax/cpu_relax.h"
 
 namespace pyconc::queue::internal {
 
@@ -22,13 +19,7 @@ void WaitSide::Relax(int step) {
     Yield();
     return;
   }
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#else
-  std::this_thread::yield();
-#endif
+  pyconc::internal::CpuRelax();
 }
 
 void WaitSide::Publish() {

@@ -2,10 +2,6 @@
 
 #include <thread>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
-
 namespace pyconc::sync::internal {
 
 int ParkingLot::SpinsBeforeSleeping() {
@@ -14,14 +10,6 @@ int ParkingLot::SpinsBeforeSleeping() {
   // takes to answer a ping, less than one sleep and wake-up costs.
   static const int spins = std::thread::hardware_concurrency() > 1 ? 300 : 0;
   return spins;
-}
-
-void ParkingLot::Relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
 }
 
 void ParkingLot::WakeSleepers() {

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tools/cpu_relax/cpu_relax.h"
 
 namespace pyconc::sync::internal {
 
@@ -55,8 +56,6 @@ class ParkingLot {
   // How many times a waiter looks at its condition before it sleeps; 0 on a
   // machine with one CPU, where the thread it waits for cannot run meanwhile.
   static int SpinsBeforeSleeping();
-  // One step of spinning: tells the CPU this is a spin loop.
-  static void Relax();
   void WakeSleepers();
 
   std::atomic<int64_t> sleepers_{0};
@@ -72,7 +71,7 @@ bool ParkingLot::WaitUntil(const Ready& ready, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture() || deadline > absl::Now()) {
     for (int i = SpinsBeforeSleeping(); i > 0; --i) {
       if (ready()) return true;
-      Relax();
+      pyconc::internal::CpuRelax();
     }
   }
   absl::MutexLock lock(&mu_);

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "tools/cpu_relax/cpu_relax.h"
 #include "tools/misuse/misuse.h"
 
 namespace pyconc::futures {
@@ -20,14 +21,6 @@ constexpr char kBrokenMessage[] =
 // helps on a machine with more threads than cores.
 constexpr int kSpins = 100;
 constexpr int kYields = 8;
-
-void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 int DefaultMaxWorkers() {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
@@ -152,7 +145,7 @@ internal::WorkItem* ThreadPoolExecutor::NextItem() {
   // Waking a sleeping worker costs the submitter a system call; a short spin
   // (a few microseconds) catches the next Submit() of a busy producer.
   for (int spin = 0; spin < kSpins && queue_.LooksEmpty(); ++spin) {
-    CpuRelax();
+    pyconc::internal::CpuRelax();
   }
   for (int spin = 0; spin < kYields && queue_.LooksEmpty(); ++spin) {
     std::this_thread::yield();
