@@ -12,13 +12,19 @@
 // resumes on the loop's thread in an iteration after the pool's future
 // completed (its done callback hands the outcome over with
 // CallSoonThreadsafe). RunCoroutineThreadsafe's coroutine runs as a task on
-// the loop's thread; the returned futures::Future completes there.
+// the loop's thread; the returned futures::Future completes there, or in the
+// thread that cancels it.
 //
 // Cancellation, as Python: cancelling the asyncio Future of WrapFuture /
 // RunInExecutor (or the task awaiting it) cancels the pool's Future, which
-// stops the call only if it has not started. Where pyconc differs:
-// cancelling the futures::Future of RunCoroutineThreadsafe does not cancel the
-// task (the pool's Future has no hook for it yet); submitting to a shut-down
+// stops the call only if it has not started. Cancelling the futures::Future
+// of RunCoroutineThreadsafe, from any thread, cancels the task on the loop's
+// thread in its next iteration (futures._chain_future): the coroutine gets
+// CancelledError at its await, and the future is cancelled at once, whatever
+// the coroutine then does. Cancel() returns false once the task's outcome is
+// being handed over (the future is then running, as Python's
+// set_running_or_notify_cancel makes it), and after the loop closed it only
+// cancels the future. Where pyconc differs: submitting to a shut-down
 // executor is a Status, as ThreadPoolExecutor::Submit gives it.
 //
 // Thread-safety: RunCoroutineThreadsafe may be called from any thread (it is
@@ -28,11 +34,14 @@
 #define PYCONC_ASYNCIO_EXECUTOR_H_
 
 #include <exception>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/future.h"
 #include "asyncio/loop.h"
@@ -66,7 +75,7 @@ class CrossThreadRef {
 
 // Copies a finished future's outcome (value, exception or cancellation) into
 // a pending one, across the two kinds: a pool future into a loop future, or a
-// task into a pool future.
+// task into a pool future that the caller has claimed.
 template <typename T, typename From, typename To>
 void CopyOutcome(const From& from, To& to) {
   if (to.Done()) return;  // Cancelled meanwhile.
@@ -80,6 +89,56 @@ void CopyOutcome(const From& from, To& to) {
     to.SetResult(from.Result());
   }
 }
+
+// Python's futures._set_concurrent_future_state: a done task's outcome into
+// the pool future, unless that was cancelled first. SetRunningOrNotifyCancel
+// is the claim: a Cancel() on another thread either comes first or fails.
+template <typename T>
+void SetConcurrentFutureState(const Task<T>& from,
+                              const futures::Future<T>& to) {
+  if (from.Cancelled()) to.Cancel();
+  if (to.SetRunningOrNotifyCancel()) CopyOutcome<T>(from, to);
+}
+
+// How a cancel of RunCoroutineThreadsafe's futures::Future reaches the task
+// (Python's _call_check_cancel in futures._chain_future). Request() may run
+// on any thread; the task is touched on the loop's thread only, and only
+// until Detach(), which the task's done callback calls as it goes (after it
+// ran, or unrun, at loop close), so the task is alive whenever it is touched.
+class TaskCancelLink : public std::enable_shared_from_this<TaskCancelLink> {
+ public:
+  TaskCancelLink(EventLoop& loop, TaskBase* task) : loop_(&loop), task_(task) {}
+
+  // Any thread: the loop cancels the task in its next iteration, unless the
+  // link is detached (now or by then) or the loop has closed.
+  void Request() ABSL_LOCKS_EXCLUDED(mu_);
+  // The loop's thread: later requests do nothing.
+  void Detach() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // What the task's done callback holds: detaches the link as the callback
+  // goes, whether it ran or not.
+  class Detacher {
+   public:
+    explicit Detacher(std::shared_ptr<TaskCancelLink> link)
+        : link_(std::move(link)) {}
+    Detacher(Detacher&&) = default;  // Leaves `link_` null behind.
+    ~Detacher() {
+      if (link_ != nullptr) link_->Detach();
+    }
+
+   private:
+    std::shared_ptr<TaskCancelLink> link_;
+  };
+
+ private:
+  void CancelOnLoop() ABSL_LOCKS_EXCLUDED(mu_);
+
+  absl::Mutex mu_;
+  // Null once detached. Request holds mu_ while it posts to the loop, so a
+  // loop that has detached every link (by the end of Close) is never touched.
+  EventLoop* loop_ ABSL_GUARDED_BY(mu_);
+  TaskBase* const task_;  // The loop's thread only.
+};
 
 [[noreturn]] void ToThreadFailed(const absl::Status& status);
 
@@ -135,15 +194,21 @@ Coroutine<R> ToThread(F fn, Args... args) {
 
 // Python's asyncio.run_coroutine_threadsafe(coro, loop): from another thread,
 // runs `coro` as a task on `loop` and returns a futures::Future of its result
-// (CancelledError there if the task was cancelled). Misuse if the loop is
-// closed.
+// (CancelledError there if the task was cancelled); cancelling that future
+// cancels the task (see the top of this file). Misuse if the loop is closed.
 template <typename T>
 futures::Future<T> RunCoroutineThreadsafe(Coroutine<T> coro, EventLoop& loop) {
   futures::Future<T> result;
   loop.CallSoonThreadsafe([&loop, coro = std::move(coro), result]() mutable {
     Task<T> task = loop.CreateTask(std::move(coro));
-    task.AddDoneCallback([result](Task<T>& done) mutable {
-      internal::CopyOutcome<T>(done, result);
+    auto link = std::make_shared<internal::TaskCancelLink>(loop, task.base());
+    internal::TaskCancelLink::Detacher detacher(link);
+    task.AddDoneCallback(
+        [result, detacher = std::move(detacher)](Task<T>& done) {
+          internal::SetConcurrentFutureState(done, result);
+        });
+    result.AddDoneCallback([link](const futures::Future<T>& done) {
+      if (done.Cancelled()) link->Request();
     });
   });
   return result;

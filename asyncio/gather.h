@@ -7,15 +7,18 @@
 // Where it matches Python: every awaitable runs concurrently (a Coroutine is
 // wrapped in a task by Gather itself, at the call, as ensure_future does); the
 // results come back in the order of the arguments, whatever order the children
-// finish in. Without return_exceptions the first child to fail makes Gather
-// rethrow that exception while the other children keep running; a child that
-// ends cancelled makes Gather throw CancelledError, and the task awaiting
-// Gather is not itself marked cancelled by that (it sees an exception it may
-// catch). Cancelling the task that awaits Gather cancels every child that is
-// not done; Gather then answers once they have all finished, with
-// CancelledError, even with return_exceptions (bpo-32684) and even if a child
-// swallowed the cancel. A child's exception that arrives after Gather has
-// answered is marked retrieved, as Python does.
+// finish in. A Task passed more than once is one child whose outcome fills
+// each of its positions (Python's arg_to_fut; a Coroutine is move-only, so it
+// cannot be passed twice). Without return_exceptions the first child to fail
+// makes Gather rethrow that exception while the other children keep running;
+// a child that ends cancelled makes Gather throw CancelledError, and the task
+// awaiting Gather is not itself marked cancelled by that (it sees an exception
+// it may catch). Cancelling the task that awaits Gather cancels every child
+// that is not done (once per position, as _GatheringFuture.cancel); Gather
+// then answers once they have all finished, with CancelledError, even with
+// return_exceptions (bpo-32684) and even if a child swallowed the cancel. A
+// child's exception that arrives after Gather has answered is marked
+// retrieved, as Python does.
 //
 // Where C++ forced a difference: Python's return_exceptions=True changes the
 // type of what is returned, so it is a tag argument (kReturnExceptions) that

@@ -156,10 +156,24 @@ Handle EventLoop::CallSoonThreadsafe(absl::AnyInvocable<void()> callback,
                                      internal::Where where) {
   internal::CallbackNode* node = NewCallback(std::move(callback), where);
   Handle handle(node);
-  absl::MutexLock lock(&mu_);
-  if (closed_for_threads_) {
+  if (!EnqueueThreadsafe(node)) {
     Misuse("RuntimeError", "CallSoonThreadsafe: Event loop is closed");
   }
+  return handle;
+}
+
+bool EventLoop::TryCallSoonThreadsafe(absl::AnyInvocable<void()> callback,
+                                      internal::Where where) {
+  internal::CallbackNode* node = NewCallback(std::move(callback), where);
+  if (EnqueueThreadsafe(node)) return true;
+  node->Unref();  // Destroys `callback`, outside mu_.
+  return false;
+}
+
+bool EventLoop::EnqueueThreadsafe(internal::CallbackNode* node) {
+  absl::MutexLock lock(&mu_);
+  // Checked under the same lock as the push, so Close() cannot slip between.
+  if (closed_for_threads_) return false;
   // One wake-up per batch: the loop reads the eventfd before it takes the
   // batch. Written under mu_, so Close() cannot close the eventfd meanwhile.
   if (threadsafe_.empty()) {
@@ -168,19 +182,6 @@ Handle EventLoop::CallSoonThreadsafe(absl::AnyInvocable<void()> callback,
     }
   }
   threadsafe_.push_back(node);
-  return handle;
-}
-
-bool EventLoop::TryCallSoonThreadsafe(absl::AnyInvocable<void()> callback,
-                                      internal::Where where) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (closed_for_threads_) return false;
-  }
-  // The loop may close between the check and the call; Close() and this
-  // thread then race as they do in Python (RuntimeError there, misuse here),
-  // which is why Close() shuts the default executor down first.
-  CallSoonThreadsafe(std::move(callback), where);
   return true;
 }
 

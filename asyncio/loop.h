@@ -85,7 +85,9 @@ class EventLoop : public internal::LoopCore {
 
   // CallSoonThreadsafe that returns false (dropping `callback`) instead of
   // failing when the loop is closed; for callbacks from pool threads, which
-  // may complete after the loop closed. Thread-safe.
+  // may complete after the loop closed. Thread-safe, also against a Close()
+  // running meanwhile: the callback is either queued (and dropped by Close)
+  // or refused.
   bool TryCallSoonThreadsafe(absl::AnyInvocable<void()> callback,
                              internal::Where where = internal::Where::Here())
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -183,6 +185,9 @@ class EventLoop : public internal::LoopCore {
   void AddWatch(int fd, bool writer, absl::AnyInvocable<void()> callback,
                 internal::Where where);
   bool RemoveWatch(int fd, bool writer);
+  // Queues `node` (taking its first reference) for the next iteration and
+  // wakes the loop; false, leaving `node` to the caller, once closed.
+  bool EnqueueThreadsafe(internal::CallbackNode* node) ABSL_LOCKS_EXCLUDED(mu_);
   void DrainThreadsafe() ABSL_LOCKS_EXCLUDED(mu_);
   void RunBatch();
 

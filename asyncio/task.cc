@@ -151,6 +151,11 @@ void TaskBase::AbandonAtClose() {
     std::exchange(waiting_on_, nullptr)->AbandonWait(this);
   }
   DestroyFrame();
+  // Its done callbacks can no longer run; what they hold goes now, with the
+  // loop, not whenever the last handle does. Moved out first: destroying one
+  // may reach this task.
+  std::vector<DoneCallback> dropped = std::move(callbacks_);
+  callbacks_.clear();
   Unref();
 }
 

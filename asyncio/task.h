@@ -34,7 +34,8 @@
 // Nothing lost: a task that ends with an exception nobody retrieved (Result,
 // Exception, co_await) is reported when its last handle goes ("Task exception
 // was never retrieved"); a task still pending when its loop closes is reported
-// ("Task was destroyed but it is pending!") and its frame destroyed.
+// ("Task was destroyed but it is pending!"), its frame destroyed and its done
+// callbacks dropped.
 //
 // Thread-safety: like Python's, tasks belong to their loop's thread.
 

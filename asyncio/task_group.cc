@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "asyncio/errors.h"
 #include "tools/misuse/misuse.h"
@@ -18,6 +19,13 @@ ExceptionGroup::ExceptionGroup(std::string message,
       what_(absl::StrFormat("%s (%d sub-exception%s)", message_, errors.size(),
                             errors.size() == 1 ? "" : "s")),
       exceptions_(std::move(errors)) {}
+
+TaskGroup::~TaskGroup() {
+  if (running_) {
+    pyconc::internal::Misuse("RuntimeError",
+                             "TaskGroup destroyed while its Run is pending");
+  }
+}
 
 void TaskGroup::CheckCanCreate() const {
   if (!entered_) {
@@ -81,6 +89,10 @@ Coroutine<void> TaskGroup::Run(Coroutine<void> body) {
   parent_ = *parent;
   loop_ = &internal::RunningLoopOrDie("TaskGroup");
   entered_ = true;
+  running_ = true;
+  // Cleared as the frame goes: when Run ends, or when the frame is destroyed
+  // unfinished, with its task, at loop close.
+  absl::Cleanup run_frame_gone = [this] { running_ = false; };
 
   std::exception_ptr body_error;
   try {

@@ -26,8 +26,17 @@
 // exception_ptrs); the KeyboardInterrupt/SystemExit special case has no C++
 // counterpart.
 //
+// At loop close, as every pending task: Run (asyncio.Run) cancels the tasks
+// still pending when main returns, so a group waiting then shuts down as
+// above, its tasks cleaning up. EventLoop::Close without that reports each
+// pending task ("Task was destroyed but it is pending!") and destroys its
+// frame, newest first: the group's tasks, then the task running the group.
+// Their CancelledError handlers do not run, only destructors; Run neither
+// returns nor throws, and the group goes with its task's frame.
+//
 // Misuse (RuntimeError): Run twice; CreateTask before Run, in a finished
-// group, or in a group that is shutting down after a failure.
+// group, or in a group that is shutting down after a failure; destroying the
+// group while its Run is pending (it is awaited by a task that outlives it).
 //
 // Thread-safety: the loop's thread only.
 
@@ -73,6 +82,8 @@ class TaskGroup {
   TaskGroup() = default;
   TaskGroup(const TaskGroup&) = delete;
   TaskGroup& operator=(const TaskGroup&) = delete;
+  // Misuse while Run is pending; see the top of this file.
+  ~TaskGroup();
 
   // `async with self: await body`: runs `body` in the calling task, then
   // waits for every task of the group. Throws ExceptionGroup with the errors,
@@ -101,6 +112,7 @@ class TaskGroup {
   std::vector<std::exception_ptr> errors_;
   std::unique_ptr<Future<void>> on_completed_;
   bool entered_ = false;
+  bool running_ = false;  // Run's frame has started and is not gone yet.
   bool exiting_ = false;
   bool aborting_ = false;
   bool parent_cancel_requested_ = false;

@@ -6,11 +6,15 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "asyncio/errors.h"
 #include "asyncio/loop.h"
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"
 #include "asyncio/task.h"
 #include "gtest/gtest.h"
+#include "tests/asyncio/test_coroutines.h"
 #include "threading/pool/executor.h"
 #include "threading/pool/future.h"
 
@@ -132,6 +136,120 @@ TEST(ExecutorTest, RunCoroutineThreadsafeFromAnotherThread) {
   loop.Close();
   EXPECT_EQ(value, 5);
   EXPECT_TRUE(threw);
+}
+
+// Tells `suspended` it is about to sleep, sleeps until cancelled, then records
+// the thread the CancelledError arrived on and stops the loop. With `swallow`
+// it returns 7 instead of letting the CancelledError out.
+Coroutine<int> SleepUntilCancelled(absl::Notification* suspended,
+                                   std::thread::id* cancelled_on,
+                                   bool swallow = false) {
+  suspended->Notify();
+  try {
+    co_await Sleep(absl::Hours(1));
+  } catch (const CancelledError&) {
+    *cancelled_on = std::this_thread::get_id();
+    GetRunningLoop().Stop();
+    if (!swallow) throw;
+  }
+  co_return 7;
+}
+
+// Python's futures._chain_future: cancelling the concurrent future cancels
+// the task, on the loop's thread.
+TEST(ExecutorTest, CancellingRunCoroutineThreadsafesFutureCancelsTheTask) {
+  EventLoop loop;
+  absl::Notification suspended;
+  std::thread::id cancelled_on;
+  futures::Future<int> future = RunCoroutineThreadsafe(
+      SleepUntilCancelled(&suspended, &cancelled_on), loop);
+  bool cancel_returned = false;
+  std::thread client([&] {
+    suspended.WaitForNotification();
+    cancel_returned = future.Cancel();
+  });
+  loop.RunForever();  // Until the coroutine has had its CancelledError.
+  client.join();
+  loop.Close();
+  EXPECT_TRUE(cancel_returned);
+  EXPECT_TRUE(future.Cancelled());
+  EXPECT_THROW(future.Result(), futures::CancelledError);
+  EXPECT_EQ(cancelled_on, std::this_thread::get_id());
+}
+
+// Python's _set_concurrent_future_state: the future, cancelled first, stays
+// so when the coroutine swallows the CancelledError and returns.
+TEST(ExecutorTest, TheFutureStaysCancelledWhenTheCoroutineSwallowsTheCancel) {
+  EventLoop loop;
+  absl::Notification suspended;
+  std::thread::id cancelled_on;
+  futures::Future<int> future = RunCoroutineThreadsafe(
+      SleepUntilCancelled(&suspended, &cancelled_on, /*swallow=*/true), loop);
+  std::thread client([&] {
+    suspended.WaitForNotification();
+    future.Cancel();
+  });
+  loop.RunForever();
+  client.join();
+  loop.RunOnce();  // The task's done callback, which leaves the future be.
+  loop.Close();
+  EXPECT_EQ(cancelled_on, std::this_thread::get_id());
+  EXPECT_TRUE(future.Cancelled());
+  EXPECT_THROW(future.Result(), futures::CancelledError);
+}
+
+TEST(ExecutorTest, CancellingRunCoroutineThreadsafesFutureWhenDoneDoesNothing) {
+  EventLoop loop;
+  int value = 0;
+  bool cancel_returned = true;
+  bool cancelled = true;
+  std::thread client([&] {
+    futures::Future<int> future = RunCoroutineThreadsafe(AddLater(2, 3), loop);
+    value = future.Result();
+    cancel_returned = future.Cancel();
+    cancelled = future.Cancelled();
+    loop.CallSoonThreadsafe([&loop] { loop.Stop(); });
+  });
+  loop.RunForever();
+  client.join();
+  loop.Close();
+  EXPECT_EQ(value, 5);
+  EXPECT_FALSE(cancel_returned);
+  EXPECT_FALSE(cancelled);
+}
+
+// Cancelled before the loop made the task: as in Python, the cancel is
+// scheduled after the task's first step and reaches it at its first await.
+TEST(ExecutorTest, ACancelBeforeTheTaskExistsReachesItAtItsFirstAwait) {
+  EventLoop loop;
+  absl::Notification suspended;
+  std::thread::id cancelled_on;
+  futures::Future<int> future = RunCoroutineThreadsafe(
+      SleepUntilCancelled(&suspended, &cancelled_on), loop);
+  EXPECT_TRUE(future.Cancel());
+  loop.RunForever();
+  loop.Close();
+  EXPECT_TRUE(suspended.HasBeenNotified());
+  EXPECT_EQ(cancelled_on, std::this_thread::get_id());
+}
+
+// Close drops the task's done callback, and with it the way to the loop, even
+// while a handle keeps the abandoned task itself.
+TEST(ExecutorTest, CancellingAfterTheLoopIsGoneOnlyCancelsTheFuture) {
+  futures::Future<int> future;
+  std::vector<AnyTask> kept;
+  {
+    EventLoop loop;
+    loop.SetExceptionHandler([](EventLoop&, const ExceptionContext&) {});
+    future = RunCoroutineThreadsafe(test_coroutines::SleepForever(), loop);
+    loop.RunUntilComplete([&kept]() -> Coroutine<void> {
+      co_await Sleep(absl::ZeroDuration());  // The loop has made the task.
+      kept = AllTasks();
+    }());
+    ASSERT_EQ(kept.size(), 2u);
+  }
+  EXPECT_TRUE(future.Cancel());
+  EXPECT_TRUE(future.Cancelled());
 }
 
 }  // namespace

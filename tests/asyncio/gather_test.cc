@@ -56,6 +56,91 @@ TEST(GatherTest, VectorOfResultsInOrderWhateverOrderTheyFinish) {
   EXPECT_THAT(order, ElementsAre(3, 2, 1, 0));
 }
 
+Coroutine<std::string> CountRun(int* runs, std::string value) {
+  ++*runs;
+  co_return value;
+}
+
+// CPython's test_duplicate_coroutines. A Coroutine is move-only, so what can
+// be passed twice is a Task: it runs once, its value fills every position.
+TEST(GatherTest, ATaskPassedTwiceRunsOnceAndFillsEachPosition) {
+  EventLoop loop;
+  int runs = 0;
+  using Strings =
+      std::tuple<std::string, std::string, std::string, std::string>;
+  auto main = [&]() -> Coroutine<Strings> {
+    Task<std::string> abc = CreateTask(CountRun(&runs, "abc"));
+    co_return co_await Gather(abc, abc, CountRun(&runs, "def"), abc);
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), Strings("abc", "abc", "def", "abc"));
+  EXPECT_EQ(runs, 2);
+}
+
+TEST(GatherTest, ATaskRepeatedInAVectorFillsEachPosition) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<std::vector<int>> {
+    Task<int> one = CreateTask(After(absl::ZeroDuration(), 1));
+    Task<int> two = CreateTask(After(absl::ZeroDuration(), 2));
+    std::vector<Task<int>> tasks{one, two, one, one};
+    co_return co_await Gather(tasks);
+  };
+  EXPECT_THAT(loop.RunUntilComplete(main()), ElementsAre(1, 2, 1, 1));
+}
+
+TEST(GatherTest, ADuplicatedFailureIsRaisedOnceAndRetrieved) {
+  EventLoop loop;
+  int reports = 0;
+  loop.SetExceptionHandler(
+      [&](EventLoop&, const ExceptionContext&) { ++reports; });
+  auto main = []() -> Coroutine<std::string> {
+    Task<int> bad = CreateTask(Fail(absl::ZeroDuration(), "boom"));
+    try {
+      co_await Gather(bad, bad);
+    } catch (const std::runtime_error& e) {
+      co_return e.what();
+    }
+    co_return "no exception";
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), "boom");
+  EXPECT_EQ(reports, 0);
+}
+
+TEST(GatherTest, ReturnExceptionsHoldsADuplicatedErrorAtEachPosition) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<std::vector<Outcome<int>>> {
+    Task<int> bad = CreateTask(Fail(absl::ZeroDuration(), "bad"));
+    Task<int> good = CreateTask(After(absl::ZeroDuration(), 1));
+    std::vector<Task<int>> tasks{bad, good, bad};
+    co_return co_await Gather(kReturnExceptions, tasks);
+  };
+  std::vector<Outcome<int>> out = loop.RunUntilComplete(main());
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_FALSE(out[0].ok());
+  EXPECT_EQ(out[1].value(), 1);
+  EXPECT_EQ(out[2].error(), out[0].error());  // The one exception, twice.
+}
+
+// Python's _GatheringFuture.cancel() cancels each position's child, so a
+// task passed twice gets two cancellation requests.
+TEST(GatherTest, CancellingTheAwaiterCancelsADuplicatedChildOncePerPosition) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    Task<int> child = CreateTask(SleepForever());
+    Task<void> gathering = CreateTask(
+        [](Task<int> c) -> Coroutine<void> { co_await Gather(c, c); }(child));
+    co_await Sleep(absl::ZeroDuration());  // Both are suspended now.
+    EXPECT_TRUE(gathering.Cancel());
+    try {
+      co_await gathering;
+    } catch (const CancelledError&) {
+    }
+    EXPECT_TRUE(gathering.Cancelled());
+    EXPECT_TRUE(child.Cancelled());
+    co_return child.Cancelling();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 2);
+}
+
 TEST(GatherTest, EmptyInputGivesEmptyResult) {
   EventLoop loop;
   auto main = []() -> Coroutine<size_t> {

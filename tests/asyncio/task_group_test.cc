@@ -1,15 +1,19 @@
 // TaskGroup, ported from CPython's test_taskgroups.py (3.13): completion,
 // failure cancelling the rest, ExceptionGroup, outside cancellation, nested
-// groups, cleanup that awaits, errors raised while cancelling, and misuse.
+// groups, cleanup that awaits, errors raised while cancelling, and misuse;
+// then what loop close does to a group still waiting (pyconc's policy).
 #include "asyncio/task_group.h"
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "asyncio/errors.h"
+#include "asyncio/future.h"
 #include "asyncio/loop.h"
+#include "asyncio/run.h"
 #include "asyncio/sleep.h"
 #include "asyncio/task.h"
 #include "gmock/gmock.h"
@@ -21,7 +25,10 @@ namespace {
 
 using test_coroutines::After;
 using test_coroutines::Fail;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
 // Sleeps an hour; records its cancellation, optionally awaiting in cleanup.
@@ -293,6 +300,77 @@ TEST(TaskGroupTest, ACancelledTaskIsNotAnError) {
     co_return true;
   };
   EXPECT_TRUE(loop.RunUntilComplete(main()));
+}
+
+// The body of OwnGroup: two sleepers named "a" and "b", then `entered` is
+// set. Whoever awaits `entered` wakes after the sleepers have gone to sleep:
+// their first steps were scheduled first.
+Coroutine<void> StartSleepers(TaskGroup* group,
+                              std::vector<std::string>* events,
+                              Future<void> entered) {
+  group->CreateTask(Sleeper(events, "a"), {.name = "a"});
+  group->CreateTask(Sleeper(events, "b"), {.name = "b"});
+  entered.SetResult();
+  co_return;
+}
+
+// A task that owns a group of two sleepers and waits for them.
+Coroutine<void> OwnGroup(std::vector<std::string>* events,
+                         Future<void> entered) {
+  TaskGroup group;
+  co_await group.Run(StartSleepers(&group, events, entered));
+  events->push_back("after the group");
+}
+
+TEST(TaskGroupTest, RunCancelsAGroupLeftPendingWhenMainReturns) {
+  std::vector<std::string> events;
+  std::vector<std::string> reports;
+  asyncio::Run([&]() -> Coroutine<void> {
+    GetRunningLoop().SetExceptionHandler(
+        [&](EventLoop&, const ExceptionContext& c) {
+          reports.push_back(c.message);
+        });
+    Future<void> entered;
+    CreateTask(OwnGroup(&events, entered), {.name = "owner"});
+    co_await entered;
+  }());
+  EXPECT_THAT(events, UnorderedElementsAre("a cancelled", "b cancelled"));
+  EXPECT_THAT(reports, IsEmpty());
+}
+
+TEST(TaskGroupTest, ClosingTheLoopDestroysTheTasksThenTheGroupsOwner) {
+  EventLoop loop;
+  std::vector<std::string> reports;
+  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
+    reports.push_back(c.message + " | " + c.source);
+  });
+  std::vector<std::string> events;
+  Future<void> entered = loop.CreateFuture<void>();
+  loop.CreateTask(OwnGroup(&events, entered), {.name = "owner"});
+  loop.RunUntilComplete(entered);
+  loop.Close();
+  const auto destroyed = [](const std::string& name) {
+    return AllOf(HasSubstr("Task was destroyed but it is pending!"),
+                 HasSubstr("Task '" + name + "'"));
+  };
+  EXPECT_THAT(reports,
+              ElementsAre(destroyed("b"), destroyed("a"), destroyed("owner")));
+  EXPECT_THAT(events, IsEmpty());  // No CancelledError, no "after".
+}
+
+TEST(TaskGroupDeathTest, DestroyingAGroupWhileItsRunIsPendingIsMisuse) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        std::vector<std::string> events;
+        Future<void> entered = loop.CreateFuture<void>();
+        auto group = std::make_unique<TaskGroup>();
+        loop.CreateTask(
+            group->Run(StartSleepers(group.get(), &events, entered)));
+        loop.RunUntilComplete(entered);
+        group.reset();
+      },
+      "RuntimeError: TaskGroup destroyed while its Run is pending");
 }
 
 TEST(TaskGroupDeathTest, CreateTaskInAFinishedGroupIsMisuse) {
