@@ -1,5 +1,6 @@
 // Coroutines the asyncio tests share: one that sleeps then returns, one that
-// sleeps then throws, and one that sleeps until it is cancelled.
+// waits for the test to set a future, one that sleeps then throws, and one
+// that sleeps until it is cancelled.
 
 #ifndef PYCONC_TESTS_ASYNCIO_TEST_COROUTINES_H_
 #define PYCONC_TESTS_ASYNCIO_TEST_COROUTINES_H_
@@ -18,6 +19,15 @@ namespace pyconc::asyncio::test_coroutines {
 inline Coroutine<int> After(absl::Duration delay, int value,
                             std::vector<int>* order = nullptr) {
   co_await Sleep(delay);
+  if (order != nullptr) order->push_back(value);
+  co_return value;
+}
+
+// Waits until the test sets `gate`, appends its value to `order` (when given),
+// returns it: a task that provably stays pending however slow the machine is.
+inline Coroutine<int> WhenSet(Future<int> gate,
+                              std::vector<int>* order = nullptr) {
+  const int value = co_await gate;
   if (order != nullptr) order->push_back(value);
   co_return value;
 }

@@ -24,6 +24,7 @@ namespace {
 
 using test_coroutines::After;
 using test_coroutines::SleepForever;
+using test_coroutines::WhenSet;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -371,9 +372,10 @@ TEST(ShieldTest, GivesTheInnerResult) {
 
 TEST(ShieldTest, CancellingTheOuterLeavesTheInnerRunning) {
   EventLoop loop;
+  Future<int> gate = loop.CreateFuture<int>();
   Task<int> inner;
   auto main = [&]() -> Coroutine<int> {
-    inner = CreateTask(After(absl::Milliseconds(5), 11));
+    inner = CreateTask(WhenSet(gate));
     co_return co_await Shield(inner);
   };
   Task<int> task = loop.CreateTask(main());
@@ -381,6 +383,7 @@ TEST(ShieldTest, CancellingTheOuterLeavesTheInnerRunning) {
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   EXPECT_FALSE(inner.Done());
+  gate.SetResult(11);
   EXPECT_EQ(loop.RunUntilComplete(inner), 11);
 }
 

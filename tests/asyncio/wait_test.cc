@@ -21,6 +21,7 @@ namespace {
 
 using test_coroutines::After;
 using test_coroutines::Fail;
+using test_coroutines::WhenSet;
 using ::testing::ElementsAre;
 
 std::vector<int> Values(const std::vector<Task<int>>& tasks) {
@@ -43,9 +44,10 @@ TEST(WaitTest, AllCompletedWaitsForEveryTask) {
 
 TEST(WaitTest, FirstCompletedAnswersAtTheFirstAndCancelsNothing) {
   EventLoop loop;
+  Future<int> gate = loop.CreateFuture<int>();
   std::vector<Task<int>> tasks;
   auto main = [&]() -> Coroutine<WaitResult<int>> {
-    tasks = {CreateTask(After(absl::Milliseconds(20), 1)),
+    tasks = {CreateTask(WhenSet(gate)),
              CreateTask(After(absl::Milliseconds(1), 2))};
     co_return co_await Wait(tasks,
                             {.return_when = ReturnWhen::kFirstCompleted});
@@ -54,6 +56,7 @@ TEST(WaitTest, FirstCompletedAnswersAtTheFirstAndCancelsNothing) {
   EXPECT_THAT(Values(r.done), ElementsAre(2));
   ASSERT_EQ(r.pending.size(), 1u);
   EXPECT_FALSE(r.pending[0].Cancelled());
+  gate.SetResult(1);
   EXPECT_EQ(loop.RunUntilComplete(r.pending[0]), 1);
 }
 
