@@ -3,11 +3,12 @@
 //
 // A primitive whose state is one atomic word (Permits' count, Event's flag)
 // changes it without a lock, so its fast paths cost one atomic operation. A
-// thread that finds the state not to its liking waits here: it spins for a few
-// microseconds, because the other side often answers that fast and a sleep and
-// wake-up cost tens of microseconds on a virtual machine, and then it sleeps in
-// an absl::Mutex Await. The thread that changes the state calls WakeAll()
-// afterwards, which costs one atomic load unless someone sleeps.
+// thread that finds the state not to its liking waits here: it spins briefly,
+// with pauses and then yields, because the other side often answers that fast
+// and a sleep and wake-up cost tens of microseconds on a virtual machine, and
+// then it sleeps in an absl::Mutex Await. The thread that changes the state
+// calls WakeAll() afterwards, which costs one atomic load unless someone
+// sleeps.
 //
 // The handshake: a waiter increments the sleeper count and then evaluates its
 // condition; a waker stores the state and then reads the count. Both are
@@ -21,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -38,9 +40,11 @@ class ParkingLot {
   // Waits until `ready()` returns true or `deadline` passes; returns ready()'s
   // last answer. `ready` must be cheap and pure, and read the state with
   // sequentially consistent loads: it runs while spinning, and on other
-  // threads when they unlock the lot's mutex.
+  // threads when they unlock the lot's mutex. SpinUntil(), then SleepUntil().
   template <typename Ready>
-  bool WaitUntil(const Ready& ready, absl::Time deadline);
+  bool WaitUntil(const Ready& ready, absl::Time deadline) {
+    return SpinUntil(ready, deadline) || SleepUntil(ready, deadline);
+  }
 
   // Makes sleeping waiters re-evaluate their conditions. Call it after the
   // sequentially consistent operation that may have made them true.
@@ -56,6 +60,18 @@ class ParkingLot {
   // How many times a waiter looks at its condition before it sleeps; 0 on a
   // machine with one CPU, where the thread it waits for cannot run meanwhile.
   static int SpinsBeforeSleeping();
+  // How many of those looks are a pause apart; the rest are a yield apart.
+  static constexpr int kPauses = 16;
+
+  // Looks at `ready()` for a few microseconds, until it returns true; returns
+  // whether it did. Does not spin when `deadline` has passed.
+  template <typename Ready>
+  bool SpinUntil(const Ready& ready, absl::Time deadline);
+  // Sleeps until `ready()` returns true or `deadline` passes; returns ready()'s
+  // last answer.
+  template <typename Ready>
+  bool SleepUntil(const Ready& ready, absl::Time deadline);
+
   void WakeSleepers();
 
   std::atomic<int64_t> sleepers_{0};
@@ -65,15 +81,29 @@ class ParkingLot {
 };
 
 template <typename Ready>
-bool ParkingLot::WaitUntil(const Ready& ready, absl::Time deadline) {
-  // A deadline already past (a non-blocking call, a zero timeout) gets one
-  // look and no spinning.
-  if (deadline == absl::InfiniteFuture() || deadline > absl::Now()) {
-    for (int i = SpinsBeforeSleeping(); i > 0; --i) {
-      if (ready()) return true;
+bool ParkingLot::SpinUntil(const Ready& ready, absl::Time deadline) {
+  // A deadline already past (a non-blocking call, a zero timeout) gets no
+  // spinning; SleepUntil() then looks once.
+  const bool timed = deadline != absl::InfiniteFuture();
+  if (timed && deadline <= absl::Now()) return false;
+  for (int i = 0; i < SpinsBeforeSleeping(); ++i) {
+    if (ready()) return true;
+    // First a few pauses, for an answer that comes within a microsecond; then
+    // yields, which look far less often: a spinner that reads the cache line
+    // on every pause slows a thread that keeps taking and giving back a lock
+    // about fourfold, and a yield also lets a thread waiting for this CPU run.
+    if (i < kPauses) {
       pyconc::internal::CpuRelax();
+    } else {
+      std::this_thread::yield();  // On a busy machine, maybe for a while:
+      if (timed && deadline <= absl::Now()) return false;
     }
   }
+  return false;
+}
+
+template <typename Ready>
+bool ParkingLot::SleepUntil(const Ready& ready, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   sleepers_.fetch_add(1, std::memory_order_seq_cst);
   // The thread that finds the condition true (in its unlock of mu_) counts
