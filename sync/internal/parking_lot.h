@@ -46,6 +46,19 @@ class ParkingLot {
     return SpinUntil(ready, deadline) || SleepUntil(ready, deadline);
   }
 
+  // Waits until `take()`, tried whenever `ready()` is true, succeeds; false
+  // when `deadline` passes first. `take` may fail when another thread takes
+  // what it wanted between the wake-up and the try; this thread then waits
+  // again. `ready` as for WaitUntil().
+  template <typename Ready, typename Take>
+  bool TakeWhenReady(const Ready& ready, const Take& take,
+                     absl::Time deadline) {
+    while (WaitUntil(ready, deadline)) {
+      if (take()) return true;
+    }
+    return false;
+  }
+
   // Makes sleeping waiters re-evaluate their conditions. Call it after the
   // sequentially consistent operation that may have made them true.
   void WakeAll() {

@@ -9,12 +9,8 @@ bool Permits::AcquireSlow(absl::Time deadline) {
   auto available = [this] {
     return value_.load(std::memory_order_seq_cst) > 0;
   };
-  // Another thread's fast path may take the permit between the wake-up and the
-  // compare-and-swap; then this thread waits again, until its deadline.
-  while (lot_.WaitUntil(available, deadline)) {
-    if (TryAcquire()) return true;
-  }
-  return false;
+  return lot_.TakeWhenReady(
+      available, [this] { return TryAcquire(); }, deadline);
 }
 
 }  // namespace pyconc::sync::internal

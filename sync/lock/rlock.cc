@@ -31,10 +31,24 @@ bool RLock::AcquireUntil(absl::Time deadline) {
     ++count_;
     return true;
   }
-  if (!permits_.Acquire(deadline)) return false;
-  owner_.store(me, std::memory_order_relaxed);
+  if (!TakeIfFree(me) && !TakeWhenFree(me, deadline)) return false;
   count_ = 1;
   return true;
+}
+
+bool RLock::TakeIfFree(const void* me) {
+  const void* free = nullptr;
+  return owner_.compare_exchange_strong(free, me, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed);
+}
+
+bool RLock::TakeWhenFree(const void* me, absl::Time deadline) {
+  if (deadline == absl::InfinitePast()) return false;  // a non-blocking acquire
+  auto free = [this] {
+    return owner_.load(std::memory_order_seq_cst) == nullptr;
+  };
+  return lot_.TakeWhenReady(
+      free, [this, me] { return TakeIfFree(me); }, deadline);
 }
 
 void RLock::Release() {
@@ -51,14 +65,15 @@ bool RLock::IsOwned() const {
 int64_t RLock::ReleaseSave() {
   const int64_t count = count_;
   count_ = 0;
-  owner_.store(nullptr, std::memory_order_relaxed);
-  permits_.Release(1, /*max=*/1);
+  // Sequentially consistent, before WakeAll() reads the sleeper count.
+  owner_.store(nullptr, std::memory_order_seq_cst);
+  lot_.WakeAll();
   return count;
 }
 
 void RLock::AcquireRestore(int64_t count) {
-  permits_.Acquire(absl::InfiniteFuture());
-  owner_.store(CurrentThread(), std::memory_order_relaxed);
+  const void* const me = CurrentThread();
+  if (!TakeIfFree(me)) TakeWhenFree(me, absl::InfiniteFuture());
   count_ = count;
 }
 

@@ -20,7 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
-#include "sync/internal/permits.h"
+#include "sync/internal/parking_lot.h"
 #include "sync/internal/std_lock_names.h"
 
 namespace pyconc::sync {
@@ -42,7 +42,9 @@ class ABSL_LOCKABLE RLock : public internal::StdLockNames<RLock> {
   // it.
   void Release() ABSL_UNLOCK_FUNCTION() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Whether some thread holds the lock now (Python 3.14's locked()).
-  bool Locked() const { return permits_.value() == 0; }
+  bool Locked() const {
+    return owner_.load(std::memory_order_acquire) != nullptr;
+  }
   // Whether the calling thread holds it (Python's _is_owned()).
   bool IsOwned() const;
   // How many times the calling thread holds it; 0 for other threads (Python's
@@ -54,19 +56,25 @@ class ABSL_LOCKABLE RLock : public internal::StdLockNames<RLock> {
 
   // Acquire(blocking, timeout) with the deadline it computed.
   bool AcquireUntil(absl::Time deadline);
+  // Makes `me` the owner if nobody is; one compare-and-swap.
+  bool TakeIfFree(const void* me);
+  // Waits until `me` could take the lock, or `deadline` passes.
+  bool TakeWhenFree(const void* me, absl::Time deadline);
 
   // What Condition::Wait needs: release every level at once, and take them
   // back.
   int64_t ReleaseSave();
   void AcquireRestore(int64_t count);
 
-  internal::Permits permits_{1};
   // The owner's identity (see CurrentThread() in rlock.cc), or null when
-  // unlocked. Only a thread can store its own identity, so a thread reading
-  // its own back (relaxed) knows it is the owner.
+  // unlocked: the lock itself, so that taking and releasing it are one atomic
+  // operation each, as for Lock. Only a thread can store its own identity, so
+  // a thread reading its own back (relaxed) knows it is the owner.
   std::atomic<const void*> owner_{nullptr};
   // The recursion level; read and written only by the owner.
   int64_t count_ = 0;
+  // Where threads wait for the lock to be free.
+  internal::ParkingLot lot_;
 };
 
 }  // namespace pyconc::sync
