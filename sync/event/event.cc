@@ -11,7 +11,8 @@ bool Event::IsSet() const {
 void Event::Set() {
   uint64_t state = state_.load(std::memory_order_acquire);
   do {
-    if ((state & kFlag) != 0) return;  // Already set: nobody is waiting.
+    // Already set: the Set() that set it woke every waiter.
+    if ((state & kFlag) != 0) return;
   } while (!state_.compare_exchange_weak(state, (state + kOneSet) | kFlag,
                                          std::memory_order_seq_cst,
                                          std::memory_order_acquire));

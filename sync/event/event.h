@@ -14,8 +14,8 @@
 // the timeout ran out with the flag clear.
 //
 // Set(), Clear() and IsSet() are one atomic operation each. A Wait() that
-// finds the flag clear spins for a few microseconds before it sleeps, so a
-// Set() from another core wakes it in well under a microsecond.
+// finds the flag clear spins briefly (a few pauses, then yields) before it
+// sleeps, so a Set() from another core usually wakes it within a microsecond.
 //
 // Thread-safety: every member may be called from any thread. Memory ordering:
 // what a thread wrote before Set() is visible to a thread whose Wait() or

@@ -49,10 +49,12 @@ class ParkingLot {
   // Waits until `take()`, tried whenever `ready()` is true, succeeds; false
   // when `deadline` passes first. `take` may fail when another thread takes
   // what it wanted between the wake-up and the try; this thread then waits
-  // again. `ready` as for WaitUntil().
+  // again. `ready` as for WaitUntil(). InfinitePast() is a non-blocking call
+  // whose caller has tried already: it returns false at once.
   template <typename Ready, typename Take>
   bool TakeWhenReady(const Ready& ready, const Take& take,
                      absl::Time deadline) {
+    if (deadline == absl::InfinitePast()) return false;
     while (WaitUntil(ready, deadline)) {
       if (take()) return true;
     }
@@ -76,8 +78,9 @@ class ParkingLot {
   // How many of those looks are a pause apart; the rest are a yield apart.
   static constexpr int kPauses = 2;
 
-  // Looks at `ready()` for a few microseconds, until it returns true; returns
-  // whether it did. Does not spin when `deadline` has passed.
+  // Looks at `ready()` a few dozen times, a pause or a yield apart (tens of
+  // microseconds at most), until it returns true; returns whether it did. Does
+  // not spin when `deadline` has passed.
   template <typename Ready>
   bool SpinUntil(const Ready& ready, absl::Time deadline);
   // Sleeps until `ready()` returns true or `deadline` passes; returns ready()'s

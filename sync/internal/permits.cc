@@ -3,7 +3,6 @@
 namespace pyconc::sync::internal {
 
 bool Permits::AcquireSlow(absl::Time deadline) {
-  if (deadline == absl::InfinitePast()) return false;  // a non-blocking acquire
   // Reads before it writes, so spinning takers share the cache line until a
   // permit comes back instead of fighting over it.
   auto available = [this] {

@@ -43,7 +43,6 @@ bool RLock::TakeIfFree(const void* me) {
 }
 
 bool RLock::TakeWhenFree(const void* me, absl::Time deadline) {
-  if (deadline == absl::InfinitePast()) return false;  // a non-blocking acquire
   auto free = [this] {
     return owner_.load(std::memory_order_seq_cst) == nullptr;
   };
