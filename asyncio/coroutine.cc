@@ -6,7 +6,7 @@
 #include <string>
 
 #include "asyncio/debug.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio::internal {
 namespace {

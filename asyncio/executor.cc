@@ -3,7 +3,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio::internal {
 

@@ -7,7 +7,7 @@
 
 #include "asyncio/errors.h"
 #include "asyncio/task.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio::internal {
 

@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "asyncio/errors.h"
 #include "threading/pool/executor.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio {
 namespace {

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "asyncio/task.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio::internal {
 

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "asyncio/errors.h"
 #include "asyncio/loop.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio::internal {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "asyncio/errors.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio {
 namespace internal {

@@ -9,7 +9,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "asyncio/errors.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio {
 

@@ -6,7 +6,7 @@
 #include "absl/time/time.h"
 #include "asyncio/errors.h"
 #include "asyncio/task.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::asyncio {
 namespace internal {

@@ -41,7 +41,7 @@
 #include "absl/time/time.h"
 #include "queue/internal/wait_side.h"
 #include "queue/status.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::queue {
 

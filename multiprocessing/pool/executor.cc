@@ -13,7 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "multiprocessing/process/connection.h"
 #include "threading/thread/thread.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::futures {
 namespace internal {

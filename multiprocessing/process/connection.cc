@@ -11,7 +11,7 @@
 #include <system_error>
 
 #include "multiprocessing/process/io.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::multiprocessing {
 

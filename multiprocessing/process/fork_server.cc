@@ -25,7 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "multiprocessing/process/io.h"
 #include "threading/thread/thread.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::multiprocessing::internal {
 namespace {

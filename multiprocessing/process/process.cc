@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::multiprocessing {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "absl/time/clock.h"
 #include "multiprocessing/process/io.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::multiprocessing::internal {
 

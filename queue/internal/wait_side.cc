@@ -6,7 +6,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "queue/internal/fence.h"
-#include "tools/cpu_relax/cpu_relax.h"
+#include "base/cpu_relax.h"
 
 namespace pyconc::queue::internal {
 

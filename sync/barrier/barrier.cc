@@ -1,7 +1,7 @@
 #include "sync/barrier/barrier.h"
 
 #include "sync/internal/timeout.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::sync {
 

@@ -27,7 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "tools/cpu_relax/cpu_relax.h"
+#include "base/cpu_relax.h"
 
 namespace pyconc::sync::internal {
 

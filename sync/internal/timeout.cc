@@ -1,7 +1,7 @@
 #include "sync/internal/timeout.h"
 
 #include "absl/time/clock.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::sync::internal {
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sync/internal/timeout.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::sync {
 

@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "sync/internal/timeout.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::sync {
 

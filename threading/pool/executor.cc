@@ -4,8 +4,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "tools/cpu_relax/cpu_relax.h"
-#include "tools/misuse/misuse.h"
+#include "base/cpu_relax.h"
+#include "base/misuse.h"
 
 namespace pyconc::futures {
 

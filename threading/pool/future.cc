@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "threading/thread/thread.h"
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 namespace pyconc::futures::internal {
 

@@ -9,8 +9,8 @@
 //
 // Thread-safe: may be called from any thread.
 
-#ifndef PYCONC_TOOLS_MISUSE_MISUSE_H_
-#define PYCONC_TOOLS_MISUSE_MISUSE_H_
+#ifndef PYCONC_BASE_MISUSE_H_
+#define PYCONC_BASE_MISUSE_H_
 
 #include "absl/strings/string_view.h"
 
@@ -23,4 +23,4 @@ namespace pyconc::internal {
 
 }  // namespace pyconc::internal
 
-#endif  // PYCONC_TOOLS_MISUSE_MISUSE_H_
+#endif  // PYCONC_BASE_MISUSE_H_

@@ -1,4 +1,4 @@
-#include "tools/misuse/misuse.h"
+#include "base/misuse.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -5,8 +5,8 @@
 // power, gives a sibling hyper-thread the core, and avoids the pipeline flush
 // when the awaited store arrives. Not part of the API.
 
-#ifndef PYCONC_TOOLS_CPU_RELAX_CPU_RELAX_H_
-#define PYCONC_TOOLS_CPU_RELAX_CPU_RELAX_H_
+#ifndef PYCONC_BASE_CPU_RELAX_H_
+#define PYCONC_BASE_CPU_RELAX_H_
 
 namespace pyconc::internal {
 
@@ -22,4 +22,4 @@ inline void CpuRelax() {
 
 }  // namespace pyconc::internal
 
-#endif  // PYCONC_TOOLS_CPU_RELAX_CPU_RELAX_H_
+#endif  // PYCONC_BASE_CPU_RELAX_H_
