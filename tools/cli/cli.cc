@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -19,6 +21,58 @@ std::string& ToolName() {
   return *name;
 }
 
+// A flag a learner may set: defined in the tool's own file and not marked
+// "Internal:" (a flag the tool passes to a copy of itself).
+bool IsPublicFlag(const gflags::CommandLineFlagInfo& flag,
+                  absl::string_view flags_file) {
+  return flag.filename == flags_file &&
+         !absl::StartsWith(flag.description, "Internal:");
+}
+
+// "N" for --jobs, "MS" for --latency_ms, "TEXT" for a string.
+std::string Placeholder(const gflags::CommandLineFlagInfo& flag) {
+  if (absl::EndsWith(flag.name, "_ms")) return "MS";
+  if (flag.type == "string") return "TEXT";
+  if (flag.type == "double") return "X";
+  return "N";
+}
+
+// "tools/bazel run //sync/lock:tool --" for sync/lock/tool.cc built as "tool";
+// "//threading/daemon" when the binary carries the package's name.
+std::string RunCommand(absl::string_view program, absl::string_view flags_file) {
+  const absl::string_view package =
+      flags_file.substr(0, flags_file.find_last_of('/'));
+  const absl::string_view binary = program.substr(program.find_last_of('/') + 1);
+  const absl::string_view last = package.substr(package.find_last_of('/') + 1);
+  return absl::StrCat("tools/bazel run //", package,
+                      binary == last ? "" : absl::StrCat(":", binary));
+}
+
+// --help: the lesson, one Usage line, then the tool's own flags with defaults.
+void PrintHelp(absl::string_view program, absl::string_view lesson,
+               absl::string_view flags_file) {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  std::string usage = absl::StrCat("Usage: ", RunCommand(program, flags_file));
+  std::string listing;
+  bool first = true;
+  for (const gflags::CommandLineFlagInfo& flag : flags) {
+    if (!IsPublicFlag(flag, flags_file)) continue;
+    absl::StrAppend(&usage, first ? " --" : "", " [--", flag.name,
+                    flag.type == "bool" ? "" : "=" + Placeholder(flag), "]");
+    first = false;
+    absl::StrAppend(&listing, "  --", flag.name, " (default ",
+                    flag.default_value.empty() ? "\"\"" : flag.default_value,
+                    ")\n      ", flag.description, "\n");
+  }
+  std::string text(lesson);
+  // A lesson that still carries its own Usage line keeps it.
+  if (!absl::StrContains(lesson, "Usage:")) absl::StrAppend(&text, "\n\n", usage);
+  if (!listing.empty()) absl::StrAppend(&text, "\n\nFlags:\n", listing);
+  absl::StrAppend(&text, "\n");
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
 }  // namespace
 
 void Init(int* argc, char*** argv, absl::string_view lesson,
@@ -28,8 +82,7 @@ void Init(int* argc, char*** argv, absl::string_view lesson,
   gflags::SetUsageMessage(std::string(lesson));
   gflags::ParseCommandLineNonHelpFlags(argc, argv, /*remove_flags=*/true);
   if (FLAGS_help) {
-    gflags::ShowUsageWithFlagsRestrict(program.c_str(),
-                                       std::string(flags_file).c_str());
+    PrintHelp(program, lesson, flags_file);
     std::exit(0);
   }
   gflags::HandleCommandLineHelpFlags();

@@ -23,8 +23,7 @@ constexpr char kLesson[] =
     "concurrency\n"
     "tutorial, with small workloads, one headed section per topic. Each "
     "section names\n"
-    "the tool, so you can run it alone with other flags (see its --help).\n\n"
-    "Usage: bazel run //tools/tour -- [--topic=TEXT]";
+    "the tool, so you can run it alone with other flags (see its --help).";
 
 struct Stop {
   const char* title;   // The tutorial page.
@@ -133,7 +132,7 @@ int main(int argc, char** argv) {
           "\n=================================================================="
           "\n");
       std::printf("%s   (Python: %s)\n", stop.title, stop.python);
-      std::printf("$ bazel run %s -- %s\n\n", stop.target, stop.args);
+      std::printf("$ tools/bazel run %s -- %s\n\n", stop.target, stop.args);
       const int code = RunTool(stop);
       if (code != 0) {
         ++failures;

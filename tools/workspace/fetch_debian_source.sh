@@ -3,6 +3,7 @@
 # Debian's security patches (debian/patches/CVE-*) applied.
 #
 #   fetch_debian_source.sh PACKAGE DEST
+#   fetch_debian_source.sh --print-sources    # the deb-src entries it would use
 #
 # The package is downloaded once with `apt-get source --download-only` into
 # ${XDG_CACHE_HOME:-~/.cache}/pyconc/debian-src/PACKAGE. apt needs deb-src entries,
@@ -12,52 +13,88 @@
 set -euo pipefail
 shopt -s nullglob
 
-package=$1
-dest=$2
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/pyconc/debian-src/${package}"
-
 say() { echo "pyconc: $*" >&2; }
 
-# Prints the machine's apt sources for its own release as deb-src, in deb822 form.
-deb_src_sources() {
+# Where the machine's apt configuration and release name are read from; tests point
+# these at a fake layout (tests/tools/apt_sources_test.sh).
+apt_etc="${PYCONC_APT_ETC:-/etc/apt}"
+os_release="${PYCONC_OS_RELEASE:-/etc/os-release}"
+
+# Prints one record per (URI, suite) of the machine's binary ("deb") entries for its
+# own release, from both formats apt reads (one-line *.list and deb822 *.sources):
+#   URI<TAB>SUITE<TAB>SIGNED-BY or -<TAB>COMPONENTS
+# An entry may be listed twice (debootstrap's sources.list plus a debian.sources); the
+# merge below makes one entry of them, as apt itself requires.
+deb_records() {
   local codename
-  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-  [[ -n "${codename}" ]] || { say "no VERSION_CODENAME in /etc/os-release"; return 1; }
-  # deb822 files: keep stanzas of type deb, with only the suites of this release.
+  codename=$(. "${os_release}" && echo "${VERSION_CODENAME:-}")
+  [[ -n "${codename}" ]] || { say "no VERSION_CODENAME in ${os_release}"; return 1; }
   local files
-  files=(/etc/apt/sources.list.d/*.sources)
+  files=("${apt_etc}"/sources.list.d/*.sources)
   (( ${#files[@]} == 0 )) || awk -v cn="${codename}" '
+    function ours(suite) { return suite == cn || index(suite, cn "-") == 1 }
     BEGIN { RS = ""; FS = "\n" }
     {
-      keep = 0; out = ""
+      types = ""; uris = ""; suites = ""; comps = ""; signed = "-"; enabled = 1
       for (i = 1; i <= NF; i++) {
         line = $i
-        if (line ~ /^#/) continue
-        if (line ~ /^Types:/) { keep = (line ~ /[ \t]deb([ \t]|$)/); line = "Types: deb-src" }
-        if (line ~ /^Suites:/) {
-          n = split(substr(line, 8), s, " "); kept = ""
-          for (j = 1; j <= n; j++) if (s[j] == cn || index(s[j], cn "-") == 1) kept = kept " " s[j]
-          if (kept == "") keep = 0
-          line = "Suites:" kept
-        }
-        out = out line "\n"
+        if (line ~ /^#/ || line ~ /^[ \t]/) continue   # comments, continuation lines
+        colon = index(line, ":")
+        if (colon == 0) continue
+        field = tolower(substr(line, 1, colon - 1))
+        value = substr(line, colon + 1)
+        gsub(/^[ \t]+|[ \t]+$/, "", value)
+        if (field == "types") types = value
+        else if (field == "uris") uris = value
+        else if (field == "suites") suites = value
+        else if (field == "components") comps = value
+        else if (field == "enabled") enabled = (tolower(value) != "no")
+        else if (field == "signed-by" && value != "") signed = value  # not an inline key
       }
-      if (keep) printf "%s\n", out
+      if (!enabled || (" " types " ") !~ /[ \t]deb[ \t]/) next
+      nu = split(uris, u, /[ \t]+/); ns = split(suites, s, /[ \t]+/)
+      for (a = 1; a <= nu; a++) for (b = 1; b <= ns; b++)
+        if (ours(s[b])) printf "%s\t%s\t%s\t%s\n", u[a], s[b], signed, comps
     }' "${files[@]}"
-  # One-line sources.list entries: "deb [options] URI SUITE COMPONENTS...".
-  files=(/etc/apt/sources.list.d/*.list)
-  [[ -f /etc/apt/sources.list ]] && files+=(/etc/apt/sources.list)
+  files=("${apt_etc}"/sources.list.d/*.list)
+  [[ -f "${apt_etc}/sources.list" ]] && files+=("${apt_etc}/sources.list")
   (( ${#files[@]} == 0 )) || awk -v cn="${codename}" '
     $1 == "deb" {
       i = 2; opts = ""
-      if ($2 ~ /^\[/) { while ($i !~ /\]$/) { opts = opts " " $i; i++ } opts = opts " " $i; i++ }
-      uri = $i; suite = $(i + 1); comps = ""
-      for (j = i + 2; j <= NF; j++) comps = comps " " $j
+      if ($2 ~ /^\[/) {
+        while (i <= NF && $i !~ /\]$/) { opts = opts " " $i; i++ }
+        opts = opts " " $i; i++
+      }
+      uri = $i; suite = $(i + 1); comps = $(i + 2)
+      for (j = i + 3; j <= NF; j++) comps = comps " " $j
       if (suite != cn && index(suite, cn "-") != 1) next
-      signed = ""
-      if (match(opts, /signed-by=[^] ]+/)) signed = "Signed-By: " substr(opts, RSTART + 10, RLENGTH - 10) "\n"
-      printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:%s\n%s\n", uri, suite, comps, signed
+      signed = "-"
+      if (match(opts, /signed-by=[^] ]+/)) signed = substr(opts, RSTART + 10, RLENGTH - 10)
+      printf "%s\t%s\t%s\t%s\n", uri, suite, signed, comps
     }' "${files[@]}"
+}
+
+# Prints the deb-src entries for apt in deb822 form: one stanza per (URI, suite), with
+# the union of the components and the first Signed-By any copy names.
+deb_src_sources() {
+  deb_records | awk -F '\t' '
+    {
+      uri = $1; sub(/\/+$/, "", uri)
+      key = uri " " $2
+      if (!(key in seen)) { seen[key] = 1; order[++n] = key; uris[key] = uri; suites[key] = $2 }
+      if ((!(key in signed) || signed[key] == "-") && $3 != "-") signed[key] = $3
+      nc = split($4, c, /[ \t]+/)
+      for (k = 1; k <= nc; k++)
+        if (c[k] != "" && index(" " comps[key] " ", " " c[k] " ") == 0) comps[key] = comps[key] " " c[k]
+    }
+    END {
+      for (i = 1; i <= n; i++) {
+        key = order[i]
+        printf "Types: deb-src\nURIs: %s/\nSuites: %s\nComponents:%s\n", uris[key], suites[key], comps[key]
+        if (key in signed && signed[key] != "-") printf "Signed-By: %s\n", signed[key]
+        printf "\n"
+      }
+    }'
 }
 
 download() {
@@ -76,12 +113,28 @@ download() {
     -o "APT::Sandbox::User=$(id -un)"
   )
   say "downloading Debian's source package '${package}' (once, into ${cache})"
-  apt-get -qq "${opts[@]}" update
+  # A source that lacks deb-src indexes makes `update` fail without harming the others;
+  # its complaint is shown only if the package then cannot be found.
+  apt-get -qq "${opts[@]}" update > "${apt_dir}/update.log" 2>&1 || true
   mkdir -p "${cache}.partial"
-  (cd "${cache}.partial" && apt-get -qq "${opts[@]}" source --download-only "${package}")
+  if ! (cd "${cache}.partial" &&
+        apt-get -qq "${opts[@]}" source --download-only "${package}" 2>&1); then
+    grep -E '^(E|W):' "${apt_dir}/update.log" | head -n 5 >&2 || true
+    say "apt could not download the source package '${package}' from:"
+    sed -n 's/^URIs: /  /p' "${apt_dir}/parts/deb-src.sources" >&2
+    return 1
+  fi
   rm -rf "${cache}"
   mv "${cache}.partial" "${cache}"
 }
+
+if [[ "${1:-}" == "--print-sources" ]]; then
+  deb_src_sources
+  exit
+fi
+package=$1
+dest=$2
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/pyconc/debian-src/${package}"
 
 if ! compgen -G "${cache}/*.orig.tar.*" > /dev/null; then
   download
