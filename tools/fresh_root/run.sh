@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# A newcomer's first hour, measured: makes a fresh Debian bookworm root with
+# debootstrap (git, apt and nothing else of pyconc's), lays out its apt sources as
+# LAYOUT says, clones this repository into it and runs the README's two commands there,
+# timing each. Needs root, debootstrap and Debian's archive; takes 20-40 minutes on
+# 2 cores, so it is not part of .ci/run (which checks the apt layouts offline in
+# //tests/tools:apt_sources_test).
+#
+#   tools/fresh_root/run.sh DIR [LAYOUT]
+#
+# LAYOUT: both (default: debootstrap's sources.list plus a deb822 debian.sources with
+# Signed-By, the layout that once failed), one-line, or deb822.
+set -euo pipefail
+
+root=$1
+layout=${2:-both}
+repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+mirror=http://deb.debian.org/debian
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+say() { echo "fresh_root: $*" >&2; }
+
+if [[ ! -x "${root}/usr/bin/apt-get" ]]; then
+  say "debootstrap bookworm into ${root}"
+  debootstrap --include=git,ca-certificates bookworm "${root}" "${mirror}" > "${root}.debootstrap.log" 2>&1 ||
+    { tail -n 5 "${root}.debootstrap.log"; exit 1; }
+fi
+
+case "${layout}" in
+  both)
+    echo "deb ${mirror} bookworm main" > "${root}/etc/apt/sources.list"
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: %s\n' \
+      "${mirror}" "${keyring}" > "${root}/etc/apt/sources.list.d/debian.sources"
+    ;;
+  one-line)
+    echo "deb ${mirror} bookworm main" > "${root}/etc/apt/sources.list"
+    rm -f "${root}/etc/apt/sources.list.d/debian.sources"
+    ;;
+  deb822)
+    rm -f "${root}/etc/apt/sources.list"
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm\nComponents: main\nSigned-By: %s\n' \
+      "${mirror}" "${keyring}" > "${root}/etc/apt/sources.list.d/debian.sources"
+    ;;
+  *) say "unknown layout '${layout}'"; exit 2 ;;
+esac
+cp /etc/resolv.conf "${root}/etc/resolv.conf"
+
+rm -rf "${root}/src/pyconc"
+mkdir -p "${root}/src"
+git clone -q "${repo}" "${root}/src/pyconc"
+
+mounts=(proc sys dev dev/pts)
+mount -t proc proc "${root}/proc"
+mount --rbind /sys "${root}/sys"
+mount --rbind /dev "${root}/dev"
+cleanup() {
+  chroot "${root}" bash -c 'cd /src/pyconc && /usr/bin/bazel-4 shutdown' > /dev/null 2>&1 || true
+  umount -R "${root}/dev" "${root}/sys" "${root}/proc" 2> /dev/null || true
+}
+trap cleanup EXIT
+
+run() {
+  local started=${SECONDS}
+  if chroot "${root}" env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb \
+      bash -c "cd /src/pyconc && $*" > "${root}.$2.log" 2>&1; then
+    echo "ok     $* in $((SECONDS - started)) s"
+  else
+    echo "FAILED $* after $((SECONDS - started)) s (log: ${root}.$2.log)"
+    tail -n 20 "${root}.$2.log"
+    return 1
+  fi
+}
+
+say "layout ${layout}; running the README's commands in ${root}"
+run tools/bazel run //tools/tour
+run tools/bazel test //...
