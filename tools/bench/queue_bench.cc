@@ -1,10 +1,13 @@
-// Queue throughput: producers put 2,000,000 int64 items into a queue of
-// capacity 1024 and consumers get them all; one iteration moves every item. The
-// same workload runs on pyconc::queue::Queue and on its blocking peers: a
-// std::deque under std::mutex + std::condition_variable, a std::deque under
-// absl::Mutex + Await, oneTBB's concurrent_bounded_queue and moodycamel's
-// BlockingConcurrentQueue (which has no bound: built with room for 1024, it
-// grows instead of blocking producers).
+// Queue throughput: producers put 2,000,000 int64 items into a queue and
+// consumers get them all; one iteration moves every item.
+//
+// Bounded (capacity 1024, producers block when it is full):
+// pyconc::queue::Queue against a std::deque under std::mutex +
+// std::condition_variable, a std::deque under absl::Mutex + Await, and oneTBB's
+// concurrent_bounded_queue. Unbounded (producers never block):
+// pyconc::queue::SimpleQueue against moodycamel's BlockingConcurrentQueue, used
+// at its best, with a producer token per producer and a consumer token per
+// consumer, as its documentation advises.
 //
 // Each consumer takes an equal share of the items, so every implementation
 // needs only its blocking put and get; threads are std::threads for all of
@@ -29,6 +32,27 @@ namespace {
 constexpr int64_t kItems = 2'000'000;
 constexpr int64_t kCapacity = 1024;
 
+// A thread's handle to put into `queue`: the queue itself, or a per-thread
+// producer (moodycamel's token) where the implementation has one.
+template <typename Adapter>
+decltype(auto) ProducerOf(Adapter& queue) {
+  if constexpr (requires { queue.MakeProducer(); }) {
+    return queue.MakeProducer();
+  } else {
+    return (queue);
+  }
+}
+
+// A thread's handle to get from `queue`, as ProducerOf.
+template <typename Adapter>
+decltype(auto) ConsumerOf(Adapter& queue) {
+  if constexpr (requires { queue.MakeConsumer(); }) {
+    return queue.MakeConsumer();
+  } else {
+    return (queue);
+  }
+}
+
 // Runs one iteration: `producers` threads put kItems items in all, `consumers`
 // threads get them; returns the sum of what was got, so nothing is optimized
 // away.
@@ -39,14 +63,16 @@ int64_t MoveAllItems(int producers, int consumers) {
   std::vector<std::thread> threads;
   for (int c = 0; c < consumers; ++c) {
     threads.emplace_back([&, c] {
+      auto&& consumer = ConsumerOf(queue);
       int64_t sum = 0;
-      for (int64_t i = c; i < kItems; i += consumers) sum += queue.Get();
+      for (int64_t i = c; i < kItems; i += consumers) sum += consumer.Get();
       sums[c] = sum;
     });
   }
   for (int p = 0; p < producers; ++p) {
     threads.emplace_back([&, p] {
-      for (int64_t i = p; i < kItems; i += producers) queue.Put(i);
+      auto&& producer = ProducerOf(queue);
+      for (int64_t i = p; i < kItems; i += producers) producer.Put(i);
     });
   }
   for (std::thread& thread : threads) thread.join();
@@ -134,22 +160,37 @@ struct OneTbb {
   tbb::concurrent_bounded_queue<int64_t> queue;
 };
 
-struct Moodycamel {
-  void Put(int64_t x) { queue.enqueue(x); }
-  int64_t Get() {
-    int64_t x;
-    queue.wait_dequeue(x);
-    return x;
-  }
-  moodycamel::BlockingConcurrentQueue<int64_t> queue{kCapacity};
+struct MoodycamelTokens {
+  using Queue = moodycamel::BlockingConcurrentQueue<int64_t>;
+  struct Producer {
+    void Put(int64_t x) { queue->enqueue(token, x); }
+    Queue* queue;
+    moodycamel::ProducerToken token;
+  };
+  struct Consumer {
+    int64_t Get() {
+      int64_t x;
+      queue->wait_dequeue(token, x);
+      return x;
+    }
+    Queue* queue;
+    moodycamel::ConsumerToken token;
+  };
+  Producer MakeProducer() { return {&queue, moodycamel::ProducerToken(queue)}; }
+  Consumer MakeConsumer() { return {&queue, moodycamel::ConsumerToken(queue)}; }
+  Queue queue;
 };
 
-// Registers `Adapter` for 1 producer/1 consumer and 2/2, pyconc first.
+enum class Bound { kCapacity1024, kUnbounded };
+
+// Registers `Adapter` for 1 producer/1 consumer and 2/2.
 template <typename Adapter>
-void Register(const std::string& implementation) {
+void Register(const std::string& implementation, Bound bound) {
   for (int threads : {1, 2}) {
-    const std::string workload = "queue " + std::to_string(threads) + "p" +
-                                 std::to_string(threads) + "c cap1024 2M int64";
+    const std::string workload =
+        "queue " + std::to_string(threads) + "p" + std::to_string(threads) +
+        (bound == Bound::kCapacity1024 ? "c cap1024 2M int64"
+                                       : "c unbounded 2M int64");
     benchmark::RegisterBenchmark((workload + "/" + implementation).c_str(),
                                  &QueueBench<Adapter>)
         ->Arg(threads)
@@ -160,12 +201,13 @@ void Register(const std::string& implementation) {
 }
 
 const bool kRegistered = [] {
-  Register<Pyconc>("pyconc");
-  Register<PyconcSimpleQueue>("pyconc SimpleQueue (unbounded)");
-  Register<StdMutexCondvar>("std::mutex+condvar");
-  Register<AbslMutexAwait>("absl::Mutex+Await");
-  Register<OneTbb>("oneTBB");
-  Register<Moodycamel>("moodycamel");
+  Register<Pyconc>("pyconc", Bound::kCapacity1024);
+  Register<StdMutexCondvar>("std::mutex+condvar", Bound::kCapacity1024);
+  Register<AbslMutexAwait>("absl::Mutex+Await", Bound::kCapacity1024);
+  Register<OneTbb>("oneTBB concurrent_bounded_queue", Bound::kCapacity1024);
+  Register<PyconcSimpleQueue>("pyconc", Bound::kUnbounded);
+  Register<MoodycamelTokens>("moodycamel BlockingConcurrentQueue + tokens",
+                             Bound::kUnbounded);
   return true;
 }();
 

@@ -6,8 +6,8 @@
 // time per iteration is the wall time divided by the iterations of both
 // threads, that is the cost of one increment when two threads compete for the
 // lock. Workloads of two threads swing from run to run with how the threads
-// happen to interleave (absl::Mutex between about 10 and 60 ns), so they run
-// five times and report the median.
+// happen to interleave (absl::Mutex between about 10 and 60 ns); the driver's
+// rounds (bench_main.cc) give each its median and spread.
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -79,9 +79,7 @@ void SharedCounter(benchmark::State& state) {
              " 2 threads increment shared counter (per "              \
              "increment)/" implementation)                            \
       ->Threads(2)                                                    \
-      ->UseRealTime()                                                 \
-      ->Repetitions(5)                                                \
-      ->ReportAggregatesOnly(true)
+      ->UseRealTime()
 
 PYCONC_LOCK_BENCH("lock", Lock, "pyconc");
 PYCONC_LOCK_BENCH("lock", absl::Mutex, "absl::Mutex");
@@ -168,13 +166,9 @@ void PingPong(benchmark::State& state) {
 }
 BENCHMARK_TEMPLATE(PingPong, EventChannel)
     ->Name("event ping-pong 2 threads (round trip)/pyconc")
-    ->UseRealTime()
-    ->Repetitions(5)
-    ->ReportAggregatesOnly(true);
+    ->UseRealTime();
 BENCHMARK_TEMPLATE(PingPong, StdSemaphoreChannel)
     ->Name("event ping-pong 2 threads (round trip)/std::binary_semaphore")
-    ->UseRealTime()
-    ->Repetitions(5)
-    ->ReportAggregatesOnly(true);
+    ->UseRealTime();
 
 }  // namespace

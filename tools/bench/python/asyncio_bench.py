@@ -1,14 +1,13 @@
 """Python peers of asyncio_bench.cc: asyncio and uvloop, per task/timer/await.
 
-Python runs smaller batches than C++ (the loops are ~100x slower); times are
-per task, per timer (overhead beyond the longest sleep) and per await.
+Every row runs the same N as the C++ rows of its workload; times are per task, per
+timer (overhead beyond the longest sleep) and per await, each result checked.
 """
 import asyncio
-import os
 import random
-import subprocess
-import sys
 import time
+
+from peer import main, peer
 
 YIELD = "asyncio: task with one sleep(0), 1M tasks"
 TIMERS = "asyncio: timer overhead, 1M sleeps of 0-100 ms"
@@ -16,8 +15,9 @@ AWAIT = "asyncio: await a trivial coroutine"
 GATHER = "asyncio: gather of 1M tasks with one sleep(0)"
 WAIT_FOR = "asyncio: wait_for around an immediately-completing coroutine"
 
-TASKS = 200_000
-AWAITS = 2_000_000
+TASKS = 1_000_000      # the same N as asyncio_bench.cc
+AWAITS = 10_000_000
+WAIT_FORS = 1_000_000
 
 
 async def spawn_all(sleeps):
@@ -67,52 +67,6 @@ async def wait_for_many(n):
     return total
 
 
-def measure(run, name):
-    start = time.perf_counter_ns()
-    run(spawn_all([0] * TASKS))
-    print(f"{YIELD}\t{name}\t{(time.perf_counter_ns() - start) / TASKS:.1f}",
-          flush=True)
-
-    rng = random.Random(2024)
-    sleeps = [rng.randint(0, 100_000) / 1e6 for _ in range(TASKS)]
-    sleeps[0] = 0.1
-    start = time.perf_counter_ns()
-    run(spawn_all(sleeps))
-    overhead = time.perf_counter_ns() - start - 100_000_000
-    print(f"{TIMERS}\t{name}\t{overhead / TASKS:.1f}", flush=True)
-
-    start = time.perf_counter_ns()
-    run(await_many(AWAITS))
-    print(f"{AWAIT}\t{name}\t{(time.perf_counter_ns() - start) / AWAITS:.1f}",
-          flush=True)
-
-    start = time.perf_counter_ns()
-    run(gather_all(TASKS))
-    print(f"{GATHER}\t{name}\t{(time.perf_counter_ns() - start) / TASKS:.1f}",
-          flush=True)
-
-    start = time.perf_counter_ns()
-    run(wait_for_many(TASKS))
-    print(f"{WAIT_FOR}\t{name}\t{(time.perf_counter_ns() - start) / TASKS:.1f}",
-          flush=True)
-
-
-def main():
-    uvloop_only = "--uvloop-only" in sys.argv
-    if not uvloop_only:
-        measure(asyncio.run, "Python asyncio")
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        # Debian's python3-uvloop is installed for Debian's interpreter, which
-        # may not be the first python3 on PATH (pyenv).
-        system = "/usr/bin/python3"
-        if not uvloop_only and sys.executable != system and os.path.exists(system):
-            subprocess.run([system, __file__, "--uvloop-only"], check=False)
-        return
-    measure(_run_uvloop, "Python uvloop")
-
-
 def _run_uvloop(coro):
     import uvloop
     loop = uvloop.new_event_loop()
@@ -121,6 +75,61 @@ def _run_uvloop(coro):
     finally:
         loop.close()
 
+
+def _per(elapsed_ns, n):
+    return elapsed_ns / n
+
+
+def _rows(name, run):
+    """The five workloads on one event loop implementation."""
+
+    @peer(YIELD, name)
+    def task_yield():
+        start = time.perf_counter_ns()
+        total = run(spawn_all([0] * TASKS))
+        elapsed = time.perf_counter_ns() - start
+        assert total == TASKS * (TASKS - 1) // 2
+        return _per(elapsed, TASKS)
+
+    @peer(TIMERS, name)
+    def timers():
+        rng = random.Random(2024)
+        sleeps = [rng.randint(0, 100_000) / 1e6 for _ in range(TASKS)]
+        sleeps[0] = 0.1
+        start = time.perf_counter_ns()
+        total = run(spawn_all(sleeps))
+        overhead = time.perf_counter_ns() - start - 100_000_000
+        assert total == TASKS * (TASKS - 1) // 2
+        return _per(overhead, TASKS)
+
+    @peer(AWAIT, name)
+    def await_trivial():
+        start = time.perf_counter_ns()
+        total = run(await_many(AWAITS))
+        elapsed = time.perf_counter_ns() - start
+        assert total == AWAITS * (AWAITS - 1) // 2
+        return _per(elapsed, AWAITS)
+
+    @peer(GATHER, name)
+    def gather():
+        start = time.perf_counter_ns()
+        total = run(gather_all(TASKS))
+        elapsed = time.perf_counter_ns() - start
+        assert total == TASKS * (TASKS - 1) // 2
+        return _per(elapsed, TASKS)
+
+    @peer(WAIT_FOR, name)
+    def wait_for():
+        start = time.perf_counter_ns()
+        total = run(wait_for_many(WAIT_FORS))
+        elapsed = time.perf_counter_ns() - start
+        assert total == WAIT_FORS * (WAIT_FORS - 1) // 2
+        return _per(elapsed, WAIT_FORS)
+
+
+_rows("Python asyncio", asyncio.run)
+# Debian's python3-uvloop serves Debian's interpreter; the driver runs this row there.
+_rows("Python uvloop", _run_uvloop)
 
 if __name__ == "__main__":
     main()

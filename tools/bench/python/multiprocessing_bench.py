@@ -1,37 +1,42 @@
 """Python peers of multiprocessing_bench.cc: 20,000 tiny tasks (x*x) on 2 worker
 processes, with ProcessPoolExecutor.submit (each its own future, all collected) and
-with multiprocessing.Pool.map (its default chunking). Prints ns per task."""
+with multiprocessing.Pool.map (its default chunking). Times are per task."""
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from peer import main, peer
+
 TASKS = 20_000
 WORKERS = 2
+EXPECTED = sum(i * i for i in range(TASKS))
 
 
 def square(x):
     return x * x
 
 
-def main():
+@peer("process pool 20k x*x, 2 workers, Submit", "Python ProcessPoolExecutor.submit")
+def submit():
     with ProcessPoolExecutor(max_workers=WORKERS) as pool:
         pool.submit(square, 0).result()  # Workers up, as pyconc's start eagerly.
         start = time.perf_counter_ns()
         futures = [pool.submit(square, i) for i in range(TASKS)]
         total = sum(f.result() for f in futures)
         elapsed = time.perf_counter_ns() - start
-    assert total == sum(i * i for i in range(TASKS))
-    print(f"process pool 20k x*x, 2 workers, Submit\tPython ProcessPoolExecutor.submit"
-          f"\t{elapsed / TASKS:.1f}")
+    assert total == EXPECTED
+    return elapsed / TASKS
 
+
+@peer("process pool 20k x*x, 2 workers, Map", "Python multiprocessing.Pool.map")
+def pool_map():
     with multiprocessing.Pool(WORKERS) as pool:
         pool.map(square, [0])
         start = time.perf_counter_ns()
         total = sum(pool.map(square, range(TASKS)))
         elapsed = time.perf_counter_ns() - start
-    assert total == sum(i * i for i in range(TASKS))
-    print(f"process pool 20k x*x, 2 workers, Map\tPython multiprocessing.Pool.map"
-          f"\t{elapsed / TASKS:.1f}")
+    assert total == EXPECTED
+    return elapsed / TASKS
 
 
 if __name__ == "__main__":

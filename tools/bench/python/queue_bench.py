@@ -1,20 +1,17 @@
-"""Python peer of queue_bench.cc: producers and consumers move int items through a
-queue.Queue(maxsize=1024).
-
-The C++ workload moves 2,000,000 items; Python moves 200,000 and prints the time
-scaled by 10 (throughput is flat in the item count), and says so.
-"""
+"""Python peers of queue_bench.cc: producers and consumers move 2,000,000 int items
+through a queue.Queue(maxsize=1024), or a queue.SimpleQueue (unbounded); the time is
+for all of them, as in C++."""
 import queue
 import threading
 import time
 
-ITEMS = 200_000
-SCALE = 2_000_000 // ITEMS
+from peer import main, peer
+
+ITEMS = 2_000_000
 CAPACITY = 1024
 
 
-def move_all_items(producers, consumers):
-    q = queue.Queue(maxsize=CAPACITY)
+def move_all_items(q, producers, consumers):
     sums = [0] * consumers
 
     def consume(c):
@@ -39,11 +36,11 @@ def move_all_items(producers, consumers):
     return elapsed
 
 
-def main():
-    for threads in (1, 2):
-        elapsed = min(move_all_items(threads, threads) for _ in range(3))
-        workload = f"queue {threads}p{threads}c cap1024 2M int64"
-        print(f"{workload}\tPython queue.Queue (scaled from 200k)\t{elapsed * SCALE:.1f}")
+for _threads in (1, 2):
+    peer(f"queue {_threads}p{_threads}c cap1024 2M int64", "Python queue.Queue")(
+        lambda n=_threads: move_all_items(queue.Queue(maxsize=CAPACITY), n, n))
+    peer(f"queue {_threads}p{_threads}c unbounded 2M int64", "Python queue.SimpleQueue")(
+        lambda n=_threads: move_all_items(queue.SimpleQueue(), n, n))
 
 
 if __name__ == "__main__":

@@ -6,11 +6,9 @@ to locals first, the fastest way Python calls them.
 import threading
 import time
 
+from peer import main, peer
+
 ITERATIONS = 200_000
-
-
-def report(workload, implementation, elapsed_ns, iterations):
-    print(f"{workload}\t{implementation}\t{elapsed_ns / iterations:.1f}")
 
 
 def acquire_release(make):
@@ -70,20 +68,25 @@ def event_ping_pong():
     return elapsed, rounds
 
 
-def main():
-    for workload, implementation, make in [
-        ("lock", "Python threading.Lock", threading.Lock),
-        ("rlock", "Python threading.RLock", threading.RLock),
-    ]:
-        report(f"{workload} uncontended acquire+release", implementation,
-               acquire_release(make), ITERATIONS)
-        report(f"{workload} 2 threads increment shared counter (per increment)",
-               implementation, shared_counter(make), 2 * ITERATIONS)
-    report("semaphore acquire+release", "Python threading.Semaphore",
-           acquire_release(threading.Semaphore), ITERATIONS)
+for _workload, _implementation, _make in [
+    ("lock", "Python threading.Lock", threading.Lock),
+    ("rlock", "Python threading.RLock", threading.RLock),
+]:
+    peer(f"{_workload} uncontended acquire+release", _implementation)(
+        lambda make=_make: acquire_release(make) / ITERATIONS)
+    peer(f"{_workload} 2 threads increment shared counter (per increment)",
+         _implementation)(lambda make=_make: shared_counter(make) / (2 * ITERATIONS))
+
+
+@peer("semaphore acquire+release", "Python threading.Semaphore")
+def semaphore():
+    return acquire_release(threading.Semaphore) / ITERATIONS
+
+
+@peer("event ping-pong 2 threads (round trip)", "Python threading.Event")
+def event():
     elapsed, rounds = event_ping_pong()
-    report("event ping-pong 2 threads (round trip)", "Python threading.Event",
-           elapsed, rounds)
+    return elapsed / rounds
 
 
 if __name__ == "__main__":

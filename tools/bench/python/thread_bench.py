@@ -2,6 +2,8 @@
 import threading
 import time
 
+from peer import main, peer
+
 ITERATIONS = 5000
 
 
@@ -9,14 +11,14 @@ def noop():
     pass
 
 
-def main():
+@peer("thread create+start+join", "Python threading.Thread")
+def create_start_join():
     start = time.perf_counter_ns()
     for _ in range(ITERATIONS):
         thread = threading.Thread(target=noop)
         thread.start()
         thread.join()
-    elapsed = time.perf_counter_ns() - start
-    print(f"thread create+start+join\tPython threading.Thread\t{elapsed / ITERATIONS:.1f}")
+    return (time.perf_counter_ns() - start) / ITERATIONS
 
 
 if __name__ == "__main__":
