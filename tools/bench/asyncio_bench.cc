@@ -5,8 +5,12 @@
 // Each benchmark runs batches (KeepRunningBatch), so its time is per task, per
 // timer or per await. The timer workload reports overhead only: the batch's
 // wall time minus the longest sleep (100 ms), per timer.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -42,6 +46,25 @@ constexpr char kGather[] = "asyncio: gather of 1M tasks with one sleep(0)";
 constexpr char kWaitFor[] =
     "asyncio: wait_for around an immediately-completing coroutine";
 constexpr int kWaitFors = 1'000'000;
+constexpr char kMemory[] =
+    "asyncio: memory per sleeping task, 1M sleeping (bytes)";
+
+// The process's resident memory, in bytes (/proc/self/statm).
+int64_t ResidentBytes() {
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  long pages = 0, resident = 0;
+  if (statm != nullptr) {
+    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(statm);
+  }
+  return int64_t{resident} * ::sysconf(_SC_PAGESIZE);
+}
+
+// Reports `bytes` for the whole batch of kTasks as the batch's manual time, so
+// the table's "time per iteration" reads as bytes per task.
+void ReportBytes(benchmark::State& state, int64_t bytes) {
+  state.SetIterationTime(static_cast<double>(bytes) * 1e-9);
+}
 
 // The sleeps of the timer workload: 0-100 ms, the same for every peer.
 const std::vector<int>& SleepMicros() {
@@ -172,6 +195,33 @@ BENCHMARK(PyconcWaitFor)
     ->Name(std::string(kWaitFor) + "/pyconc")
     ->UseRealTime();
 
+aio::Coroutine<void> SleepAnHour() { co_await aio::Sleep(absl::Hours(1)); }
+
+// The resident memory that kTasks tasks asleep in Sleep() add, then cancels
+// them.
+aio::Coroutine<int64_t> MeasureSleepers() {
+  std::vector<aio::Task<void>> tasks;
+  tasks.reserve(kTasks);
+  const int64_t before = ResidentBytes();
+  for (int i = 0; i < kTasks; ++i)
+    tasks.push_back(aio::CreateTask(SleepAnHour()));
+  co_await aio::Sleep(absl::ZeroDuration());  // Every task is now asleep.
+  const int64_t after = ResidentBytes();
+  for (aio::Task<void>& task : tasks) task.Cancel();
+  co_await aio::Sleep(absl::ZeroDuration());
+  co_return after - before;
+}
+
+void PyconcMemory(benchmark::State& state) {
+  while (state.KeepRunningBatch(kTasks)) {
+    ReportBytes(state, aio::Run(MeasureSleepers()));
+  }
+}
+BENCHMARK(PyconcMemory)
+    ->Name(std::string(kMemory) + "/pyconc")
+    ->UseManualTime()
+    ->Iterations(kTasks);
+
 // ---------------------------------------------------------------- Boost.Asio
 
 asio::awaitable<int> AsioYieldOnce(int i) {
@@ -243,5 +293,28 @@ void AsioAwait(benchmark::State& state) {
   }
 }
 BENCHMARK(AsioAwait)->Name(std::string(kAwait) + "/Boost.Asio")->UseRealTime();
+
+asio::awaitable<void> AsioSleepAnHour() {
+  asio::steady_timer timer(co_await asio::this_coro::executor,
+                           std::chrono::hours(1));
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+void AsioMemory(benchmark::State& state) {
+  while (state.KeepRunningBatch(kTasks)) {
+    auto context = std::make_unique<asio::io_context>(1);
+    const int64_t before = ResidentBytes();
+    for (int i = 0; i < kTasks; ++i) {
+      asio::co_spawn(*context, AsioSleepAnHour(), asio::detached);
+    }
+    context->poll();  // Every coroutine is now waiting on its timer.
+    ReportBytes(state, ResidentBytes() - before);
+    context.reset();  // Destroys the waiting coroutines.
+  }
+}
+BENCHMARK(AsioMemory)
+    ->Name(std::string(kMemory) + "/Boost.Asio")
+    ->UseManualTime()
+    ->Iterations(kTasks);
 
 }  // namespace

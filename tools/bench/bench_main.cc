@@ -228,19 +228,33 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// Workloads that measure memory report bytes where others report nanoseconds.
+bool InBytes(absl::string_view workload) {
+  return absl::EndsWith(workload, "(bytes)");
+}
+
+std::string FormatBytes(double bytes) {
+  if (bytes >= 1 << 20) return absl::StrFormat("%.2f MiB", bytes / (1 << 20));
+  if (bytes >= 1 << 10) return absl::StrFormat("%.2f KiB", bytes / (1 << 10));
+  return absl::StrFormat("%.0f B", bytes);
+}
+
 std::string FormatTime(double ns) {
   if (ns >= 1e6) return absl::StrFormat("%.2f ms", ns / 1e6);
   if (ns >= 1e3) return absl::StrFormat("%.2f us", ns / 1e3);
   return absl::StrFormat("%.1f ns", ns);
 }
 
-// "12.3x faster" or "1.46x slower": how pyconc's time compares with a peer's.
-std::string CompareTimes(double pyconc_ns, double peer_ns) {
-  if (pyconc_ns <= 0 || peer_ns <= 0) return "n/a";
-  if (pyconc_ns <= peer_ns) {
-    return absl::StrFormat("%.3gx faster", peer_ns / pyconc_ns);
+// "12.3x faster" or "1.46x slower" ("smaller"/"larger" for memory): how
+// pyconc's median compares with a peer's.
+std::string Compare(double pyconc, double peer, bool bytes) {
+  if (pyconc <= 0 || peer <= 0) return "n/a";
+  if (pyconc <= peer) {
+    return absl::StrFormat("%.3gx %s", peer / pyconc,
+                           bytes ? "smaller" : "faster");
   }
-  return absl::StrFormat("%.3gx slower", pyconc_ns / peer_ns);
+  return absl::StrFormat("%.3gx %s", pyconc / peer,
+                         bytes ? "larger" : "slower");
 }
 
 bool IsPyconc(const Entry& entry) {
@@ -275,11 +289,12 @@ void PrintTable(const std::map<std::string, std::vector<Entry*>>& workloads,
       } else if (IsPyconc(*entry)) {
         ratio = "(pyconc variant)";
       } else {
-        ratio = CompareTimes(pyconc_ns, median);
+        ratio = Compare(pyconc_ns, median, InBytes(workload));
       }
+      const auto format = InBytes(workload) ? FormatBytes : FormatTime;
       std::printf("| %s | %s | %s | %s-%s%s | %s |\n", workload.c_str(),
-                  entry->implementation.c_str(), FormatTime(median).c_str(),
-                  FormatTime(*low).c_str(), FormatTime(*high).c_str(),
+                  entry->implementation.c_str(), format(median).c_str(),
+                  format(*low).c_str(), format(*high).c_str(),
                   entry->failures > 0
                       ? absl::StrFormat(" (%d failed)", entry->failures).c_str()
                       : "",
@@ -288,7 +303,8 @@ void PrintTable(const std::map<std::string, std::vector<Entry*>>& workloads,
   }
   std::printf(
       "\nMedian of %d rounds, each a fresh process; rounds interleave every "
-      "implementation of a workload. Times are per iteration (wall clock).\n",
+      "implementation of a workload. Times are per iteration (wall clock); "
+      "memory rows are resident bytes per task.\n",
       rounds);
 }
 

@@ -4,6 +4,7 @@ Every row runs the same N as the C++ rows of its workload; times are per task, p
 timer (overhead beyond the longest sleep) and per await, each result checked.
 """
 import asyncio
+import os
 import random
 import time
 
@@ -14,6 +15,7 @@ TIMERS = "asyncio: timer overhead, 1M sleeps of 0-100 ms"
 AWAIT = "asyncio: await a trivial coroutine"
 GATHER = "asyncio: gather of 1M tasks with one sleep(0)"
 WAIT_FOR = "asyncio: wait_for around an immediately-completing coroutine"
+MEMORY = "asyncio: memory per sleeping task, 1M sleeping (bytes)"
 
 TASKS = 1_000_000      # the same N as asyncio_bench.cc
 AWAITS = 10_000_000
@@ -67,6 +69,25 @@ async def wait_for_many(n):
     return total
 
 
+def resident_bytes():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def measure_sleepers(n):
+    """The resident memory n tasks asleep in asyncio.sleep add; then cancels them."""
+    tasks = []
+    before = resident_bytes()
+    for _ in range(n):
+        tasks.append(asyncio.create_task(asyncio.sleep(3600)))
+    await asyncio.sleep(0)  # Every task is now asleep.
+    after = resident_bytes()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return after - before
+
+
 def _run_uvloop(coro):
     import uvloop
     loop = uvloop.new_event_loop()
@@ -117,6 +138,10 @@ def _rows(name, run):
         elapsed = time.perf_counter_ns() - start
         assert total == TASKS * (TASKS - 1) // 2
         return _per(elapsed, TASKS)
+
+    @peer(MEMORY, name)
+    def memory():
+        return run(measure_sleepers(TASKS)) / TASKS
 
     @peer(WAIT_FOR, name)
     def wait_for():
