@@ -13,11 +13,15 @@
 // Stack depth: every transfer between a coroutine and the one it awaits is a
 // jump, not a nested call, so deep await chains (a coroutine awaiting 10^7
 // coroutines in a loop, or recursion 10^5 deep) keep the stack flat. With
-// clang this is symmetric transfer (await_suspend returns the next handle and
-// clang guarantees the tail call). g++ 12 only turns it into a tail call at
-// -O2 without sanitizers, so with g++ the task's step is a trampoline that
-// resumes the next handle itself: the same order of execution, one loop
-// iteration of the trampoline per transfer.
+// clang, and with g++ in optimized builds without sanitizers (what `-c opt`
+// gives), this is symmetric transfer: await_suspend returns the next handle and
+// the compiler makes the resume a tail call. g++ makes that tail call only when
+// it optimizes sibling calls (-O2, -O3, -Os), so an unoptimized or sanitized
+// g++ build uses a trampoline instead: the task's step resumes the next handle
+// itself, the same order of execution, one loop iteration per transfer.
+// Translation units built either way work together. (A g++ build at exactly
+// -O1 gets symmetric transfer without the tail call; add
+// -foptimize-sibling-calls there.)
 //
 // Nothing lost: an exception thrown in the body is rethrown at the await; a
 // Coroutine destroyed without ever being started is reported on stderr
@@ -46,10 +50,11 @@
 namespace pyconc::asyncio {
 namespace internal {
 
-// With g++, a target built at -O2 or higher and without sanitizers may define
-// PYCONC_ASYNCIO_SYMMETRIC_TRANSFER=1 for the faster tail calls (the benchmarks
-// do); the task's trampoline also runs coroutines compiled that way.
-#if defined(__clang__) || PYCONC_ASYNCIO_SYMMETRIC_TRANSFER
+// Symmetric transfer where the compiler makes it a tail call (see the top of
+// this file); the task's trampoline also runs coroutines compiled that way.
+#if defined(__clang__) ||                                       \
+    (defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && \
+     !defined(__SANITIZE_THREAD__))
 inline constexpr bool kSymmetricTransfer = true;
 #else
 inline constexpr bool kSymmetricTransfer = false;
