@@ -49,7 +49,6 @@ rm -rf "${root}/src/pyconc"
 mkdir -p "${root}/src"
 git clone -q "${repo}" "${root}/src/pyconc"
 
-mounts=(proc sys dev dev/pts)
 mount -t proc proc "${root}/proc"
 mount --rbind /sys "${root}/sys"
 mount --rbind /dev "${root}/dev"
@@ -59,18 +58,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# run NAME COMMAND...: runs COMMAND in the root's clone, its output in ROOT.NAME.log.
 run() {
-  local started=${SECONDS}
+  local name=$1 started=${SECONDS}
+  shift
   if chroot "${root}" env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb \
-      bash -c "cd /src/pyconc && $*" > "${root}.$2.log" 2>&1; then
+      bash -c "cd /src/pyconc && $*" > "${root}.${name}.log" 2>&1; then
     echo "ok     $* in $((SECONDS - started)) s"
   else
-    echo "FAILED $* after $((SECONDS - started)) s (log: ${root}.$2.log)"
+    echo "FAILED $* after $((SECONDS - started)) s (log: ${root}.${name}.log)"
     tail -n 20 "${root}.$2.log"
     return 1
   fi
 }
 
 say "layout ${layout}; running the README's commands in ${root}"
-run tools/bazel run //tools/tour
-run tools/bazel test //...
+run tour tools/bazel run //tools/tour
+run test tools/bazel test //...
