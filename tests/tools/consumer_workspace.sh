@@ -70,7 +70,7 @@ write asyncio @pyconc//asyncio asyncio/asyncio.h '
   return 0;'
 write process_pool @pyconc//multiprocessing/pool multiprocessing/pool/executor.h '
   pyconc::multiprocessing::StartForkServer();
-  pyconc::multiprocessing::ProcessPoolExecutor pool({.max_workers = 2});
+  pyconc::futures::ProcessPoolExecutor pool({.max_workers = 2});
   auto future = pool.Submit(+[](int x) { return x + 1; }, 41);
   std::printf("process_pool %d\n", future.Result());
   return 0;'
