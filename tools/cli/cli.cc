@@ -9,9 +9,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "base/trace.h"
+#include "base/trace_json.h"
 #include "gflags/gflags.h"
 
 DECLARE_bool(help);
+DEFINE_string(
+    trace, "",
+    "Write a timeline of this run to FILE (Chrome Trace Event JSON; open "
+    "it in ui.perfetto.dev or chrome://tracing).");
 
 namespace pyconc::cli {
 namespace {
@@ -39,10 +45,12 @@ std::string Placeholder(const gflags::CommandLineFlagInfo& flag) {
 
 // "tools/bazel run //sync/lock:tool --" for sync/lock/tool.cc built as "tool";
 // "//threading/daemon" when the binary carries the package's name.
-std::string RunCommand(absl::string_view program, absl::string_view flags_file) {
+std::string RunCommand(absl::string_view program,
+                       absl::string_view flags_file) {
   const absl::string_view package =
       flags_file.substr(0, flags_file.find_last_of('/'));
-  const absl::string_view binary = program.substr(program.find_last_of('/') + 1);
+  const absl::string_view binary =
+      program.substr(program.find_last_of('/') + 1);
   const absl::string_view last = package.substr(package.find_last_of('/') + 1);
   return absl::StrCat("tools/bazel run //", package,
                       binary == last ? "" : absl::StrCat(":", binary));
@@ -67,10 +75,34 @@ void PrintHelp(absl::string_view program, absl::string_view lesson,
   }
   std::string text(lesson);
   // A lesson that still carries its own Usage line keeps it.
-  if (!absl::StrContains(lesson, "Usage:")) absl::StrAppend(&text, "\n\n", usage);
-  if (!listing.empty()) absl::StrAppend(&text, "\n\nFlags:\n", listing);
+  if (!absl::StrContains(lesson, "Usage:"))
+    absl::StrAppend(&text, "\n\n", usage);
+  absl::StrAppend(
+      &listing, "  --trace=FILE\n      ",
+      "Write a timeline of this run to FILE: Chrome Trace Event JSON that "
+      "ui.perfetto.dev\n      and chrome://tracing open.\n");
+  absl::StrAppend(&text, "\n\nFlags:\n", listing);
   absl::StrAppend(&text, "\n");
   std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+// Writes the trace that --trace asked for, when the tool exits.
+void WriteTraceAtExit() {
+  const std::vector<trace::Event> events = trace::Stop();
+  const absl::Status written = trace::WriteChromeTrace(events, FLAGS_trace);
+  const std::string line =
+      written.ok()
+          ? absl::StrCat(ToolName(), ": timeline of ", events.size(),
+                         " events in ", FLAGS_trace,
+                         " (open it in ui.perfetto.dev)\n")
+          : absl::StrCat(ToolName(), ": --trace: ", written.message(), "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void StartTrace() {
+  trace::Start();
+  trace::NameThisThread("main");
+  std::atexit(&WriteTraceAtExit);
 }
 
 }  // namespace
@@ -89,6 +121,7 @@ void Init(int* argc, char*** argv, absl::string_view lesson,
   if (*argc > 1) {
     Fail(absl::StrCat("unexpected argument '", (*argv)[1], "' (see --help)"));
   }
+  if (!FLAGS_trace.empty()) StartTrace();
 }
 
 void Fail(absl::string_view message) {

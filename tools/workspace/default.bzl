@@ -86,6 +86,9 @@ def add_default_repositories():
     _installed_package("com_github_uscilab_cereal", "cereal")
     _installed_package("com_github_nothings_stb", "stb")
 
+    # JSON, for the timelines tools write (//base:trace_json).
+    _installed_package("com_github_nlohmann_json", "nlohmann_json")
+
     # Benchmark peers, never linked into pyconc's libraries.
     _installed_package("boost", "boost")
     _installed_package("com_github_oneapi_src_onetbb", "onetbb")

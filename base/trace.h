@@ -1,0 +1,123 @@
+// Timelines: what pyconc's libraries record so that a program's concurrency can
+// be seen.
+//
+// While a trace is recording, the libraries note what their threads do: a
+// Thread's body, a pool call and the Submit() that sent it, each step of an
+// asyncio task, the depth of a queue, the permits of a semaphore.
+// WriteChromeTrace() (//base:trace_json) turns the recording into Chrome's
+// Trace Event JSON, which Perfetto (ui.perfetto.dev) and chrome://tracing open:
+// one track per thread, named.
+//
+//   pyconc::trace::Start();
+//   ... run the program ...
+//   pyconc::trace::WriteChromeTrace(pyconc::trace::Stop(), "trace.json");
+//
+// Every tool takes --trace=FILE, which does exactly that (tools/cli).
+//
+// Cost: every recording function starts with Enabled(), one relaxed load of a
+// flag that is false unless a trace is recording, so a program that never
+// traces pays one predictable branch per recording point. While recording, an
+// event is appended to a buffer of the calling thread's own (a mutex nobody
+// else takes but Stop()).
+//
+// Thread-safety: every function may be called from any thread. Events recorded
+// while Stop() runs may be kept or dropped; none is torn.
+//
+// Python has no built-in equivalent; viztracer and Perfetto's SDK record the
+// same kinds of events, and this is their Trace Event vocabulary:
+//   Slice          "X"  a span of work on one thread (a task step, a pool call)
+//   AsyncBegin/End "b"/"e"  a span not tied to a thread (an asyncio task's
+//   life) FlowBegin/End  "s"/"f"  an arrow from one slice to another (Submit ->
+//   call) Counter        "C"  a value over time (queue depth, permits, calls in
+//   flight) NameThisThread "M"  the name of the calling thread's track
+
+#ifndef PYCONC_BASE_TRACE_H_
+#define PYCONC_BASE_TRACE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace pyconc::trace {
+
+// One recorded event, in Chrome's Trace Event terms.
+struct Event {
+  char phase = 'X';  // 'X', 'b', 'e', 's', 'f', 'C' or 'M'.
+  std::string name;
+  std::string category;
+  int64_t ts_ns = 0;   // Since Start().
+  int64_t dur_ns = 0;  // 'X' only.
+  uint64_t id = 0;     // 'b', 'e', 's', 'f': what pairs them.
+  double value = 0;    // 'C' only.
+  int pid = 0;
+  int tid = 0;
+};
+
+namespace internal {
+inline std::atomic<bool> recording{false};
+}  // namespace internal
+
+// Whether a trace is recording (one relaxed load).
+inline bool Enabled() {
+  return internal::recording.load(std::memory_order_relaxed);
+}
+
+// Starts recording; what an earlier recording left is dropped. Returns false
+// (and changes nothing) when a trace is already recording.
+bool Start();
+
+// Stops recording and returns the events recorded since Start(), ordered by
+// time, with the names of the threads that recorded them ('M' events first).
+std::vector<Event> Stop();
+
+// A fresh id for a pair of 'b'/'e' or 's'/'f' events.
+uint64_t NewId();
+
+// Names the calling thread's track (Python's Thread.name); remembered even when
+// no trace records, so that a thread named before Start() is named in the
+// trace.
+void NameThisThread(absl::string_view name);
+
+// Records an 'X' slice on the calling thread from construction to destruction,
+// when a trace was recording at construction. `category` and `name` must
+// outlive the Slice (string literals, or a name the caller owns).
+class Slice {
+ public:
+  Slice(absl::string_view category, absl::string_view name)
+      : category_(category), name_(name) {
+    if (Enabled()) start_ns_ = Now();
+  }
+  ~Slice() {
+    if (start_ns_ >= 0) End();
+  }
+  Slice(const Slice&) = delete;
+  Slice& operator=(const Slice&) = delete;
+
+ private:
+  static int64_t Now();
+  void End();
+
+  absl::string_view category_;
+  absl::string_view name_;
+  int64_t start_ns_ = -1;
+};
+
+// Records a span that is not tied to one thread ('b' ... 'e' with the same id).
+void AsyncBegin(absl::string_view category, absl::string_view name,
+                uint64_t id);
+void AsyncEnd(absl::string_view category, absl::string_view name, uint64_t id);
+
+// Records an arrow ('s' ... 'f' with the same id) from the slice the calling
+// thread is in to the slice another thread is in when it calls FlowEnd.
+void FlowBegin(absl::string_view category, uint64_t id);
+void FlowEnd(absl::string_view category, uint64_t id);
+
+// Records that `name` now has `value` (a queue's depth, a semaphore's permits).
+void Counter(absl::string_view category, absl::string_view name, double value);
+
+}  // namespace pyconc::trace
+
+#endif  // PYCONC_BASE_TRACE_H_
