@@ -1,18 +1,30 @@
 // The tour: every topic's tool, in the tutorial's order, with small workloads.
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "tools/cli/cli.h"
+#include "tools/tour/report.h"
 
 DEFINE_string(topic, "", "Run only the topics whose title contains this text.");
+DEFINE_string(
+    html, "",
+    "Also write a report to this folder: index.html with each topic's "
+    "output and timeline (each tool runs with --trace).");
 
 extern char** environ;
 
@@ -95,33 +107,80 @@ std::string BinaryPath(const std::string& target) {
   return package + "/" + package.substr(package.find_last_of('/') + 1);
 }
 
-// Runs one tool and returns its exit code (or -1 when it could not start or
-// crashed).
-int RunTool(const Stop& stop) {
+// Runs one tool with `extra_args` after its own, echoing what it prints and
+// returning it in `output`; returns its exit code (or -1 when it could not
+// start or crashed).
+int RunTool(const Stop& stop, const std::vector<std::string>& extra_args,
+            std::string* output) {
   const std::string path = BinaryPath(stop.target);
   std::vector<std::string> args = {path};
   for (absl::string_view arg :
        absl::StrSplit(stop.args, ' ', absl::SkipEmpty())) {
     args.emplace_back(arg);
   }
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   std::fflush(stdout);
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
   pid_t pid = 0;
-  if (posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ) !=
-      0) {
+  const int spawned =
+      posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  if (spawned != 0) {
+    ::close(pipe_fds[0]);
     return -1;
   }
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof(buffer))) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    std::fwrite(buffer, 1, n, stdout);
+    output->append(buffer, n);
+  }
+  std::fflush(stdout);
+  ::close(pipe_fds[0]);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Writes the report's index.html into --html's folder; exits 2 when it cannot.
+void WriteReport(const std::vector<pyconc::tour::TopicRun>& runs) {
+  const std::string path = FLAGS_html + "/index.html";
+  std::ofstream file(path);
+  file << pyconc::tour::ReportHtml(runs);
+  file.close();
+  if (!file) pyconc::cli::Fail("--html: cannot write " + path);
+  std::printf("Report: %s\n", path.c_str());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
+  if (!FLAGS_html.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(FLAGS_html, error);
+    if (error) pyconc::cli::Fail("--html: cannot create " + FLAGS_html);
+  }
+  std::vector<pyconc::tour::TopicRun> runs;
   int failures = 0;
   int ran = 0;
   const absl::Duration total = pyconc::cli::Measure([&] {
@@ -132,8 +191,17 @@ int main(int argc, char** argv) {
           "\n=================================================================="
           "\n");
       std::printf("%s   (Python: %s)\n", stop.title, stop.python);
-      std::printf("$ tools/bazel run %s -- %s\n\n", stop.target, stop.args);
-      const int code = RunTool(stop);
+      const std::string command =
+          absl::StrCat("tools/bazel run ", stop.target, " -- ", stop.args);
+      std::printf("$ %s\n\n", command.c_str());
+      std::vector<std::string> extra_args;
+      const std::string trace_path =
+          absl::StrCat(FLAGS_html, "/topic-", ran, ".json");
+      if (!FLAGS_html.empty()) extra_args.push_back("--trace=" + trace_path);
+      std::string output;
+      const int code = RunTool(stop, extra_args, &output);
+      runs.push_back({stop.title, stop.python, command, std::move(output), code,
+                      FLAGS_html.empty() ? "" : ReadFile(trace_path)});
       if (code != 0) {
         ++failures;
         std::printf("\n!! %s exited with code %d\n", stop.target, code);
@@ -145,5 +213,6 @@ int main(int argc, char** argv) {
       "\n==================================================================\n");
   std::printf("Tour done: %d topics in %s, %d failed.\n", ran,
               pyconc::cli::FormatDuration(total).c_str(), failures);
+  if (!FLAGS_html.empty()) WriteReport(runs);
   return failures == 0 ? 0 : 1;
 }
