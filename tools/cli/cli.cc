@@ -158,4 +158,16 @@ void Heading(absl::string_view title) {
   std::printf("\n== %s ==\n", std::string(title).c_str());
 }
 
+void Claim(absl::string_view tutorial, absl::string_view measured, bool shown,
+           absl::string_view why_not) {
+  const std::string verdict =
+      shown
+          ? "yes"
+          : absl::StrCat(
+                "no", why_not.empty() ? "" : absl::StrCat(" (", why_not, ")"));
+  std::printf("\nTutorial: %s\nMeasured: %s\nShown:    %s\n",
+              std::string(tutorial).c_str(), std::string(measured).c_str(),
+              verdict.c_str());
+}
+
 }  // namespace pyconc::cli

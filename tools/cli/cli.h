@@ -43,6 +43,16 @@ std::string FormatDuration(absl::Duration duration);
 // Prints a heading for one section of a tool's output.
 void Heading(absl::string_view title);
 
+// Prints the tutorial's claim and what this run measured, and whether the run
+// showed the claim:
+//   Tutorial: Without a lock, concurrent updates to a counter are lost.
+//   Measured: 232930 of 400000 updates lost without a lock; 0 with the Lock.
+//   Shown:    yes
+// When it did not, `why_not` says why ("only one thread ran"); the tour
+// collects these lines into its summary.
+void Claim(absl::string_view tutorial, absl::string_view measured, bool shown,
+           absl::string_view why_not = "");
+
 }  // namespace pyconc::cli
 
 #endif  // PYCONC_TOOLS_CLI_CLI_H_

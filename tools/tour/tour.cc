@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "tools/cli/cli.h"
@@ -154,6 +155,28 @@ int RunTool(const Stop& stop, const std::vector<std::string>& extra_args,
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// The "Shown:" verdict a tool printed with cli::Claim, or "" when it printed
+// none.
+std::string ShownVerdict(absl::string_view output) {
+  const size_t at = output.rfind("\nShown:");
+  if (at == absl::string_view::npos) return "";
+  absl::string_view verdict = output.substr(at + 7);
+  verdict = verdict.substr(0, verdict.find('\n'));
+  return std::string(absl::StripLeadingAsciiWhitespace(verdict));
+}
+
+// One line per topic: did this run show the tutorial's claim?
+void PrintClaims(const std::vector<pyconc::tour::TopicRun>& runs) {
+  std::printf("Did this run show each page's claim?\n");
+  for (const pyconc::tour::TopicRun& run : runs) {
+    const std::string verdict = ShownVerdict(run.output);
+    std::printf(
+        "  %-28s %s\n", run.title.c_str(),
+        verdict.empty() ? "(the tool states no claim yet)" : verdict.c_str());
+  }
+  std::printf("\n");
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream file(path);
   std::stringstream text;
@@ -211,6 +234,7 @@ int main(int argc, char** argv) {
   if (ran == 0) pyconc::cli::Fail("--topic matches no topic");
   std::printf(
       "\n==================================================================\n");
+  PrintClaims(runs);
   std::printf("Tour done: %d topics in %s, %d failed.\n", ran,
               pyconc::cli::FormatDuration(total).c_str(), failures);
   if (!FLAGS_html.empty()) WriteReport(runs);
