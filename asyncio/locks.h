@@ -64,6 +64,12 @@
 // suspends; a waiter is a node in the waiting coroutine's frame, not a
 // future.
 //
+// Lifetime: a primitive must outlive the tasks waiting on it (Python's
+// garbage collector keeps it alive for them; C++ cannot): destroying it while
+// a task waits that will run again is a use after free, as for a std::mutex.
+// Only a loop closing with such a task pending (EventLoop::Close, which never
+// runs it again) is safe.
+//
 // Thread-safety: like Python's, not thread-safe: use them on their loop's
 // thread. Another thread reaches them through CallSoonThreadsafe.
 

@@ -38,6 +38,8 @@
 // (std::less gives Python's order, least first; equal items in no particular
 // order, as heapq).
 //
+// Lifetime: a queue must outlive the tasks waiting on it (see locks.h).
+//
 // Thread-safety: like Python's, not thread-safe: use a queue on its loop's
 // thread (it binds to the loop of the first task that waits on it); another
 // thread reaches it through CallSoonThreadsafe, or uses //queue instead.

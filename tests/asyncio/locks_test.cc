@@ -828,6 +828,41 @@ TEST(BarrierTest, AbortBreaksItUntilReset) {
   }());
 }
 
+// Python's _LoopBoundMixin: a primitive a task of one loop waited on cannot
+// be waited on from another loop (both loops alive, so that they differ).
+TEST(LocksDeathTest, WaitingFromASecondLoopIsRuntimeError) {
+  EXPECT_DEATH(
+      {
+        Event ev;
+        EventLoop first;
+        first.RunUntilComplete([](Event* ev) -> Coroutine<void> {
+          Task<bool> waiter = CreateTask(ev->Wait());
+          co_await Yield();
+          ev->Set();
+          co_await waiter;
+        }(&ev));
+        ev.Clear();
+        EventLoop second;
+        second.RunUntilComplete(ev.Wait());
+      },
+      "RuntimeError.*bound to a different event loop");
+}
+
+// A primitive that goes away while a task still waits on it, when the loop
+// then closes without running that task again (EventLoop::Close abandons
+// it), leaves nothing dangling.
+TEST(LocksTest, ALoopClosedAfterAPrimitiveWentAwayIsSafe) {
+  EventLoop loop;
+  loop.RunUntilComplete([]() -> Coroutine<void> {
+    Lock lock;
+    co_await lock.Acquire();
+    Task<bool> stuck = CreateTask(lock.Acquire());
+    co_await Yield();
+    EXPECT_FALSE(stuck.Done());
+  }());
+  loop.Close();
+}
+
 // test_locks.BarrierTests.test_barrier_parties (the ValueError case).
 TEST(BarrierDeathTest, FewerThanOnePartyIsValueError) {
   EXPECT_DEATH(Barrier(0), "ValueError.*parties must be > 0");
