@@ -29,6 +29,11 @@
 // block. Keep the guard in a variable (`auto held = co_await Hold(lock);` or
 // `Held<Lock> held = ...`): `co_await Hold(lock);` alone releases at once.
 //
+// With g++ 12, bind what an Acquire or Wait gives before testing it
+// (`bool set = co_await ev.Wait(); if (set) ...`): `if (co_await ev.Wait())`
+// compiles but crashes at run time (SIGILL), as it does for any
+// Coroutine<bool>; clang 14 is fine.
+//
 // Where it matches Python 3.13, case by case:
 // - Waiters wake in FIFO order and nobody barges: a task calling Acquire()
 //   while a woken waiter has not yet run waits behind it (Lock: unless every

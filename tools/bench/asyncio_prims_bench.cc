@@ -7,7 +7,8 @@
 // across a Sleep(0) (asyncio.sleep(0)), so the others queue up and each
 // release wakes a waiter. The Queue holds one item, so every item is a
 // hand-off between the two tasks. Each batch checks its result (no lost
-// update, every item once, never more than K inside).
+// update, every item once, never more than K inside). Workload names have no
+// '/': the suite splits "<workload>/<implementation>" there.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -28,7 +29,7 @@ namespace aio = pyconc::asyncio;
 
 constexpr char kLock[] = "asyncio: Lock round trip, 4 tasks contending";
 constexpr char kQueue[] =
-    "asyncio: Queue(maxsize=1) put/get, producer to consumer";
+    "asyncio: Queue(maxsize=1) put and get, producer to consumer";
 constexpr char kSemaphore[] =
     "asyncio: Semaphore(2) round trip, 4 tasks contending";
 constexpr int kRounds = 100'000;  // Per batch, on every row.

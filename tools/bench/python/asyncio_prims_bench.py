@@ -13,7 +13,7 @@ import sys
 import time
 
 LOCK = "asyncio: Lock round trip, 4 tasks contending"
-QUEUE = "asyncio: Queue(maxsize=1) put/get, producer to consumer"
+QUEUE = "asyncio: Queue(maxsize=1) put and get, producer to consumer"
 SEMAPHORE = "asyncio: Semaphore(2) round trip, 4 tasks contending"
 
 ROUNDS = 100_000
