@@ -163,7 +163,7 @@ TEST(QueueTest, AGetCancelledAfterItsWakeUpDropsNoItem) {
     EXPECT_TRUE(q.PutNowait(2).ok());
     reader.Cancel();
     try {
-      co_await reader;
+      (void)co_await reader;
       ADD_FAILURE() << "the reader was not cancelled";
     } catch (const CancelledError&) {
     }
@@ -185,7 +185,7 @@ TEST(QueueTest, ACancelledReaderPassesItsItemOn) {
     EXPECT_TRUE(q.PutNowait(2).ok());
     r1.Cancel();
     try {
-      co_await r1;
+      (void)co_await r1;
     } catch (const CancelledError&) {
     }
     absl::StatusOr<int> a = co_await r2;
@@ -206,7 +206,7 @@ TEST(QueueTest, APutCancelledAfterItsWakeUpTakesNoSlot) {
     EXPECT_EQ(*q.GetNowait(), 1);
     writer.Cancel();
     try {
-      co_await writer;
+      (void)co_await writer;
       ADD_FAILURE() << "the writer was not cancelled";
     } catch (const CancelledError&) {
     }
@@ -265,7 +265,8 @@ TEST(QueueTest, JoinWaitsForEveryTaskDone) {
     for (int i = 0; i < 3; ++i) EXPECT_TRUE(q.PutNowait(i).ok());
     Task<void> join = CreateTask(q.Join());
     for (int i = 0; i < 3; ++i) {
-      co_await q.Get();
+      absl::StatusOr<int> item = co_await q.Get();
+      EXPECT_TRUE(item.ok()) << item.status();
       co_await Yield();
       EXPECT_FALSE(join.Done());
       EXPECT_EQ(q.unfinished_tasks(), 3 - i);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "asyncio/locks.h"
@@ -67,7 +68,10 @@ void PyconcLock(benchmark::State& state) {
 BENCHMARK(PyconcLock)->Name(std::string(kLock) + "/pyconc")->UseRealTime();
 
 aio::Coroutine<void> Produce(aio::Queue<int>* queue) {
-  for (int i = 0; i < kRounds; ++i) co_await queue->Put(i);
+  for (int i = 0; i < kRounds; ++i) {
+    const absl::Status status = co_await queue->Put(i);
+    if (!status.ok()) co_return;  // The consumer's sum then tells.
+  }
 }
 
 aio::Coroutine<int64_t> Consume(aio::Queue<int>* queue) {
