@@ -12,6 +12,9 @@
 //   asyncio/shield.h     Shield(aw)
 //   asyncio/wait.h       Wait, ReturnWhen, AsCompleted
 //   asyncio/task_group.h TaskGroup, ExceptionGroup
+//   asyncio/locks.h      Lock, Event, Condition, Semaphore, BoundedSemaphore,
+//                        Barrier, Hold (async with)
+//   asyncio/queues.h     Queue, LifoQueue, PriorityQueue
 //   asyncio/sockets.h    SockRecv, SockSendAll, SockConnect, SockAccept
 //   asyncio/debug.h      DumpTasks, debug mode
 //   asyncio/errors.h     CancelledError
@@ -39,7 +42,9 @@
 #include "asyncio/executor.h"
 #include "asyncio/future.h"
 #include "asyncio/gather.h"
+#include "asyncio/locks.h"
 #include "asyncio/loop.h"
+#include "asyncio/queues.h"
 #include "asyncio/run.h"
 #include "asyncio/shield.h"
 #include "asyncio/sleep.h"

@@ -2,8 +2,12 @@
 
 load("@rules_cc//cc:defs.bzl", "cc_binary")
 
-def asyncio_tool(name, srcs = ["tool.cc"]):
-    """`bazel run //asyncio/<name>`: a tool on the shared //asyncio library, in the tour."""
+def asyncio_tool(name, srcs = ["tool.cc"], deps = []):
+    """`bazel run //asyncio/<name>`: a tool on the shared //asyncio library, in the tour.
+
+    `deps` adds what the tool includes beyond //asyncio, //tools/cli, gflags and
+    absl's str_format and time.
+    """
     cc_binary(
         name = name,
         srcs = srcs,
@@ -11,7 +15,7 @@ def asyncio_tool(name, srcs = ["tool.cc"]):
             "//tests:__subpackages__",
             "//tools/tour:__pkg__",
         ],
-        deps = [
+        deps = deps + [
             "//asyncio",
             "//tools/cli",
             "@com_github_gflags_gflags//:gflags",

@@ -96,6 +96,11 @@ constexpr Stop kStops[] = {
     {"5.7 future", "asyncio.Future", "//asyncio/future", "--delay_ms=20"},
     {"5.8 gather", "asyncio.gather(*aws, return_exceptions=...)",
      "//asyncio/gather", "--calls=3 --latency_ms=60 --cancel_after_ms=20"},
+    {"5.9 asyncio queue", "asyncio.Queue, task_done/join, shutdown (3.13)",
+     "//asyncio/queue",
+     "--producers=2 --consumers=2 --items=20000 --maxsize=8"},
+    {"5.10 asyncio semaphore", "asyncio.Semaphore, async with sem",
+     "//asyncio/semaphore", "--downloads=9 --limit=3 --download_ms=20"},
 };
 
 // "//threading/thread" -> "threading/thread/thread", its path in the runfiles.
