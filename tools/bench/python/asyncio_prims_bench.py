@@ -6,11 +6,9 @@ between a producer and a consumer task. Each run checks its result and exits
 non-zero if it is wrong. Times are per round trip.
 """
 import asyncio
-import glob
-import os
-import subprocess
-import sys
 import time
+
+from peer import main, peer
 
 LOCK = "asyncio: Lock round trip, 4 tasks contending"
 QUEUE = "asyncio: Queue(maxsize=1) put and get, producer to consumer"
@@ -73,15 +71,6 @@ async def contend_semaphore():
         raise SystemExit(f"Semaphore let the wrong number in: {inside}")
 
 
-def measure(run, name):
-    for workload, coro in ((LOCK, contend_lock), (QUEUE, hand_off),
-                           (SEMAPHORE, contend_semaphore)):
-        start = time.perf_counter_ns()
-        run(coro())
-        ns = (time.perf_counter_ns() - start) / ROUNDS
-        print(f"{workload}\t{name}\t{ns:.1f}", flush=True)
-
-
 def run_uvloop(coro):
     import uvloop
     loop = uvloop.new_event_loop()
@@ -91,35 +80,20 @@ def run_uvloop(coro):
         loop.close()
 
 
-def python_name(what):
-    return f"Python {sys.version_info[0]}.{sys.version_info[1]} {what}"
+def _rows(name, run):
+    """The three workloads on one event loop implementation."""
+    for workload, coro in ((LOCK, contend_lock), (QUEUE, hand_off),
+                           (SEMAPHORE, contend_semaphore)):
+        def measure(coro=coro):
+            start = time.perf_counter_ns()
+            run(coro())
+            return (time.perf_counter_ns() - start) / ROUNDS
+        peer(workload, name)(measure)
 
 
-def main():
-    uvloop_only = "--uvloop-only" in sys.argv
-    if not uvloop_only and sys.version_info[:2] != (3, 13):
-        # The asyncio rows are measured on 3.13 (pyenv's), whatever python3
-        # the suite was started with.
-        found = sorted(glob.glob(os.path.expanduser(
-            "~/.pyenv/versions/3.13*/bin/python3")))
-        if found:
-            os.execv(found[-1], [found[-1], __file__] + sys.argv[1:])
-    if not uvloop_only:
-        measure(asyncio.run, python_name("asyncio"))
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        # Debian's python3-uvloop belongs to Debian's interpreter, which may
-        # not be the python3 first on PATH (pyenv's).
-        system = "/usr/bin/python3"
-        if not uvloop_only and sys.executable != system and os.path.exists(
-                system):
-            done = subprocess.run([system, __file__, "--uvloop-only"],
-                                  check=False)
-            sys.exit(done.returncode)
-        return
-    measure(run_uvloop, python_name("uvloop"))
-
+_rows("Python asyncio", asyncio.run)
+# Debian's python3-uvloop serves Debian's interpreter; the driver runs this row there.
+_rows("Python uvloop", run_uvloop)
 
 if __name__ == "__main__":
     main()
