@@ -41,8 +41,9 @@
 // releasing), the Lock stays held, as in Python: the kernel does not know who
 // holds a futex word. Another process may still Release() a Lock or a
 // Semaphore (they have no owner) to recover; an RLock whose owner died stays
-// held for ever. A process killed while it waits in Condition::Wait() keeps
-// its place in the queue, and a later Notify() may choose it.
+// held (until a new thread happens to get the dead one's id and so owns it). A
+// process killed while it waits in Condition::Wait() keeps its place in the
+// queue, and a later Notify() may choose it.
 //
 // Thread-safety: every member may be called from any thread of any process
 // that holds the object, as for //sync. Fork-safety: nothing here forks.
@@ -68,6 +69,7 @@
 #include "multiprocessing/process/process.h"
 #include "multiprocessing/shared/internal/segment.h"
 #include "sync/internal/std_lock_names.h"
+#include "sync/lock/lock.h"  // sync::Guard, Python's `with`, works on these.
 
 namespace pyconc::multiprocessing {
 

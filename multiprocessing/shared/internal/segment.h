@@ -6,9 +6,11 @@
 // fork server passes it with SCM_RIGHTS) and is mapped again there. It lives
 // as long as some process holds the descriptor or a mapping, so nothing is
 // left behind when every process has ended, however they ended. This is how
-// Python's Value, Array and locks travel under the forkserver start method
-// (an mmap arena or a semaphore handed over as a descriptor); named segments,
-// which outlive their processes, are SharedMemory's (shared_memory.h).
+// Python's Value and Array travel under the forkserver start method (their
+// mmap arena's descriptor); Python's locks travel as a named POSIX semaphore,
+// which a crash can leave behind, so pyconc's use a segment too. Named
+// segments, which outlive their processes, are SharedMemory's
+// (shared_memory.h).
 //
 // FutexWait and FutexWake are Linux's futex(2) on a 32-bit word in such
 // memory, without FUTEX_PRIVATE_FLAG, so that a wake in one process reaches a

@@ -320,7 +320,7 @@ TEST_F(SynchronizeTest, NotifyWakesTheLongestWaitingProcessesFirst) {
   Semaphore woke(0);
   Value<int32_t> woken(-1, {.lock = false});
   std::deque<Process> children;
-  for (int id = 0; id < 4; ++id) {
+  for (int id = 0; id < 5; ++id) {
     children.emplace_back(&WaitInLine, cond, arrived, woken, woke, id);
     children.back().Start();
     // Child `id` holds the lock from its Release() until it waits, so once
@@ -343,7 +343,13 @@ TEST_F(SynchronizeTest, NotifyWakesTheLongestWaitingProcessesFirst) {
   }
   woke.Acquire();
   woke.Acquire();
-  EXPECT_FALSE(woke.Acquire(true, kShort));  // No more than two woke.
+  EXPECT_FALSE(woke.Acquire(true, kShort));  // The fifth still waits.
+  {
+    sync::Guard guard(cond);
+    cond.NotifyAll();
+  }
+  woke.Acquire();
+  EXPECT_EQ(woken.value(), 4);
   for (Process& child : children) JoinOk(child);
 }
 
