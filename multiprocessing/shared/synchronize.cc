@@ -221,16 +221,26 @@ bool Event::Wait(absl::Duration timeout) {
 // Condition.
 
 void Condition::Acquire() {
-  std::visit([](auto& lock) { lock.Acquire(); }, lock_);
+  if (RLock* rlock = std::get_if<RLock>(&lock_)) {
+    rlock->Acquire();
+  } else {
+    std::get<Lock>(lock_).Acquire();
+  }
 }
 
 bool Condition::Acquire(bool blocking, absl::Duration timeout) {
-  return std::visit([&](auto& lock) { return lock.Acquire(blocking, timeout); },
-                    lock_);
+  if (RLock* rlock = std::get_if<RLock>(&lock_)) {
+    return rlock->Acquire(blocking, timeout);
+  }
+  return std::get<Lock>(lock_).Acquire(blocking, timeout);
 }
 
 void Condition::Release() {
-  std::visit([](auto& lock) { lock.Release(); }, lock_);
+  if (RLock* rlock = std::get_if<RLock>(&lock_)) {
+    rlock->Release();
+  } else {
+    std::get<Lock>(lock_).Release();
+  }
 }
 
 bool Condition::IsOwned() const {

@@ -214,8 +214,8 @@ class ABSL_LOCKABLE RLock : public sync::internal::StdLockNames<RLock> {
 
   bool AcquireUntil(absl::Time deadline);
   // What Condition::Wait needs: release every level, and take them back.
-  uint32_t ReleaseSave();
-  void AcquireRestore(uint32_t count);
+  uint32_t ReleaseSave() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void AcquireRestore(uint32_t count) ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
   internal::SharedBlock<internal::RLockBlock> block_;
 };

@@ -128,8 +128,8 @@ int Main() {
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, pyconc::multiprocessing::kUsage, __FILE__);
   pyconc::cli::CheckFlagRange("processes", FLAGS_processes, 2, 8);
-  pyconc::cli::CheckFlagRange("increments", FLAGS_increments, 1, 5000);
-  pyconc::cli::CheckFlagRange("window_us", FLAGS_window_us, 0, 100);
+  pyconc::cli::CheckFlagRange("increments", FLAGS_increments, 1, 2000);
+  pyconc::cli::CheckFlagRange("window_us", FLAGS_window_us, 0, 50);
   pyconc::multiprocessing::StartForkServer();
   return pyconc::multiprocessing::Main();
 }

@@ -2,12 +2,14 @@
 #include "gtest/gtest.h"
 #include "multiprocessing/shared/sharedctypes.h"
 #include "multiprocessing/shared/synchronize.h"
+#include "tests/sync/testing/unchecked.h"
 
 namespace pyconc::multiprocessing {
 namespace {
 
 TEST(SynchronizeDeathTest, ReleasingAnUnlockedLock) {
-  EXPECT_DEATH(Lock().Release(),
+  Lock lock;
+  EXPECT_DEATH(sync::testing::UncheckedRelease(lock),
                "ValueError: semaphore or lock released too many times");
 }
 
@@ -21,7 +23,8 @@ TEST(SynchronizeDeathTest, ANegativeSemaphore) {
 }
 
 TEST(SynchronizeDeathTest, ReleasingAnRLockNotOwned) {
-  EXPECT_DEATH(RLock().Release(),
+  RLock lock;
+  EXPECT_DEATH(sync::testing::UncheckedRelease(lock),
                "AssertionError: attempt to release recursive lock not owned "
                "by thread");
 }
@@ -35,7 +38,8 @@ TEST(SynchronizeDeathTest, WaitingOnAConditionWithoutItsLock) {
 
 TEST(SynchronizeDeathTest, NegativeTimeouts) {
   EXPECT_DEATH(Event().Wait(absl::Seconds(-1)), "ValueError: timeout value");
-  EXPECT_DEATH(Lock().Acquire(true, absl::Seconds(-1)),
+  Lock lock;
+  EXPECT_DEATH(sync::testing::UncheckedAcquire(lock, true, absl::Seconds(-1)),
                "ValueError: timeout value");
   EXPECT_DEATH(Barrier(0), "ValueError: parties must be >= 1");
 }

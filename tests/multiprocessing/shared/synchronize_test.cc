@@ -17,14 +17,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "multiprocessing/process/process.h"
+#include "multiprocessing/process/queue.h"
 #include "multiprocessing/shared/sharedctypes.h"
 #include "sync/lock/lock.h"
 #include "tests/multiprocessing/process/no_orphans.h"
+#include "tests/sync/testing/unchecked.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::multiprocessing {
 namespace {
 
+using ::pyconc::sync::testing::UncheckedAcquire;
+using ::pyconc::sync::testing::UncheckedRelease;
 using SynchronizeTest = testing::NoOrphansTest;
 
 constexpr absl::Duration kShort = absl::Milliseconds(20);
@@ -45,13 +49,14 @@ void Check(bool ok) {
 TEST_F(SynchronizeTest, LockAcquireReleaseAndTimeouts) {
   Lock lock;
   EXPECT_FALSE(lock.Locked());
-  EXPECT_TRUE(lock.Acquire(false));
+  EXPECT_TRUE(UncheckedAcquire(lock, false));
   EXPECT_TRUE(lock.Locked());
-  EXPECT_FALSE(lock.Acquire(false));
-  EXPECT_FALSE(lock.Acquire(true, kShort));  // Python: acquire(timeout=...).
-  lock.Release();
-  EXPECT_TRUE(lock.Acquire(true, kShort));
-  lock.Release();
+  EXPECT_FALSE(UncheckedAcquire(lock, false));
+  EXPECT_FALSE(
+      UncheckedAcquire(lock, true, kShort));  // Python: acquire(timeout=...).
+  UncheckedRelease(lock);
+  EXPECT_TRUE(UncheckedAcquire(lock, true, kShort));
+  UncheckedRelease(lock);
   {
     std::scoped_lock standard(lock);  // The standard names work too.
     EXPECT_TRUE(lock.Locked());
@@ -87,11 +92,11 @@ TEST_F(SynchronizeTest, ALockExcludesAcrossProcessesAndThreads) {
   EXPECT_EQ(counter.value(), 5 * 300);
 }
 
-void ReleaseLock(Lock lock) { lock.Release(); }
+void ReleaseLock(Lock lock) { UncheckedRelease(lock); }
 
 TEST_F(SynchronizeTest, AnotherProcessMayReleaseALock) {
   Lock lock;
-  lock.Acquire();
+  UncheckedAcquire(lock);
   Process child(&ReleaseLock, lock);
   child.Start();
   JoinOk(child);
@@ -100,7 +105,7 @@ TEST_F(SynchronizeTest, AnotherProcessMayReleaseALock) {
 
 // Takes the lock, says so, and waits for ever holding it.
 void HoldUntilKilled(Lock lock, Event holding, Event never) {
-  lock.Acquire();
+  UncheckedAcquire(lock);
   holding.Set();
   never.Wait();
 }
@@ -119,11 +124,11 @@ TEST_F(SynchronizeTest, ALockHeldByAKilledProcessStaysHeld) {
   child.Join();
   EXPECT_EQ(child.ExitCode(), -9);
   EXPECT_TRUE(lock.Locked());
-  EXPECT_FALSE(lock.Acquire(false));
-  EXPECT_FALSE(lock.Acquire(true, kShort));
-  lock.Release();  // The recovery.
-  EXPECT_TRUE(lock.Acquire(false));
-  lock.Release();
+  EXPECT_FALSE(UncheckedAcquire(lock, false));
+  EXPECT_FALSE(UncheckedAcquire(lock, true, kShort));
+  UncheckedRelease(lock);  // The recovery.
+  EXPECT_TRUE(UncheckedAcquire(lock, false));
+  UncheckedRelease(lock);
 }
 
 // --- RLock ----------------------------------------------------------------
@@ -131,34 +136,34 @@ TEST_F(SynchronizeTest, ALockHeldByAKilledProcessStaysHeld) {
 TEST_F(SynchronizeTest, AnRLockIsReentrantForItsOwnerOnly) {
   RLock lock;
   EXPECT_FALSE(lock.IsOwned());
-  lock.Acquire();
-  EXPECT_TRUE(lock.Acquire(false));
+  UncheckedAcquire(lock);
+  EXPECT_TRUE(UncheckedAcquire(lock, false));
   EXPECT_EQ(lock.RecursionCount(), 2);
   EXPECT_TRUE(lock.IsOwned());
   threading::Thread other([lock]() mutable {
     // Another thread of the same process is not the owner.
     EXPECT_FALSE(lock.IsOwned());
     EXPECT_EQ(lock.RecursionCount(), 0);
-    EXPECT_FALSE(lock.Acquire(false));
+    EXPECT_FALSE(UncheckedAcquire(lock, false));
   });
   other.Start();
   other.Join();
-  lock.Release();
+  UncheckedRelease(lock);
   EXPECT_TRUE(lock.Locked());
-  lock.Release();
+  UncheckedRelease(lock);
   EXPECT_FALSE(lock.Locked());
 }
 
 // Holds `lock` twice until `go`, checking that the parent cannot take it.
 void HoldRLockTwice(RLock lock, Event holding, Event go) {
-  lock.Acquire();
-  lock.Acquire();
+  UncheckedAcquire(lock);
+  UncheckedAcquire(lock);
   Check(lock.RecursionCount() == 2);
   holding.Set();
   Check(go.Wait());
-  lock.Release();
+  UncheckedRelease(lock);
   Check(lock.Locked());
-  lock.Release();
+  UncheckedRelease(lock);
 }
 
 TEST_F(SynchronizeTest, AnRLockHeldInAChildExcludesTheParent) {
@@ -170,12 +175,47 @@ TEST_F(SynchronizeTest, AnRLockHeldInAChildExcludesTheParent) {
   ASSERT_TRUE(holding.Wait());
   EXPECT_TRUE(lock.Locked());
   EXPECT_FALSE(lock.IsOwned());
-  EXPECT_FALSE(lock.Acquire(false));
+  EXPECT_FALSE(UncheckedAcquire(lock, false));
   go.Set();
-  lock.Acquire();  // Waits for the child's last Release().
+  UncheckedAcquire(lock);  // Waits for the child's last Release().
   EXPECT_EQ(lock.RecursionCount(), 1);
-  lock.Release();
+  UncheckedRelease(lock);
   JoinOk(child);
+}
+
+// Takes the RLock twice, says so, and waits for ever holding it.
+void HoldRLockUntilKilled(RLock lock, Event holding, Event never) {
+  UncheckedAcquire(lock);
+  UncheckedAcquire(lock);
+  holding.Set();
+  never.Wait();
+}
+
+// The fault for an RLock: its owner is a thread of the killed process, so it
+// stays held, and no other thread may release it (Python's behaviour too).
+TEST_F(SynchronizeTest, AnRLockHeldByAKilledProcessStaysHeld) {
+  RLock lock;
+  Event holding;
+  Event never;
+  Process child(&HoldRLockUntilKilled, lock, holding, never);
+  child.Start();
+  ASSERT_TRUE(holding.Wait());
+  child.Kill();
+  child.Join();
+  EXPECT_EQ(child.ExitCode(), -9);
+  EXPECT_TRUE(lock.Locked());
+  EXPECT_FALSE(lock.IsOwned());
+  EXPECT_FALSE(UncheckedAcquire(lock, true, kShort));
+}
+
+// As in Python, these objects cross only as Process arguments: a Queue cannot
+// carry one (Python's "Lock objects should only be shared between processes
+// through inheritance"; here the Put answers pickle.PicklingError).
+TEST_F(SynchronizeTest, ALockDoesNotTravelThroughAQueue) {
+  Queue<Lock> queue;
+  EXPECT_TRUE(IsError(queue.Put(Lock()), PythonError::kPicklingError));
+  Queue<Event> events;
+  EXPECT_TRUE(IsError(events.Put(Event()), PythonError::kPicklingError));
 }
 
 // --- Semaphore ------------------------------------------------------------
@@ -300,8 +340,27 @@ TEST_F(SynchronizeTest, AConditionWaitTimesOutHoldingTheLockAgain) {
   cond.Notify();  // Nobody waits: nothing happens.
 }
 
-// Arrives (taking ticket `id` in `order` under the lock), waits, and on
-// waking records itself in `woken` and releases `woke`.
+TEST_F(SynchronizeTest, AConditionWaitReleasesEveryLevelOfItsRLock) {
+  RLock lock;
+  Condition cond(lock);
+  UncheckedAcquire(lock);
+  UncheckedAcquire(lock);
+  threading::Thread other([lock, cond]() mutable {
+    // While the owner waits, the lock is free for others.
+    sync::Guard guard(cond);
+    EXPECT_EQ(lock.RecursionCount(), 1);
+    cond.Notify();
+  });
+  other.Start();
+  EXPECT_TRUE(cond.Wait());
+  EXPECT_EQ(lock.RecursionCount(), 2);  // Every level is back.
+  UncheckedRelease(lock);
+  UncheckedRelease(lock);
+  other.Join();
+}
+
+// Says it arrived (releasing `arrived` while it holds the lock), waits, and
+// on waking records its `id` in `woken` and releases `woke`.
 void WaitInLine(Condition cond, Semaphore arrived, Value<int32_t> woken,
                 Semaphore woke, int id) {
   sync::Guard guard(cond);

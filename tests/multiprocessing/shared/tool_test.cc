@@ -39,7 +39,7 @@ TEST(SharedToolTest, BadInputGivesOneLineAndExitCodeTwo) {
   EXPECT_EQ(run.err, "shared: --processes must be in [2, 8], not 1\n");
   run = RunTool("multiprocessing/shared/shared", {"--increments=100000"});
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_EQ(run.err, "shared: --increments must be in [1, 5000], not 100000\n");
+  EXPECT_EQ(run.err, "shared: --increments must be in [1, 2000], not 100000\n");
 }
 
 }  // namespace
