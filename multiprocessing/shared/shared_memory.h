@@ -1,14 +1,15 @@
 // SharedMemory: Python's multiprocessing.shared_memory.SharedMemory for C++, a
 // named block of memory that any process can attach to by its name.
 //
-//   Python                                        pyconc
-//   shm = SharedMemory(create=True, size=64)      auto shm =
-//                                                   SharedMemory::Create(64);
-//   SharedMemory(name="x", create=True, size=64)  SharedMemory::Create(64, "x")
-//   shm = SharedMemory(name="psm_1f2e") SharedMemory::Attach("psm_1f2e")
-//   shm.name, shm.size, shm.buf                   shm->name(), shm->size(),
-//                                                 shm->buf() (a std::span)
-//   shm.close(); shm.unlink()                     shm->Close(); shm->Unlink();
+//   Python                               pyconc
+//   SharedMemory(create=True, size=64)   SharedMemory::Create(64)
+//   SharedMemory("x", True, 64)          SharedMemory::Create(64, "x")
+//   SharedMemory(name="psm_1f2e")        SharedMemory::Attach("psm_1f2e")
+//   shm.name, shm.size                   shm->name(), shm->size()
+//   shm.buf                              shm->buf() (a std::span<std::byte>)
+//   shm.close(); shm.unlink()            shm->Close(); shm->Unlink();
+//
+// Create() and Attach() answer absl::StatusOr<SharedMemory>.
 //
 // The block is a POSIX shared memory object (/dev/shm/<name>), as in Python on
 // Linux: it exists until Unlink(), whatever happens to the processes that

@@ -1,16 +1,17 @@
 // Value<T> and Array<T>: Python's multiprocessing.Value and Array for C++, a
 // value or a fixed-size array in shared memory, with a lock.
 //
-//   Python                                  pyconc
-//   counter = Value('i', 0)                 Value<int32_t> counter(0);
-//   counter.value; counter.value = 5        counter.value();
-//   counter.set_value(5); with counter.get_lock(): ...            { sync::Guard
-//   g(counter.GetLock()); ... } raw = Value('d', 1.5, lock=False) Value<double>
-//   raw(1.5, {.lock = false}); arr = Array('i', 10) Array<int32_t> arr(10); arr
-//   = Array('i', [1, 2, 3])             Array<int32_t> arr({1, 2, 3}); arr[i];
-//   arr[i] = x; arr[:]; len(arr)    arr.Get(i); arr.Set(i, x);
-//                                           arr.ToVector(); arr.size();
-//   arr.get_obj()                           arr.GetObj() (a std::span<T>)
+//   Python                             pyconc
+//   counter = Value('i', 0)            Value<int32_t> counter(0);
+//   counter.value                      counter.value()
+//   counter.value = 5                  counter.set_value(5);
+//   with counter.get_lock(): ...       { sync::Guard g(counter.GetLock()); }
+//   Value('d', 1.5, lock=False)        Value<double> raw(1.5, {.lock = false});
+//   arr = Array('i', 10)               Array<int32_t> arr(10);
+//   arr = Array('i', [1, 2, 3])        Array<int32_t> arr({1, 2, 3});
+//   arr[i]; arr[i] = x                 arr.Get(i); arr.Set(i, x);
+//   arr[:]; len(arr)                   arr.ToVector(); arr.size();
+//   arr.get_obj()                      arr.GetObj() (a std::span<T>)
 //
 // T is any trivially copyable type (Python's ctypes types): its bytes are what
 // the processes share. Give a Value or an Array to a Process as an argument
