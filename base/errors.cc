@@ -62,6 +62,7 @@ constexpr Entry kEntries[] = {
     {E::kConnectionRefusedError, "ConnectionRefusedError", Code::kUnavailable,
      E::kOSError},
     {E::kFileNotFoundError, "FileNotFoundError", Code::kNotFound, E::kOSError},
+    {E::kFileExistsError, "FileExistsError", Code::kAlreadyExists, E::kOSError},
     {E::kPermissionError, "PermissionError", Code::kPermissionDenied,
      E::kOSError},
     {E::kProcessLookupError, "ProcessLookupError", Code::kNotFound,
@@ -161,6 +162,8 @@ PythonError PythonErrorOfErrno(int errno_value) {
       return PythonError::kConnectionRefusedError;
     case ENOENT:
       return PythonError::kFileNotFoundError;
+    case EEXIST:
+      return PythonError::kFileExistsError;
     case EACCES:
     case EPERM:
       return PythonError::kPermissionError;

@@ -53,6 +53,7 @@ enum class PythonError {
   kConnectionAbortedError,  // ConnectionAbortedError (ECONNABORTED)
   kConnectionRefusedError,  // ConnectionRefusedError (ECONNREFUSED)
   kFileNotFoundError,       // FileNotFoundError (ENOENT)
+  kFileExistsError,         // FileExistsError (EEXIST)
   kPermissionError,         // PermissionError (EACCES, EPERM)
   kProcessLookupError,      // ProcessLookupError (ESRCH)
   kOSError,                 // OSError, any other errno

@@ -66,6 +66,11 @@ TEST(ErrnoError, NamesTheSubclassAndKeepsTheErrnoText) {
                       PythonError::kConnectionRefusedError));
   EXPECT_EQ(ErrnoError(ETIMEDOUT, "connect").code(),
             absl::StatusCode::kDeadlineExceeded);
+  const absl::Status exists = ErrnoError(EEXIST, "'/psm_1'");
+  EXPECT_EQ(exists.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(exists.message(),
+            "FileExistsError: [Errno 17] File exists: '/psm_1'");
+  EXPECT_TRUE(IsError(exists, PythonError::kOSError));
 }
 
 TEST(ErrnoError, RunningOutIsResourceExhaustedAndStillAnOSError) {
