@@ -23,6 +23,14 @@ TEST(TimerToolTest, TheCancelledTimerDoesNotRun) {
   EXPECT_THAT(run.out,
               ContainsRegex("\n  not cancelled +[0-9.]+ [mun]?s +yes "));
   EXPECT_THAT(run.out, ContainsRegex("\n  cancelled +[0-9.]+ [mun]?s +no\n"));
+  EXPECT_THAT(run.out, HasSubstr("\nTutorial: A Timer calls its function once "
+                                 "its delay has passed, unless Cancel() comes "
+                                 "first"));
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: the timer left alone ran its "
+                                     "function after [0-9.]+ [mun]?s \\(delay "
+                                     "40 ms\\); the one cancelled at "));
+  // Shown unless the machine delays main's Cancel() or the timer's end.
+  EXPECT_THAT(run.out, ContainsRegex("\nShown:    (yes|no \\(.+\\))\n"));
 }
 
 TEST(TimerToolTest, BadInputGivesOneLineAndExitCodeTwo) {
