@@ -64,13 +64,13 @@ aio::Coroutine<void> Main() {
   std::printf("  %8.1f ms  got %d\n", ms(), seen.from_timer);
 
   aio::Future<int> by_thread;
-  // The handle is copied here, moved into the thread, and moved back to the
-  // loop inside the callback: handles are only copied and dropped on the
-  // loop's thread.
-  std::thread worker([&loop, by_thread]() mutable {
+  // The thread holds no handle of the future: a future's handles are only
+  // copied and dropped on the loop's thread, and the Handle that
+  // CallSoonThreadsafe returns may drop its callback on the calling thread.
+  // The callback refers to `by_thread`, which lives until main has its value.
+  std::thread worker([&loop, &by_thread] {
     absl::SleepFor(absl::Milliseconds(FLAGS_delay_ms));  // Some slow work.
-    loop.CallSoonThreadsafe(
-        [f = std::move(by_thread)]() mutable { f.SetResult(7); });
+    loop.CallSoonThreadsafe([&by_thread] { by_thread.SetResult(7); });
   });
   std::printf("  %8.1f ms  awaiting a future set from another thread\n", ms());
   seen.from_thread = co_await by_thread;
