@@ -30,6 +30,16 @@ constexpr char kLesson[] =
 
 absl::Time start;
 
+// What the run showed, for the claim.
+struct Seen {
+  bool caught = false;       // The worker caught CancelledError at its await.
+  bool released = false;     // Its destructors ran.
+  bool cleaned_up = false;   // Its awaiting cleanup finished.
+  bool main_raised = false;  // Awaiting the task raised CancelledError.
+  bool cancelled = false;    // task.Cancelled() at the end.
+  absl::Duration caught_at;
+} seen;
+
 void Say(const std::string& what) {
   std::printf("  %8.1f ms  %s\n",
               absl::ToDoubleMilliseconds(absl::Now() - start), what.c_str());
@@ -37,7 +47,10 @@ void Say(const std::string& what) {
 
 // Says when it goes, as a destructor does in any unwinding.
 struct Resource {
-  ~Resource() { Say("worker: resource released (destructor)"); }
+  ~Resource() {
+    seen.released = true;
+    Say("worker: resource released (destructor)");
+  }
 };
 
 aio::Coroutine<void> Worker() {
@@ -50,6 +63,8 @@ aio::Coroutine<void> Worker() {
     Say("worker: woke up normally");
   } catch (const aio::CancelledError& e) {
     Say("worker: caught " + e.what());
+    seen.caught = true;
+    seen.caught_at = absl::Now() - start;
     cancelled = true;
     message = e.message();
   }
@@ -57,6 +72,7 @@ aio::Coroutine<void> Worker() {
     // Cleanup may itself await; then the cancel goes on.
     co_await aio::Sleep(absl::Milliseconds(FLAGS_cleanup_ms));
     Say("worker: cleanup done, cancellation goes on");
+    seen.cleaned_up = true;
     throw aio::CancelledError(message);
   }
 }
@@ -73,7 +89,9 @@ aio::Coroutine<void> Main() {
     Say("main: the task finished before the cancel arrived");
   } catch (const aio::CancelledError& e) {
     Say("main: awaiting it raised " + e.what());
+    seen.main_raised = true;
   }
+  seen.cancelled = task.Cancelled();
   Say(absl::StrFormat("main: task.Cancelled() = %s",
                       task.Cancelled() ? "true" : "false"));
 }
@@ -87,5 +105,28 @@ int main(int argc, char** argv) {
                               600000);
   pyconc::cli::CheckFlagRange("cleanup_ms", FLAGS_cleanup_ms, 0, 60000);
   aio::Run(Main());
+  const bool shown = seen.caught && seen.cleaned_up && seen.released &&
+                     seen.main_raised && seen.cancelled;
+  pyconc::cli::Claim(
+      "Cancel() throws CancelledError at the await where the task is "
+      "suspended: its cleanup runs, awaiting the task raises it, and the task "
+      "ends cancelled.",
+      seen.caught
+          ? absl::StrFormat(
+                "the worker caught CancelledError %s into its %d ms sleep; "
+                "cleanup %s, destructor %s; main's await %s; Cancelled() = "
+                "%s.",
+                pyconc::cli::FormatDuration(seen.caught_at), FLAGS_sleep_ms,
+                seen.cleaned_up ? "done" : "not done",
+                seen.released ? "ran" : "did not run",
+                seen.main_raised ? "raised CancelledError" : "did not raise",
+                seen.cancelled ? "true" : "false")
+          : absl::StrFormat("the worker's %d ms sleep ended before main's "
+                            "Cancel() at %d ms.",
+                            FLAGS_sleep_ms, FLAGS_cancel_after_ms),
+      shown,
+      seen.caught ? "the cancellation did not run its full course"
+                  : "the task finished before the cancel; use a "
+                    "--cancel_after_ms below --sleep_ms");
   return 0;
 }

@@ -1,6 +1,7 @@
 // Futures: a loop-bound Future resolved by a callback, by a timer and by
 // another thread, each awaited by a coroutine.
 #include <cstdio>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_format.h"
@@ -26,6 +27,16 @@ constexpr char kLesson[] =
     "thread must go through loop.CallSoonThreadsafe.\n\n"
     "Usage: bazel run //asyncio/future -- [--delay_ms=MS]";
 
+// What the run showed, for the claim.
+struct Seen {
+  bool callback_ran = false;
+  std::string from_callback;
+  int from_timer = 0;
+  absl::Duration timer_after;
+  int from_thread = 0;
+  std::string cancelled_with;  // The CancelledError's text, if raised.
+} seen;
+
 aio::Coroutine<void> Main() {
   const absl::Time start = absl::Now();
   auto ms = [start] { return absl::ToDoubleMilliseconds(absl::Now() - start); };
@@ -35,31 +46,36 @@ aio::Coroutine<void> Main() {
   by_callback.AddDoneCallback([&](aio::Future<std::string>& f) {
     std::printf("  %8.1f ms  done callback sees \"%s\"\n", ms(),
                 f.Result().c_str());
+    seen.callback_ran = true;
   });
   loop.CallSoon([by_callback]() mutable { by_callback.SetResult("soon"); });
   std::printf("  %8.1f ms  awaiting a future set by CallSoon\n", ms());
-  std::printf("  %8.1f ms  got \"%s\"\n", ms(), (co_await by_callback).c_str());
+  seen.from_callback = co_await by_callback;
+  std::printf("  %8.1f ms  got \"%s\"\n", ms(), seen.from_callback.c_str());
 
   aio::Future<int> by_timer;
   loop.CallLater(absl::Milliseconds(FLAGS_delay_ms),
                  [by_timer]() mutable { by_timer.SetResult(42); });
   std::printf("  %8.1f ms  awaiting a future set by a %d ms timer\n", ms(),
               FLAGS_delay_ms);
-  std::printf("  %8.1f ms  got %d\n", ms(), co_await by_timer);
+  const absl::Time timer_set = absl::Now();
+  seen.from_timer = co_await by_timer;
+  seen.timer_after = absl::Now() - timer_set;
+  std::printf("  %8.1f ms  got %d\n", ms(), seen.from_timer);
 
   aio::Future<int> by_thread;
-  // The handle is copied here, moved into the thread, and moved back to the
-  // loop inside the callback: handles are only copied and dropped on the
-  // loop's thread.
-  std::thread worker([&loop, by_thread]() mutable {
+  // The thread holds no handle of the future: a future's handles are only
+  // copied and dropped on the loop's thread, and the Handle that
+  // CallSoonThreadsafe returns may drop its callback on the calling thread.
+  // The callback refers to `by_thread`, which lives until main has its value.
+  std::thread worker([&loop, &by_thread] {
     absl::SleepFor(absl::Milliseconds(FLAGS_delay_ms));  // Some slow work.
-    loop.CallSoonThreadsafe(
-        [f = std::move(by_thread)]() mutable { f.SetResult(7); });
+    loop.CallSoonThreadsafe([&by_thread] { by_thread.SetResult(7); });
   });
   std::printf("  %8.1f ms  awaiting a future set from another thread\n", ms());
-  const int from_thread = co_await by_thread;
+  seen.from_thread = co_await by_thread;
   std::printf("  %8.1f ms  got %d (via CallSoonThreadsafe)\n", ms(),
-              from_thread);
+              seen.from_thread);
   worker.join();
 
   aio::Future<int> cancelled;
@@ -69,6 +85,7 @@ aio::Coroutine<void> Main() {
   } catch (const aio::CancelledError& e) {
     std::printf("  %8.1f ms  a cancelled future raises %s\n", ms(),
                 e.what().c_str());
+    seen.cancelled_with = e.what();
   }
 }
 
@@ -78,5 +95,23 @@ int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
   pyconc::cli::CheckFlagRange("delay_ms", FLAGS_delay_ms, 0, 60000);
   aio::Run(Main());
+  pyconc::cli::Claim(
+      "Whoever has the value sets the Future: a callback, a timer or another "
+      "thread (through CallSoonThreadsafe); its awaiters resume with it and "
+      "its done callbacks run; a cancelled Future raises CancelledError.",
+      absl::StrFormat(
+          "the awaiter got \"%s\" from CallSoon (done callback %s), %d from "
+          "the %d ms timer after %s, %d from another thread; the cancelled "
+          "one %s.",
+          seen.from_callback, seen.callback_ran ? "ran" : "did not run",
+          seen.from_timer, FLAGS_delay_ms,
+          pyconc::cli::FormatDuration(seen.timer_after), seen.from_thread,
+          seen.cancelled_with.empty() ? "did not raise"
+                                      : "raised " + seen.cancelled_with),
+      seen.from_callback == "soon" && seen.callback_ran &&
+          seen.from_timer == 42 &&
+          seen.timer_after >= absl::Milliseconds(FLAGS_delay_ms) &&
+          seen.from_thread == 7 && !seen.cancelled_with.empty(),
+      "a future did not resolve as set");
   return 0;
 }

@@ -41,6 +41,14 @@ void Say(const std::string& what) {
               absl::ToDoubleMilliseconds(absl::Now() - start), what.c_str());
 }
 
+// What the run showed, for the claim.
+struct Seen {
+  absl::Duration gathered;        // The first gather's total.
+  bool in_order = false;          // Its results came in the arguments' order.
+  int cancelled_calls = 0;        // Calls that caught CancelledError.
+  bool gather_cancelled = false;  // The gathering task ended cancelled.
+} seen;
+
 absl::Duration LatencyOf(int i) {
   return absl::Milliseconds(FLAGS_latency_ms) * i / FLAGS_calls;
 }
@@ -50,6 +58,7 @@ aio::Coroutine<int> Call(int i, bool fail) {
     co_await aio::Sleep(LatencyOf(i));
   } catch (const aio::CancelledError&) {
     Say(absl::StrFormat("call %d cancelled, cleaning up", i));
+    ++seen.cancelled_calls;
     throw;
   }
   if (fail) {
@@ -72,12 +81,15 @@ aio::Coroutine<void> Main() {
   pyconc::cli::Heading("gather: results in order, total about the longest");
   start = absl::Now();
   std::vector<int> values = co_await aio::Gather(StartCalls(0));
+  seen.gathered = absl::Now() - start;
   std::string text;
-  for (int v : values) {
+  seen.in_order = static_cast<int>(values.size()) == FLAGS_calls;
+  for (size_t i = 0; i < values.size(); ++i) {
     if (!text.empty()) text += ", ";
-    text += absl::StrFormat("%d", v);
+    text += absl::StrFormat("%d", values[i]);
+    seen.in_order = seen.in_order && values[i] == static_cast<int>(i + 1) * 10;
   }
-  Say("results [" + text + "]");
+  Say("results [" + text + "]  (call i returns 10 x i: argument order)");
 
   pyconc::cli::Heading("gather with return_exceptions: errors held in place");
   start = absl::Now();
@@ -117,11 +129,13 @@ aio::Coroutine<void> Main() {
   co_await aio::Sleep(absl::Milliseconds(FLAGS_cancel_after_ms));
   Say("cancelling the gathering task");
   gathering.Cancel("stop");
+  seen.cancelled_calls = 0;  // Count only this scenario's.
   try {
     co_await gathering;
     Say("gather finished before the cancel");
   } catch (const aio::CancelledError& e) {
     Say("the gathering task ended with " + e.what());
+    seen.gather_cancelled = true;
   }
 }
 
@@ -134,7 +148,32 @@ int main(int argc, char** argv) {
   pyconc::cli::CheckFlagRange("cancel_after_ms", FLAGS_cancel_after_ms, 0,
                               60000);
   aio::Run(Main());
-  std::printf("\n  claim: a gather takes about the longest call, %d ms\n",
-              FLAGS_latency_ms);
+  const absl::Duration longest = LatencyOf(FLAGS_calls);
+  absl::Duration sum;
+  for (int i = 1; i <= FLAGS_calls; ++i) sum += LatencyOf(i);
+  const bool concurrent = FLAGS_calls > 1 && longest > absl::ZeroDuration() &&
+                          seen.gathered < longest + (sum - longest) / 2;
+  const bool cancel_shown = seen.gather_cancelled && seen.cancelled_calls > 0;
+  pyconc::cli::Claim(
+      "Gather runs the calls concurrently and gives their results in the "
+      "arguments' order, so the total is about the longest call; cancelling "
+      "the task that awaits it cancels every call still running.",
+      absl::StrFormat(
+          "%d calls (longest %s, sum %s) gathered in %s, results %s; the "
+          "cancelled gather %s and cancelled %d calls.",
+          FLAGS_calls, pyconc::cli::FormatDuration(longest),
+          pyconc::cli::FormatDuration(sum),
+          pyconc::cli::FormatDuration(seen.gathered),
+          seen.in_order ? "in order" : "OUT OF ORDER",
+          seen.gather_cancelled ? "ended cancelled" : "finished first",
+          seen.cancelled_calls),
+      concurrent && seen.in_order && cancel_shown,
+      FLAGS_calls == 1 || longest == absl::ZeroDuration()
+          ? "one call, or calls that do not wait, cannot tell the sum from "
+            "the longest; use --calls=2 or more and --latency_ms above 0"
+      : !cancel_shown
+          ? "every call ended before the cancel; use a --cancel_after_ms "
+            "below --latency_ms"
+          : "the loop was held up; the machine is loaded");
   return 0;
 }

@@ -45,7 +45,14 @@ aio::Coroutine<int> Job(int i) {
   co_return i;
 }
 
-aio::Coroutine<void> Round(const char* title, aio::WaitOptions options) {
+// What one round showed, for the claim.
+struct Round {
+  int done = 0;
+  int pending = 0;
+  int pending_running = 0;  // Pending tasks neither done nor cancelled.
+};
+
+aio::Coroutine<Round> RunRound(const char* title, aio::WaitOptions options) {
   pyconc::cli::Heading(title);
   start = absl::Now();
   std::vector<aio::Task<int>> tasks;
@@ -62,21 +69,55 @@ aio::Coroutine<void> Round(const char* title, aio::WaitOptions options) {
   for (aio::Task<int>& t : r.pending) pending += " " + t.name();
   Say(absl::StrFormat("done:%s", done.empty() ? " -" : done));
   Say(absl::StrFormat("pending:%s", pending.empty() ? " -" : pending));
+  Round round{.done = static_cast<int>(r.done.size()),
+              .pending = static_cast<int>(r.pending.size())};
+  for (aio::Task<int>& t : r.pending) {
+    round.pending_running += !t.Done() && !t.Cancelling();
+  }
   for (aio::Task<int>& t : r.pending) t.Cancel();
   if (!r.pending.empty()) {
     co_await aio::Wait(r.pending);
     Say("pending tasks cancelled by the caller");
   }
+  co_return round;
 }
 
 aio::Coroutine<void> Main() {
-  co_await Round("return_when = kAllCompleted", {});
-  co_await Round("return_when = kFirstCompleted",
-                 {.return_when = aio::ReturnWhen::kFirstCompleted});
-  co_await Round("return_when = kFirstException",
-                 {.return_when = aio::ReturnWhen::kFirstException});
-  co_await Round("timeout (kAllCompleted)",
-                 {.timeout = absl::Milliseconds(FLAGS_timeout_ms)});
+  const Round all = co_await RunRound("return_when = kAllCompleted", {});
+  const Round first =
+      co_await RunRound("return_when = kFirstCompleted",
+                        {.return_when = aio::ReturnWhen::kFirstCompleted});
+  const Round exception =
+      co_await RunRound("return_when = kFirstException",
+                        {.return_when = aio::ReturnWhen::kFirstException});
+  const Round timed_out =
+      co_await RunRound("timeout (kAllCompleted)",
+                        {.timeout = absl::Milliseconds(FLAGS_timeout_ms)});
+  // Whether the flags let each early round leave tasks pending.
+  const bool can_show = FLAGS_tasks > 1 && FLAGS_latency_ms > 0 &&
+                        FLAGS_fail > 0 && FLAGS_fail < FLAGS_tasks &&
+                        FLAGS_timeout_ms < FLAGS_latency_ms;
+  const int pending = first.pending + exception.pending + timed_out.pending;
+  const int running = first.pending_running + exception.pending_running +
+                      timed_out.pending_running;
+  pyconc::cli::Claim(
+      "Wait answers with the tasks done and those pending, when all are done, "
+      "at the first completion, at the first exception or at the timeout; it "
+      "never cancels a pending task.",
+      absl::StrFormat(
+          "done/pending: all %d/%d, first completed %d/%d, first exception "
+          "%d/%d, timeout %d/%d; %d of %d pending tasks were still running "
+          "when Wait returned.",
+          all.done, all.pending, first.done, first.pending, exception.done,
+          exception.pending, timed_out.done, timed_out.pending, running,
+          pending),
+      can_show && all.pending == 0 && first.pending > 0 &&
+          exception.pending > 0 && timed_out.pending > 0 && running == pending,
+      can_show ? "the loop was held up until the tasks had ended; the "
+                 "machine is loaded"
+               : "these flags leave no round with pending tasks; use "
+                 "--tasks=2 or more, a --fail from 1 to below --tasks and a "
+                 "--timeout_ms below --latency_ms");
 }
 
 }  // namespace

@@ -70,6 +70,27 @@ int Main() {
       "about\n"
       "%d ms a round for the slowest, which barely waits at all.\n",
       FLAGS_rounds, rounds_done, (FLAGS_parties - 1) * FLAGS_step_ms);
+
+  // Mean wait per round of the fastest and of the slowest thread.
+  const auto mean_wait = [&](int thread) {
+    absl::Duration sum;
+    for (const auto& round : waited) sum += round[thread];
+    return sum / FLAGS_rounds;
+  };
+  const absl::Duration fastest = mean_wait(0);
+  const absl::Duration slowest = mean_wait(FLAGS_parties - 1);
+  cli::Claim(
+      "Threads that reach the Barrier wait there until the last one arrives, "
+      "then all go on together, round after round.",
+      absl::StrFormat("%d of %d rounds passed; the fastest thread waited %s a "
+                      "round for the others, the slowest %s.",
+                      rounds_done, FLAGS_rounds, cli::FormatDuration(fastest),
+                      cli::FormatDuration(slowest)),
+      rounds_done == FLAGS_rounds && FLAGS_parties > 1 && fastest > slowest,
+      FLAGS_parties == 1
+          ? "one party never waits for another; use --parties=2 or more"
+          : "the threads' speeds did not differ enough this time; raise "
+            "--step_ms");
   return rounds_done == FLAGS_rounds ? 0 : 1;
 }
 

@@ -71,6 +71,20 @@ int Main() {
       "%s.\n",
       FLAGS_workers, cli::FormatDuration(latencies[latencies.size() / 2]),
       cli::FormatDuration(latencies.back()));
+
+  // A worker that began waiting before Set() was held by the Event until it.
+  int held = 0;
+  for (const Report& report : reports)
+    held += report.woke - report.waited < set_at;
+  cli::Claim(
+      "Wait() blocks until another thread calls Set(), and one Set() wakes "
+      "every waiting thread.",
+      absl::StrFormat("%d of %d workers were waiting before the one Set() and "
+                      "all went on after it (slowest %s after).",
+                      held, FLAGS_workers,
+                      cli::FormatDuration(latencies.back())),
+      held == FLAGS_workers,
+      "some workers had not begun waiting when Set() came; raise --delay_ms");
   return 0;
 }
 

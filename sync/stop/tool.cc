@@ -1,6 +1,7 @@
 // Stopping a worker thread from main, three ways, with the measured stop
 // latency.
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <stop_token>
@@ -70,9 +71,9 @@ int Main() {
       absl::SleepFor(step);
     }
   });
-  PrintRow("sleep, then check Event::IsSet()",
-           Measure(
-               sleeper, [&] { stop_sleeping.Set(); }, steps_sleeping));
+  const Outcome sleeping = Measure(
+      sleeper, [&] { stop_sleeping.Set(); }, steps_sleeping);
+  PrintRow("sleep, then check Event::IsSet()", sleeping);
 
   Event stop_waiting;
   std::atomic<int> steps_waiting{0};
@@ -81,9 +82,9 @@ int Main() {
       steps_waiting.fetch_add(1);
     } while (!stop_waiting.Wait(step));
   });
-  PrintRow("Event::Wait(step)",
-           Measure(
-               waiter, [&] { stop_waiting.Set(); }, steps_waiting));
+  const Outcome waiting = Measure(
+      waiter, [&] { stop_waiting.Set(); }, steps_waiting);
+  PrintRow("Event::Wait(step)", waiting);
 
   std::atomic<int> steps_token{0};
   threading::Thread token_worker([&](std::stop_token token) {
@@ -91,15 +92,30 @@ int Main() {
       steps_token.fetch_add(1);
     } while (!WaitForStop(token, step));
   });
-  PrintRow("WaitForStop(stop_token, step)",
-           Measure(
-               token_worker, [&] { token_worker.RequestStop(); }, steps_token));
+  const Outcome token = Measure(
+      token_worker, [&] { token_worker.RequestStop(); }, steps_token);
+  PrintRow("WaitForStop(stop_token, step)", token);
 
   absl::PrintF(
       "\nA sleeping worker notices the request only after its sleep (up to %d "
       "ms);\n"
       "a worker waiting on the Event or the stop_token stops at once.\n",
       FLAGS_step_ms);
+
+  const absl::Duration waking = std::max(waiting.latency, token.latency);
+  cli::Claim(
+      "A worker that sleeps between steps notices a stop request only after "
+      "its sleep; one that waits on the Event or a stop_token stops at once.",
+      absl::StrFormat("stopped %s after the request when sleeping, %s on the "
+                      "Event, %s on the stop_token.",
+                      cli::FormatDuration(sleeping.latency),
+                      cli::FormatDuration(waiting.latency),
+                      cli::FormatDuration(token.latency)),
+      sleeping.latency > 2 * waking,
+      sleeping.latency <= step / 10
+          ? "the request came just as the sleeper's step ended; pick a "
+            "--run_ms that is not a multiple of --step_ms"
+          : "the waiting workers were slow to wake; the machine is loaded");
   return 0;
 }
 

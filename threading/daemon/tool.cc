@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
@@ -87,5 +88,19 @@ int main(int argc, char** argv) {
   std::printf(
       "  %-26s exited after %8.1f ms   (main's return waited for the thread)\n",
       "with a non-daemon thread:", absl::ToDoubleMilliseconds(with_non_daemon));
+  const absl::Duration busy = absl::Milliseconds(FLAGS_busy_ms);
+  pyconc::cli::Claim(
+      "When main returns, the process waits for its non-daemon threads; a "
+      "daemon thread is abandoned and the process exits at once.",
+      absl::StrFormat("with the thread busy for %d ms, the child exited after "
+                      "%.1f ms with a daemon thread and %.1f ms with a "
+                      "non-daemon one.",
+                      FLAGS_busy_ms, absl::ToDoubleMilliseconds(with_daemon),
+                      absl::ToDoubleMilliseconds(with_non_daemon)),
+      with_non_daemon >= busy && with_daemon < busy,
+      FLAGS_busy_ms == 0 ? "a thread with no work has nothing to cut off; use "
+                           "--busy_ms=100 or more"
+                         : "starting and ending the child took longer than "
+                           "the thread's work; raise --busy_ms");
   return 0;
 }

@@ -118,5 +118,23 @@ int main(int argc, char** argv) {
               absl::FDivDuration(sequential, mapped));
   std::printf("  %-22s %12s   lower bound: max(longest task, sum / workers)\n",
               "best possible", pyconc::cli::FormatDuration(ideal).c_str());
+
+  // The speed-up the pool can reach at best, and half of the way to it.
+  const double possible =
+      ideal > absl::ZeroDuration() ? absl::FDivDuration(sum, ideal) : 1.0;
+  const double measured = absl::FDivDuration(sequential, as_completed);
+  pyconc::cli::Claim(
+      "A pool of W worker threads runs I/O-bound tasks side by side: the "
+      "batch takes about max(longest task, sum / W) instead of the sum.",
+      absl::StrFormat("%d tasks took %s one after another and %s on %d "
+                      "workers: %.2fx, of %.2fx at best.",
+                      FLAGS_tasks, pyconc::cli::FormatDuration(sequential),
+                      pyconc::cli::FormatDuration(as_completed), FLAGS_workers,
+                      measured, possible),
+      possible > 1 && measured >= 1 + (possible - 1) / 2,
+      possible > 1 ? "the workers started late; the machine is loaded, raise "
+                     "--unit_ms"
+                   : "with one worker, one task or --unit_ms=0 there is "
+                     "nothing to overlap");
   return 0;
 }

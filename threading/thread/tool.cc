@@ -1,5 +1,6 @@
 // The threading tutorial's first lesson, measured: I/O-bound jobs run one after
 // another, then each on its own Thread.
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <string>
@@ -64,10 +65,26 @@ int main(int argc, char** argv) {
       "  %-12s %10.2f x   (ideal: %d x; the threads wait in parallel)\n",
       "speed-up", absl::FDivDuration(sequential, threaded), FLAGS_jobs);
 
-  const int shown = std::min<int>(FLAGS_jobs, 3);
+  const double speed_up = absl::FDivDuration(sequential, threaded);
+  pyconc::cli::Claim(
+      "A thread blocked on I/O costs nothing, so N I/O-bound jobs on N "
+      "threads take about as long as one job: the speed-up approaches N.",
+      absl::StrFormat("%d jobs took %s one after another and %s on %d "
+                      "threads: %.2fx.",
+                      FLAGS_jobs, pyconc::cli::FormatDuration(sequential),
+                      pyconc::cli::FormatDuration(threaded), FLAGS_jobs,
+                      speed_up),
+      FLAGS_jobs > 1 && FLAGS_latency_ms > 0 && speed_up >= FLAGS_jobs / 2.0,
+      FLAGS_jobs == 1 ? "one job has nothing to overlap; use --jobs=2 or more"
+      : FLAGS_latency_ms == 0
+          ? "with --latency_ms=0 there is no wait to overlap"
+          : "starting the threads cost more than the waits "
+            "saved; raise --latency_ms");
+
+  const int listed = std::min<int>(FLAGS_jobs, 3);
   std::printf("\nThe first %d threads (name, ident, native_id; daemon=%s):\n",
-              shown, threads.front().daemon() ? "true" : "false");
-  for (int i = 0; i < shown; ++i) {
+              listed, threads.front().daemon() ? "true" : "false");
+  for (int i = 0; i < listed; ++i) {
     std::printf("  %-10s ident=%-16llx native_id=%lld\n",
                 threads[i].name().c_str(),
                 static_cast<unsigned long long>(threads[i].ident()),

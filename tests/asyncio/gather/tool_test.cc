@@ -10,6 +10,7 @@
 namespace {
 
 using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(GatherToolTest, ResultsInOrderErrorsAndACancelledGather) {
@@ -25,6 +26,27 @@ TEST(GatherToolTest, ResultsInOrderErrorsAndACancelledGather) {
   EXPECT_THAT(run.out, HasSubstr("call 3 cancelled, cleaning up"));
   EXPECT_THAT(run.out,
               HasSubstr("the gathering task ended with CancelledError: stop"));
+  EXPECT_THAT(run.out, HasSubstr("\nTutorial: Gather runs the calls "
+                                 "concurrently and gives their results in the "
+                                 "arguments' order,"));
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: 3 calls \\(longest 30 ms, "
+                                     "sum 60 ms\\) gathered in [0-9.]+ "
+                                     "[mun]?s, results in order; the cancelled "
+                                     "gather ended cancelled and cancelled "
+                                     "[1-3] calls.\n"));
+  // Whether the gather took nearer the longest than the sum depends on the
+  // machine.
+  EXPECT_THAT(run.out, ContainsRegex("\nShown:    (yes|no \\(.+\\))\n"));
+}
+
+TEST(GatherToolTest, OneCallCannotShowConcurrency) {
+  const auto run =
+      RunTool("asyncio/gather/gather",
+              {"--calls=1", "--latency_ms=1", "--cancel_after_ms=0"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("\nShown:    no (one call, or calls that do "
+                                 "not wait, cannot tell the sum from the "
+                                 "longest;"));
 }
 
 TEST(GatherToolTest, BadInputGivesOneLineAndExitCodeTwo) {

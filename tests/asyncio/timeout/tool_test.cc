@@ -10,6 +10,7 @@
 namespace {
 
 using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(TimeoutToolTest, CutsTheSlowCallThreeWays) {
@@ -22,6 +23,15 @@ TEST(TimeoutToolTest, CutsTheSlowCallThreeWays) {
   EXPECT_THAT(run.out, HasSubstr("answer: TimeoutError"));
   EXPECT_THAT(run.out, HasSubstr("the timeout expired"));
   EXPECT_THAT(run.out, HasSubstr("shielded call finished with 42"));
+  EXPECT_THAT(run.out, HasSubstr("\nTutorial: A call that outlasts its timeout "
+                                 "is cancelled and the caller gets "
+                                 "TimeoutError;"));
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: with 60 ms of work and a 10 "
+                                     "ms timeout, WaitFor answered "
+                                     "TimeoutError after [0-9.]+ [mun]?s, "
+                                     "Timeout expired after "));
+  // A loop held up for 50 ms would see the shielded call end first.
+  EXPECT_THAT(run.out, ContainsRegex("\nShown:    (yes|no \\(.+\\))\n"));
 }
 
 TEST(TimeoutToolTest, AGenerousTimeoutGivesTheAnswer) {
@@ -30,6 +40,9 @@ TEST(TimeoutToolTest, AGenerousTimeoutGivesTheAnswer) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("answer: 42"));
   EXPECT_THAT(run.out, HasSubstr("the timeout did not expire"));
+  EXPECT_THAT(run.out, HasSubstr("\nShown:    no (the call fits in the "
+                                 "timeout; use a --work_ms above "
+                                 "--timeout_ms)\n"));
 }
 
 TEST(TimeoutToolTest, BadInputGivesOneLineAndExitCodeTwo) {

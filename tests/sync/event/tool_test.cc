@@ -11,6 +11,7 @@
 namespace {
 
 using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(EventToolTest, OneSetWakesEveryWorker) {
@@ -27,6 +28,14 @@ TEST(EventToolTest, OneSetWakesEveryWorker) {
     EXPECT_THAT(run.out, HasSubstr(absl::StrCat("\n  Thread-", i, " ")));
   }
   EXPECT_THAT(run.out, HasSubstr("All 3 workers woke from one Set()"));
+  EXPECT_THAT(run.out, HasSubstr("\nTutorial: Wait() blocks until another "
+                                 "thread calls Set(), and one Set() wakes "
+                                 "every waiting thread.\n"));
+  // Whether all 3 had begun waiting within 20 ms depends on the machine.
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: [0-3] of 3 workers were "
+                                     "waiting before the one Set\\(\\) and "
+                                     "all went on after it"));
+  EXPECT_THAT(run.out, ContainsRegex("\nShown:    (yes|no \\(.+\\))\n"));
 }
 
 TEST(EventToolTest, BadInputGivesOneLineAndExitCodeTwo) {

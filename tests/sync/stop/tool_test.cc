@@ -8,6 +8,7 @@
 namespace {
 
 using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(StopToolTest, EveryWorkerStops) {
@@ -23,6 +24,14 @@ TEST(StopToolTest, EveryWorkerStops) {
   EXPECT_THAT(run.out, HasSubstr("  Event::Wait(step) "));
   EXPECT_THAT(run.out, HasSubstr("  WaitForStop(stop_token, step) "));
   EXPECT_THAT(run.out, HasSubstr("stops at once.\n"));
+  EXPECT_THAT(run.out, HasSubstr("\nTutorial: A worker that sleeps between "
+                                 "steps notices a stop request only after its "
+                                 "sleep;"));
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: stopped [0-9.]+ [mun]?s "
+                                     "after the request when sleeping, "));
+  // The sleeper's latency is about 30 ms, the others' a wake-up's: usually
+  // shown, but a loaded machine can wake the waiters late.
+  EXPECT_THAT(run.out, ContainsRegex("\nShown:    (yes|no \\(.+\\))\n"));
 }
 
 TEST(StopToolTest, BadInputGivesOneLineAndExitCodeTwo) {

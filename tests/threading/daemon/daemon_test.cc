@@ -9,6 +9,7 @@
 namespace {
 
 using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 // The milliseconds printed after "exited after" on the line starting with
@@ -32,6 +33,15 @@ TEST(DaemonToolTest, TheNonDaemonChildLivesUntilItsThreadIsDone) {
   EXPECT_THAT(run.out, HasSubstr("(the thread was abandoned)"));
   EXPECT_GE(ExitMs(run.out, "with a non-daemon thread:"), 150.0);
   EXPECT_GE(ExitMs(run.out, "with a daemon thread:"), 0.0);
+  EXPECT_THAT(run.out, HasSubstr("\nTutorial: When main returns, the process "
+                                 "waits for its non-daemon threads;"));
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: with the thread busy for 150 "
+                                     "ms, the child exited after [0-9.]+ ms "
+                                     "with a daemon thread and [0-9.]+ ms with "
+                                     "a non-daemon one.\n"));
+  // A loaded machine can make the daemon child's start and exit slower than
+  // 150 ms.
+  EXPECT_THAT(run.out, ContainsRegex("\nShown:    (yes|no \\(.+\\))\n"));
 }
 
 TEST(DaemonToolTest, RejectsAnUnknownChildRole) {

@@ -7,6 +7,7 @@
 namespace {
 
 using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(ProcessesVsThreadsToolTest, AThreadSharesMemoryAForkedChildDoesNot) {
@@ -19,6 +20,14 @@ TEST(ProcessesVsThreadsToolTest, AThreadSharesMemoryAForkedChildDoesNot) {
   EXPECT_THAT(
       run.out,
       HasSubstr("set shared_value = 99 in its copy; main still reads 42"));
+  EXPECT_THAT(run.out, HasSubstr("\nTutorial: Threads share their process's "
+                                 "memory and are cheaper to create;"));
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: a process cost [0-9.]+x a "
+                                     "thread to create; main read 42 after "
+                                     "the thread wrote 42 and 42 after the "
+                                     "child wrote 99.\n"));
+  // The memory part always shows; the cost ratio depends on the machine.
+  EXPECT_THAT(run.out, ContainsRegex("\nShown:    (yes|no \\(.+\\))\n"));
 }
 
 TEST(ProcessesVsThreadsToolTest, RejectsACountOutOfRange) {

@@ -8,6 +8,7 @@
 namespace {
 
 using ::pyconc::testing::RunTool;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(ThreadToolTest, ComparesSequentialAndThreadedRuns) {
@@ -20,6 +21,20 @@ TEST(ThreadToolTest, ComparesSequentialAndThreadedRuns) {
   EXPECT_THAT(run.out, HasSubstr("speed-up"));
   EXPECT_THAT(run.out, HasSubstr("Thread-1"));
   EXPECT_THAT(run.out, HasSubstr("MainThread"));
+  EXPECT_THAT(run.out, HasSubstr("\nTutorial: A thread blocked on I/O costs "
+                                 "nothing"));
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: 3 jobs took [0-9.]+ [mun]?s "
+                                     "one after another and [0-9.]+ [mun]?s on "
+                                     "3 threads: [0-9.]+x.\n"));
+  EXPECT_THAT(run.out, ContainsRegex("\nShown:    (yes|no \\(.+\\))\n"));
+}
+
+TEST(ThreadToolTest, OneJobCannotShowASpeedUp) {
+  const auto run =
+      RunTool("threading/thread/thread", {"--jobs=1", "--latency_ms=1"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("\nShown:    no (one job has nothing to "
+                                 "overlap; use --jobs=2 or more)\n"));
 }
 
 TEST(ThreadToolTest, HelpExplainsTheTopic) {
