@@ -500,11 +500,16 @@ std::shared_ptr<PoolCore> SpawnPool(int count, std::string command,
   for (const std::string& arg : args)
     argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
+  // A program started alone owns one slot; its workers may outnumber the
+  // cores, as a ProcessPoolExecutor's may (mpirun's --oversubscribe).
+  MPI_Info info;
+  MPI_Info_create(&info);
+  MPI_Info_set(info, "map_by", "slot:OVERSUBSCRIBE");
   MPI_Comm workers = MPI_COMM_NULL;
   std::vector<int> errors(static_cast<size_t>(count), MPI_SUCCESS);
-  const int code =
-      MPI_Comm_spawn(command.c_str(), argv.data(), count, MPI_INFO_NULL, 0,
-                     MPI_COMM_SELF, &workers, errors.data());
+  const int code = MPI_Comm_spawn(command.c_str(), argv.data(), count, info, 0,
+                                  MPI_COMM_SELF, &workers, errors.data());
+  MPI_Info_free(&info);
   if (code != MPI_SUCCESS) {
     return std::make_shared<PoolCore>(
         absl::StrCat("cannot spawn ", count, " MPI workers running ", command,

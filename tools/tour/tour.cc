@@ -1,12 +1,17 @@
 // The tour: every topic's tool, in the tutorial's order, with small workloads.
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
@@ -30,6 +35,9 @@ struct Stop {
   const char* python;  // What it mirrors in Python.
   const char* target;  // The Bazel target of its tool.
   const char* args;    // Flags for a quick run, space-separated.
+  // Ranks for an MPI program, which runs under `mpirun -np ranks`; 0 for
+  // every other tool.
+  int mpi_ranks = 0;
 };
 
 constexpr Stop kStops[] = {
@@ -67,6 +75,8 @@ constexpr Stop kStops[] = {
      "//multiprocessing/process", "--processes=2 --limit=300000"},
     {"4.2 process pools", "concurrent.futures.ProcessPoolExecutor",
      "//multiprocessing/pool", "--samples=8 --sample_size=800"},
+    {"4.3 pools across hosts (MPI)", "mpi4py.futures.MPIPoolExecutor",
+     "//multiprocessing/mpi", "--images=8 --image_size=600", /*mpi_ranks=*/3},
     {"5.1 event loop", "asyncio event loop: call_soon, call_later, add_reader",
      "//asyncio/event_loop", "--timers=3 --interval_ms=10"},
     {"5.2 async/await", "async def / await", "//asyncio/async_await",
@@ -95,11 +105,34 @@ std::string BinaryPath(const std::string& target) {
   return package + "/" + package.substr(package.find_last_of('/') + 1);
 }
 
+// The path of `program` on PATH, or empty.
+std::string FindOnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir :
+       absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty())) {
+    std::string candidate = absl::StrCat(dir, "/", program);
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+// What runs before an MPI tool's path: mpirun and its flags (as root, mpirun
+// wants that said on its command line).
+std::vector<std::string> MpiLauncher(const std::string& mpirun, int ranks) {
+  std::vector<std::string> launcher = {mpirun, "--oversubscribe", "-np",
+                                       absl::StrCat(ranks)};
+  if (::geteuid() == 0) launcher.push_back("--allow-run-as-root");
+  return launcher;
+}
+
 // Runs one tool and returns its exit code (or -1 when it could not start or
 // crashed).
-int RunTool(const Stop& stop) {
+int RunTool(const Stop& stop, const std::vector<std::string>& launcher) {
   const std::string path = BinaryPath(stop.target);
-  std::vector<std::string> args = {path};
+  std::vector<std::string> args = launcher;
+  // mpirun starts the ranks from its daemon, which wants the full path.
+  args.push_back(launcher.empty() ? path
+                                  : std::filesystem::absolute(path).string());
   for (absl::string_view arg :
        absl::StrSplit(stop.args, ' ', absl::SkipEmpty())) {
     args.emplace_back(arg);
@@ -109,8 +142,7 @@ int RunTool(const Stop& stop) {
   argv.push_back(nullptr);
   std::fflush(stdout);
   pid_t pid = 0;
-  if (posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ) !=
-      0) {
+  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
     return -1;
   }
   int status = 0;
@@ -132,8 +164,24 @@ int main(int argc, char** argv) {
           "\n=================================================================="
           "\n");
       std::printf("%s   (Python: %s)\n", stop.title, stop.python);
-      std::printf("$ tools/bazel run %s -- %s\n\n", stop.target, stop.args);
-      const int code = RunTool(stop);
+      std::vector<std::string> launcher;
+      if (stop.mpi_ranks > 0) {
+        const std::string mpirun = FindOnPath("mpirun");
+        if (mpirun.empty()) {
+          std::printf(
+              "skipped: mpirun is not installed (Debian's openmpi-bin; "
+              "tools/bazel installs it when a command builds an MPI "
+              "target)\n");
+          continue;
+        }
+        launcher = MpiLauncher(mpirun, stop.mpi_ranks);
+        std::printf("$ %s bazel-bin/%s %s\n\n",
+                    absl::StrJoin(launcher, " ").c_str(),
+                    BinaryPath(stop.target).c_str(), stop.args);
+      } else {
+        std::printf("$ tools/bazel run %s -- %s\n\n", stop.target, stop.args);
+      }
+      const int code = RunTool(stop, launcher);
       if (code != 0) {
         ++failures;
         std::printf("\n!! %s exited with code %d\n", stop.target, code);

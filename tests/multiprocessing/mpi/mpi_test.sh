@@ -10,20 +10,28 @@ ranks=$2
 shift 2
 
 # OpenMPI under AddressSanitizer: its own allocations that it never frees are not
-# pyconc's leaks (see lsan_suppressions.txt).
+# pyconc's leaks (see lsan_suppressions.txt). For the suppressions to see where a leak
+# was allocated, OpenMPI keeps its plugins loaded (it unloads them in MPI_Finalize,
+# before LeakSanitizer reads the stacks) and the stacks are unwound in full (Debian's
+# libraries have no frame pointers).
 suppressions="${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/multiprocessing/mpi/lsan_suppressions.txt"
-export LSAN_OPTIONS="suppressions=${suppressions}${LSAN_OPTIONS:+:${LSAN_OPTIONS}}"
+export LSAN_OPTIONS="suppressions=${suppressions}:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:${LSAN_OPTIONS}}"
+export OMPI_MCA_mca_base_component_disable_dlclose=1
+
+# OpenMPI keeps its session (Unix sockets among them) under TMPDIR, named after the
+# pid of mpirun: the test's own TMPDIR is too deep for a socket path, and in Bazel's
+# sandbox (a pid namespace) two tests' mpiruns share a pid, so each gets its own folder.
+TMPDIR=$(mktemp -d /tmp/pyconc-mpi.XXXXXX)
+export TMPDIR
+trap 'rm -rf "${TMPDIR}"' EXIT
 
 # The whole job gets 4 minutes (the test's own timeout is longer), then is killed.
-# OpenMPI keeps its session (Unix sockets among them) under TMPDIR; the test's own is
-# too deep for a socket path.
-export TMPDIR=/tmp
-
 if [[ "${ranks}" == 0 ]]; then
-  exec timeout --kill-after=10 240 "${binary}"
+  timeout --kill-after=10 240 "${binary}"
+  exit
 fi
 command -v mpirun > /dev/null || {
   echo "mpi_test.sh: mpirun not found (tools/bazel installs openmpi-bin)" >&2
   exit 1
 }
-exec timeout --kill-after=10 240 mpirun --oversubscribe -np "${ranks}" "$@" "${binary}"
+timeout --kill-after=10 240 mpirun --oversubscribe -np "${ranks}" "$@" "${binary}"
