@@ -559,7 +559,9 @@ void MpiInit(int* argc, char*** argv) {
     MPI_Finalize();
     std::exit(0);
   }
-  for (int i = 1; i < *argc; ++i) env.args.emplace_back((*argv)[i]);
+  if (argc != nullptr && argv != nullptr) {
+    for (int i = 1; i < *argc; ++i) env.args.emplace_back((*argv)[i]);
+  }
   std::atexit(&internal::mpi::FinalizeMpi);
 }
 

@@ -92,6 +92,8 @@ namespace pyconc::futures {
 // an executor) it serves tasks until told to stop, then exits the process
 // with status 0, never returning; in rank 0, or a program started alone, it
 // returns, and MPI is finalized when main returns. Calling it twice is misuse.
+// `argc` and `argv` may be null (a library that starts MPI on first use); the
+// workers it spawns then get no arguments.
 void MpiInit(int* argc, char*** argv);
 
 // Whether this program runs in world mode (started by mpirun with more than

@@ -18,12 +18,7 @@ suppressions="${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/multiprocessing/mpi/lsan_su
 export LSAN_OPTIONS="suppressions=${suppressions}:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:${LSAN_OPTIONS}}"
 export OMPI_MCA_mca_base_component_disable_dlclose=1
 
-# OpenMPI keeps its session (Unix sockets among them) under TMPDIR, named after the
-# pid of mpirun: the test's own TMPDIR is too deep for a socket path, and in Bazel's
-# sandbox (a pid namespace) two tests' mpiruns share a pid, so each gets its own folder.
-TMPDIR=$(mktemp -d /tmp/pyconc-mpi.XXXXXX)
-export TMPDIR
-trap 'rm -rf "${TMPDIR}"' EXIT
+source "$(dirname "$0")/mpi_session.sh"
 
 # The whole job gets 4 minutes (the test's own timeout is longer), then is killed.
 if [[ "${ranks}" == 0 ]]; then
