@@ -30,6 +30,9 @@ constexpr int kTagExit = 3;     // Empty: the worker stops serving.
 
 // The largest message MPI can count in an int, less room for headers.
 constexpr size_t kMaxMessage = INT_MAX - 4096;
+// Messages up to this size travel at once (OpenMPI's eager limits are
+// smaller); a larger one needs its sender to keep calling into MPI.
+constexpr size_t kEagerBytes = size_t{64} << 10;
 // A batch of calls or results is sent once it holds this much.
 constexpr size_t kBatchBytes = size_t{4} << 20;
 
@@ -439,8 +442,18 @@ class PoolCore {
       for (const Worker& w : workers_) {
         waiting_on_mpi = waiting_on_mpi || !w.in_flight.empty();
       }
+      // A large message moves only while its sender drives MPI (a fragment
+      // per call): while one is on its way, poll without sleeping.
+      bool large_send = false;
+      for (const Send& send : sends_) {
+        large_send = large_send || send.bytes.size() > kEagerBytes;
+      }
       if (!waiting_on_mpi) {
         mu_.Await(absl::Condition(&wake_));
+      } else if (large_send) {
+        mu_.Unlock();
+        std::this_thread::yield();
+        mu_.Lock();
       } else {
         mu_.AwaitWithTimeout(absl::Condition(&wake_), backoff);
         backoff = std::clamp(backoff * 2, absl::Microseconds(1),
