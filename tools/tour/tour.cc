@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -43,6 +45,9 @@ struct Stop {
   const char* python;  // What it mirrors in Python.
   const char* target;  // The Bazel target of its tool.
   const char* args;    // Flags for a quick run, space-separated.
+  // Ranks for an MPI program, which runs under `mpirun -np ranks`; 0 for
+  // every other tool.
+  int mpi_ranks = 0;
 };
 
 constexpr Stop kStops[] = {
@@ -83,6 +88,8 @@ constexpr Stop kStops[] = {
     {"4.3 sharing state between processes",
      "multiprocessing.Value, Array, Lock, shared_memory",
      "//multiprocessing/shared", "--processes=4 --increments=300"},
+    {"4.4 pools across hosts (MPI)", "mpi4py.futures.MPIPoolExecutor",
+     "//multiprocessing/mpi", "--images=8 --image_size=600", /*mpi_ranks=*/3},
     {"5.1 event loop", "asyncio event loop: call_soon, call_later, add_reader",
      "//asyncio/event_loop", "--timers=3 --interval_ms=10"},
     {"5.2 async/await", "async def / await", "//asyncio/async_await",
@@ -116,13 +123,36 @@ std::string BinaryPath(const std::string& target) {
   return package + "/" + package.substr(package.find_last_of('/') + 1);
 }
 
-// Runs one tool with `extra_args` after its own, echoing what it prints and
-// returning it in `output`; returns its exit code (or -1 when it could not
-// start or crashed).
-int RunTool(const Stop& stop, const std::vector<std::string>& extra_args,
-            std::string* output) {
+// The path of `program` on PATH, or empty.
+std::string FindOnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir :
+       absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty())) {
+    std::string candidate = absl::StrCat(dir, "/", program);
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+// What runs before an MPI tool's path: mpirun and its flags (as root, mpirun
+// wants that said on its command line).
+std::vector<std::string> MpiLauncher(const std::string& mpirun, int ranks) {
+  std::vector<std::string> launcher = {mpirun, "--oversubscribe", "-np",
+                                       absl::StrCat(ranks)};
+  if (::geteuid() == 0) launcher.push_back("--allow-run-as-root");
+  return launcher;
+}
+
+// Runs one tool after `launcher` (mpirun and its flags, or nothing) with
+// `extra_args` after its own, echoing what it prints and returning it in
+// `output`; returns its exit code (or -1 when it could not start or crashed).
+int RunTool(const Stop& stop, const std::vector<std::string>& launcher,
+            const std::vector<std::string>& extra_args, std::string* output) {
   const std::string path = BinaryPath(stop.target);
-  std::vector<std::string> args = {path};
+  std::vector<std::string> args = launcher;
+  // mpirun starts the ranks from its daemon, which wants the full path.
+  args.push_back(launcher.empty() ? path
+                                  : std::filesystem::absolute(path).string());
   for (absl::string_view arg :
        absl::StrSplit(stop.args, ' ', absl::SkipEmpty())) {
     args.emplace_back(arg);
@@ -139,7 +169,7 @@ int RunTool(const Stop& stop, const std::vector<std::string>& extra_args,
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
   pid_t pid = 0;
   const int spawned =
-      posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
+      posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(pipe_fds[1]);
   if (spawned != 0) {
@@ -222,15 +252,29 @@ int main(int argc, char** argv) {
           "\n=================================================================="
           "\n");
       std::printf("%s   (Python: %s)\n", stop.title, stop.python);
-      const std::string command =
+      std::vector<std::string> launcher;
+      std::string command =
           absl::StrCat("tools/bazel run ", stop.target, " -- ", stop.args);
+      if (stop.mpi_ranks > 0) {
+        const std::string mpirun = FindOnPath("mpirun");
+        if (mpirun.empty()) {
+          std::printf(
+              "skipped: mpirun is not installed (Debian's openmpi-bin; "
+              "tools/bazel installs it when a command builds an MPI "
+              "target)\n");
+          continue;
+        }
+        launcher = MpiLauncher(mpirun, stop.mpi_ranks);
+        command = absl::StrCat(absl::StrJoin(launcher, " "), " bazel-bin/",
+                               BinaryPath(stop.target), " ", stop.args);
+      }
       std::printf("$ %s\n\n", command.c_str());
       std::vector<std::string> extra_args;
       const std::string trace_path =
           absl::StrCat(FLAGS_html, "/topic-", ran, ".json");
       if (!FLAGS_html.empty()) extra_args.push_back("--trace=" + trace_path);
       std::string output;
-      const int code = RunTool(stop, extra_args, &output);
+      const int code = RunTool(stop, launcher, extra_args, &output);
       runs.push_back({stop.title, stop.python, command, std::move(output), code,
                       FLAGS_html.empty() ? "" : ReadFile(trace_path)});
       if (code != 0) {

@@ -12,6 +12,7 @@ switching to downloaded archives later changes this file alone.
 
 load(":debian_source.bzl", "debian_source_repository")
 load(":local_package.bzl", "local_package_repository")
+load("//tools/workspace/openmpi:repository.bzl", "openmpi_repository")
 
 def _maybe(rule, name, **kwargs):
     if name not in native.existing_rules():
@@ -88,6 +89,14 @@ def add_default_repositories():
 
     # JSON, for the timelines tools write (//base:trace_json).
     _installed_package("com_github_nlohmann_json", "nlohmann_json")
+
+    # MPI for the pool that spans hosts (//multiprocessing/mpi); tools/bazel installs
+    # OpenMPI only when a command builds an MPI target.
+    _maybe(
+        openmpi_repository,
+        "org_open_mpi",
+        build_file = Label("//tools/workspace/openmpi:package.BUILD.bazel"),
+    )
 
     # Benchmark peers, never linked into pyconc's libraries.
     _installed_package("boost", "boost")
