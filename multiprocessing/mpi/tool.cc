@@ -182,9 +182,25 @@ int main(int argc, char** argv) {
               pyconc::cli::FormatDuration(one).c_str());
   std::printf("  %-22s %12s\n", absl::StrFormat("%d workers", workers).c_str(),
               pyconc::cli::FormatDuration(many).c_str());
+  const double speed_up = absl::FDivDuration(one, many);
   std::printf(
       "  %-22s %10.2f x   (ideal: %d x, if every worker has a core of its "
       "own)\n",
-      "speed-up", absl::FDivDuration(one, many), workers);
+      "speed-up", speed_up, workers);
+  // What the machine could give a CPU-bound run just now caps the speed-up.
+  const double cores = pyconc::cli::MeasureFreeCores(workers);
+  const double cap = std::min<double>(workers, cores);
+  pyconc::cli::Claim(
+      "Spreading CPU-bound calls over N workers makes the batch up to N times "
+      "faster.",
+      absl::StrFormat("%.2fx with %d workers; this machine could give %.1f "
+                      "cores just now.",
+                      speed_up, workers, cores),
+      workers > 1 && speed_up >= 0.75 * cap && cap >= 1.5,
+      workers == 1 ? "one worker cannot speed anything up"
+      : cap < 1.5  ? absl::StrFormat("the machine had only %.1f free cores; "
+                                      "the speed-up is capped there",
+                                     cores)
+                   : "the workers did not keep their cores busy");
   return 0;
 }

@@ -1,8 +1,12 @@
 #include "tools/cli/cli.h"
 
+#include <time.h>
+
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -156,6 +160,28 @@ std::string FormatDuration(absl::Duration duration) {
 
 void Heading(absl::string_view title) {
   std::printf("\n== %s ==\n", std::string(title).c_str());
+}
+
+double MeasureFreeCores(int up_to, absl::Duration probe) {
+  std::vector<double> cpu_seconds(up_to);
+  std::vector<std::thread> spinners;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < up_to; ++i) {
+    spinners.emplace_back([&, i] {
+      volatile uint64_t sink = 0;
+      while (absl::Now() - start < probe) {
+        for (int k = 0; k < 10000; ++k) sink = sink + k;
+      }
+      timespec cpu;
+      ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+      cpu_seconds[i] = cpu.tv_sec + cpu.tv_nsec * 1e-9;
+    });
+  }
+  for (std::thread& spinner : spinners) spinner.join();
+  const double wall = absl::ToDoubleSeconds(absl::Now() - start);
+  double cpu = 0;
+  for (double seconds : cpu_seconds) cpu += seconds;
+  return wall > 0 ? cpu / wall : 0;
 }
 
 void Claim(absl::string_view tutorial, absl::string_view measured, bool shown,

@@ -43,6 +43,14 @@ std::string FormatDuration(absl::Duration duration);
 // Prints a heading for one section of a tool's output.
 void Heading(absl::string_view title);
 
+// How many of `up_to` cores this machine can give a CPU-bound run right now:
+// `up_to` threads spin for `probe` each, and the CPU time they got, over the
+// wall time, is the answer (2.0 on an idle 2-core machine; less when other
+// processes hold the cores). A tool whose claim is a CPU-bound speed-up says
+// "no" with this number instead of presenting a capped speed-up as the result.
+double MeasureFreeCores(int up_to,
+                        absl::Duration probe = absl::Milliseconds(100));
+
 // Prints the tutorial's claim and what this run measured, and whether the run
 // showed the claim:
 //   Tutorial: Without a lock, concurrent updates to a counter are lost.
