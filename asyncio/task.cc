@@ -53,9 +53,16 @@ bool TaskBase::Cancel(const std::string& message) {
   ++num_cancels_requested_;
   // Python leaves _fut_waiter set: it may be a task that swallows the
   // cancellation, to be cancelled again later.
-  if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) return true;
+  if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) {
+    if (!wait_cancelled_) set_cancel_message(message);
+    wait_cancelled_ = true;
+    return true;
+  }
   must_cancel_ = true;
-  set_cancel_message(message);
+  // Once the wait is cancelled, its CancelledError (the first message) is the
+  // one the task gets, as in Python's __step; a later message does not replace
+  // it.
+  if (!wait_cancelled_) set_cancel_message(message);
   return true;
 }
 
@@ -69,6 +76,7 @@ int TaskBase::Uncancel() {
 
 void TaskBase::Step() {
   waiting_on_ = nullptr;
+  wait_cancelled_ = false;
   if (must_cancel_) {
     must_cancel_ = false;
     throw_cancel_ = true;
@@ -105,6 +113,7 @@ void TaskBase::Step() {
   if (must_cancel_ && waiting_on_ != nullptr &&
       waiting_on_->CancelWait(cancel_message())) {
     must_cancel_ = false;
+    wait_cancelled_ = true;
   }
 }
 

@@ -20,6 +20,9 @@
 //   scheduled but not yet stepped (not started, or woken by a result) makes its
 //   next step throw CancelledError instead (Python's _must_cancel); a task
 //   cancelled before its first step never runs its body.
+// - Cancel(msg) twice: on a suspended task the first message is the one the
+//   task and its awaiters see (the cancelled awaitable's CancelledError, which
+//   Python's __step keeps); on a task not yet stepped, the last.
 // - A task that cancels itself ends cancelled at its next await, or when it
 //   returns if there is none.
 // - A task whose coroutine lets CancelledError out ends cancelled; one that
@@ -112,6 +115,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   uint64_t id_;
   int num_cancels_requested_ = 0;
   bool must_cancel_ = false;
+  // Cancel() cancelled what the task waits on in this suspension: the
+  // awaitable will throw CancelledError with that first message.
+  bool wait_cancelled_ = false;
   bool started_ = false;
   bool running_ = false;
 };

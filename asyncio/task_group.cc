@@ -135,6 +135,13 @@ Coroutine<void> TaskGroup::Run(Coroutine<void> body) {
     errors_.push_back(body_error);
   }
   if (!errors_.empty()) {
+    // 3.13 (gh-116720): the errors replace a cancellation from outside the
+    // group; uncancel and cancel again so that it is not lost: the count stays
+    // and the parent's next await is cancelled.
+    if (parent_.Cancelling() > 0) {
+      parent_.Uncancel();
+      parent_.Cancel();
+    }
     throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors_));
   }
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "asyncio/errors.h"
 #include "asyncio/future.h"
@@ -211,6 +212,91 @@ TEST(TaskGroupTest, ErrorsTakePriorityOverAnOutsideCancel) {
   } catch (const ExceptionGroup& e) {
     EXPECT_THAT(Messages(e), ElementsAre("raised while cancelling"));
   }
+}
+
+// CPython's test_taskgroups.py test_nested_groups_both_cancelled (gh-116720,
+// 3.13): a member task whose inner group fails while the outer group cancels
+// it gets the ExceptionGroup, and its next await is still cancelled.
+TEST(TaskGroupTest, AnInnerGroupsErrorsKeepTheOuterGroupsCancel) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto member = [&]() -> Coroutine<void> {
+    TaskGroup inner;
+    try {
+      co_await inner.Run([&]() -> Coroutine<void> {
+        inner.CreateTask(Fail(absl::ZeroDuration(), "inner"));
+        co_await Sleep(absl::Hours(1));
+      }());
+    } catch (const ExceptionGroup& e) {
+      events.push_back(absl::StrCat("inner group failed, cancelling ",
+                                    CurrentTask()->Cancelling()));
+    }
+    try {
+      co_await Sleep(absl::Hours(1));
+      events.push_back("not cancelled");
+    } catch (const CancelledError&) {
+      events.push_back("next await cancelled");
+      throw;
+    }
+  };
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup outer;
+    try {
+      co_await outer.Run([&]() -> Coroutine<void> {
+        outer.CreateTask(member());
+        outer.CreateTask(Fail(absl::ZeroDuration(), "outer"));
+        co_return;
+      }());
+    } catch (const ExceptionGroup& e) {
+      events.push_back("outer: " + Messages(e)[0]);
+    }
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("inner group failed, cancelling 1",
+                                  "next await cancelled", "outer: outer"));
+}
+
+// CPython's test_taskgroups.py test_error_and_cancel (3.13): a group whose
+// child fails while its parent is also cancelled from outside raises the
+// ExceptionGroup, and the parent's next await is still cancelled.
+TEST(TaskGroupTest, AnErrorAndAnOutsideCancelBothReachTheParent) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  Future<void> child_started = loop.CreateFuture<void>();
+  auto inner = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask([&]() -> Coroutine<void> {
+          child_started.SetResult();
+          co_await Sleep(absl::ZeroDuration());
+          throw std::runtime_error("child");
+        }());
+        co_await Sleep(absl::Hours(1));
+        events.push_back("sleep in group not cancelled");
+      }());
+    } catch (const ExceptionGroup& e) {
+      events.push_back(absl::StrCat("group failed, cancelling ",
+                                    CurrentTask()->Cancelling()));
+    }
+    co_await Sleep(absl::Hours(1));
+    events.push_back("sleep after group not cancelled");
+  };
+  auto outer = [&]() -> Coroutine<void> {
+    Task<void> t = CreateTask(inner());
+    co_await child_started;
+    EXPECT_EQ(t.Cancelling(), 0);
+    t.Cancel();
+    EXPECT_EQ(t.Cancelling(), 1);
+    try {
+      co_await t;
+    } catch (const CancelledError&) {
+      events.push_back("cancelled");
+    }
+    EXPECT_TRUE(t.Cancelled());
+  };
+  loop.RunUntilComplete(outer());
+  EXPECT_THAT(events, ElementsAre("group failed, cancelling 1", "cancelled"));
 }
 
 TEST(TaskGroupTest, NestedGroupsCarryTheInnerGroup) {
