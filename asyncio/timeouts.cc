@@ -1,7 +1,9 @@
 #include "asyncio/timeouts.h"
 
+#include <cstdint>
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "asyncio/errors.h"
@@ -16,16 +18,15 @@ absl::Status TimeoutErrorStatus() {
 }
 
 Coroutine<void> CancelAndWait(AnyTask task) {
-  std::optional<AnyTask> self = CurrentTask();
-  const int before = self ? self->Cancelling() : 0;
+  // The caller waits on a future of its own, as Python's does: cancelling the
+  // caller cancels that future, not the task a second time.
+  Future<void> waiter;
+  const uint64_t id = task.AddDoneCallback([waiter](AnyTask&) mutable {
+    if (!waiter.Done()) waiter.SetResult();
+  });
+  absl::Cleanup remove_callback = [&task, id] { task.RemoveDoneCallback(id); };
   task.Cancel();
-  try {
-    co_await task;
-  } catch (...) {
-    // The task's own outcome is the caller's to read; a cancel of the caller
-    // while waiting is not.
-    if (self && self->Cancelling() > before) throw;
-  }
+  co_await waiter;
 }
 
 }  // namespace internal

@@ -22,8 +22,10 @@
 // timeout cancels the inner task and waits until it has finished cancelling;
 // if the inner task swallows the cancel and returns a value, that value is the
 // answer. With timeout <= 0 a finished task's result is returned and a
-// Coroutine is never started (its task is cancelled before its first step).
-// Cancelling the caller cancels the inner task.
+// Coroutine is never started (its task is cancelled before its first step);
+// cancelling the caller while it waits for that cancelled task to finish
+// throws CancelledError at once and leaves the task, cancelled once, to end
+// on its own. Otherwise cancelling the caller cancels the inner task.
 //
 // Where C++ forced a difference: there is no `async with`, so the body is a
 // Coroutine or Task handed to Run (the Timeout object must outlive that
@@ -158,8 +160,9 @@ Coroutine<internal::StatusOrOf<T>> WaitFor(Task<T> task,
 
 namespace internal {
 
-// Python's _cancel_and_wait: cancels `task` and waits until it is done,
-// without rethrowing its outcome; a cancel of the caller still propagates.
+// Python's _cancel_and_wait: cancels `task` once and waits until it is done,
+// without rethrowing its outcome; a cancel of the caller propagates at once
+// and leaves the task alone.
 Coroutine<void> CancelAndWait(AnyTask task);
 
 template <typename T>

@@ -316,6 +316,48 @@ TEST(WaitForTest, ZeroTimeoutOnAPendingTaskCancelsIt) {
   EXPECT_THAT(events, ElementsAre("inner cleanup"));
 }
 
+// CPython's wait_for with timeout <= 0 awaits _cancel_and_wait's own future:
+// cancelling the caller raises CancelledError there at once, and the inner,
+// cancelled once, goes on to its end.
+TEST(WaitForTest, ZeroTimeoutCancellingTheCallerLeavesTheInnerCancelledOnce) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  Future<void> gate = loop.CreateFuture<void>();
+  auto inner_body = [&]() -> Coroutine<int> {
+    try {
+      co_await Sleep(absl::Hours(1));
+    } catch (const CancelledError&) {
+      events.push_back("inner cancelled");
+    }
+    co_await gate;
+    events.push_back("inner cleanup done");
+    co_return 5;
+  };
+  auto caller_body = [&](Task<int> inner) -> Coroutine<void> {
+    (void)co_await WaitFor(inner, absl::ZeroDuration());
+    events.push_back("caller not cancelled");
+  };
+  auto main = [&]() -> Coroutine<int> {
+    Task<int> inner = CreateTask(inner_body());
+    co_await Sleep(absl::ZeroDuration());
+    Task<void> caller = CreateTask(caller_body(inner));
+    co_await Sleep(absl::ZeroDuration());  // It cancels the inner, waits.
+    caller.Cancel();
+    try {
+      co_await caller;
+    } catch (const CancelledError&) {
+      events.push_back("caller cancelled");
+    }
+    EXPECT_FALSE(inner.Done());
+    EXPECT_EQ(inner.Cancelling(), 1);
+    gate.SetResult();
+    co_return co_await inner;
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 5);
+  EXPECT_THAT(events, ElementsAre("inner cancelled", "caller cancelled",
+                                  "inner cleanup done"));
+}
+
 TEST(WaitForTest, AnInnerThatSwallowsTheCancelGivesItsValue) {
   EventLoop loop;
   auto stubborn = []() -> Coroutine<int> {
