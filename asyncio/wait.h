@@ -21,13 +21,17 @@
 // finish; after the timeout every further Next() answers TimeoutError and the
 // remaining tasks keep running.
 //
-// Where C++ forced a difference: done and pending are vectors in the order
-// of the input, not sets. AsCompleted gives the done Task itself (Python
-// 3.13's `async for`), so its value or exception is read with `co_await t` or
-// Result(); TimeoutError is a status value (DESIGN.md, Errors 1).
+// As Python's, which take a set, a task given twice counts once: it appears
+// once in done or pending, and AsCompleted gives it once; AsCompleted of no
+// tasks gives nothing.
 //
-// Misuse (ValueError): Wait or AsCompleted with no tasks; Next() past the
-// end.
+// Where C++ forced a difference: done and pending are vectors in the order
+// of the input (first occurrences), not sets. AsCompleted gives the done Task
+// itself (Python 3.13's `async for`), so its value or exception is read with
+// `co_await t` or Result(); TimeoutError is a status value (DESIGN.md, Errors
+// 1).
+//
+// Misuse (ValueError): Wait with no tasks; Next() past the end.
 //
 // Thread-safety: the loop's thread only.
 
@@ -43,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "asyncio/coroutine.h"
@@ -125,6 +130,18 @@ Coroutine<WaitResult<T>> WaitTasks(std::vector<Task<T>> tasks,
 
 [[noreturn]] void EmptyWait(const char* what);
 
+// `tasks` with each task once, first occurrences in order (Python's set(fs)).
+template <typename T>
+std::vector<Task<T>> Unique(std::vector<Task<T>> tasks) {
+  absl::flat_hash_set<const TaskBase*> seen;
+  std::vector<Task<T>> unique;
+  unique.reserve(tasks.size());
+  for (Task<T>& task : tasks) {
+    if (seen.insert(task.base()).second) unique.push_back(std::move(task));
+  }
+  return unique;
+}
+
 }  // namespace internal
 
 // Python's asyncio.wait(tasks, timeout=, return_when=); see the top of this
@@ -133,7 +150,7 @@ template <typename T>
 Coroutine<WaitResult<T>> Wait(std::vector<Task<T>> tasks,
                               WaitOptions options = {}) {
   if (tasks.empty()) internal::EmptyWait("Wait");
-  return internal::WaitTasks(std::move(tasks), options);
+  return internal::WaitTasks(internal::Unique(std::move(tasks)), options);
 }
 
 namespace internal {
@@ -156,12 +173,11 @@ class AsCompletedState final : public TimerNode {
 template <typename T>
 class AsCompleted {
  public:
-  // Starts watching `tasks` (misuse when empty); the timeout runs from here.
+  // Starts watching `tasks`, each once; the timeout runs from here.
   explicit AsCompleted(std::vector<Task<T>> tasks,
                        absl::Duration timeout = absl::InfiniteDuration())
-      : tasks_(std::move(tasks)),
+      : tasks_(internal::Unique(std::move(tasks))),
         state_(std::make_shared<internal::AsCompletedState>()) {
-    if (tasks_.empty()) internal::EmptyWait("AsCompleted");
     state_->loop = &internal::RunningLoopOrDie("AsCompleted");
     for (size_t i = 0; i < tasks_.size(); ++i) {
       tasks_[i].AddDoneCallback(
