@@ -130,7 +130,7 @@ class EventLoop : public internal::LoopCore {
   // Python's loop.create_task(coro, name=...): the loop need not be running.
   template <typename T>
   Task<T> CreateTask(Coroutine<T> coro, TaskOptions options = {}) {
-    return internal::NewTask(*this, std::move(coro), std::move(options));
+    return internal::NewTask(*this, std::move(coro), options);
   }
   // Python's loop.create_future().
   template <typename T = void>

@@ -4,6 +4,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,13 +21,12 @@ void TaskFrame::ThrowCancel() {
 }
 
 TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
-                   PromiseBase* promise, std::string name)
+                   PromiseBase* promise, std::string_view name)
     : FutureBase(loop),
       TaskFrame(loop),
       top_(top),
       promise_(promise),
-      name_(name.empty() ? nullptr
-                         : std::make_unique<std::string>(std::move(name))),
+      name_(name.empty() ? nullptr : std::make_unique<std::string>(name)),
       id_(loop->NextTaskId()) {
   Ref();  // The loop's, until the task is done: pending tasks stay alive.
   promise->set_task(this);

@@ -1,10 +1,9 @@
 // Task<T>: Python's asyncio.Task, a coroutine scheduled to run concurrently.
 //
-//   Task<int> t = CreateTask(Work(), {.name = "worker"});  //
-//   asyncio.create_task
-//   ...                                                      // t runs
-//   meanwhile int x = co_await t;                                      // await
-//   t
+//   Task<int> t = CreateTask(Work(), {.name = "worker"});  // create_task
+//   ...                                                    // t runs meanwhile
+//   int x = co_await t;                                    // await t
+//   int y = co_await CreateTask(Work());                   // await at once
 //
 // Eager in the sense Python's tasks are: CreateTask schedules the coroutine's
 // first step on the running loop at once (it starts in the loop's next
@@ -51,6 +50,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -64,17 +64,23 @@
 namespace pyconc::asyncio {
 
 // The keyword arguments of Python's create_task(coro, name=...).
+//
+// Trivially destructible on purpose: g++ 12 miscompiles a temporary with a
+// non-trivial destructor inside a co_await operand, and `co_await
+// CreateTask(Work())` makes this one. The name is copied into the task by
+// CreateTask, so it only has to outlive that call.
 struct TaskOptions {
   // Empty means "Task-N", numbered per loop in creation order from 1.
-  std::string name;
+  std::string_view name;
 };
+static_assert(std::is_trivially_destructible_v<TaskOptions>);
 
 namespace internal {
 
 class TaskBase : public FutureBase, public TaskFrame {
  public:
   TaskBase(LoopCore* loop, std::coroutine_handle<> top, PromiseBase* promise,
-           std::string name);
+           std::string_view name);
 
   // Python's Task.cancel(msg), cancelling(), uncancel().
   bool Cancel(const std::string& message) override;
@@ -125,13 +131,13 @@ class TaskBase : public FutureBase, public TaskFrame {
 template <typename T>
 class TaskState final : public TaskBase, public ResultSlot<T> {
  public:
-  TaskState(LoopCore* loop, Coroutine<T> coro, std::string name)
-      : TaskState(loop, coro.Release(), std::move(name)) {}
+  TaskState(LoopCore* loop, Coroutine<T> coro, std::string_view name)
+      : TaskState(loop, coro.Release(), name) {}
 
  private:
   TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
-            std::string name)
-      : TaskBase(loop, handle, &handle.promise(), std::move(name)) {}
+            std::string_view name)
+      : TaskBase(loop, handle, &handle.promise(), name) {}
   void TakeResult() override {
     auto& promise =
         Coroutine<T>::Handle::from_address(top().address()).promise();
@@ -236,8 +242,7 @@ class Task : public AnyTask {
 namespace internal {
 template <typename T>
 Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
-  auto* state =
-      new TaskState<T>(&loop, std::move(coro), std::move(options.name));
+  auto* state = new TaskState<T>(&loop, std::move(coro), options.name);
   Task<T> task(state);
   state->Unref();  // The loop's reference is the one TaskBase took.
   return task;
@@ -249,7 +254,7 @@ Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
 template <typename T>
 Task<T> CreateTask(Coroutine<T> coro, TaskOptions options = {}) {
   return internal::NewTask(internal::RunningLoopOrDie("CreateTask"),
-                           std::move(coro), std::move(options));
+                           std::move(coro), options);
 }
 
 namespace internal {

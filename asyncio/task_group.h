@@ -94,8 +94,7 @@ class TaskGroup {
   template <typename T>
   Task<T> CreateTask(Coroutine<T> coro, TaskOptions options = {}) {
     CheckCanCreate();
-    Task<T> task =
-        internal::NewTask(*loop_, std::move(coro), std::move(options));
+    Task<T> task = internal::NewTask(*loop_, std::move(coro), options);
     Track(task);
     return task;
   }
