@@ -3,7 +3,9 @@
 #include "asyncio/executor.h"
 
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -175,6 +177,37 @@ TEST(ExecutorTest, CancellingRunCoroutineThreadsafesFutureCancelsTheTask) {
   EXPECT_TRUE(future.Cancelled());
   EXPECT_THROW(future.Result(), futures::CancelledError);
   EXPECT_EQ(cancelled_on, std::this_thread::get_id());
+}
+
+// CPython 3.13: a cancelled run_coroutine_threadsafe future raises
+// concurrent.futures.CancelledError, an Exception that `except
+// asyncio.CancelledError` does not catch (distinct classes since 3.8,
+// bpo-32528).
+TEST(ExecutorTest, TheFuturesCancelledErrorIsNotAsyncios) {
+  static_assert(!std::is_same_v<futures::CancelledError, CancelledError>);
+  static_assert(std::is_base_of_v<std::exception, futures::CancelledError>);
+  static_assert(!std::is_base_of_v<std::exception, CancelledError>);
+  EventLoop loop;
+  absl::Notification suspended;
+  std::thread::id cancelled_on;
+  futures::Future<int> future = RunCoroutineThreadsafe(
+      SleepUntilCancelled(&suspended, &cancelled_on), loop);
+  std::thread client([&] {
+    suspended.WaitForNotification();
+    future.Cancel();
+  });
+  loop.RunForever();
+  client.join();
+  loop.Close();
+  std::string caught;
+  try {
+    future.Result();
+  } catch (const CancelledError&) {
+    caught = "asyncio::CancelledError";
+  } catch (const std::exception& e) {
+    caught = e.what();
+  }
+  EXPECT_EQ(caught, "CancelledError");
 }
 
 // Python's _set_concurrent_future_state: the future, cancelled first, stays
