@@ -58,11 +58,6 @@
 namespace pyconc::asyncio {
 namespace internal {
 
-// absl::StatusOr<T>, or absl::Status for void.
-template <typename T>
-using StatusOrOf =
-    std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
-
 // The TimeoutError status.
 absl::Status TimeoutErrorStatus();
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "asyncio/asyncio.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "threading/pool/executor.h"
 
 namespace pyconc::asyncio {
 namespace {
@@ -142,6 +144,24 @@ TEST(SpellingsTest, WaitAndAsCompleted) {
     co_return seen;
   };
   EXPECT_THAT(asyncio::Run(main()), ElementsAre(1, 1));
+}
+
+int CountLines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// executor.h.
+TEST(SpellingsTest, ThreadBridges) {
+  futures::ThreadPoolExecutor pool;
+  const std::string path = "a\nb\n";
+  auto main = [&]() -> Coroutine<int> {
+    absl::StatusOr<int> n = co_await ToThread(CountLines, path);
+    auto f = RunInExecutor(pool, CountLines, path);
+    int m = 0;
+    if (f.ok()) m = co_await *f;
+    co_return *n + m;
+  };
+  EXPECT_EQ(asyncio::Run(main()), 4);
 }
 
 // sockets.h.
