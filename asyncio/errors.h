@@ -45,6 +45,9 @@ template <typename T>
 using StatusOrOf =
     std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
 
+// Python's TimeoutError as a status (MakeError(PythonError::kTimeoutError)).
+absl::Status TimeoutErrorStatus();
+
 // True when `e` holds a CancelledError.
 bool IsCancelledError(const std::exception_ptr& e);
 

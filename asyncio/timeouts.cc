@@ -2,9 +2,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "asyncio/errors.h"
 #include "asyncio/task.h"
@@ -12,10 +14,6 @@
 
 namespace pyconc::asyncio {
 namespace internal {
-
-absl::Status TimeoutErrorStatus() {
-  return absl::DeadlineExceededError("TimeoutError");
-}
 
 Coroutine<void> CancelAndWait(AnyTask task) {
   // The caller waits on a future of its own, as Python's does: cancelling the
@@ -30,6 +28,23 @@ Coroutine<void> CancelAndWait(AnyTask task) {
 }
 
 }  // namespace internal
+
+// Python's _State values, as its messages name them.
+const char* Timeout::StateName(State state) {
+  switch (state) {
+    case State::kCreated:
+      return "created";
+    case State::kEntered:
+      return "active";
+    case State::kExpiring:
+      return "expiring";
+    case State::kExpired:
+      return "expired";
+    case State::kExited:
+      return "finished";
+  }
+  return "unknown";
+}
 
 Timeout::Timeout(absl::Duration delay)
     : when_(delay == absl::InfiniteDuration()
@@ -46,9 +61,9 @@ void Timeout::Reschedule(absl::Time when) {
   if (state_ != State::kEntered) {
     pyconc::internal::Misuse("RuntimeError",
                              state_ == State::kCreated
-                                 ? "Timeout has not been entered"
-                                 : "Cannot change state of a finished or "
-                                   "expiring Timeout");
+                                 ? std::string("Timeout has not been entered")
+                                 : absl::StrCat("Cannot change state of ",
+                                                StateName(state_), " Timeout"));
   }
   when_ = when;
   loop_->RemoveTimer(this);

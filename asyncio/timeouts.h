@@ -35,7 +35,8 @@
 // TimeoutError. The deadline is on the loop's clock (EventLoop::Time()).
 //
 // Misuse (RuntimeError): Run twice on one Timeout, Run outside a task, or
-// Reschedule when not inside Run.
+// Reschedule when not inside Run, with Python's messages ("Timeout has not
+// been entered", "Cannot change state of expired Timeout").
 //
 // Thread-safety: the loop's thread only.
 
@@ -56,12 +57,7 @@
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {
-namespace internal {
-
-// The TimeoutError status.
-absl::Status TimeoutErrorStatus();
-
-}  // namespace internal
+namespace internal {}  // namespace internal
 
 // Python's asyncio.Timeout, the object `async with asyncio.timeout()` yields.
 class Timeout final : private internal::TimerNode {
@@ -99,6 +95,7 @@ class Timeout final : private internal::TimerNode {
 
  private:
   enum class State { kCreated, kEntered, kExpiring, kExpired, kExited };
+  static const char* StateName(State state);
 
   template <typename T, typename A>
   Coroutine<internal::StatusOrOf<T>> RunAwait(A body) {

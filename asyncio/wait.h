@@ -51,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "asyncio/coroutine.h"
+#include "asyncio/errors.h"
 #include "asyncio/future.h"
 #include "asyncio/handle.h"
 #include "asyncio/loop_core.h"
@@ -206,7 +207,7 @@ class AsCompleted {
       co_await signal;
     }
     if (state_->done.empty()) {
-      co_return absl::DeadlineExceededError("TimeoutError");
+      co_return internal::TimeoutErrorStatus();
     }
     const size_t index = state_->done.front();
     state_->done.pop_front();

@@ -234,6 +234,55 @@ TEST(TimeoutDeathTest, RescheduleBeforeRunIsMisuse) {
       "RuntimeError.*not been entered");
 }
 
+// CPython's Timeout.reschedule names the state: "expired" after a timeout,
+// "finished" after a normal exit, "expiring" inside once the deadline passed.
+TEST(TimeoutDeathTest, RescheduleAnExpiredTimeoutIsMisuse) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        auto main = []() -> Coroutine<void> {
+          Timeout timeout(absl::Milliseconds(1));
+          (void)co_await timeout.Run(SleepForever());
+          timeout.Reschedule(absl::InfiniteFuture());
+        };
+        loop.RunUntilComplete(main());
+      },
+      "RuntimeError: Cannot change state of expired Timeout");
+}
+
+TEST(TimeoutDeathTest, RescheduleAFinishedTimeoutIsMisuse) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        auto main = []() -> Coroutine<void> {
+          Timeout timeout(absl::Hours(1));
+          (void)co_await timeout.Run(After(absl::ZeroDuration(), 1));
+          timeout.Reschedule(absl::InfiniteFuture());
+        };
+        loop.RunUntilComplete(main());
+      },
+      "RuntimeError: Cannot change state of finished Timeout");
+}
+
+TEST(TimeoutDeathTest, RescheduleAnExpiringTimeoutIsMisuse) {
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        auto main = []() -> Coroutine<void> {
+          Timeout timeout(absl::Milliseconds(1));
+          (void)co_await timeout.Run([&]() -> Coroutine<void> {
+            try {
+              co_await Sleep(absl::Hours(1));
+            } catch (const CancelledError&) {
+              timeout.Reschedule(absl::InfiniteFuture());
+            }
+          }());
+        };
+        loop.RunUntilComplete(main());
+      },
+      "RuntimeError: Cannot change state of expiring Timeout");
+}
+
 TEST(TimeoutDeathTest, RunTwiceIsMisuse) {
   EXPECT_DEATH(
       {
