@@ -13,9 +13,9 @@
 // (cancelled directly), the outer is cancelled too. A Coroutine is wrapped in
 // a task first (ensure_future), which the loop keeps alive.
 //
-// Where C++ forced a difference: none beyond the types; Shield(Task<T>)
-// returns Future<T>, and an already-done inner gives an outer that completes
-// in the loop's next iteration instead of the inner itself.
+// Where C++ forced a difference: none beyond the types; Shield(Task<T>) and
+// Shield(Future<T>) return Future<T>, and an already-done inner gives an outer
+// that completes in the loop's next iteration instead of the inner itself.
 //
 // Thread-safety: the loop's thread only.
 
@@ -32,12 +32,12 @@
 
 namespace pyconc::asyncio {
 
-// Python's asyncio.shield(task); see the top of this file.
-template <typename T>
-Future<T> Shield(Task<T> inner) {
+// Python's asyncio.shield(task_or_future); see the top of this file.
+template <internal::FutureLike F, typename T = internal::FutureValueT<F>>
+Future<T> Shield(F inner) {
   Future<T> outer;
   // Python's _inner_done_callback.
-  const uint64_t id = inner.AddDoneCallback([outer](Task<T>& done) mutable {
+  const uint64_t id = inner.AddDoneCallback([outer](F& done) mutable {
     if (outer.Done()) {
       // Done in the same iteration as the outer's cancel, before the outer's
       // callback below could stop this one: Python marks it retrieved.

@@ -241,6 +241,11 @@ class Task : public AnyTask {
 
 namespace internal {
 template <typename T>
+struct FutureValue<Task<T>> {
+  using type = T;
+};
+
+template <typename T>
 Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
   auto* state = new TaskState<T>(&loop, std::move(coro), options.name);
   Task<T> task(state);

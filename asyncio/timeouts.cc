@@ -15,11 +15,11 @@
 namespace pyconc::asyncio {
 namespace internal {
 
-Coroutine<void> CancelAndWait(AnyTask task) {
+Coroutine<void> CancelAndWait(AnyFuture task) {
   // The caller waits on a future of its own, as Python's does: cancelling the
   // caller cancels that future, not the task a second time.
   Future<void> waiter;
-  const uint64_t id = task.AddDoneCallback([waiter](AnyTask&) mutable {
+  const uint64_t id = task.AddDoneCallback([waiter](AnyFuture&) mutable {
     if (!waiter.Done()) waiter.SetResult();
   });
   absl::Cleanup remove_callback = [&task, id] { task.RemoveDoneCallback(id); };

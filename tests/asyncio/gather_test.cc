@@ -322,5 +322,44 @@ TEST(GatherTest, LateExceptionsAreMarkedRetrieved) {
   EXPECT_EQ(reports, 0);
 }
 
+// CPython's gather takes futures as it takes tasks and coroutines.
+TEST(GatherTest, TakesFutures) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    Future<int> a;
+    Future<int> b;
+    std::vector<Future<int>> futures = {a, b};
+    b.SetResult(2);
+    a.SetResult(1);
+    std::vector<int> values = co_await Gather(futures);
+    auto [x, y] = co_await Gather(a, After(absl::ZeroDuration(), 10));
+    std::vector<Outcome<int>> outcomes =
+        co_await Gather(kReturnExceptions, futures);
+    co_return values[0] * 1000 + values[1] * 100 + x + y + outcomes[1].value();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 1000 + 200 + 1 + 10 + 2);
+}
+
+TEST(GatherTest, CancellingTheAwaiterCancelsAFutureChild) {
+  EventLoop loop;
+  Future<int> child = loop.CreateFuture<int>();
+  auto waiter = [&]() -> Coroutine<void> {
+    std::vector<Future<int>> children = {child};
+    co_await Gather(children);
+  };
+  auto main = [&]() -> Coroutine<bool> {
+    Task<void> task = CreateTask(waiter());
+    co_await Sleep(absl::ZeroDuration());  // The waiter is in Gather.
+    task.Cancel();
+    try {
+      co_await task;
+    } catch (const CancelledError&) {
+    }
+    co_return task.Cancelled();
+  };
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
+  EXPECT_TRUE(child.Cancelled());
+}
+
 }  // namespace
 }  // namespace pyconc::asyncio

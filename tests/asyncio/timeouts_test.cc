@@ -533,5 +533,55 @@ TEST(ShieldTest, AnInnerExceptionAfterTheOuterWasCancelledIsReported) {
   EXPECT_THAT(reports, ElementsAre("Task exception was never retrieved"));
 }
 
+// CPython's wait_for(fut, timeout) and shield(fut) on a plain future.
+TEST(WaitForTest, ATimeoutCancelsAFuture) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<bool> {
+    Future<int> f;
+    absl::StatusOr<int> r = co_await WaitFor(f, absl::Milliseconds(1));
+    co_return IsTimeoutError(r.status()) && f.Cancelled();
+  };
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
+}
+
+TEST(WaitForTest, ZeroTimeoutOnFutures) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<bool> {
+    Future<int> pending;
+    absl::StatusOr<int> r = co_await WaitFor(pending, absl::ZeroDuration());
+    Future<int> done;
+    done.SetResult(3);
+    absl::StatusOr<int> s = co_await WaitFor(done, absl::ZeroDuration());
+    co_return IsTimeoutError(r.status()) && pending.Cancelled() && *s == 3;
+  };
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
+}
+
+TEST(WaitForTest, AFutureSetInTimeGivesItsValue) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    Future<int> f;
+    f.SetResult(4);
+    absl::StatusOr<int> r = co_await WaitFor(f, absl::Hours(1));
+    co_return r.value();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 4);
+}
+
+TEST(ShieldTest, TakesAFuture) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    Future<int> cancelled_inner;
+    Future<int> outer = Shield(cancelled_inner);
+    outer.Cancel();
+    EXPECT_FALSE(cancelled_inner.Cancelled());
+    cancelled_inner.SetResult(5);
+    Future<int> inner;
+    inner.SetResult(9);
+    co_return co_await Shield(inner);
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 9);
+}
+
 }  // namespace
 }  // namespace pyconc::asyncio

@@ -243,5 +243,42 @@ TEST(AsCompletedTest, AFailedTaskIsGivenAndRethrowsWhenAwaited) {
   EXPECT_TRUE(loop.RunUntilComplete(main()));
 }
 
+// CPython's wait() and as_completed() take futures as they take tasks.
+TEST(WaitTest, TakesFutures) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<bool> {
+    Future<int> a;
+    Future<int> b;
+    std::vector<Future<int>> futures = {a, b};
+    a.SetResult(1);
+    WaitResult<int, Future<int>> r =
+        co_await Wait(futures, {.return_when = ReturnWhen::kFirstCompleted});
+    const bool as_python = r.done.size() == 1 && r.done[0] == a &&
+                           r.pending.size() == 1 && r.pending[0] == b;
+    b.Cancel();
+    co_return as_python;
+  };
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
+}
+
+TEST(AsCompletedTest, TakesFutures) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<std::vector<std::string>> {
+    Future<std::string> x;
+    Future<std::string> y;
+    std::vector<Future<std::string>> futures = {x, y};
+    AsCompleted next(futures);
+    y.SetResult("y");
+    x.SetResult("x");
+    std::vector<std::string> order;
+    while (next.HasNext()) {
+      absl::StatusOr<Future<std::string>> f = co_await next.Next();
+      order.push_back(co_await *f);
+    }
+    co_return order;
+  };
+  EXPECT_THAT(loop.RunUntilComplete(main()), ElementsAre("y", "x"));
+}
+
 }  // namespace
 }  // namespace pyconc::asyncio
