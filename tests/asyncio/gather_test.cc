@@ -21,6 +21,7 @@ namespace pyconc::asyncio {
 namespace {
 
 using test_coroutines::After;
+using test_coroutines::CancelAfterIterations;
 using test_coroutines::Fail;
 using test_coroutines::SleepForever;
 using test_coroutines::WhenSet;
@@ -281,7 +282,7 @@ TEST(GatherTest, CancelPropagatesEvenWithReturnExceptionsAfterAllChildren) {
     }
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("bye"); });
+  CancelAfterIterations(loop, task, 3, "bye");  // The children are asleep.
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   EXPECT_THAT(events, ElementsAre("child swallowed the cancel",

@@ -25,6 +25,7 @@ namespace pyconc::asyncio {
 namespace {
 
 using test_coroutines::After;
+using test_coroutines::CancelAfterIterations;
 using test_coroutines::Fail;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -163,7 +164,7 @@ TEST(TaskGroupTest, CancelFromOutsideCancelsTasksAndPropagates) {
     events.push_back("after the group (must not run)");
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("outside"); });
+  CancelAfterIterations(loop, task, 3, "outside");
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   // Both cleaned up before the group let the cancellation out; "a" awaited.
@@ -181,7 +182,7 @@ TEST(TaskGroupTest, CancelWhileExitingCancelsTheTasks) {
     }());
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel(); });
+  CancelAfterIterations(loop, task, 3);  // "a" is asleep by then.
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   EXPECT_THAT(events, ElementsAre("a cancelled"));
@@ -203,7 +204,7 @@ TEST(TaskGroupTest, ErrorsTakePriorityOverAnOutsideCancel) {
     }());
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel(); });
+  CancelAfterIterations(loop, task, 3);  // The child is asleep by then.
   loop.RunUntilDone(task.base());
   ASSERT_FALSE(task.Cancelled());
   try {
@@ -335,16 +336,32 @@ TEST(TaskGroupTest, NestedGroupsCarryTheInnerGroup) {
 TEST(TaskGroupTest, ASecondCancelDuringCleanupStillWaitsForEveryTask) {
   EventLoop loop;
   std::vector<std::string> events;
+  Future<void> cleaning = loop.CreateFuture<void>();
+  Future<void> cleanup_done = loop.CreateFuture<void>();
+  auto slow_cleanup = [&]() -> Coroutine<int> {
+    try {
+      co_await Sleep(absl::Hours(1));
+    } catch (const CancelledError&) {
+      cleaning.SetResult();
+    }
+    co_await cleanup_done;
+    events.push_back("slow cleanup cancelled");
+    throw CancelledError();
+  };
   auto main = [&]() -> Coroutine<void> {
     TaskGroup group;
     co_await group.Run([&]() -> Coroutine<void> {
-      group.CreateTask(Sleeper(&events, "slow cleanup", absl::Milliseconds(5)));
+      group.CreateTask(slow_cleanup());
       co_await Sleep(absl::Hours(1));
     }());
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("first"); });
-  loop.CallLater(absl::Milliseconds(3), [&] { task.Cancel("second"); });
+  CancelAfterIterations(loop, task, 3, "first");
+  // The second cancel comes while the group waits for the cleanup.
+  cleaning.AddDoneCallback([&](Future<void>&) {
+    task.Cancel("second");
+    cleanup_done.SetResult();
+  });
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   EXPECT_EQ(task.Cancelling(), 2);

@@ -89,12 +89,13 @@ TEST(TaskTest, ResultAndException) {
 TEST(TaskTest, TheLoopKeepsATaskWithoutAHandleAlive) {
   int finished = 0;
   asyncio::Run([&]() -> Coroutine<void> {
+    Future<void> all_finished;
     auto work = [&]() -> Coroutine<void> {
       co_await Sleep(absl::Milliseconds(1));
-      ++finished;
+      if (++finished == 10) all_finished.SetResult();
     };
     for (int i = 0; i < 10; ++i) CreateTask(work());  // Handles dropped.
-    co_await Sleep(absl::Milliseconds(20));
+    co_await all_finished;
   }());
   EXPECT_EQ(finished, 10);
 }

@@ -24,6 +24,7 @@ namespace pyconc::asyncio {
 namespace {
 
 using test_coroutines::After;
+using test_coroutines::CancelAfterIterations;
 using test_coroutines::SleepForever;
 using test_coroutines::WhenSet;
 using ::testing::ElementsAre;
@@ -38,7 +39,6 @@ bool IsTimeoutError(const absl::Status& status) {
 
 TEST(TimeoutTest, ExpiresAndAnswersTimeoutError) {
   EventLoop loop;
-  const absl::Time start = absl::Now();
   auto main = []() -> Coroutine<bool> {
     Timeout timeout(absl::Milliseconds(10));
     absl::StatusOr<int> r = co_await timeout.Run(SleepForever());
@@ -49,7 +49,6 @@ TEST(TimeoutTest, ExpiresAndAnswersTimeoutError) {
   Task<bool> task = loop.CreateTask(main());
   EXPECT_TRUE(loop.RunUntilComplete(task));
   EXPECT_FALSE(task.Cancelled());
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(10));
 }
 
 TEST(TimeoutTest, NotExpiredGivesTheValue) {
@@ -320,9 +319,7 @@ TEST(WaitForTest, TimeoutCancelsTheInnerAndWaitsForItsCleanup) {
     EXPECT_TRUE(inner.Cancelled());
     events.push_back("wait_for answered");
   };
-  const absl::Time start = absl::Now();
   loop.RunUntilComplete(main());
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(5));
   EXPECT_THAT(events, ElementsAre("inner cleanup", "wait_for answered"));
 }
 
@@ -432,7 +429,7 @@ TEST(WaitForTest, CancellingTheCallerCancelsTheInner) {
     (void)co_await WaitFor(inner, absl::Hours(1));
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel(); });
+  CancelAfterIterations(loop, task, 3);  // The inner is asleep by then.
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   EXPECT_TRUE(inner.Cancelled());
