@@ -31,7 +31,14 @@ TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
   Ref();  // The loop's, until the task is done: pending tasks stay alive.
   promise->set_task(this);
   resume_ = top;
-  loop->Schedule(this);  // Python: loop.call_soon(self.__step).
+}
+
+void TaskBase::Start(bool eager) {
+  if (eager) {
+    Step();  // Python's __eager_start: current task while it runs.
+  } else {
+    task_loop_->Schedule(this);  // Python: loop.call_soon(self.__step).
+  }
 }
 
 TaskBase::~TaskBase() {

@@ -12,6 +12,13 @@
 // holds its Task handle (closing Python's "weak reference" trap); handles are
 // copyable and share the task.
 //
+// Eager tasks, as Python 3.12's eager_start and eager_task_factory
+// (TaskOptions::eager_start, EventLoop::SetTaskFactory(TaskFactory::kEager)):
+// when created on the running loop, the coroutine's first step runs inside
+// CreateTask, as the current task, until it first suspends; a coroutine that
+// never suspends is done when CreateTask returns, and is never scheduled.
+// Created while its loop is not running, an eager task starts as any other.
+//
 // Cancellation, as Python 3.11+ (tasks.py), case by case:
 // - Cancel(msg) on a task suspended on an awaitable cancels that awaitable
 //   (a Future, another Task, a Sleep, a socket wait); the task resumes with
@@ -72,6 +79,9 @@ namespace pyconc::asyncio {
 struct TaskOptions {
   // Empty means "Task-N", numbered per loop in creation order from 1.
   std::string_view name;
+  // Python's Task(..., eager_start=True) (3.12): start at once; see the top
+  // of this file. The loop's TaskFactory::kEager makes every task eager.
+  bool eager_start = false;
 };
 static_assert(std::is_trivially_destructible_v<TaskOptions>);
 
@@ -96,6 +106,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   std::string Describe() const override;
   bool is_task() const override { return true; }
 
+  // Schedules the first step, or with `eager` runs it now (Python's
+  // __eager_start). Once, right after construction.
+  void Start(bool eager);
   // The loop closes while the task is pending: report it, destroy its frame.
   void AbandonAtClose();
 
@@ -250,6 +263,9 @@ Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
   auto* state = new TaskState<T>(&loop, std::move(coro), options.name);
   Task<T> task(state);
   state->Unref();  // The loop's reference is the one TaskBase took.
+  state->Start(
+      (options.eager_start || loop.task_factory() == TaskFactory::kEager) &&
+      RunningLoopCore() == &loop);
   return task;
 }
 }  // namespace internal

@@ -504,5 +504,149 @@ TEST(TaskGroupDeathTest, CreateTaskBeforeRunIsMisuse) {
       "RuntimeError.*not been entered");
 }
 
+// CPython's TaskGroup.create_task handles a task already done (an eager task
+// that finished at once) on the spot: a failure aborts the group there.
+TEST(TaskGroupTest, AnEagerTaskThatFailsAtOnceAbortsTheGroupAtOnce) {
+  EventLoop loop;
+  loop.SetTaskFactory(TaskFactory::kEager);
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask([]() -> Coroutine<int> {
+          throw std::runtime_error("at once");
+          co_return 0;
+        }());
+        events.push_back(absl::StrCat("after create, cancelling ",
+                                      CurrentTask()->Cancelling()));
+        try {
+          co_await Sleep(absl::Hours(1));
+        } catch (const CancelledError&) {
+          events.push_back("body cancelled");
+          throw;
+        }
+      }());
+    } catch (const ExceptionGroup& e) {
+      events.push_back("group: " + Messages(e)[0]);
+    }
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("after create, cancelling 1",
+                                  "body cancelled", "group: at once"));
+}
+
+// --- TaskGroup::Cancel, Python 3.15's TaskGroup.cancel() (gh-108951): an
+// early exit without an error ------------------------------------------------
+
+TEST(TaskGroupCancelTest, FromTheBodyCancelsTheTasksAndRunReturns) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<int> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(Sleeper(&events, "a"));
+      co_await Sleep(absl::ZeroDuration());  // "a" is asleep.
+      group.Cancel();
+      group.Cancel();  // Idempotent.
+      try {
+        co_await Sleep(absl::Hours(1));
+      } catch (const CancelledError&) {
+        events.push_back("body cancelled");
+        throw;
+      }
+    }());
+    events.push_back("after the group");
+    co_return CurrentTask()->Cancelling();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 0);
+  EXPECT_THAT(events,
+              ElementsAre("a cancelled", "body cancelled", "after the group"));
+}
+
+TEST(TaskGroupCancelTest, FromAChildEndsTheGroup) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(Sleeper(&events, "a"));
+      group.CreateTask([](TaskGroup* g) -> Coroutine<int> {
+        co_await Sleep(absl::ZeroDuration());
+        g->Cancel();  // The goal is met.
+        co_return 1;
+      }(&group));
+      co_return;  // The group waits for its tasks.
+    }());
+    events.push_back("after the group");
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("a cancelled", "after the group"));
+}
+
+TEST(TaskGroupCancelTest, BeforeRunCancelsOnEntryAndAfterRunDoesNothing) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    group.Cancel();
+    co_await group.Run([&]() -> Coroutine<void> {
+      try {
+        co_await Sleep(absl::Hours(1));
+      } catch (const CancelledError&) {
+        events.push_back("body cancelled on entry");
+        throw;
+      }
+    }());
+    group.Cancel();
+    co_await Sleep(absl::ZeroDuration());
+    events.push_back(absl::StrCat("after the group, cancelling ",
+                                  CurrentTask()->Cancelling()));
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("body cancelled on entry",
+                                  "after the group, cancelling 0"));
+}
+
+TEST(TaskGroupCancelTest, ErrorsStillComeOut) {
+  EventLoop loop;
+  auto main = [&]() -> Coroutine<std::vector<std::string>> {
+    TaskGroup group;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask([]() -> Coroutine<int> {
+          try {
+            co_await Sleep(absl::Hours(1));
+          } catch (const CancelledError&) {
+          }
+          throw std::runtime_error("raised while cancelling");
+        }());
+        co_await Sleep(absl::ZeroDuration());
+        group.Cancel();
+        co_return;
+      }());
+    } catch (const ExceptionGroup& e) {
+      co_return Messages(e);
+    }
+    co_return std::vector<std::string>{};
+  };
+  EXPECT_THAT(loop.RunUntilComplete(main()),
+              ElementsAre("raised while cancelling"));
+}
+
+TEST(TaskGroupCancelTest, AnOutsideCancelStillPropagates) {
+  EventLoop loop;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.Cancel();
+      CurrentTask()->Cancel("from elsewhere");
+      co_await Sleep(absl::Hours(1));
+    }());
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+}
 }  // namespace
 }  // namespace pyconc::asyncio
