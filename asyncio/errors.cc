@@ -3,6 +3,9 @@
 #include <exception>
 #include <string>
 
+#include "absl/status/status.h"
+#include "base/errors.h"
+
 namespace pyconc::asyncio {
 
 std::string CancelledError::what() const {
@@ -10,6 +13,10 @@ std::string CancelledError::what() const {
 }
 
 namespace internal {
+
+absl::Status TimeoutErrorStatus() {
+  return MakeError(PythonError::kTimeoutError);
+}
 
 bool IsCancelledError(const std::exception_ptr& e) {
   if (e == nullptr) return false;

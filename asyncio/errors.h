@@ -15,6 +15,10 @@
 
 #include <exception>
 #include <string>
+#include <type_traits>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace pyconc::asyncio {
 
@@ -34,6 +38,15 @@ class CancelledError {
 };
 
 namespace internal {
+
+// absl::StatusOr<T>, or absl::Status for void: what an operation whose
+// expected failure is a value (TimeoutError, a shut-down executor) returns.
+template <typename T>
+using StatusOrOf =
+    std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
+
+// Python's TimeoutError as a status (MakeError(PythonError::kTimeoutError)).
+absl::Status TimeoutErrorStatus();
 
 // True when `e` holds a CancelledError.
 bool IsCancelledError(const std::exception_ptr& e);

@@ -1,10 +1,5 @@
 #include "asyncio/executor.h"
 
-#include <string>
-
-#include "absl/status/status.h"
-#include "base/misuse.h"
-
 namespace pyconc::asyncio::internal {
 
 void TaskCancelLink::Request() {
@@ -27,11 +22,6 @@ void TaskCancelLink::CancelOnLoop() {
   // Detach() runs on this thread too: the task stays attached, and alive,
   // after the lock is released.
   task_->Cancel("");
-}
-
-void ToThreadFailed(const absl::Status& status) {
-  pyconc::internal::Misuse("RuntimeError",
-                           "ToThread: " + std::string(status.message()));
 }
 
 }  // namespace pyconc::asyncio::internal

@@ -2,11 +2,12 @@
 // asyncio.to_thread, asyncio.wrap_future and asyncio.run_coroutine_threadsafe,
 // on pyconc's ThreadPoolExecutor and futures::Future (//threading/pool).
 //
-//   int n = co_await ToThread(CountLines, path);           // await
-//   to_thread(...) auto f = RunInExecutor(pool, Compress, data);          //
-//   run_in_executor if (f.ok()) Bytes b = co_await *f; futures::Future<int> r =
-//   RunCoroutineThreadsafe(Work(), loop);  // another thread int v =
-//   r.Result();                                    // blocks that thread
+//   absl::StatusOr<int> n = co_await ToThread(CountLines, path);
+//                                        // await asyncio.to_thread(...)
+//   auto f = RunInExecutor(pool, Compress, data);   // run_in_executor
+//   if (f.ok()) Bytes b = co_await *f;
+//   futures::Future<int> r = RunCoroutineThreadsafe(Work(), loop);
+//   int v = r.Result();                  // on another thread: blocks it
 //
 // Where things run: the function runs on a pool thread; the awaiting task
 // resumes on the loop's thread in an iteration after the pool's future
@@ -25,7 +26,8 @@
 // being handed over (the future is then running, as Python's
 // set_running_or_notify_cancel makes it), and after the loop closed it only
 // cancels the future. Where pyconc differs: submitting to a shut-down
-// executor is a Status, as ThreadPoolExecutor::Submit gives it.
+// executor (Python's RuntimeError) is a Status, as ThreadPoolExecutor::Submit
+// gives it, for RunInExecutor and ToThread alike.
 //
 // Thread-safety: RunCoroutineThreadsafe may be called from any thread (it is
 // the way in for coroutines); the others are called inside a task.
@@ -140,8 +142,6 @@ class TaskCancelLink : public std::enable_shared_from_this<TaskCancelLink> {
   TaskBase* const task_;  // The loop's thread only.
 };
 
-[[noreturn]] void ToThreadFailed(const absl::Status& status);
-
 }  // namespace internal
 
 // Python's asyncio.wrap_future(future): a loop-bound Future (on the running
@@ -178,15 +178,17 @@ auto RunInExecutor(futures::ThreadPoolExecutor& executor, F&& fn,
 }
 
 // Python's asyncio.to_thread(fn, *args): fn(args...) on the loop's default
-// executor; the value, or the exception rethrown, at the await.
+// executor; the value (absl::Status for void), or the exception rethrown, at
+// the await. A shut-down default executor is a Status, as for RunInExecutor.
 template <typename F, typename... Args,
           typename R = std::invoke_result_t<F, Args...>>
-Coroutine<R> ToThread(F fn, Args... args) {
+Coroutine<internal::StatusOrOf<R>> ToThread(F fn, Args... args) {
   absl::StatusOr<Future<R>> future = RunInExecutor(
       GetRunningLoop().DefaultExecutor(), std::move(fn), std::move(args)...);
-  if (!future.ok()) internal::ToThreadFailed(future.status());
+  if (!future.ok()) co_return future.status();
   if constexpr (std::is_void_v<R>) {
     co_await *future;
+    co_return absl::OkStatus();
   } else {
     co_return co_await *future;
   }

@@ -312,6 +312,66 @@ class Future {
 
 namespace internal {
 [[noreturn]] void InvalidState(const char* what, const std::string& which);
+
+// A Future or a Task of any result type: how the combinators (Wait, Gather,
+// WaitFor, AsCompleted) hold what they were given, as Python's accept any
+// future. Loop's thread only, as the future itself.
+class AnyFuture {
+ public:
+  // Takes a new reference to `state`.
+  explicit AnyFuture(FutureBase* state) : state_(state) { state->Ref(); }
+
+  bool Done() const { return state_->done(); }
+  bool Cancelled() const { return state_->cancelled(); }
+  // Python's exception(): null after a value; rethrows CancelledError.
+  std::exception_ptr Exception() const { return state_->Exception(Kind()); }
+  // Python's cancel(msg): a Task's or a Future's own.
+  bool Cancel(const std::string& message = "") {
+    return state_->Cancel(message);
+  }
+  uint64_t AddDoneCallback(absl::AnyInvocable<void(AnyFuture&)> fn) {
+    return state_->AddDoneCallback(
+        [fn = std::move(fn)](FutureBase& base) mutable {
+          AnyFuture self(&base);
+          fn(self);
+        });
+  }
+  int RemoveDoneCallback(uint64_t id) { return state_->RemoveDoneCallback(id); }
+  FutureBase* base() const { return state_.get(); }
+
+ private:
+  const char* Kind() const { return state_->is_task() ? "Task" : "Future"; }
+
+  StateRef<FutureBase> state_;
+};
+
+// The result type of a Future<T> or Task<T> (task.h adds Task).
+template <typename F>
+struct FutureValue {};
+template <typename T>
+struct FutureValue<Future<T>> {
+  using type = T;
+};
+template <typename F>
+using FutureValueT = typename FutureValue<std::remove_cvref_t<F>>::type;
+// Future<T> or Task<T>: what Python's combinators call a future.
+template <typename F>
+concept FutureLike = requires {
+  typename FutureValueT<F>;
+};
+
+template <typename F>
+AnyFuture AsAnyFuture(const F& future) {
+  return AnyFuture(future.base());
+}
+template <typename F>
+std::vector<AnyFuture> AsAnyFutures(const std::vector<F>& futures) {
+  std::vector<AnyFuture> out;
+  out.reserve(futures.size());
+  for (const F& f : futures) out.push_back(AsAnyFuture(f));
+  return out;
+}
+
 }  // namespace internal
 
 template <typename T>

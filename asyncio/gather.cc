@@ -13,8 +13,8 @@
 namespace pyconc::asyncio::internal {
 namespace {
 
-// The CancelledError a cancelled task holds.
-std::exception_ptr CancelledErrorOf(const AnyTask& task) {
+// The CancelledError a cancelled task or future holds.
+std::exception_ptr CancelledErrorOf(const AnyFuture& task) {
   try {
     task.Exception();
   } catch (...) {
@@ -25,7 +25,7 @@ std::exception_ptr CancelledErrorOf(const AnyTask& task) {
 
 }  // namespace
 
-GatherWaiter::GatherWaiter(std::vector<AnyTask> children,
+GatherWaiter::GatherWaiter(std::vector<AnyFuture> children,
                            bool return_exceptions)
     : children_(std::move(children)), shared_(std::make_shared<Shared>()) {
   shared_->total = children_.size();
@@ -34,17 +34,17 @@ GatherWaiter::GatherWaiter(std::vector<AnyTask> children,
     shared_->answered = true;
     return;
   }
-  for (AnyTask& child : children_) {
+  for (AnyFuture& child : children_) {
     // The callback keeps `shared_` alive: a child may finish after Gather has
     // answered, and its exception is then marked retrieved.
     child.AddDoneCallback(
-        [shared = shared_](AnyTask& done) { ChildDone(*shared, done); });
+        [shared = shared_](AnyFuture& done) { ChildDone(*shared, done); });
   }
 }
 
 GatherWaiter::~GatherWaiter() { shared_->task = nullptr; }
 
-void GatherWaiter::ChildDone(Shared& shared, AnyTask& child) {
+void GatherWaiter::ChildDone(Shared& shared, AnyFuture& child) {
   ++shared.finished;
   if (shared.answered) {
     if (!child.Cancelled()) child.Exception();  // Mark it retrieved.
@@ -85,7 +85,7 @@ void GatherWaiter::await_resume() {
 bool GatherWaiter::CancelWait(const std::string& message) {
   if (shared_->answered) return false;
   bool cancelled = false;
-  for (AnyTask& child : children_) {
+  for (AnyFuture& child : children_) {
     if (child.Cancel(message)) cancelled = true;
   }
   if (cancelled) {

@@ -4,7 +4,8 @@
 //   std::vector<int> all = co_await Gather(tasks);        // a vector, in order
 //   std::vector<Outcome<int>> o = co_await Gather(kReturnExceptions, tasks);
 //
-// Where it matches Python: every awaitable runs concurrently (a Coroutine is
+// Where it matches Python: Tasks, Futures and Coroutines are all accepted;
+// every awaitable runs concurrently (a Coroutine is
 // wrapped in a task by Gather itself, at the call, as ensure_future does); the
 // results come back in the order of the arguments, whatever order the children
 // finish in. A Task passed more than once is one child whose outcome fills
@@ -91,12 +92,16 @@ Task<T> GatherChild(Task<T> task) {
   return task;
 }
 template <typename T>
+Future<T> GatherChild(Future<T> future) {
+  return future;
+}
+template <typename T>
 Task<T> GatherChild(Coroutine<T> coro) {
   return CreateTask(std::move(coro));
 }
 template <typename A>
 using GatherTaskOf = decltype(GatherChild(std::declval<A>()));
-// A Task or a Coroutine (moved in).
+// A Task, a Future or a Coroutine (moved in).
 template <typename A>
 concept GatherAwaitable = requires(A&& a) {
   GatherChild(std::forward<A>(a));
@@ -106,7 +111,7 @@ concept GatherAwaitable = requires(A&& a) {
 // awaiting task is suspended on.
 class GatherWaiter final : public Waitable {
  public:
-  GatherWaiter(std::vector<AnyTask> children, bool return_exceptions);
+  GatherWaiter(std::vector<AnyFuture> children, bool return_exceptions);
   GatherWaiter(const GatherWaiter&) = delete;
   GatherWaiter& operator=(const GatherWaiter&) = delete;
   ~GatherWaiter();
@@ -136,15 +141,15 @@ class GatherWaiter final : public Waitable {
     std::exception_ptr error;
     TaskFrame* task = nullptr;  // Null until suspended, or once abandoned.
   };
-  static void ChildDone(Shared& shared, AnyTask& child);
+  static void ChildDone(Shared& shared, AnyFuture& child);
   static void Answer(Shared& shared);
 
-  std::vector<AnyTask> children_;
+  std::vector<AnyFuture> children_;
   std::shared_ptr<Shared> shared_;
 };
 
-template <typename T>
-GatherValue<T> GatherResult(const Task<T>& task) {
+template <typename F, typename T = FutureValueT<F>>
+GatherValue<T> GatherResult(const F& task) {
   if constexpr (std::is_void_v<T>) {
     task.Result();
     return std::monostate{};
@@ -153,8 +158,8 @@ GatherValue<T> GatherResult(const Task<T>& task) {
   }
 }
 
-template <typename T>
-Outcome<GatherValue<T>> GatherOutcome(const Task<T>& task) {
+template <typename F, typename T = FutureValueT<F>>
+Outcome<GatherValue<T>> GatherOutcome(const F& task) {
   if (task.Cancelled()) {
     try {
       task.Exception();
@@ -168,55 +173,56 @@ Outcome<GatherValue<T>> GatherOutcome(const Task<T>& task) {
   return Outcome<GatherValue<T>>(GatherResult(task));
 }
 
-template <typename T>
-std::vector<AnyTask> AsAnyTasks(const std::vector<Task<T>>& tasks) {
-  return std::vector<AnyTask>(tasks.begin(), tasks.end());
-}
-
-template <typename T>
-Coroutine<std::vector<GatherValue<T>>> GatherVector(
-    std::vector<Task<T>> tasks) {
-  co_await GatherWaiter(AsAnyTasks(tasks), false);
-  std::vector<GatherValue<T>> results;
-  results.reserve(tasks.size());
-  for (const Task<T>& task : tasks) results.push_back(GatherResult(task));
+template <typename F>
+Coroutine<std::vector<GatherValue<FutureValueT<F>>>> GatherVector(
+    std::vector<F> children) {
+  co_await GatherWaiter(AsAnyFutures(children), false);
+  std::vector<GatherValue<FutureValueT<F>>> results;
+  results.reserve(children.size());
+  for (const F& child : children) results.push_back(GatherResult(child));
   co_return results;
 }
 
-template <typename T>
-Coroutine<std::vector<Outcome<GatherValue<T>>>> GatherVectorOutcomes(
-    std::vector<Task<T>> tasks) {
-  co_await GatherWaiter(AsAnyTasks(tasks), true);
-  std::vector<Outcome<GatherValue<T>>> results;
-  results.reserve(tasks.size());
-  for (const Task<T>& task : tasks) results.push_back(GatherOutcome(task));
+template <typename F>
+Coroutine<std::vector<Outcome<GatherValue<FutureValueT<F>>>>>
+GatherVectorOutcomes(std::vector<F> children) {
+  co_await GatherWaiter(AsAnyFutures(children), true);
+  std::vector<Outcome<GatherValue<FutureValueT<F>>>> results;
+  results.reserve(children.size());
+  for (const F& child : children) results.push_back(GatherOutcome(child));
   co_return results;
 }
 
-template <typename... T>
-Coroutine<std::tuple<GatherValue<T>...>> GatherTuple(
-    std::tuple<Task<T>...> tasks) {
-  co_await GatherWaiter(
-      std::apply([](auto&... t) { return std::vector<AnyTask>{t...}; }, tasks),
-      false);
-  co_return std::apply(
-      [](auto&... t) {
-        return std::tuple<GatherValue<T>...>{GatherResult(t)...};
+template <typename... F>
+std::vector<AnyFuture> TupleAsAnyFutures(const std::tuple<F...>& children) {
+  return std::apply(
+      [](const auto&... c) {
+        return std::vector<AnyFuture>{AsAnyFuture(c)...};
       },
-      tasks);
+      children);
 }
 
-template <typename... T>
-Coroutine<std::tuple<Outcome<GatherValue<T>>...>> GatherTupleOutcomes(
-    std::tuple<Task<T>...> tasks) {
-  co_await GatherWaiter(
-      std::apply([](auto&... t) { return std::vector<AnyTask>{t...}; }, tasks),
-      true);
+template <typename... F>
+Coroutine<std::tuple<GatherValue<FutureValueT<F>>...>> GatherTuple(
+    std::tuple<F...> children) {
+  co_await GatherWaiter(TupleAsAnyFutures(children), false);
   co_return std::apply(
-      [](auto&... t) {
-        return std::tuple<Outcome<GatherValue<T>>...>{GatherOutcome(t)...};
+      [](auto&... c) {
+        return std::tuple<GatherValue<FutureValueT<F>>...>{GatherResult(c)...};
       },
-      tasks);
+      children);
+}
+
+template <typename... F>
+Coroutine<std::tuple<Outcome<GatherValue<FutureValueT<F>>>...>>
+GatherTupleOutcomes(std::tuple<F...> children) {
+  co_await GatherWaiter(TupleAsAnyFutures(children), true);
+  co_return std::apply(
+      [](auto&... c) {
+        return std::tuple<Outcome<GatherValue<FutureValueT<F>>>...>{
+            GatherOutcome(c)...};
+      },
+      children);
 }
 
 }  // namespace internal
@@ -236,7 +242,20 @@ Coroutine<std::vector<Outcome<internal::GatherValue<T>>>> Gather(
   return internal::GatherVectorOutcomes(std::move(tasks));
 }
 
-// Python's asyncio.gather(a, b, ...) over Tasks and Coroutines: a tuple of the
+// Python's asyncio.gather(*futures), with and without return_exceptions.
+template <typename T>
+Coroutine<std::vector<internal::GatherValue<T>>> Gather(
+    std::vector<Future<T>> futures) {
+  return internal::GatherVector(std::move(futures));
+}
+template <typename T>
+Coroutine<std::vector<Outcome<internal::GatherValue<T>>>> Gather(
+    ReturnExceptions, std::vector<Future<T>> futures) {
+  return internal::GatherVectorOutcomes(std::move(futures));
+}
+
+// Python's asyncio.gather(a, b, ...) over Tasks, Futures and Coroutines: a
+// tuple of the
 // values in order (std::monostate for void). Coroutines become tasks here, in
 // argument order.
 template <internal::GatherAwaitable... A>

@@ -71,6 +71,8 @@ void CallbackNode::RunReady() {
                      std::current_exception(), DescribeReady()});
     }
   }
+  // A Future handle in the callback must go on the loop's thread.
+  if (one_shot_) fn_ = nullptr;
   Unref();
 }
 

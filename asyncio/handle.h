@@ -165,6 +165,10 @@ class CallbackNode final : public ReadyNode, public TimerNode {
   void DropTimer() override { Unref(); }
 
   void set_loop(LoopCore* loop) { loop_ = loop; }
+  // Runs once (not a reader or writer): what the callback holds is destroyed
+  // on the loop's thread right after it runs, not with the node's last
+  // Handle, which may be on the thread that called CallSoonThreadsafe.
+  void set_one_shot() { one_shot_ = true; }
   LoopCore* loop() const { return loop_; }
   absl::AnyInvocable<void()>& fn() { return fn_; }
   Where where() const { return where_; }
@@ -174,6 +178,7 @@ class CallbackNode final : public ReadyNode, public TimerNode {
 
   absl::AnyInvocable<void()> fn_;
   Where where_;
+  bool one_shot_ = false;
   LoopCore* loop_ = nullptr;
   std::atomic<int> refs_{1};
   std::atomic<bool> cancelled_{false};

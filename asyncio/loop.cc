@@ -155,6 +155,7 @@ absl::Time EventLoop::Time() const { return absl::FromUnixNanos(NowNs()); }
 Handle EventLoop::CallSoonThreadsafe(absl::AnyInvocable<void()> callback,
                                      internal::Where where) {
   internal::CallbackNode* node = NewCallback(std::move(callback), where);
+  node->set_one_shot();
   Handle handle(node);
   if (!EnqueueThreadsafe(node)) {
     Misuse("RuntimeError", "CallSoonThreadsafe: Event loop is closed");

@@ -130,7 +130,7 @@ class EventLoop : public internal::LoopCore {
   // Python's loop.create_task(coro, name=...): the loop need not be running.
   template <typename T>
   Task<T> CreateTask(Coroutine<T> coro, TaskOptions options = {}) {
-    return internal::NewTask(*this, std::move(coro), std::move(options));
+    return internal::NewTask(*this, std::move(coro), options);
   }
   // Python's loop.create_future().
   template <typename T = void>
@@ -160,6 +160,11 @@ class EventLoop : public internal::LoopCore {
   // Python's loop.default_exception_handler(context): prints to stderr.
   static void DefaultExceptionHandler(const ExceptionContext& context);
 
+  // Python's loop.set_task_factory(asyncio.eager_task_factory) (kEager) or
+  // set_task_factory(None) (kDefault), and get_task_factory(); task.h says
+  // what an eager task does.
+  void SetTaskFactory(TaskFactory factory) { task_factory_ = factory; }
+  TaskFactory GetTaskFactory() const { return task_factory_; }
   // Python's loop.set_debug() / get_debug(); see debug.h.
   void SetDebug(bool enabled) { debug_ = enabled; }
   bool GetDebug() const { return debug_; }

@@ -29,6 +29,10 @@ struct ExceptionContext {
   std::string source;
 };
 
+// Python's task factories: the default one, and asyncio.eager_task_factory
+// (3.12), under which every new task starts eagerly (see task.h).
+enum class TaskFactory { kDefault, kEager };
+
 namespace internal {
 
 class FutureBase;
@@ -63,6 +67,7 @@ class LoopCore {
   uint64_t NextTaskId() { return ++last_task_id_; }
   bool closed() const { return closed_; }
   bool debug() const { return debug_; }
+  TaskFactory task_factory() const { return task_factory_; }
 
   // Python's loop.call_exception_handler(context).
   void CallExceptionHandler(const ExceptionContext& context);
@@ -77,6 +82,7 @@ class LoopCore {
   uint64_t last_task_id_ = 0;
   bool closed_ = false;
   bool debug_ = false;
+  TaskFactory task_factory_ = TaskFactory::kDefault;
 };
 
 // The loop running on this thread, or null (Python's _get_running_loop()).

@@ -6,20 +6,23 @@
 // Where it matches Python: Shield returns an outer Future that takes the inner
 // task's outcome. Cancelling the task that awaits the outer (or the outer
 // itself) cancels only the outer: the awaiter gets CancelledError at once
-// while the inner keeps running to its end; its exception is then marked
-// retrieved, so it is not reported as never retrieved. If the inner ends
-// cancelled (cancelled directly), the outer is cancelled too. A Coroutine is
-// wrapped in a task first (ensure_future), which the loop keeps alive.
+// while the inner keeps running to its end. The outer, once done, stops
+// watching the inner, so an exception the inner raises after the outer was
+// cancelled is nobody's: it is reported as never retrieved when the inner's
+// last handle goes (nothing is lost silently). If the inner ends cancelled
+// (cancelled directly), the outer is cancelled too. A Coroutine is wrapped in
+// a task first (ensure_future), which the loop keeps alive.
 //
-// Where C++ forced a difference: none beyond the types; Shield(Task<T>)
-// returns Future<T>, and an already-done inner gives an outer that completes
-// in the loop's next iteration instead of the inner itself.
+// Where C++ forced a difference: none beyond the types; Shield(Task<T>) and
+// Shield(Future<T>) return Future<T>, and an already-done inner gives an outer
+// that completes in the loop's next iteration instead of the inner itself.
 //
 // Thread-safety: the loop's thread only.
 
 #ifndef PYCONC_ASYNCIO_SHIELD_H_
 #define PYCONC_ASYNCIO_SHIELD_H_
 
+#include <cstdint>
 #include <exception>
 #include <utility>
 
@@ -29,13 +32,16 @@
 
 namespace pyconc::asyncio {
 
-// Python's asyncio.shield(task); see the top of this file.
-template <typename T>
-Future<T> Shield(Task<T> inner) {
+// Python's asyncio.shield(task_or_future); see the top of this file.
+template <internal::FutureLike F, typename T = internal::FutureValueT<F>>
+Future<T> Shield(F inner) {
   Future<T> outer;
-  inner.AddDoneCallback([outer](Task<T>& done) mutable {
+  // Python's _inner_done_callback.
+  const uint64_t id = inner.AddDoneCallback([outer](F& done) mutable {
     if (outer.Done()) {
-      if (!done.Cancelled()) done.Exception();  // Mark it retrieved.
+      // Done in the same iteration as the outer's cancel, before the outer's
+      // callback below could stop this one: Python marks it retrieved.
+      if (!done.Cancelled()) done.Exception();
       return;
     }
     if (done.Cancelled()) {
@@ -47,6 +53,10 @@ Future<T> Shield(Task<T> inner) {
     } else {
       outer.SetResult(done.Result());
     }
+  });
+  // Python's _outer_done_callback: a cancelled outer stops watching.
+  outer.AddDoneCallback([inner, id](Future<T>&) mutable {
+    if (!inner.Done()) inner.RemoveDoneCallback(id);
   });
   return outer;
 }

@@ -4,6 +4,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,18 +21,24 @@ void TaskFrame::ThrowCancel() {
 }
 
 TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
-                   PromiseBase* promise, std::string name)
+                   PromiseBase* promise, std::string_view name)
     : FutureBase(loop),
       TaskFrame(loop),
       top_(top),
       promise_(promise),
-      name_(name.empty() ? nullptr
-                         : std::make_unique<std::string>(std::move(name))),
+      name_(name.empty() ? nullptr : std::make_unique<std::string>(name)),
       id_(loop->NextTaskId()) {
   Ref();  // The loop's, until the task is done: pending tasks stay alive.
   promise->set_task(this);
   resume_ = top;
-  loop->Schedule(this);  // Python: loop.call_soon(self.__step).
+}
+
+void TaskBase::Start(bool eager) {
+  if (eager) {
+    Step();  // Python's __eager_start: current task while it runs.
+  } else {
+    task_loop_->Schedule(this);  // Python: loop.call_soon(self.__step).
+  }
 }
 
 TaskBase::~TaskBase() {
@@ -53,9 +60,16 @@ bool TaskBase::Cancel(const std::string& message) {
   ++num_cancels_requested_;
   // Python leaves _fut_waiter set: it may be a task that swallows the
   // cancellation, to be cancelled again later.
-  if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) return true;
+  if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) {
+    if (!wait_cancelled_) set_cancel_message(message);
+    wait_cancelled_ = true;
+    return true;
+  }
   must_cancel_ = true;
-  set_cancel_message(message);
+  // Once the wait is cancelled, its CancelledError (the first message) is the
+  // one the task gets, as in Python's __step; a later message does not replace
+  // it.
+  if (!wait_cancelled_) set_cancel_message(message);
   return true;
 }
 
@@ -69,6 +83,7 @@ int TaskBase::Uncancel() {
 
 void TaskBase::Step() {
   waiting_on_ = nullptr;
+  wait_cancelled_ = false;
   if (must_cancel_) {
     must_cancel_ = false;
     throw_cancel_ = true;
@@ -105,6 +120,7 @@ void TaskBase::Step() {
   if (must_cancel_ && waiting_on_ != nullptr &&
       waiting_on_->CancelWait(cancel_message())) {
     must_cancel_ = false;
+    wait_cancelled_ = true;
   }
 }
 

@@ -1,10 +1,9 @@
 // Task<T>: Python's asyncio.Task, a coroutine scheduled to run concurrently.
 //
-//   Task<int> t = CreateTask(Work(), {.name = "worker"});  //
-//   asyncio.create_task
-//   ...                                                      // t runs
-//   meanwhile int x = co_await t;                                      // await
-//   t
+//   Task<int> t = CreateTask(Work(), {.name = "worker"});  // create_task
+//   ...                                                    // t runs meanwhile
+//   int x = co_await t;                                    // await t
+//   int y = co_await CreateTask(Work());                   // await at once
 //
 // Eager in the sense Python's tasks are: CreateTask schedules the coroutine's
 // first step on the running loop at once (it starts in the loop's next
@@ -13,6 +12,13 @@
 // holds its Task handle (closing Python's "weak reference" trap); handles are
 // copyable and share the task.
 //
+// Eager tasks, as Python 3.12's eager_start and eager_task_factory
+// (TaskOptions::eager_start, EventLoop::SetTaskFactory(TaskFactory::kEager)):
+// when created on the running loop, the coroutine's first step runs inside
+// CreateTask, as the current task, until it first suspends; a coroutine that
+// never suspends is done when CreateTask returns, and is never scheduled.
+// Created while its loop is not running, an eager task starts as any other.
+//
 // Cancellation, as Python 3.11+ (tasks.py), case by case:
 // - Cancel(msg) on a task suspended on an awaitable cancels that awaitable
 //   (a Future, another Task, a Sleep, a socket wait); the task resumes with
@@ -20,6 +26,9 @@
 //   scheduled but not yet stepped (not started, or woken by a result) makes its
 //   next step throw CancelledError instead (Python's _must_cancel); a task
 //   cancelled before its first step never runs its body.
+// - Cancel(msg) twice: on a suspended task the first message is the one the
+//   task and its awaiters see (the cancelled awaitable's CancelledError, which
+//   Python's __step keeps); on a task not yet stepped, the last.
 // - A task that cancels itself ends cancelled at its next await, or when it
 //   returns if there is none.
 // - A task whose coroutine lets CancelledError out ends cancelled; one that
@@ -48,6 +57,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -61,17 +71,26 @@
 namespace pyconc::asyncio {
 
 // The keyword arguments of Python's create_task(coro, name=...).
+//
+// Trivially destructible on purpose: g++ 12 miscompiles a temporary with a
+// non-trivial destructor inside a co_await operand, and `co_await
+// CreateTask(Work())` makes this one. The name is copied into the task by
+// CreateTask, so it only has to outlive that call.
 struct TaskOptions {
   // Empty means "Task-N", numbered per loop in creation order from 1.
-  std::string name;
+  std::string_view name;
+  // Python's Task(..., eager_start=True) (3.12): start at once; see the top
+  // of this file. The loop's TaskFactory::kEager makes every task eager.
+  bool eager_start = false;
 };
+static_assert(std::is_trivially_destructible_v<TaskOptions>);
 
 namespace internal {
 
 class TaskBase : public FutureBase, public TaskFrame {
  public:
   TaskBase(LoopCore* loop, std::coroutine_handle<> top, PromiseBase* promise,
-           std::string name);
+           std::string_view name);
 
   // Python's Task.cancel(msg), cancelling(), uncancel().
   bool Cancel(const std::string& message) override;
@@ -87,6 +106,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   std::string Describe() const override;
   bool is_task() const override { return true; }
 
+  // Schedules the first step, or with `eager` runs it now (Python's
+  // __eager_start). Once, right after construction.
+  void Start(bool eager);
   // The loop closes while the task is pending: report it, destroy its frame.
   void AbandonAtClose();
 
@@ -112,6 +134,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   uint64_t id_;
   int num_cancels_requested_ = 0;
   bool must_cancel_ = false;
+  // Cancel() cancelled what the task waits on in this suspension: the
+  // awaitable will throw CancelledError with that first message.
+  bool wait_cancelled_ = false;
   bool started_ = false;
   bool running_ = false;
 };
@@ -119,13 +144,13 @@ class TaskBase : public FutureBase, public TaskFrame {
 template <typename T>
 class TaskState final : public TaskBase, public ResultSlot<T> {
  public:
-  TaskState(LoopCore* loop, Coroutine<T> coro, std::string name)
-      : TaskState(loop, coro.Release(), std::move(name)) {}
+  TaskState(LoopCore* loop, Coroutine<T> coro, std::string_view name)
+      : TaskState(loop, coro.Release(), name) {}
 
  private:
   TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
-            std::string name)
-      : TaskBase(loop, handle, &handle.promise(), std::move(name)) {}
+            std::string_view name)
+      : TaskBase(loop, handle, &handle.promise(), name) {}
   void TakeResult() override {
     auto& promise =
         Coroutine<T>::Handle::from_address(top().address()).promise();
@@ -229,11 +254,18 @@ class Task : public AnyTask {
 
 namespace internal {
 template <typename T>
+struct FutureValue<Task<T>> {
+  using type = T;
+};
+
+template <typename T>
 Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
-  auto* state =
-      new TaskState<T>(&loop, std::move(coro), std::move(options.name));
+  auto* state = new TaskState<T>(&loop, std::move(coro), options.name);
   Task<T> task(state);
   state->Unref();  // The loop's reference is the one TaskBase took.
+  state->Start(
+      (options.eager_start || loop.task_factory() == TaskFactory::kEager) &&
+      RunningLoopCore() == &loop);
   return task;
 }
 }  // namespace internal
@@ -243,7 +275,7 @@ Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
 template <typename T>
 Task<T> CreateTask(Coroutine<T> coro, TaskOptions options = {}) {
   return internal::NewTask(internal::RunningLoopOrDie("CreateTask"),
-                           std::move(coro), std::move(options));
+                           std::move(coro), options);
 }
 
 namespace internal {

@@ -40,6 +40,10 @@ void TaskGroup::CheckCanCreate() const {
 }
 
 void TaskGroup::Track(AnyTask task) {
+  if (task.Done()) {  // Eager and already finished: Python's shortcut.
+    OnTaskDone(task);
+    return;
+  }
   internal::TaskBase* key = task.base();
   tasks_.emplace(key, task);
   task.AddDoneCallback([this](AnyTask& done) { OnTaskDone(done); });
@@ -49,6 +53,18 @@ void TaskGroup::Abort() {
   aborting_ = true;
   for (auto& [base, task] : tasks_) {
     if (!task.Done()) task.Cancel();
+  }
+}
+
+void TaskGroup::Cancel() {
+  if (cancel_requested_) return;
+  cancel_requested_ = true;
+  if (!entered_) return;                   // Run cancels on entry.
+  if (exiting_ && tasks_.empty()) return;  // Finished.
+  if (!aborting_) Abort();
+  if (!parent_cancel_requested_) {
+    parent_cancel_requested_ = true;
+    parent_.Cancel();
   }
 }
 
@@ -93,6 +109,10 @@ Coroutine<void> TaskGroup::Run(Coroutine<void> body) {
   // Cleared as the frame goes: when Run ends, or when the frame is destroyed
   // unfinished, with its task, at loop close.
   absl::Cleanup run_frame_gone = [this] { running_ = false; };
+  if (cancel_requested_) {  // Cancel() before Run: cancelled on entry.
+    cancel_requested_ = false;
+    Cancel();
+  }
 
   std::exception_ptr body_error;
   try {
@@ -135,6 +155,13 @@ Coroutine<void> TaskGroup::Run(Coroutine<void> body) {
     errors_.push_back(body_error);
   }
   if (!errors_.empty()) {
+    // 3.13 (gh-116720): the errors replace a cancellation from outside the
+    // group; uncancel and cancel again so that it is not lost: the count stays
+    // and the parent's next await is cancelled.
+    if (parent_.Cancelling() > 0) {
+      parent_.Uncancel();
+      parent_.Cancel();
+    }
     throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors_));
   }
 }

@@ -90,12 +90,19 @@ class TaskGroup {
   // or CancelledError when the caller was cancelled from elsewhere.
   Coroutine<void> Run(Coroutine<void> body);
 
+  // Python 3.15's cancel() (gh-108951): ends the group early without an
+  // error. Cancels every task of the group not yet done and the task running
+  // the group (the body), once; Run then returns normally instead of throwing
+  // CancelledError, unless there are errors, or a cancel from elsewhere is
+  // still pending. Before Run, the group is cancelled as Run enters it;
+  // after Run, and called again, it does nothing.
+  void Cancel();
+
   // Python's create_task(coro, name=...): a task of this group.
   template <typename T>
   Task<T> CreateTask(Coroutine<T> coro, TaskOptions options = {}) {
     CheckCanCreate();
-    Task<T> task =
-        internal::NewTask(*loop_, std::move(coro), std::move(options));
+    Task<T> task = internal::NewTask(*loop_, std::move(coro), options);
     Track(task);
     return task;
   }
@@ -116,6 +123,7 @@ class TaskGroup {
   bool exiting_ = false;
   bool aborting_ = false;
   bool parent_cancel_requested_ = false;
+  bool cancel_requested_ = false;  // Cancel() was called.
 };
 
 }  // namespace pyconc::asyncio

@@ -1,8 +1,12 @@
 #include "asyncio/timeouts.h"
 
+#include <cstdint>
 #include <optional>
+#include <string>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "asyncio/errors.h"
 #include "asyncio/task.h"
@@ -11,24 +15,36 @@
 namespace pyconc::asyncio {
 namespace internal {
 
-absl::Status TimeoutErrorStatus() {
-  return absl::DeadlineExceededError("TimeoutError");
-}
-
-Coroutine<void> CancelAndWait(AnyTask task) {
-  std::optional<AnyTask> self = CurrentTask();
-  const int before = self ? self->Cancelling() : 0;
+Coroutine<void> CancelAndWait(AnyFuture task) {
+  // The caller waits on a future of its own, as Python's does: cancelling the
+  // caller cancels that future, not the task a second time.
+  Future<void> waiter;
+  const uint64_t id = task.AddDoneCallback([waiter](AnyFuture&) mutable {
+    if (!waiter.Done()) waiter.SetResult();
+  });
+  absl::Cleanup remove_callback = [&task, id] { task.RemoveDoneCallback(id); };
   task.Cancel();
-  try {
-    co_await task;
-  } catch (...) {
-    // The task's own outcome is the caller's to read; a cancel of the caller
-    // while waiting is not.
-    if (self && self->Cancelling() > before) throw;
-  }
+  co_await waiter;
 }
 
 }  // namespace internal
+
+// Python's _State values, as its messages name them.
+const char* Timeout::StateName(State state) {
+  switch (state) {
+    case State::kCreated:
+      return "created";
+    case State::kEntered:
+      return "active";
+    case State::kExpiring:
+      return "expiring";
+    case State::kExpired:
+      return "expired";
+    case State::kExited:
+      return "finished";
+  }
+  return "unknown";
+}
 
 Timeout::Timeout(absl::Duration delay)
     : when_(delay == absl::InfiniteDuration()
@@ -45,9 +61,9 @@ void Timeout::Reschedule(absl::Time when) {
   if (state_ != State::kEntered) {
     pyconc::internal::Misuse("RuntimeError",
                              state_ == State::kCreated
-                                 ? "Timeout has not been entered"
-                                 : "Cannot change state of a finished or "
-                                   "expiring Timeout");
+                                 ? std::string("Timeout has not been entered")
+                                 : absl::StrCat("Cannot change state of ",
+                                                StateName(state_), " Timeout"));
   }
   when_ = when;
   loop_->RemoveTimer(this);

@@ -21,9 +21,12 @@
 // Python's None. WaitFor is 3.12's: a Task is awaited under a Timeout, so a
 // timeout cancels the inner task and waits until it has finished cancelling;
 // if the inner task swallows the cancel and returns a value, that value is the
-// answer. With timeout <= 0 a finished task's result is returned and a
-// Coroutine is never started (its task is cancelled before its first step).
-// Cancelling the caller cancels the inner task.
+// answer; a Future is awaited the same way (the timeout cancels it). With
+// timeout <= 0 a finished task's result is returned and a
+// Coroutine is never started (its task is cancelled before its first step);
+// cancelling the caller while it waits for that cancelled task to finish
+// throws CancelledError at once and leaves the task, cancelled once, to end
+// on its own. Otherwise cancelling the caller cancels the inner task.
 //
 // Where C++ forced a difference: there is no `async with`, so the body is a
 // Coroutine or Task handed to Run (the Timeout object must outlive that
@@ -33,7 +36,8 @@
 // TimeoutError. The deadline is on the loop's clock (EventLoop::Time()).
 //
 // Misuse (RuntimeError): Run twice on one Timeout, Run outside a task, or
-// Reschedule when not inside Run.
+// Reschedule when not inside Run, with Python's messages ("Timeout has not
+// been entered", "Cannot change state of expired Timeout").
 //
 // Thread-safety: the loop's thread only.
 
@@ -54,17 +58,7 @@
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {
-namespace internal {
-
-// absl::StatusOr<T>, or absl::Status for void.
-template <typename T>
-using StatusOrOf =
-    std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
-
-// The TimeoutError status.
-absl::Status TimeoutErrorStatus();
-
-}  // namespace internal
+namespace internal {}  // namespace internal
 
 // Python's asyncio.Timeout, the object `async with asyncio.timeout()` yields.
 class Timeout final : private internal::TimerNode {
@@ -95,13 +89,14 @@ class Timeout final : private internal::TimerNode {
   Coroutine<internal::StatusOrOf<T>> Run(Coroutine<T> body) {
     return RunAwait<T>(std::move(body));
   }
-  template <typename T>
-  Coroutine<internal::StatusOrOf<T>> Run(Task<T> body) {
+  template <internal::FutureLike F, typename T = internal::FutureValueT<F>>
+  Coroutine<internal::StatusOrOf<T>> Run(F body) {
     return RunAwait<T>(std::move(body));
   }
 
  private:
   enum class State { kCreated, kEntered, kExpiring, kExpired, kExited };
+  static const char* StateName(State state);
 
   template <typename T, typename A>
   Coroutine<internal::StatusOrOf<T>> RunAwait(A body) {
@@ -151,19 +146,20 @@ class Timeout final : private internal::TimerNode {
 // Python's asyncio.timeout_at(when).
 inline Timeout TimeoutAt(absl::Time when) { return Timeout(when); }
 
-// Python's asyncio.wait_for(task, timeout); see the top of this file.
-template <typename T>
-Coroutine<internal::StatusOrOf<T>> WaitFor(Task<T> task,
-                                           absl::Duration timeout);
+// Python's asyncio.wait_for(task_or_future, timeout); see the top of this
+// file.
+template <internal::FutureLike F, typename T = internal::FutureValueT<F>>
+Coroutine<internal::StatusOrOf<T>> WaitFor(F task, absl::Duration timeout);
 
 namespace internal {
 
-// Python's _cancel_and_wait: cancels `task` and waits until it is done,
-// without rethrowing its outcome; a cancel of the caller still propagates.
-Coroutine<void> CancelAndWait(AnyTask task);
+// Python's _cancel_and_wait: cancels `task` once and waits until it is done,
+// without rethrowing its outcome; a cancel of the caller propagates at once
+// and leaves the task alone.
+Coroutine<void> CancelAndWait(AnyFuture future);
 
-template <typename T>
-StatusOrOf<T> ResultOf(const Task<T>& task) {
+template <typename F, typename T = FutureValueT<F>>
+StatusOrOf<T> ResultOf(const F& task) {
   if constexpr (std::is_void_v<T>) {
     task.Result();
     return absl::OkStatus();
@@ -174,11 +170,11 @@ StatusOrOf<T> ResultOf(const Task<T>& task) {
 
 }  // namespace internal
 
-template <typename T>
-Coroutine<internal::StatusOrOf<T>> WaitFor(Task<T> task,
-                                           absl::Duration timeout) {
+template <internal::FutureLike F, typename T>
+Coroutine<internal::StatusOrOf<T>> WaitFor(F task, absl::Duration timeout) {
   if (timeout <= absl::ZeroDuration()) {
-    if (!task.Done()) co_await internal::CancelAndWait(task);
+    if (!task.Done())
+      co_await internal::CancelAndWait(internal::AsAnyFuture(task));
     if (task.Cancelled()) co_return internal::TimeoutErrorStatus();
     co_return internal::ResultOf(task);
   }

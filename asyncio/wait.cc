@@ -18,9 +18,10 @@ void EmptyWait(const char* what) {
       absl::StrFormat("%s: Set of Tasks/Futures is empty.", what));
 }
 
-WaitWaiter::WaitWaiter(std::vector<AnyTask> tasks, const WaitOptions& options)
-    : tasks_(std::move(tasks)), shared_(std::make_shared<Shared>()) {
-  shared_->remaining = tasks_.size();
+WaitWaiter::WaitWaiter(std::vector<AnyFuture> futures,
+                       const WaitOptions& options)
+    : futures_(std::move(futures)), shared_(std::make_shared<Shared>()) {
+  shared_->remaining = futures_.size();
   shared_->return_when = options.return_when;
   shared_->loop = &RunningLoopOrDie("Wait");
   if (options.timeout != absl::InfiniteDuration()) {
@@ -28,11 +29,11 @@ WaitWaiter::WaitWaiter(std::vector<AnyTask> tasks, const WaitOptions& options)
         shared_.get(),
         LoopCore::NowNs() + absl::ToInt64Nanoseconds(options.timeout));
   }
-  callback_ids_.reserve(tasks_.size());
-  for (AnyTask& task : tasks_) {
+  callback_ids_.reserve(futures_.size());
+  for (AnyFuture& future : futures_) {
     // Python's _on_completion.
     callback_ids_.push_back(
-        task.AddDoneCallback([shared = shared_](AnyTask& done) {
+        future.AddDoneCallback([shared = shared_](AnyFuture& done) {
           --shared->remaining;
           if (shared->remaining == 0 ||
               shared->return_when == ReturnWhen::kFirstCompleted ||
@@ -47,8 +48,8 @@ WaitWaiter::WaitWaiter(std::vector<AnyTask> tasks, const WaitOptions& options)
 WaitWaiter::~WaitWaiter() {
   shared_->loop->RemoveTimer(shared_.get());
   shared_->task = nullptr;
-  for (size_t i = 0; i < tasks_.size(); ++i) {
-    tasks_[i].RemoveDoneCallback(callback_ids_[i]);
+  for (size_t i = 0; i < futures_.size(); ++i) {
+    futures_[i].RemoveDoneCallback(callback_ids_[i]);
   }
 }
 
@@ -76,7 +77,7 @@ bool WaitWaiter::CancelWait(const std::string& message) {
 void WaitWaiter::AbandonWait(TaskBase*) { shared_->task = nullptr; }
 
 std::string WaitWaiter::DescribeWait() const {
-  return absl::StrFormat("Wait(%d tasks, %d not done)", tasks_.size(),
+  return absl::StrFormat("Wait(%d futures, %d not done)", futures_.size(),
                          shared_->remaining);
 }
 

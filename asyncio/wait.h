@@ -10,6 +10,9 @@
 //     absl::StatusOr<Task<int>> t = co_await next.Next();  //   await f
 //   }
 //
+// Wait, AsCompleted (and Gather, WaitFor, Shield) take Futures as they take
+// Tasks, as Python's take any future.
+//
 // Where it matches Python: Wait answers when all tasks are done
 // (kAllCompleted), when any is (kFirstCompleted), or when any finishes with an
 // exception (kFirstException; a cancelled task is not an exception), or when
@@ -21,13 +24,17 @@
 // finish; after the timeout every further Next() answers TimeoutError and the
 // remaining tasks keep running.
 //
-// Where C++ forced a difference: done and pending are vectors in the order
-// of the input, not sets. AsCompleted gives the done Task itself (Python
-// 3.13's `async for`), so its value or exception is read with `co_await t` or
-// Result(); TimeoutError is a status value (DESIGN.md, Errors 1).
+// As Python's, which take a set, a task given twice counts once: it appears
+// once in done or pending, and AsCompleted gives it once; AsCompleted of no
+// tasks gives nothing.
 //
-// Misuse (ValueError): Wait or AsCompleted with no tasks; Next() past the
-// end.
+// Where C++ forced a difference: done and pending are vectors in the order
+// of the input (first occurrences), not sets. AsCompleted gives the done Task
+// itself (Python 3.13's `async for`), so its value or exception is read with
+// `co_await t` or Result(); TimeoutError is a status value (DESIGN.md, Errors
+// 1).
+//
+// Misuse (ValueError): Wait with no tasks; Next() past the end.
 //
 // Thread-safety: the loop's thread only.
 
@@ -43,9 +50,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "asyncio/coroutine.h"
+#include "asyncio/errors.h"
 #include "asyncio/future.h"
 #include "asyncio/handle.h"
 #include "asyncio/loop_core.h"
@@ -63,11 +72,12 @@ struct WaitOptions {
   ReturnWhen return_when = ReturnWhen::kAllCompleted;
 };
 
-// Python's (done, pending), each in the order of the input.
-template <typename T>
+// Python's (done, pending), each in the order of the input: Tasks, or
+// Futures when Wait was given Futures.
+template <typename T, typename F = Task<T>>
 struct WaitResult {
-  std::vector<Task<T>> done;
-  std::vector<Task<T>> pending;
+  std::vector<F> done;
+  std::vector<F> pending;
 };
 
 namespace internal {
@@ -75,7 +85,7 @@ namespace internal {
 // Python's _wait: the Waitable the awaiting task is suspended on.
 class WaitWaiter final : public Waitable {
  public:
-  WaitWaiter(std::vector<AnyTask> tasks, const WaitOptions& options);
+  WaitWaiter(std::vector<AnyFuture> futures, const WaitOptions& options);
   WaitWaiter(const WaitWaiter&) = delete;
   WaitWaiter& operator=(const WaitWaiter&) = delete;
   ~WaitWaiter();
@@ -106,24 +116,36 @@ class WaitWaiter final : public Waitable {
     LoopCore* loop = nullptr;
   };
 
-  std::vector<AnyTask> tasks_;
+  std::vector<AnyFuture> futures_;
   std::vector<uint64_t> callback_ids_;
   std::shared_ptr<Shared> shared_;
 };
 
-template <typename T>
-Coroutine<WaitResult<T>> WaitTasks(std::vector<Task<T>> tasks,
-                                   WaitOptions options) {
-  co_await WaitWaiter(std::vector<AnyTask>(tasks.begin(), tasks.end()),
-                      options);
-  WaitResult<T> result;
-  for (Task<T>& task : tasks) {
-    (task.Done() ? result.done : result.pending).push_back(std::move(task));
+template <typename F>
+Coroutine<WaitResult<FutureValueT<F>, F>> WaitFutures(std::vector<F> futures,
+                                                      WaitOptions options) {
+  co_await WaitWaiter(AsAnyFutures(futures), options);
+  WaitResult<FutureValueT<F>, F> result;
+  for (F& f : futures) {
+    (f.Done() ? result.done : result.pending).push_back(std::move(f));
   }
   co_return result;
 }
 
 [[noreturn]] void EmptyWait(const char* what);
+
+// `futures` with each one once, first occurrences in order (Python's
+// set(fs)).
+template <typename F>
+std::vector<F> Unique(std::vector<F> futures) {
+  absl::flat_hash_set<const FutureBase*> seen;
+  std::vector<F> unique;
+  unique.reserve(futures.size());
+  for (F& f : futures) {
+    if (seen.insert(f.base()).second) unique.push_back(std::move(f));
+  }
+  return unique;
+}
 
 }  // namespace internal
 
@@ -133,7 +155,15 @@ template <typename T>
 Coroutine<WaitResult<T>> Wait(std::vector<Task<T>> tasks,
                               WaitOptions options = {}) {
   if (tasks.empty()) internal::EmptyWait("Wait");
-  return internal::WaitTasks(std::move(tasks), options);
+  return internal::WaitFutures(internal::Unique(std::move(tasks)), options);
+}
+// Python's asyncio.wait(futures, ...) over Futures: done and pending are the
+// Futures.
+template <typename T>
+Coroutine<WaitResult<T, Future<T>>> Wait(std::vector<Future<T>> futures,
+                                         WaitOptions options = {}) {
+  if (futures.empty()) internal::EmptyWait("Wait");
+  return internal::WaitFutures(internal::Unique(std::move(futures)), options);
 }
 
 namespace internal {
@@ -153,19 +183,19 @@ class AsCompletedState final : public TimerNode {
 }  // namespace internal
 
 // Python's asyncio.as_completed(tasks, timeout=); see the top of this file.
-template <typename T>
+// AsCompleted<T> gives Task<T>s; over Futures it is AsCompleted<T, Future<T>>
+// (`AsCompleted next(futures)` deduces either).
+template <typename T, typename F = Task<T>>
 class AsCompleted {
  public:
-  // Starts watching `tasks` (misuse when empty); the timeout runs from here.
-  explicit AsCompleted(std::vector<Task<T>> tasks,
+  // Starts watching `tasks`, each once; the timeout runs from here.
+  explicit AsCompleted(std::vector<F> tasks,
                        absl::Duration timeout = absl::InfiniteDuration())
-      : tasks_(std::move(tasks)),
+      : tasks_(internal::Unique(std::move(tasks))),
         state_(std::make_shared<internal::AsCompletedState>()) {
-    if (tasks_.empty()) internal::EmptyWait("AsCompleted");
     state_->loop = &internal::RunningLoopOrDie("AsCompleted");
     for (size_t i = 0; i < tasks_.size(); ++i) {
-      tasks_[i].AddDoneCallback(
-          [state = state_, i](Task<T>&) { state->Push(i); });
+      tasks_[i].AddDoneCallback([state = state_, i](F&) { state->Push(i); });
     }
     if (timeout != absl::InfiniteDuration()) {
       state_->loop->AddTimer(
@@ -182,7 +212,7 @@ class AsCompleted {
 
   // The next task to finish, or TimeoutError once the timeout has passed.
   // Misuse (ValueError) when HasNext() is false.
-  Coroutine<absl::StatusOr<Task<T>>> Next() {
+  Coroutine<absl::StatusOr<F>> Next() {
     if (!HasNext()) internal::EmptyWait("AsCompleted::Next past the end:");
     while (state_->done.empty() && !state_->timed_out) {
       state_->signal = std::make_unique<Future<void>>();
@@ -190,7 +220,7 @@ class AsCompleted {
       co_await signal;
     }
     if (state_->done.empty()) {
-      co_return absl::DeadlineExceededError("TimeoutError");
+      co_return internal::TimeoutErrorStatus();
     }
     const size_t index = state_->done.front();
     state_->done.pop_front();
@@ -199,10 +229,20 @@ class AsCompleted {
   }
 
  private:
-  std::vector<Task<T>> tasks_;
+  std::vector<F> tasks_;
   std::shared_ptr<internal::AsCompletedState> state_;
   size_t given_ = 0;
 };
+
+template <typename T>
+AsCompleted(std::vector<Task<T>>) -> AsCompleted<T>;
+template <typename T>
+AsCompleted(std::vector<Task<T>>, absl::Duration) -> AsCompleted<T>;
+template <typename T>
+AsCompleted(std::vector<Future<T>>) -> AsCompleted<T, Future<T>>;
+template <typename T>
+AsCompleted(std::vector<Future<T>>, absl::Duration)
+    -> AsCompleted<T, Future<T>>;
 
 }  // namespace pyconc::asyncio
 

@@ -204,6 +204,64 @@ TEST(CancelTest, AwaitingACancelledTaskThrowsInTheAwaiterOnly) {
   EXPECT_EQ(outer.Cancelling(), 0);
 }
 
+// CPython's behaviour (3.13, as test_tasks.py's cancel-with-message tests
+// check one message): twice on a suspended task, the first message reaches
+// the task and its awaiter; twice before the first step, the last.
+TEST(CancelTest, TwoCancelsOnASuspendedTaskKeepTheFirstMessage) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto body = [&]() -> Coroutine<void> {
+    try {
+      co_await Sleep(absl::Hours(1));
+    } catch (const CancelledError& e) {
+      events.push_back("task saw " + e.message());
+      throw;
+    }
+  };
+  Task<void> task = loop.CreateTask(body());
+  loop.RunOnce();
+  EXPECT_TRUE(task.Cancel("first"));
+  EXPECT_TRUE(task.Cancel("second"));
+  auto awaiter = [&]() -> Coroutine<std::string> {
+    try {
+      co_await task;
+    } catch (const CancelledError& e) {
+      co_return e.message();
+    }
+    co_return "<not cancelled>";
+  };
+  EXPECT_EQ(loop.RunUntilComplete(awaiter()), "first");
+  EXPECT_THAT(events, ElementsAre("task saw first"));
+  EXPECT_EQ(CancelMessage(task), "first");
+}
+
+TEST(CancelTest, TwoCancelsOnATaskAwaitingAFutureKeepTheFirstMessage) {
+  EventLoop loop;
+  auto body = [](Future<int> f) -> Coroutine<std::string> {
+    try {
+      co_await f;
+    } catch (const CancelledError& e) {
+      co_return e.message();
+    }
+    co_return "<not cancelled>";
+  };
+  Future<int> f = loop.CreateFuture<int>();
+  Task<std::string> task = loop.CreateTask(body(f));
+  loop.RunOnce();
+  task.Cancel("first");
+  task.Cancel("second");
+  EXPECT_EQ(loop.RunUntilComplete(task), "first");
+}
+
+TEST(CancelTest, TwoCancelsBeforeTheFirstStepKeepTheLastMessage) {
+  EventLoop loop;
+  Task<void> task = loop.CreateTask([]() -> Coroutine<void> { co_return; }());
+  task.Cancel("first");
+  task.Cancel("second");
+  loop.RunUntilDone(task.base());
+  EXPECT_EQ(CancelMessage(task), "second");
+}
+
 TEST(CancelTest, CancellingCountsAndUncancel) {
   EventLoop loop;
   Task<int> task = loop.CreateTask(SleepForever());

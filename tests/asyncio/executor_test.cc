@@ -3,9 +3,13 @@
 #include "asyncio/executor.h"
 
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "asyncio/errors.h"
@@ -13,6 +17,7 @@
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"
 #include "asyncio/task.h"
+#include "base/errors.h"
 #include "gtest/gtest.h"
 #include "tests/asyncio/test_coroutines.h"
 #include "threading/pool/executor.h"
@@ -27,12 +32,12 @@ TEST(ExecutorTest, ToThreadRunsOnAnotherThreadAndGivesTheValue) {
   const std::thread::id loop_thread = std::this_thread::get_id();
   std::thread::id worker_thread;
   const int value = asyncio::Run([&]() -> Coroutine<int> {
-    int v = co_await ToThread([&] {
+    absl::StatusOr<int> v = co_await ToThread([&] {
       worker_thread = std::this_thread::get_id();
       return 6 * 7;
     });
     EXPECT_EQ(std::this_thread::get_id(), loop_thread);  // Resumes on the loop.
-    co_return v;
+    co_return v.value();
   }());
   EXPECT_EQ(value, 42);
   EXPECT_NE(worker_thread, loop_thread);
@@ -41,14 +46,15 @@ TEST(ExecutorTest, ToThreadRunsOnAnotherThreadAndGivesTheValue) {
 TEST(ExecutorTest, ToThreadRethrows) {
   EXPECT_THROW(
       asyncio::Run([]() -> Coroutine<void> {
-        co_await ToThread([] { throw std::runtime_error("in thread"); });
+        (void)co_await ToThread([] { throw std::runtime_error("in thread"); });
       }()),
       std::runtime_error);
 }
 
 TEST(ExecutorTest, ToThreadWithArguments) {
   EXPECT_EQ(asyncio::Run([]() -> Coroutine<int> {
-              co_return co_await ToThread(Square, 9);
+              absl::StatusOr<int> v = co_await ToThread(Square, 9);
+              co_return v.value();
             }()),
             81);
 }
@@ -76,6 +82,19 @@ TEST(ExecutorTest, RunInExecutorOnAShutDownPoolIsAStatus) {
   asyncio::Run([&]() -> Coroutine<void> {
     EXPECT_FALSE(RunInExecutor(pool, Square, 1).ok());
     co_return;
+  }());
+}
+
+// CPython raises RuntimeError for both run_in_executor on a shut-down pool
+// and to_thread after the default executor was shut down; pyconc answers
+// both with the same Status.
+TEST(ExecutorTest, ToThreadOnAShutDownDefaultExecutorIsAStatus) {
+  asyncio::Run([&]() -> Coroutine<void> {
+    GetRunningLoop().DefaultExecutor().Shutdown();
+    absl::StatusOr<int> v = co_await ToThread(Square, 3);
+    EXPECT_TRUE(IsError(v.status(), PythonError::kRuntimeError)) << v.status();
+    absl::Status done = co_await ToThread([] {});
+    EXPECT_TRUE(IsError(done, PythonError::kRuntimeError)) << done;
   }());
 }
 
@@ -175,6 +194,37 @@ TEST(ExecutorTest, CancellingRunCoroutineThreadsafesFutureCancelsTheTask) {
   EXPECT_TRUE(future.Cancelled());
   EXPECT_THROW(future.Result(), futures::CancelledError);
   EXPECT_EQ(cancelled_on, std::this_thread::get_id());
+}
+
+// CPython 3.13: a cancelled run_coroutine_threadsafe future raises
+// concurrent.futures.CancelledError, an Exception that `except
+// asyncio.CancelledError` does not catch (distinct classes since 3.8,
+// bpo-32528).
+TEST(ExecutorTest, TheFuturesCancelledErrorIsNotAsyncios) {
+  static_assert(!std::is_same_v<futures::CancelledError, CancelledError>);
+  static_assert(std::is_base_of_v<std::exception, futures::CancelledError>);
+  static_assert(!std::is_base_of_v<std::exception, CancelledError>);
+  EventLoop loop;
+  absl::Notification suspended;
+  std::thread::id cancelled_on;
+  futures::Future<int> future = RunCoroutineThreadsafe(
+      SleepUntilCancelled(&suspended, &cancelled_on), loop);
+  std::thread client([&] {
+    suspended.WaitForNotification();
+    future.Cancel();
+  });
+  loop.RunForever();
+  client.join();
+  loop.Close();
+  std::string caught;
+  try {
+    future.Result();
+  } catch (const CancelledError&) {
+    caught = "asyncio::CancelledError";
+  } catch (const std::exception& e) {
+    caught = e.what();
+  }
+  EXPECT_EQ(caught, "CancelledError");
 }
 
 // Python's _set_concurrent_future_state: the future, cancelled first, stays

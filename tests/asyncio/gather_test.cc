@@ -21,6 +21,7 @@ namespace pyconc::asyncio {
 namespace {
 
 using test_coroutines::After;
+using test_coroutines::CancelAfterIterations;
 using test_coroutines::Fail;
 using test_coroutines::SleepForever;
 using test_coroutines::WhenSet;
@@ -281,7 +282,7 @@ TEST(GatherTest, CancelPropagatesEvenWithReturnExceptionsAfterAllChildren) {
     }
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("bye"); });
+  CancelAfterIterations(loop, task, 3, "bye");  // The children are asleep.
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   EXPECT_THAT(events, ElementsAre("child swallowed the cancel",
@@ -320,6 +321,45 @@ TEST(GatherTest, LateExceptionsAreMarkedRetrieved) {
     loop.RunUntilComplete(main());
   }
   EXPECT_EQ(reports, 0);
+}
+
+// CPython's gather takes futures as it takes tasks and coroutines.
+TEST(GatherTest, TakesFutures) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    Future<int> a;
+    Future<int> b;
+    std::vector<Future<int>> futures = {a, b};
+    b.SetResult(2);
+    a.SetResult(1);
+    std::vector<int> values = co_await Gather(futures);
+    auto [x, y] = co_await Gather(a, After(absl::ZeroDuration(), 10));
+    std::vector<Outcome<int>> outcomes =
+        co_await Gather(kReturnExceptions, futures);
+    co_return values[0] * 1000 + values[1] * 100 + x + y + outcomes[1].value();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 1000 + 200 + 1 + 10 + 2);
+}
+
+TEST(GatherTest, CancellingTheAwaiterCancelsAFutureChild) {
+  EventLoop loop;
+  Future<int> child = loop.CreateFuture<int>();
+  auto waiter = [&]() -> Coroutine<void> {
+    std::vector<Future<int>> children = {child};
+    co_await Gather(children);
+  };
+  auto main = [&]() -> Coroutine<bool> {
+    Task<void> task = CreateTask(waiter());
+    co_await Sleep(absl::ZeroDuration());  // The waiter is in Gather.
+    task.Cancel();
+    try {
+      co_await task;
+    } catch (const CancelledError&) {
+    }
+    co_return task.Cancelled();
+  };
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
+  EXPECT_TRUE(child.Cancelled());
 }
 
 }  // namespace

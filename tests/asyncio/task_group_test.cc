@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "asyncio/errors.h"
 #include "asyncio/future.h"
@@ -24,6 +25,7 @@ namespace pyconc::asyncio {
 namespace {
 
 using test_coroutines::After;
+using test_coroutines::CancelAfterIterations;
 using test_coroutines::Fail;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -162,7 +164,7 @@ TEST(TaskGroupTest, CancelFromOutsideCancelsTasksAndPropagates) {
     events.push_back("after the group (must not run)");
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("outside"); });
+  CancelAfterIterations(loop, task, 3, "outside");
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   // Both cleaned up before the group let the cancellation out; "a" awaited.
@@ -180,7 +182,7 @@ TEST(TaskGroupTest, CancelWhileExitingCancelsTheTasks) {
     }());
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel(); });
+  CancelAfterIterations(loop, task, 3);  // "a" is asleep by then.
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   EXPECT_THAT(events, ElementsAre("a cancelled"));
@@ -202,7 +204,7 @@ TEST(TaskGroupTest, ErrorsTakePriorityOverAnOutsideCancel) {
     }());
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel(); });
+  CancelAfterIterations(loop, task, 3);  // The child is asleep by then.
   loop.RunUntilDone(task.base());
   ASSERT_FALSE(task.Cancelled());
   try {
@@ -211,6 +213,91 @@ TEST(TaskGroupTest, ErrorsTakePriorityOverAnOutsideCancel) {
   } catch (const ExceptionGroup& e) {
     EXPECT_THAT(Messages(e), ElementsAre("raised while cancelling"));
   }
+}
+
+// CPython's test_taskgroups.py test_nested_groups_both_cancelled (gh-116720,
+// 3.13): a member task whose inner group fails while the outer group cancels
+// it gets the ExceptionGroup, and its next await is still cancelled.
+TEST(TaskGroupTest, AnInnerGroupsErrorsKeepTheOuterGroupsCancel) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto member = [&]() -> Coroutine<void> {
+    TaskGroup inner;
+    try {
+      co_await inner.Run([&]() -> Coroutine<void> {
+        inner.CreateTask(Fail(absl::ZeroDuration(), "inner"));
+        co_await Sleep(absl::Hours(1));
+      }());
+    } catch (const ExceptionGroup& e) {
+      events.push_back(absl::StrCat("inner group failed, cancelling ",
+                                    CurrentTask()->Cancelling()));
+    }
+    try {
+      co_await Sleep(absl::Hours(1));
+      events.push_back("not cancelled");
+    } catch (const CancelledError&) {
+      events.push_back("next await cancelled");
+      throw;
+    }
+  };
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup outer;
+    try {
+      co_await outer.Run([&]() -> Coroutine<void> {
+        outer.CreateTask(member());
+        outer.CreateTask(Fail(absl::ZeroDuration(), "outer"));
+        co_return;
+      }());
+    } catch (const ExceptionGroup& e) {
+      events.push_back("outer: " + Messages(e)[0]);
+    }
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("inner group failed, cancelling 1",
+                                  "next await cancelled", "outer: outer"));
+}
+
+// CPython's test_taskgroups.py test_error_and_cancel (3.13): a group whose
+// child fails while its parent is also cancelled from outside raises the
+// ExceptionGroup, and the parent's next await is still cancelled.
+TEST(TaskGroupTest, AnErrorAndAnOutsideCancelBothReachTheParent) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  Future<void> child_started = loop.CreateFuture<void>();
+  auto inner = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask([&]() -> Coroutine<void> {
+          child_started.SetResult();
+          co_await Sleep(absl::ZeroDuration());
+          throw std::runtime_error("child");
+        }());
+        co_await Sleep(absl::Hours(1));
+        events.push_back("sleep in group not cancelled");
+      }());
+    } catch (const ExceptionGroup& e) {
+      events.push_back(absl::StrCat("group failed, cancelling ",
+                                    CurrentTask()->Cancelling()));
+    }
+    co_await Sleep(absl::Hours(1));
+    events.push_back("sleep after group not cancelled");
+  };
+  auto outer = [&]() -> Coroutine<void> {
+    Task<void> t = CreateTask(inner());
+    co_await child_started;
+    EXPECT_EQ(t.Cancelling(), 0);
+    t.Cancel();
+    EXPECT_EQ(t.Cancelling(), 1);
+    try {
+      co_await t;
+    } catch (const CancelledError&) {
+      events.push_back("cancelled");
+    }
+    EXPECT_TRUE(t.Cancelled());
+  };
+  loop.RunUntilComplete(outer());
+  EXPECT_THAT(events, ElementsAre("group failed, cancelling 1", "cancelled"));
 }
 
 TEST(TaskGroupTest, NestedGroupsCarryTheInnerGroup) {
@@ -249,16 +336,32 @@ TEST(TaskGroupTest, NestedGroupsCarryTheInnerGroup) {
 TEST(TaskGroupTest, ASecondCancelDuringCleanupStillWaitsForEveryTask) {
   EventLoop loop;
   std::vector<std::string> events;
+  Future<void> cleaning = loop.CreateFuture<void>();
+  Future<void> cleanup_done = loop.CreateFuture<void>();
+  auto slow_cleanup = [&]() -> Coroutine<int> {
+    try {
+      co_await Sleep(absl::Hours(1));
+    } catch (const CancelledError&) {
+      cleaning.SetResult();
+    }
+    co_await cleanup_done;
+    events.push_back("slow cleanup cancelled");
+    throw CancelledError();
+  };
   auto main = [&]() -> Coroutine<void> {
     TaskGroup group;
     co_await group.Run([&]() -> Coroutine<void> {
-      group.CreateTask(Sleeper(&events, "slow cleanup", absl::Milliseconds(5)));
+      group.CreateTask(slow_cleanup());
       co_await Sleep(absl::Hours(1));
     }());
   };
   Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("first"); });
-  loop.CallLater(absl::Milliseconds(3), [&] { task.Cancel("second"); });
+  CancelAfterIterations(loop, task, 3, "first");
+  // The second cancel comes while the group waits for the cleanup.
+  cleaning.AddDoneCallback([&](Future<void>&) {
+    task.Cancel("second");
+    cleanup_done.SetResult();
+  });
   loop.RunUntilDone(task.base());
   EXPECT_TRUE(task.Cancelled());
   EXPECT_EQ(task.Cancelling(), 2);
@@ -401,5 +504,149 @@ TEST(TaskGroupDeathTest, CreateTaskBeforeRunIsMisuse) {
       "RuntimeError.*not been entered");
 }
 
+// CPython's TaskGroup.create_task handles a task already done (an eager task
+// that finished at once) on the spot: a failure aborts the group there.
+TEST(TaskGroupTest, AnEagerTaskThatFailsAtOnceAbortsTheGroupAtOnce) {
+  EventLoop loop;
+  loop.SetTaskFactory(TaskFactory::kEager);
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask([]() -> Coroutine<int> {
+          throw std::runtime_error("at once");
+          co_return 0;
+        }());
+        events.push_back(absl::StrCat("after create, cancelling ",
+                                      CurrentTask()->Cancelling()));
+        try {
+          co_await Sleep(absl::Hours(1));
+        } catch (const CancelledError&) {
+          events.push_back("body cancelled");
+          throw;
+        }
+      }());
+    } catch (const ExceptionGroup& e) {
+      events.push_back("group: " + Messages(e)[0]);
+    }
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("after create, cancelling 1",
+                                  "body cancelled", "group: at once"));
+}
+
+// --- TaskGroup::Cancel, Python 3.15's TaskGroup.cancel() (gh-108951): an
+// early exit without an error ------------------------------------------------
+
+TEST(TaskGroupCancelTest, FromTheBodyCancelsTheTasksAndRunReturns) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<int> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(Sleeper(&events, "a"));
+      co_await Sleep(absl::ZeroDuration());  // "a" is asleep.
+      group.Cancel();
+      group.Cancel();  // Idempotent.
+      try {
+        co_await Sleep(absl::Hours(1));
+      } catch (const CancelledError&) {
+        events.push_back("body cancelled");
+        throw;
+      }
+    }());
+    events.push_back("after the group");
+    co_return CurrentTask()->Cancelling();
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 0);
+  EXPECT_THAT(events,
+              ElementsAre("a cancelled", "body cancelled", "after the group"));
+}
+
+TEST(TaskGroupCancelTest, FromAChildEndsTheGroup) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.CreateTask(Sleeper(&events, "a"));
+      group.CreateTask([](TaskGroup* g) -> Coroutine<int> {
+        co_await Sleep(absl::ZeroDuration());
+        g->Cancel();  // The goal is met.
+        co_return 1;
+      }(&group));
+      co_return;  // The group waits for its tasks.
+    }());
+    events.push_back("after the group");
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("a cancelled", "after the group"));
+}
+
+TEST(TaskGroupCancelTest, BeforeRunCancelsOnEntryAndAfterRunDoesNothing) {
+  EventLoop loop;
+  std::vector<std::string> events;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    group.Cancel();
+    co_await group.Run([&]() -> Coroutine<void> {
+      try {
+        co_await Sleep(absl::Hours(1));
+      } catch (const CancelledError&) {
+        events.push_back("body cancelled on entry");
+        throw;
+      }
+    }());
+    group.Cancel();
+    co_await Sleep(absl::ZeroDuration());
+    events.push_back(absl::StrCat("after the group, cancelling ",
+                                  CurrentTask()->Cancelling()));
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(events, ElementsAre("body cancelled on entry",
+                                  "after the group, cancelling 0"));
+}
+
+TEST(TaskGroupCancelTest, ErrorsStillComeOut) {
+  EventLoop loop;
+  auto main = [&]() -> Coroutine<std::vector<std::string>> {
+    TaskGroup group;
+    try {
+      co_await group.Run([&]() -> Coroutine<void> {
+        group.CreateTask([]() -> Coroutine<int> {
+          try {
+            co_await Sleep(absl::Hours(1));
+          } catch (const CancelledError&) {
+          }
+          throw std::runtime_error("raised while cancelling");
+        }());
+        co_await Sleep(absl::ZeroDuration());
+        group.Cancel();
+        co_return;
+      }());
+    } catch (const ExceptionGroup& e) {
+      co_return Messages(e);
+    }
+    co_return std::vector<std::string>{};
+  };
+  EXPECT_THAT(loop.RunUntilComplete(main()),
+              ElementsAre("raised while cancelling"));
+}
+
+TEST(TaskGroupCancelTest, AnOutsideCancelStillPropagates) {
+  EventLoop loop;
+  auto main = [&]() -> Coroutine<void> {
+    TaskGroup group;
+    co_await group.Run([&]() -> Coroutine<void> {
+      group.Cancel();
+      CurrentTask()->Cancel("from elsewhere");
+      co_await Sleep(absl::Hours(1));
+    }());
+  };
+  Task<void> task = loop.CreateTask(main());
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(task.Cancelled());
+}
 }  // namespace
 }  // namespace pyconc::asyncio

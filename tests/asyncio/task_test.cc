@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "asyncio/debug.h"
+#include "asyncio/errors.h"
 #include "asyncio/loop.h"
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"
@@ -89,12 +90,13 @@ TEST(TaskTest, ResultAndException) {
 TEST(TaskTest, TheLoopKeepsATaskWithoutAHandleAlive) {
   int finished = 0;
   asyncio::Run([&]() -> Coroutine<void> {
+    Future<void> all_finished;
     auto work = [&]() -> Coroutine<void> {
       co_await Sleep(absl::Milliseconds(1));
-      ++finished;
+      if (++finished == 10) all_finished.SetResult();
     };
     for (int i = 0; i < 10; ++i) CreateTask(work());  // Handles dropped.
-    co_await Sleep(absl::Milliseconds(20));
+    co_await all_finished;
   }());
   EXPECT_EQ(finished, 10);
 }
@@ -257,5 +259,86 @@ TEST(TaskDeathTest, RunInsideALoopIsRuntimeError) {
                "RuntimeError");
 }
 
+// --- Eager tasks (Python 3.12's eager_start / eager_task_factory), after
+// CPython's test_eager_task_factory.py ----------------------------------------
+
+TEST(EagerTaskTest, RunsInsideCreateTaskUntilItsFirstSuspension) {
+  std::vector<std::string> order;
+  asyncio::Run([&]() -> Coroutine<void> {
+    auto child = [&]() -> Coroutine<int> {
+      order.push_back("child starts as " + CurrentTask()->name());
+      co_await Sleep(absl::ZeroDuration());
+      order.push_back("child resumed");
+      co_return 3;
+    };
+    order.push_back("before create");
+    Task<int> task = CreateTask(child(), {.name = "b", .eager_start = true});
+    order.push_back(std::string("after create, current ") +
+                    CurrentTask()->name() + (task.Done() ? ", done" : ""));
+    EXPECT_EQ(co_await task, 3);
+  }());
+  EXPECT_THAT(order,
+              ElementsAre("before create", "child starts as b",
+                          "after create, current Task-1", "child resumed"));
+}
+
+TEST(EagerTaskTest, ATaskThatNeverSuspendsIsDoneAtOnce) {
+  asyncio::Run([&]() -> Coroutine<void> {
+    Task<int> task = CreateTask(Value(5), {.eager_start = true});
+    EXPECT_TRUE(task.Done());
+    EXPECT_EQ(task.Result(), 5);
+    auto failing = []() -> Coroutine<int> {
+      throw std::runtime_error("at once");
+      co_return 0;
+    };
+    Task<int> bad = CreateTask(failing(), {.eager_start = true});
+    EXPECT_TRUE(bad.Done());
+    EXPECT_THROW(bad.Result(), std::runtime_error);
+    co_return;
+  }());
+}
+
+TEST(EagerTaskTest, TheLoopsEagerFactoryMakesEveryTaskEager) {
+  EventLoop loop;
+  EXPECT_EQ(loop.GetTaskFactory(), TaskFactory::kDefault);
+  loop.SetTaskFactory(TaskFactory::kEager);
+  std::vector<std::string> order;
+  auto main = [&]() -> Coroutine<void> {
+    Task<int> a = CreateTask(Value(1));
+    order.push_back(a.Done() ? "a done at once" : "a pending");
+    Task<int> b = CreateTask(SleepThen(absl::ZeroDuration(), 2));
+    order.push_back(b.Done() ? "b done at once" : "b pending");
+    EXPECT_EQ(co_await b, 2);
+  };
+  loop.RunUntilComplete(main());
+  EXPECT_THAT(order, ElementsAre("a done at once", "b pending"));
+}
+
+TEST(EagerTaskTest, CreatedOffTheRunningLoopItStartsAsAnyOther) {
+  EventLoop loop;
+  bool ran = false;
+  auto body = [&]() -> Coroutine<void> {
+    ran = true;
+    co_return;
+  };
+  Task<void> task = loop.CreateTask(body(), {.eager_start = true});
+  EXPECT_FALSE(ran);
+  loop.RunUntilDone(task.base());
+  EXPECT_TRUE(ran);
+}
+
+TEST(EagerTaskTest, CancelledAtItsFirstSuspensionItEndsCancelled) {
+  asyncio::Run([&]() -> Coroutine<void> {
+    Task<int> task =
+        CreateTask(SleepThen(absl::Hours(1), 1), {.eager_start = true});
+    EXPECT_FALSE(task.Done());
+    task.Cancel();
+    try {
+      co_await task;
+    } catch (const CancelledError&) {
+    }
+    EXPECT_TRUE(task.Cancelled());
+  }());
+}
 }  // namespace
 }  // namespace pyconc::asyncio

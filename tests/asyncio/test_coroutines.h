@@ -1,6 +1,7 @@
 // Coroutines the asyncio tests share: one that sleeps then returns, one that
 // waits for the test to set a future, one that sleeps then throws, and one
-// that sleeps until it is cancelled.
+// that sleeps until it is cancelled; and CancelAfterIterations, which orders
+// a cancel after the tasks' first steps without racing a timer.
 
 #ifndef PYCONC_TESTS_ASYNCIO_TEST_COROUTINES_H_
 #define PYCONC_TESTS_ASYNCIO_TEST_COROUTINES_H_
@@ -48,6 +49,21 @@ inline Coroutine<int> SleepForever(std::vector<std::string>* events = nullptr) {
     throw;
   }
   co_return 0;
+}
+
+// Cancels `task` with `message` in the loop's `iterations`-th iteration from
+// now, counted through the ready queue (each hop a CallSoon), never by a
+// timer: with iterations = 3, a task started by `task`'s first step, and a
+// task that one starts, have had their first steps and are suspended.
+inline void CancelAfterIterations(EventLoop& loop, AnyTask task, int iterations,
+                                  std::string message = "") {
+  loop.CallSoon([&loop, task, iterations, message]() mutable {
+    if (iterations <= 1) {
+      task.Cancel(message);
+    } else {
+      CancelAfterIterations(loop, task, iterations - 1, message);
+    }
+  });
 }
 
 }  // namespace pyconc::asyncio::test_coroutines

@@ -92,35 +92,55 @@ TEST(WaitTest, FirstExceptionDoesNotCountACancelledTask) {
 
 TEST(WaitTest, TimeoutGivesPendingAndCancelsNothing) {
   EventLoop loop;
-  const absl::Time start = absl::Now();
-  auto main = []() -> Coroutine<WaitResult<int>> {
-    std::vector<Task<int>> tasks{CreateTask(After(absl::Milliseconds(1), 1)),
-                                 CreateTask(After(absl::Hours(1), 2))};
-    co_return co_await Wait(tasks, {.timeout = absl::Milliseconds(10)});
+  Future<int> gate = loop.CreateFuture<int>();
+  auto main = [&]() -> Coroutine<WaitResult<int>> {
+    std::vector<Task<int>> tasks{CreateTask(After(absl::ZeroDuration(), 1)),
+                                 CreateTask(WhenSet(gate))};
+    co_await tasks[0];  // Done before Wait starts: no race with its timer.
+    co_return co_await Wait(tasks, {.timeout = absl::Milliseconds(1)});
   };
   WaitResult<int> r = loop.RunUntilComplete(main());
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(10));
   EXPECT_THAT(Values(r.done), ElementsAre(1));
   ASSERT_EQ(r.pending.size(), 1u);
   EXPECT_FALSE(r.pending[0].Done());
-  r.pending[0].Cancel();
-  loop.RunUntilDone(r.pending[0].base());
+  gate.SetResult(2);
+  EXPECT_EQ(loop.RunUntilComplete(r.pending[0]), 2);
 }
 
 TEST(WaitTest, CancellingTheWaiterLeavesTheTasksAlone) {
   EventLoop loop;
+  Future<int> gate = loop.CreateFuture<int>();
   std::vector<Task<int>> tasks;
-  auto main = [&]() -> Coroutine<void> {
-    tasks = {CreateTask(After(absl::Milliseconds(5), 1))};
-    co_await Wait(tasks);
+  auto waiter = [&]() -> Coroutine<void> { co_await Wait(tasks); };
+  auto main = [&]() -> Coroutine<bool> {
+    tasks = {CreateTask(WhenSet(gate))};
+    Task<void> task = CreateTask(waiter());
+    co_await Sleep(absl::ZeroDuration());  // The waiter is in Wait.
+    task.Cancel("stop");
+    try {
+      co_await task;
+    } catch (const CancelledError&) {
+    }
+    co_return task.Cancelled();
   };
-  Task<void> task = loop.CreateTask(main());
-  loop.CallLater(absl::Milliseconds(1), [&] { task.Cancel("stop"); });
-  loop.RunUntilDone(task.base());
-  EXPECT_TRUE(task.Cancelled());
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_FALSE(tasks[0].Done());
+  gate.SetResult(1);
   EXPECT_EQ(loop.RunUntilComplete(tasks[0]), 1);
+}
+
+// Python's wait() takes set(fs).
+TEST(WaitTest, ATaskGivenTwiceCountsOnce) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<WaitResult<int>> {
+    Task<int> t = CreateTask(After(absl::ZeroDuration(), 1));
+    std::vector<Task<int>> twice = {t, t};
+    co_return co_await Wait(std::move(twice));
+  };
+  WaitResult<int> r = loop.RunUntilComplete(main());
+  EXPECT_THAT(Values(r.done), ElementsAre(1));
+  EXPECT_TRUE(r.pending.empty());
 }
 
 TEST(WaitDeathTest, EmptyInputIsMisuse) {
@@ -138,11 +158,15 @@ TEST(WaitDeathTest, EmptyInputIsMisuse) {
 TEST(AsCompletedTest, GivesTasksInTheOrderTheyFinish) {
   EventLoop loop;
   auto main = []() -> Coroutine<std::vector<int>> {
+    std::vector<Future<int>> gates;
     std::vector<Task<int>> tasks;
     for (int i = 0; i < 4; ++i) {
-      tasks.push_back(CreateTask(After(absl::Milliseconds(4 - i), i)));
+      gates.emplace_back();
+      tasks.push_back(CreateTask(WhenSet(gates.back())));
     }
     AsCompleted<int> next(tasks);
+    co_await Sleep(absl::ZeroDuration());  // Every task waits on its gate.
+    for (int i = 3; i >= 0; --i) gates[i].SetResult(i);
     std::vector<int> order;
     while (next.HasNext()) {
       absl::StatusOr<Task<int>> t = co_await next.Next();
@@ -153,12 +177,40 @@ TEST(AsCompletedTest, GivesTasksInTheOrderTheyFinish) {
   EXPECT_THAT(loop.RunUntilComplete(main()), ElementsAre(3, 2, 1, 0));
 }
 
+// Python's as_completed takes set(fs): a task given twice comes once.
+TEST(AsCompletedTest, ATaskGivenTwiceComesOnce) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<int> {
+    Task<int> t = CreateTask(After(absl::ZeroDuration(), 7));
+    AsCompleted<int> next(std::vector<Task<int>>{t, t});
+    int given = 0;
+    while (next.HasNext()) {
+      absl::StatusOr<Task<int>> done = co_await next.Next();
+      EXPECT_EQ(done->Result(), 7);
+      ++given;
+    }
+    co_return given;
+  };
+  EXPECT_EQ(loop.RunUntilComplete(main()), 1);
+}
+
+// Python's as_completed([]) yields nothing.
+TEST(AsCompletedTest, NoTasksGivesNothing) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<bool> {
+    AsCompleted<int> next(std::vector<Task<int>>{});
+    co_return next.HasNext();
+  };
+  EXPECT_FALSE(loop.RunUntilComplete(main()));
+}
+
 TEST(AsCompletedTest, TimeoutAnswersTimeoutErrorAndCancelsNothing) {
   EventLoop loop;
   auto main = []() -> Coroutine<std::vector<std::string>> {
-    std::vector<Task<int>> tasks{CreateTask(After(absl::Milliseconds(1), 1)),
+    std::vector<Task<int>> tasks{CreateTask(After(absl::ZeroDuration(), 1)),
                                  CreateTask(After(absl::Hours(1), 2))};
-    AsCompleted<int> next(tasks, absl::Milliseconds(10));
+    co_await tasks[0];  // Done first: its callback is queued before the timer.
+    AsCompleted<int> next(tasks, absl::Milliseconds(1));
     std::vector<std::string> seen;
     while (next.HasNext()) {
       absl::StatusOr<Task<int>> t = co_await next.Next();
@@ -189,6 +241,43 @@ TEST(AsCompletedTest, AFailedTaskIsGivenAndRethrowsWhenAwaited) {
     co_return false;
   };
   EXPECT_TRUE(loop.RunUntilComplete(main()));
+}
+
+// CPython's wait() and as_completed() take futures as they take tasks.
+TEST(WaitTest, TakesFutures) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<bool> {
+    Future<int> a;
+    Future<int> b;
+    std::vector<Future<int>> futures = {a, b};
+    a.SetResult(1);
+    WaitResult<int, Future<int>> r =
+        co_await Wait(futures, {.return_when = ReturnWhen::kFirstCompleted});
+    const bool as_python = r.done.size() == 1 && r.done[0] == a &&
+                           r.pending.size() == 1 && r.pending[0] == b;
+    b.Cancel();
+    co_return as_python;
+  };
+  EXPECT_TRUE(loop.RunUntilComplete(main()));
+}
+
+TEST(AsCompletedTest, TakesFutures) {
+  EventLoop loop;
+  auto main = []() -> Coroutine<std::vector<std::string>> {
+    Future<std::string> x;
+    Future<std::string> y;
+    std::vector<Future<std::string>> futures = {x, y};
+    AsCompleted next(futures);
+    y.SetResult("y");
+    x.SetResult("x");
+    std::vector<std::string> order;
+    while (next.HasNext()) {
+      absl::StatusOr<Future<std::string>> f = co_await next.Next();
+      order.push_back(co_await *f);
+    }
+    co_return order;
+  };
+  EXPECT_THAT(loop.RunUntilComplete(main()), ElementsAre("y", "x"));
 }
 
 }  // namespace

@@ -67,6 +67,9 @@
 namespace pyconc::futures {
 
 // Python's concurrent.futures.CancelledError: Result() of a cancelled Future.
+// As in Python since 3.8 (bpo-32528), it is an Exception (here a
+// std::exception) and not asyncio::CancelledError, which is a BaseException:
+// `catch (asyncio::CancelledError&)` does not catch it.
 class CancelledError : public std::runtime_error {
  public:
   CancelledError() : std::runtime_error("CancelledError") {}
