@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/misuse.h"
+#include "sync/local/local.h"
 
 namespace pyconc::threading {
 namespace internal {
@@ -342,9 +343,11 @@ void Thread::Bootstrap(std::shared_ptr<internal::ThreadState> state,
   } catch (...) {
     ExceptHook({std::current_exception(), ThreadRef(state)});
   }
-  // Release the target's captured arguments before joiners wake, as Python
-  // drops its reference to the target when run() returns.
+  // Release the target's captured arguments and the thread's Local values
+  // before joiners wake, as Python drops its reference to the target and the
+  // thread's locals before join() returns.
   target = nullptr;
+  sync::internal::DestroyThisThreadsLocals();
   Registry::Get().Remove(*state);
   state->MarkFinished();
   current_state = nullptr;
