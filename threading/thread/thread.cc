@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/misuse.h"
+#include "base/report.h"
 #include "sync/local/local.h"
 
 namespace pyconc::threading {
@@ -386,8 +387,7 @@ void DefaultExceptHook(const ExceptHookArgs& args) {
   const std::string report =
       absl::StrCat("Exception in thread ", args.thread.name(), ":\n",
                    DescribeException(args.exception), "\n");
-  std::fwrite(report.data(), 1, report.size(), stderr);
-  std::fflush(stderr);
+  Report(report);
 }
 
 ExceptHookFunction SetExceptHook(ExceptHookFunction hook) {
