@@ -1,13 +1,13 @@
 #include "sync/barrier/barrier.h"
 
+#include "base/errors.h"
 #include "base/misuse.h"
 #include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
 
 absl::Status BrokenBarrierError() {
-  return absl::AbortedError(
-      "threading.BrokenBarrierError: the barrier is broken");
+  return MakeError(PythonError::kBrokenBarrierError, "the barrier is broken");
 }
 
 Barrier::Barrier(int parties, BarrierOptions options)
