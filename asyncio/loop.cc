@@ -16,10 +16,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "asyncio/errors.h"
-#include "threading/pool/executor.h"
+#include "base/errors.h"
 #include "base/misuse.h"
+#include "base/report.h"
+#include "threading/pool/executor.h"
 
 namespace pyconc::asyncio {
 namespace {
@@ -87,18 +91,35 @@ EventLoop& GetRunningLoop() {
   return static_cast<EventLoop&>(internal::RunningLoopOrDie("GetRunningLoop"));
 }
 
-EventLoop::EventLoop() {
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
+  std::unique_ptr<EventLoop> loop(new EventLoop(Unopened{}));
+  if (absl::Status opened = loop->Open(); !opened.ok()) return opened;
+  return loop;
+}
+
+EventLoop::EventLoop() : EventLoop(Unopened{}) {
+  if (absl::Status opened = Open(); !opened.ok()) {
+    // "OSError: [Errno 24] ...": the exception's name, then the rest.
+    const std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(opened.message(), absl::MaxSplits(": ", 1));
+    Misuse(parts.first, parts.second);
+  }
+}
+
+EventLoop::EventLoop(Unopened) { debug_ = DebugFromEnvironment(); }
+
+absl::Status EventLoop::Open() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) SystemError("epoll_create1");
+  if (epoll_fd_ < 0) return ErrnoError(errno, "epoll_create1");
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) SystemError("eventfd");
+  if (wake_fd_ < 0) return ErrnoError(errno, "eventfd");
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.fd = wake_fd_;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) {
-    SystemError("epoll_ctl");
+    return ErrnoError(errno, "epoll_ctl");
   }
-  debug_ = DebugFromEnvironment();
+  return absl::OkStatus();
 }
 
 EventLoop::~EventLoop() {
@@ -331,8 +352,8 @@ void EventLoop::Close() {
   }
   fds_.clear();
   closed_ = true;
-  ::close(wake_fd_);
-  ::close(epoll_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
 void EventLoop::UpdateFd(int fd, FdWatch& watch) {
@@ -412,7 +433,7 @@ void EventLoop::DefaultExceptionHandler(const ExceptionContext& context) {
                     internal::DescribeException(context.exception));
   }
   line += "\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  Report(line);
 }
 
 }  // namespace pyconc::asyncio

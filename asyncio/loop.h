@@ -17,8 +17,8 @@
 //
 // Errors: an exception thrown by a callback, a task exception nobody
 // retrieved, a task destroyed pending, all go to the exception handler
-// (Python's loop.call_exception_handler); the default one prints the context
-// to stderr. Misuse that Python answers with RuntimeError (running a closed
+// (Python's loop.call_exception_handler); the default one reports the context
+// through //base:report's sink (stderr unless the program replaced it). Misuse that Python answers with RuntimeError (running a closed
 // loop, running two loops on one thread, RunUntilComplete returning before
 // its future is done) fails fast naming the error.
 //
@@ -40,6 +40,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "asyncio/coroutine.h"
@@ -57,8 +59,15 @@ namespace pyconc::asyncio {
 
 class EventLoop : public internal::LoopCore {
  public:
+  // Python's new_event_loop(), with running out as a value: the loop, or the
+  // OSError that creating its epoll or eventfd descriptor raised, made by
+  // //base:errors' ErrnoError (no descriptor left is kResourceExhausted,
+  // "OSError: [Errno 24] Too many open files: epoll_create1").
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
   // Python's new_event_loop(). Debug mode starts on when PYCONC_ASYNCIO_DEBUG
-  // is set.
+  // is set. When its descriptors cannot be created (none left), it aborts
+  // naming Python's OSError and the errno's text; a program that handles that
+  // uses Create().
   EventLoop();
   // Closes the loop if it is not closed yet (misuse if it is running).
   ~EventLoop();
@@ -157,7 +166,8 @@ class EventLoop : public internal::LoopCore {
   void SetExceptionHandler(ExceptionHandler handler);
   // Python's loop.call_exception_handler(context).
   void CallExceptionHandler(const ExceptionContext& context);
-  // Python's loop.default_exception_handler(context): prints to stderr.
+  // Python's loop.default_exception_handler(context): reports the context
+  // through //base:report's sink, stderr by default.
   static void DefaultExceptionHandler(const ExceptionContext& context);
 
   // Python's loop.set_task_factory(asyncio.eager_task_factory) (kEager) or
@@ -183,6 +193,11 @@ class EventLoop : public internal::LoopCore {
     internal::CallbackNode* writer = nullptr;
     uint32_t events = 0;
   };
+  // A loop without its descriptors yet (Create() opens them).
+  struct Unopened {};
+  explicit EventLoop(Unopened);
+  // Creates the epoll and eventfd descriptors.
+  absl::Status Open();
   void CheckOpen(const char* what) const;
   internal::CallbackNode* NewCallback(absl::AnyInvocable<void()> callback,
                                       internal::Where where);

@@ -4,36 +4,15 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "asyncio/errors.h"
 #include "asyncio/loop.h"
+#include "base/errors.h"
 #include "base/misuse.h"
 
 namespace pyconc::asyncio::internal {
-namespace {
-
-const char* PythonErrorName(int error) {
-  switch (error) {
-    case ECONNREFUSED:
-      return "ConnectionRefusedError";
-    case ECONNRESET:
-      return "ConnectionResetError";
-    case ECONNABORTED:
-      return "ConnectionAbortedError";
-    case EPIPE:
-      return "BrokenPipeError";
-    case ETIMEDOUT:
-      return "TimeoutError";
-    default:
-      return "OSError";
-  }
-}
-
-}  // namespace
-
 SocketAwaiter::SocketAwaiter(int fd, bool write, const char* operation,
                              Where where)
     : fd_(fd), write_(write), operation_(operation), where_(where) {
@@ -96,13 +75,6 @@ std::string SocketAwaiter::DescribeWait() const {
                       " in ", where_.function);
 }
 
-absl::Status SocketAwaiter::ErrnoStatus(const char* call, int error) {
-  return absl::Status(
-      absl::ErrnoToStatusCode(error),
-      absl::StrCat(PythonErrorName(error), ": [Errno ", error, "] ",
-                   std::strerror(error), " (", call, ")"));
-}
-
 bool RecvAwaiter::TryIo() {
   while (true) {
     const ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
@@ -112,7 +84,7 @@ bool RecvAwaiter::TryIo() {
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-    result_ = ErrnoStatus("recv", errno);
+    result_ = ErrnoError(errno, "recv");
     return true;
   }
 }
@@ -126,7 +98,7 @@ bool SendAllAwaiter::TryIo() {
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-    result_ = ErrnoStatus("send", errno);
+    result_ = ErrnoError(errno, "send");
     return true;
   }
   return true;
@@ -141,7 +113,7 @@ bool ConnectAwaiter::TryIo() {
     } while (rc != 0 && errno == EINTR);
     if (rc == 0) return true;
     if (errno == EINPROGRESS || errno == EAGAIN) return false;
-    result_ = ErrnoStatus("connect", errno);
+    result_ = ErrnoError(errno, "connect");
     return true;
   }
   int error = 0;
@@ -150,7 +122,7 @@ bool ConnectAwaiter::TryIo() {
     error = errno;
   }
   if (error == EINPROGRESS) return false;
-  if (error != 0) result_ = ErrnoStatus("connect", error);
+  if (error != 0) result_ = ErrnoError(error, "connect");
   return true;
 }
 
@@ -164,7 +136,7 @@ bool AcceptAwaiter::TryIo() {
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-    result_ = ErrnoStatus("accept", errno);
+    result_ = ErrnoError(errno, "accept");
     return true;
   }
 }

@@ -64,8 +64,6 @@ class SocketAwaiter : public Waitable {
   virtual bool TryIo() = 0;
   // First in await_resume: throws CancelledError if the task was cancelled.
   void CheckCancelled();
-  // The status for `errno` after `call`, naming Python's exception.
-  static absl::Status ErrnoStatus(const char* call, int error);
 
   const int fd_;
 

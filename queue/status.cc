@@ -1,6 +1,7 @@
 #include "queue/status.h"
 
 #include "absl/status/status.h"
+#include "base/errors.h"
 
 namespace pyconc::queue {
 
@@ -9,30 +10,32 @@ namespace pyconc::queue {
 
 absl::Status EmptyError() {
   static const absl::Status* const kEmpty =
-      new absl::Status(absl::UnavailableError("queue.Empty"));
+      new absl::Status(MakeError(PythonError::kQueueEmpty));
   return *kEmpty;
 }
 
 absl::Status FullError() {
   static const absl::Status* const kFull =
-      new absl::Status(absl::ResourceExhaustedError("queue.Full"));
+      new absl::Status(MakeError(PythonError::kQueueFull));
   return *kFull;
 }
 
 absl::Status ShutDownError() {
   static const absl::Status* const kShutDown =
-      new absl::Status(absl::FailedPreconditionError("queue.ShutDown"));
+      new absl::Status(MakeError(PythonError::kQueueShutDown));
   return *kShutDown;
 }
 
-bool IsEmpty(const absl::Status& status) { return absl::IsUnavailable(status); }
+bool IsEmpty(const absl::Status& status) {
+  return IsError(status, PythonError::kQueueEmpty);
+}
 
 bool IsFull(const absl::Status& status) {
-  return absl::IsResourceExhausted(status);
+  return IsError(status, PythonError::kQueueFull);
 }
 
 bool IsShutDown(const absl::Status& status) {
-  return absl::IsFailedPrecondition(status);
+  return IsError(status, PythonError::kQueueShutDown);
 }
 
 }  // namespace pyconc::queue

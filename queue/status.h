@@ -1,8 +1,9 @@
 // The outcomes of queue operations that Python reports with an exception.
 //
 // pyconc returns expected outcomes as values (see DESIGN.md, "Errors"). Each of
-// the queue module's exceptions has one absl::StatusCode, the same in every
-// pyconc module, and a message that starts with the Python name:
+// the queue module's exceptions is made by //base:errors, so it has one
+// absl::StatusCode, the same in every pyconc module, and a message that starts
+// with the Python name:
 //
 //   Python           absl::StatusCode      returned by
 //   queue.Empty      kUnavailable          Get, GetNowait: no item in time
@@ -10,8 +11,8 @@
 //   queue.ShutDown   kFailedPrecondition   Put after Shutdown(); Get after
 //                                          Shutdown() once the queue is empty
 //
-// Test for them with IsEmpty(status), IsFull(status) and IsShutDown(status), as
-// Python code writes `except queue.Empty:`.
+// Test for them with IsEmpty(status), IsFull(status) and IsShutDown(status)
+// (//base:errors' IsError), as Python code writes `except queue.Empty:`.
 //
 // Thread-safety: every function here is pure.
 

@@ -49,6 +49,21 @@ constexpr char kLesson[] =
     "Usage: bazel run //multiprocessing/pool -- [--input_dir=DIR] "
     "[--output_dir=DIR] [--max_workers=N]";
 
+// The most pixels an input image may have: 4096 x 4096, 48 MiB decoded. A
+// header alone can claim far more (a 54-byte BMP, 426 MiB), which every worker
+// would allocate.
+constexpr int64_t kMaxPixels = int64_t{4096} * 4096;
+
+// The folders this run made under /tmp; removed when the tool exits.
+std::vector<std::string>* made_dirs = new std::vector<std::string>;
+
+void RemoveMadeDirs() {
+  for (const std::string& dir : *made_dirs) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+}
+
 // What a worker answers for one image.
 struct Thumbnail {
   std::string error;  // Empty on success.
@@ -67,6 +82,12 @@ struct Thumbnail {
 Thumbnail MakeThumbnail(std::string input, std::string output, int size) {
   Thumbnail result;
   int channels = 0;
+  if (stbi_info(input.c_str(), &result.width, &result.height, &channels) &&
+      int64_t{result.width} * result.height > kMaxPixels) {
+    result.error = absl::StrFormat("%d x %d pixels: more than %d", result.width,
+                                   result.height, kMaxPixels);
+    return result;
+  }
   unsigned char* pixels =
       stbi_load(input.c_str(), &result.width, &result.height, &channels, 3);
   if (pixels == nullptr) {
@@ -120,6 +141,8 @@ bool RenderSample(std::string path, int index, int width) {
 std::string MakeTempDir(const char* what) {
   std::string pattern = absl::StrFormat("/tmp/pyconc-%s-XXXXXX", what);
   if (::mkdtemp(pattern.data()) == nullptr) return "";
+  if (made_dirs->empty()) std::atexit(&RemoveMadeDirs);
+  made_dirs->push_back(pattern);
   return pattern;
 }
 
@@ -154,9 +177,9 @@ int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
   const int cores = pyconc::multiprocessing::CpuCount();
   if (FLAGS_max_workers == 0) FLAGS_max_workers = cores;
-  pyconc::cli::CheckFlagRange("samples", FLAGS_samples, 1, 1000);
-  pyconc::cli::CheckFlagRange("sample_size", FLAGS_sample_size, 16, 8000);
-  pyconc::cli::CheckFlagRange("thumbnail_size", FLAGS_thumbnail_size, 1, 4096);
+  pyconc::cli::CheckFlagRange("samples", FLAGS_samples, 1, 100);
+  pyconc::cli::CheckFlagRange("sample_size", FLAGS_sample_size, 16, 2400);
+  pyconc::cli::CheckFlagRange("thumbnail_size", FLAGS_thumbnail_size, 1, 1024);
   pyconc::cli::CheckFlagRange("max_workers", FLAGS_max_workers, 1, 256);
   // The fork server starts before any pool thread exists.
   pyconc::multiprocessing::StartForkServer();
@@ -205,8 +228,11 @@ int main(int argc, char** argv) {
   const absl::Duration many =
       RunBatch(FLAGS_max_workers, inputs, output_dir, &results);
   int failed = 0;
-  std::printf("%zu images -> %s (thumbnails of at most %d px)\n", inputs.size(),
-              output_dir.c_str(), FLAGS_thumbnail_size);
+  std::printf("%zu images -> %s (thumbnails of at most %d px%s)\n",
+              inputs.size(), output_dir.c_str(), FLAGS_thumbnail_size,
+              FLAGS_output_dir.empty()
+                  ? "; removed at exit, --output_dir keeps them"
+                  : "");
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Thumbnail& r = results[i];
     const std::string name = std::filesystem::path(inputs[i]).filename();

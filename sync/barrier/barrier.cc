@@ -1,13 +1,13 @@
 #include "sync/barrier/barrier.h"
 
-#include "sync/internal/timeout.h"
+#include "base/errors.h"
 #include "base/misuse.h"
+#include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
 
 absl::Status BrokenBarrierError() {
-  return absl::AbortedError(
-      "threading.BrokenBarrierError: the barrier is broken");
+  return MakeError(PythonError::kBrokenBarrierError, "the barrier is broken");
 }
 
 Barrier::Barrier(int parties, BarrierOptions options)
@@ -17,6 +17,11 @@ Barrier::Barrier(int parties, BarrierOptions options)
   if (parties < 1)
     pyconc::internal::Misuse("ValueError", "parties must be >= 1");
   internal::CheckTimeout(default_timeout_);
+}
+
+Barrier::~Barrier() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(this, &Barrier::Left));
 }
 
 absl::StatusOr<int> Barrier::Wait(absl::Duration timeout) {

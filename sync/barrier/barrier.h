@@ -57,6 +57,11 @@ class Barrier {
  public:
   explicit Barrier(int parties, BarrierOptions options = {});
   Barrier(const Barrier&) = delete;
+  // Waits for the parties of a finished round that are still leaving Wait(),
+  // so that a party whose Wait() returned may destroy the barrier at once (as
+  // absl::Notification's destructor does). Destroying it while threads wait in
+  // an unfinished round is misuse.
+  ~Barrier();
   Barrier& operator=(const Barrier&) = delete;
 
   // Waits for all parties with the default timeout; returns this thread's
@@ -97,6 +102,10 @@ class Barrier {
   }
   bool RoundOver() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return state_ != State::kFilling;
+  }
+  // Whether no thread is leaving a finished, reset or broken round.
+  bool Left() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return count_ == 0 || state_ == State::kFilling;
   }
 
   const int parties_;

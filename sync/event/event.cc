@@ -1,5 +1,6 @@
 #include "sync/event/event.h"
 
+#include "sync/internal/parking_lot.h"
 #include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
@@ -13,10 +14,11 @@ void Event::Set() {
   do {
     // Already set: the Set() that set it woke every waiter.
     if ((state & kFlag) != 0) return;
-  } while (!state_.compare_exchange_weak(state, (state + kOneSet) | kFlag,
-                                         std::memory_order_seq_cst,
-                                         std::memory_order_acquire));
-  lot_.WakeAll();
+  } while (!state_.compare_exchange_weak(
+      state, ((state + kOneSet) | kFlag) & ~kSleepers,
+      std::memory_order_seq_cst, std::memory_order_acquire));
+  // The last access to the Event: its address is the parked threads' key.
+  if ((state & kSleepers) != 0) internal::ParkingLot::WakeAll(&state_);
 }
 
 void Event::Clear() { state_.fetch_and(~kFlag, std::memory_order_seq_cst); }
@@ -28,9 +30,9 @@ bool Event::Wait(absl::Duration timeout) {
   const absl::Time deadline = internal::AcquireDeadline(true, timeout);
   // The flag was clear; only a Set() changes the word from here.
   auto was_set = [this, seen] {
-    return state_.load(std::memory_order_seq_cst) != seen;
+    return ((state_.load(std::memory_order_seq_cst) ^ seen) & ~kSleepers) != 0;
   };
-  return lot_.WaitUntil(was_set, deadline);
+  return internal::ParkingLot::WaitUntil(state_, kSleepers, was_set, deadline);
 }
 
 }  // namespace pyconc::sync

@@ -19,7 +19,10 @@
 //
 // Thread-safety: every member may be called from any thread. Memory ordering:
 // what a thread wrote before Set() is visible to a thread whose Wait() or
-// IsSet() returns true because of it.
+// IsSet() returns true because of it. Set() touches nothing of the Event after
+// it publishes the flag, so a thread whose Wait() or IsSet() returned true may
+// destroy the Event at once (as absl::Notification allows), even while the
+// Set() that woke it is still returning.
 
 #ifndef PYCONC_SYNC_EVENT_EVENT_H_
 #define PYCONC_SYNC_EVENT_EVENT_H_
@@ -28,7 +31,6 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
-#include "sync/internal/parking_lot.h"
 
 namespace pyconc::sync {
 
@@ -55,15 +57,15 @@ class Event {
  private:
   friend struct internal::TestPeer;
 
-  // The flag in the low bit; above it, how many times Set() turned the flag
-  // on. A waiter wakes when the word changes from the clear one it saw, so a
-  // Clear() right after the Set() cannot strand it. One word, so that Set(),
-  // Clear() and IsSet() are one atomic operation each.
+  // The flag in the low bit; then ParkingLot's sleeper bit; above them, how
+  // many times Set() turned the flag on. A waiter wakes when the word changes
+  // from the clear one it saw, so a Clear() right after the Set() cannot strand
+  // it. One word, so that Set(), Clear() and IsSet() are one atomic operation
+  // each.
   static constexpr uint64_t kFlag = 1;
-  static constexpr uint64_t kOneSet = 2;
+  static constexpr uint64_t kSleepers = 2;
+  static constexpr uint64_t kOneSet = 4;
   std::atomic<uint64_t> state_{0};
-  // Where Wait() spins and then sleeps while the flag is clear.
-  internal::ParkingLot lot_;
 };
 
 }  // namespace pyconc::sync

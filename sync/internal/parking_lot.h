@@ -1,19 +1,32 @@
 // ParkingLot: where threads wait for a condition that other threads make true
-// with lock-free atomic operations.
+// with lock-free atomic operations on one word.
 //
-// A primitive whose state is one atomic word (Permits' count, Event's flag)
-// changes it without a lock, so its fast paths cost one atomic operation. A
-// thread that finds the state not to its liking waits here: it spins briefly,
-// with pauses and then yields, because the other side often answers that fast
-// and a sleep and wake-up cost tens of microseconds on a virtual machine, and
-// then it sleeps in an absl::Mutex Await. The thread that changes the state
-// calls WakeAll() afterwards, which costs one atomic load unless someone
-// sleeps.
+// A primitive whose state is one atomic word (Permits' count, Event's flag,
+// RLock's owner) changes it without a lock, so its fast paths cost one atomic
+// operation. A thread that finds the state not to its liking waits here: it
+// spins briefly, with pauses and then yields, because the other side often
+// answers that fast and a sleep and wake-up cost tens of microseconds on a
+// virtual machine; then it parks: it sleeps in a process-wide table keyed by
+// the word's address, which outlives every primitive.
 //
-// The handshake: a waiter increments the sleeper count and then evaluates its
-// condition; a waker stores the state and then reads the count. Both are
-// sequentially consistent, so at least one sees the other: either the waiter
-// finds its condition true, or the waker sees a sleeper and wakes it.
+// The sleeper bit. The primitive reserves one bit of its word (`sleeper_bit`)
+// meaning "a thread may be parked on this word". A parking thread sets it and
+// then evaluates its condition; a thread that publishes a change does so with
+// one atomic read-modify-write that also clears the bit, and when the old word
+// had it, calls WakeAll(&word). Read-modify-writes of one word are totally
+// ordered, so either the parking thread sees the change, or the publishing one
+// sees the bit; both are done under the table's lock for the word, so the
+// wake-up cannot slip between the parker's look and its sleep.
+//
+// Destroying a primitive right after use. The publishing operation is the
+// last access to the primitive: when nobody sleeps, it returns at once; when
+// someone does, WakeAll() touches only the table (and the parked threads' own
+// stack records), never the primitive, whose address it uses as a key. So a
+// thread that takes a Lock, or sees an Event set, may destroy it at once, as
+// absl::Mutex and absl::Notification allow; a thread inside a ParkingLot
+// call is inside a call on the primitive, which must outlive it anyway. A
+// WakeAll() for an address whose primitive is gone, and whose memory was
+// reused by another, only wakes that one's sleepers to look again.
 //
 // Thread-safe.
 
@@ -24,7 +37,7 @@
 #include <cstdint>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/functional/function_ref.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/cpu_relax.h"
@@ -33,48 +46,56 @@ namespace pyconc::sync::internal {
 
 class ParkingLot {
  public:
-  ParkingLot() = default;
-  ParkingLot(const ParkingLot&) = delete;
-  ParkingLot& operator=(const ParkingLot&) = delete;
+  ParkingLot() = delete;
 
   // Waits until `ready()` returns true or `deadline` passes; returns ready()'s
-  // last answer. `ready` must be cheap and pure, and read the state with
-  // sequentially consistent loads: it runs while spinning, and on other
-  // threads when they unlock the lot's mutex. SpinUntil(), then SleepUntil().
-  template <typename Ready>
-  bool WaitUntil(const Ready& ready, absl::Time deadline) {
-    return SpinUntil(ready, deadline) || SleepUntil(ready, deadline);
+  // last answer. `ready` must be cheap and pure, and read `word` with
+  // sequentially consistent loads; it runs while spinning and while this
+  // thread holds the table's lock for `word`. While parked, this thread keeps
+  // `sleeper_bit` set in `word`; every change that may make `ready()` true
+  // must clear it with the same read-modify-write, and call WakeAll(&word)
+  // when it was set (see the top of this file).
+  template <typename Word, typename Ready>
+  static bool WaitUntil(std::atomic<Word>& word, Word sleeper_bit,
+                        const Ready& ready, absl::Time deadline) {
+    return SpinUntil(ready, deadline) ||
+           Park(
+               &word,
+               [&word, sleeper_bit] {
+                 word.fetch_or(sleeper_bit, std::memory_order_seq_cst);
+               },
+               ready, deadline);
   }
 
   // Waits until `take()`, tried whenever `ready()` is true, succeeds; false
   // when `deadline` passes first. `take` may fail when another thread takes
   // what it wanted between the wake-up and the try; this thread then waits
-  // again. `ready` as for WaitUntil(). InfinitePast() is a non-blocking call
+  // again. `word`, `sleeper_bit` and `ready` as for WaitUntil(); `take` must
+  // keep the sleeper bit as it finds it. InfinitePast() is a non-blocking call
   // whose caller has tried already: it returns false at once.
-  template <typename Ready, typename Take>
-  bool TakeWhenReady(const Ready& ready, const Take& take,
-                     absl::Time deadline) {
+  template <typename Word, typename Ready, typename Take>
+  static bool TakeWhenReady(std::atomic<Word>& word, Word sleeper_bit,
+                            const Ready& ready, const Take& take,
+                            absl::Time deadline) {
     if (deadline == absl::InfinitePast()) return false;
-    while (WaitUntil(ready, deadline)) {
+    while (WaitUntil(word, sleeper_bit, ready, deadline)) {
       if (take()) return true;
     }
     return false;
   }
 
-  // Makes sleeping waiters re-evaluate their conditions. Call it after the
-  // sequentially consistent operation that may have made them true.
-  void WakeAll() {
-    if (sleepers_.load(std::memory_order_seq_cst) > 0) WakeSleepers();
-  }
+  // Wakes every thread parked on the word at `address`, to evaluate its
+  // condition again. Never dereferences `address`.
+  static void WakeAll(const void* address);
 
-  // Blocks until at least `n` threads sleep here: for tests that must know a
-  // thread is blocked, without sleeping themselves.
-  void AwaitSleepers(int64_t n);
+  // Blocks until at least `n` threads are parked on the word at `address`:
+  // for tests that must know a thread is blocked, without sleeping themselves.
+  static void AwaitParked(const void* address, int n);
 
  private:
-  // How many times a waiter looks at its condition before it sleeps; 0 on a
+  // How many times a waiter looks at its condition before it parks; 0 on a
   // machine with one CPU, where the thread it waits for cannot run meanwhile.
-  static int SpinsBeforeSleeping();
+  static int SpinsBeforeParking();
   // How many of those looks are a pause apart; the rest are a yield apart.
   static constexpr int kPauses = 2;
 
@@ -82,27 +103,22 @@ class ParkingLot {
   // microseconds at most), until it returns true; returns whether it did. Does
   // not spin when `deadline` has passed.
   template <typename Ready>
-  bool SpinUntil(const Ready& ready, absl::Time deadline);
-  // Sleeps until `ready()` returns true or `deadline` passes; returns ready()'s
-  // last answer.
-  template <typename Ready>
-  bool SleepUntil(const Ready& ready, absl::Time deadline);
+  static bool SpinUntil(const Ready& ready, absl::Time deadline);
 
-  void WakeSleepers();
-
-  std::atomic<int64_t> sleepers_{0};
-  // Held by a waiter while it evaluates its condition; WakeSleepers() locks and
-  // unlocks it, which makes absl::Mutex re-evaluate the sleepers' conditions.
-  absl::Mutex mu_;
+  // Parks on `address` until woken with `ready()` true, or until `deadline`;
+  // returns ready()'s last answer. Runs `mark()` (which sets the sleeper bit)
+  // before each look at `ready()`, under the table's lock for `address`.
+  static bool Park(const void* address, absl::FunctionRef<void()> mark,
+                   absl::FunctionRef<bool()> ready, absl::Time deadline);
 };
 
 template <typename Ready>
 bool ParkingLot::SpinUntil(const Ready& ready, absl::Time deadline) {
   // A deadline already past (a non-blocking call, a zero timeout) gets no
-  // spinning; SleepUntil() then looks once.
+  // spinning; Park() then looks once.
   const bool timed = deadline != absl::InfiniteFuture();
   if (timed && deadline <= absl::Now()) return false;
-  for (int i = 0; i < SpinsBeforeSleeping(); ++i) {
+  for (int i = 0; i < SpinsBeforeParking(); ++i) {
     if (ready()) return true;
     // Two pauses, for an answer already on its way; then yields, which look
     // far less often: a spinner that reads the cache line on every pause
@@ -117,29 +133,6 @@ bool ParkingLot::SpinUntil(const Ready& ready, absl::Time deadline) {
     }
   }
   return false;
-}
-
-template <typename Ready>
-bool ParkingLot::SleepUntil(const Ready& ready, absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
-  sleepers_.fetch_add(1, std::memory_order_seq_cst);
-  // The thread that finds the condition true (in its unlock of mu_) counts
-  // this one out at once: until this thread runs again, which takes a wake-up,
-  // WakeAll() calls need not lock mu_ for it. absl::Mutex may evaluate the
-  // condition again and wait on, so each evaluation counts this thread back in
-  // before it looks. It evaluates it with mu_ held: `counted_out` needs no
-  // atomic.
-  bool counted_out = false;
-  auto ready_and_counted_out = [this, &ready, &counted_out] {
-    if (counted_out) sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    counted_out = ready();
-    if (counted_out) sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-    return counted_out;
-  };
-  const bool result =
-      mu_.AwaitWithDeadline(absl::Condition(&ready_and_counted_out), deadline);
-  if (!counted_out) sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-  return result;
 }
 
 }  // namespace pyconc::sync::internal

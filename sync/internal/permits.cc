@@ -6,10 +6,10 @@ bool Permits::AcquireSlow(absl::Time deadline) {
   // Reads before it writes, so spinning takers share the cache line until a
   // permit comes back instead of fighting over it.
   auto available = [this] {
-    return value_.load(std::memory_order_seq_cst) > 0;
+    return word_.load(std::memory_order_seq_cst) >= kOne;
   };
-  return lot_.TakeWhenReady(
-      available, [this] { return TryAcquire(); }, deadline);
+  return ParkingLot::TakeWhenReady(
+      word_, kSleepers, available, [this] { return TryAcquire(); }, deadline);
 }
 
 }  // namespace pyconc::sync::internal

@@ -10,32 +10,41 @@
 // Thread-safe. Memory ordering: a successful take synchronizes with the
 // Release() that made the permit available, so what the releasing thread wrote
 // before Release() is visible to the taking thread, as with a mutex unlock and
-// lock.
+// lock. Release() is its last access to the Permits (see parking_lot.h): the
+// thread that takes the permit may destroy it at once.
 
 #ifndef PYCONC_SYNC_INTERNAL_PERMITS_H_
 #define PYCONC_SYNC_INTERNAL_PERMITS_H_
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 
 #include "absl/time/time.h"
 #include "sync/internal/parking_lot.h"
 
 namespace pyconc::sync::internal {
 
+struct TestPeer;
+
 class Permits {
  public:
-  explicit Permits(int64_t initial) : value_(initial) {}
+  // The most permits there can be: the word keeps one bit for ParkingLot.
+  static constexpr int64_t kMax = std::numeric_limits<int64_t>::max() / 2;
+
+  // `initial` is in [0, kMax].
+  explicit Permits(int64_t initial) : word_(initial * kOne) {}
   Permits(const Permits&) = delete;
   Permits& operator=(const Permits&) = delete;
 
   // Takes a permit if one is available now; never waits.
   bool TryAcquire() {
-    int64_t value = value_.load(std::memory_order_seq_cst);
-    while (value > 0) {
-      if (value_.compare_exchange_weak(value, value - 1,
-                                       std::memory_order_seq_cst,
-                                       std::memory_order_seq_cst)) {
+    int64_t word = word_.load(std::memory_order_seq_cst);
+    while (word >= kOne) {
+      // Keeps the sleeper bit: the thread that parked still sleeps.
+      if (word_.compare_exchange_weak(word, word - kOne,
+                                      std::memory_order_seq_cst,
+                                      std::memory_order_seq_cst)) {
         return true;
       }
     }
@@ -46,22 +55,25 @@ class Permits {
   bool Acquire(absl::Time deadline) {
     return TryAcquire() || AcquireSlow(deadline);
   }
-  // Adds `n` permits and wakes waiters, unless the count would exceed `max`:
-  // then it adds nothing and returns false.
+  // Adds `n` permits and wakes waiters, unless the count would exceed `max`
+  // (at most kMax): then it adds nothing and returns false. Touches nothing
+  // of this object after the permits are published.
   bool Release(int64_t n, int64_t max) {
-    int64_t value = value_.load(std::memory_order_relaxed);
+    int64_t word = word_.load(std::memory_order_relaxed);
     do {
-      if (value > max - n) return false;
-    } while (!value_.compare_exchange_weak(value, value + n,
-                                           std::memory_order_seq_cst,
-                                           std::memory_order_relaxed));
-    lot_.WakeAll();
+      if (word / kOne > max - n) return false;
+    } while (!word_.compare_exchange_weak(word, (word + n * kOne) & ~kSleepers,
+                                          std::memory_order_seq_cst,
+                                          std::memory_order_relaxed));
+    if ((word & kSleepers) != 0) ParkingLot::WakeAll(&word_);
     return true;
   }
   // The permits available now (a snapshot).
-  int64_t value() const { return value_.load(std::memory_order_acquire); }
+  int64_t value() const { return word_.load(std::memory_order_acquire) / kOne; }
 
  private:
+  friend struct TestPeer;
+
   // The fast paths above are inline, so that an uncontended Lock costs one
   // call and one atomic operation per Acquire() or Release(), as an
   // absl::Mutex does. The rest is out of line:
@@ -69,8 +81,10 @@ class Permits {
   // Acquire() when no permit is free: waits in the lot until one is.
   bool AcquireSlow(absl::Time deadline);
 
-  std::atomic<int64_t> value_;
-  ParkingLot lot_;
+  // The count times kOne; kSleepers while a thread may be parked on it.
+  static constexpr int64_t kSleepers = 1;
+  static constexpr int64_t kOne = 2;
+  std::atomic<int64_t> word_;
 };
 
 }  // namespace pyconc::sync::internal

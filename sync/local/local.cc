@@ -9,11 +9,20 @@ namespace {
 // The Locals a thread has values in; destroyed when the thread exits.
 class ThreadExitHooks {
  public:
-  ~ThreadExitHooks() {
+  ~ThreadExitHooks() { ForgetAll(); }
+
+  // Destroys this thread's values. A value's destructor may use Locals again,
+  // which registers them anew: forgets until none is left.
+  void ForgetAll() {
     const std::thread::id self = std::this_thread::get_id();
-    for (const std::weak_ptr<LocalSlotsBase>& weak : locals_) {
-      if (std::shared_ptr<LocalSlotsBase> local = weak.lock())
-        local->Forget(self);
+    while (!locals_.empty()) {
+      std::vector<std::weak_ptr<LocalSlotsBase>> locals;
+      locals.swap(locals_);
+      for (const std::weak_ptr<LocalSlotsBase>& weak : locals) {
+        if (std::shared_ptr<LocalSlotsBase> local = weak.lock()) {
+          local->Forget(self);
+        }
+      }
     }
   }
 
@@ -35,5 +44,7 @@ thread_local ThreadExitHooks thread_exit_hooks;
 void LocalSlotsBase::ForgetAtThreadExit() {
   thread_exit_hooks.Add(weak_from_this());
 }
+
+void DestroyThisThreadsLocals() { thread_exit_hooks.ForgetAll(); }
 
 }  // namespace pyconc::sync::internal

@@ -10,7 +10,9 @@
 // Each thread that touches a Local gets its own T, made on first use by the
 // initializer (default construction when none is given), as Python runs a local
 // subclass's __init__ once per thread. A thread's value is destroyed when that
-// thread exits, and every value when the Local is destroyed. Unlike C++'s
+// thread exits, and every value when the Local is destroyed. A pyconc Thread's
+// values are destroyed before its Join() returns, as in Python; other threads'
+// (std::thread, main) at their exit. Unlike C++'s
 // `thread_local`, which makes one slot per variable, a Local is an object: each
 // instance, including members of other objects, has its own per-thread values.
 //
@@ -45,9 +47,15 @@ class LocalSlotsBase : public std::enable_shared_from_this<LocalSlotsBase> {
   virtual void Forget(std::thread::id thread) = 0;
 
  protected:
-  // Arranges for Forget(this thread) to run when the calling thread exits.
+  // Arranges for Forget(this thread) to run when the calling thread exits, or
+  // at its DestroyThisThreadsLocals() call.
   void ForgetAtThreadExit();
 };
+
+// Destroys the calling thread's value in every Local now, rather than at the
+// thread's exit; a Local it uses afterwards makes a new value. threading's
+// Thread calls it when its target returns, before Join() can return.
+void DestroyThisThreadsLocals();
 
 template <typename T>
 class LocalSlots final : public LocalSlotsBase {

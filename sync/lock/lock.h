@@ -32,6 +32,10 @@
 
 namespace pyconc::sync {
 
+namespace internal {
+struct TestPeer;
+}  // namespace internal
+
 class ABSL_LOCKABLE Lock : public internal::StdLockNames<Lock> {
  public:
   Lock() = default;
@@ -51,6 +55,8 @@ class ABSL_LOCKABLE Lock : public internal::StdLockNames<Lock> {
   bool Locked() const { return permits_.value() == 0; }
 
  private:
+  friend struct internal::TestPeer;
+
   internal::Permits permits_{1};
 };
 

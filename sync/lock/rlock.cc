@@ -1,18 +1,19 @@
 #include "sync/lock/rlock.h"
 
-#include "sync/internal/timeout.h"
 #include "base/misuse.h"
+#include "sync/internal/parking_lot.h"
+#include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
 namespace {
 
 // The calling thread's identity: the address of a thread_local, which no two
-// live threads share. Reading it costs an instruction or two, where
-// std::this_thread::get_id() is a call into libc; an RLock asks it on every
-// Acquire() and Release().
-const void* CurrentThread() {
-  static thread_local const char tag = 0;
-  return &tag;
+// live threads share, and which is even (its low bit is the sleeper bit).
+// Reading it costs an instruction or two, where std::this_thread::get_id() is
+// a call into libc; an RLock asks it on every Acquire() and Release().
+uintptr_t CurrentThread() {
+  static thread_local const int64_t tag = 0;
+  return reinterpret_cast<uintptr_t>(&tag);
 }
 
 }  // namespace
@@ -26,8 +27,8 @@ bool RLock::Acquire(bool blocking, absl::Duration timeout) {
 }
 
 bool RLock::AcquireUntil(absl::Time deadline) {
-  const void* const me = CurrentThread();
-  if (owner_.load(std::memory_order_relaxed) == me) {
+  const uintptr_t me = CurrentThread();
+  if ((owner_.load(std::memory_order_relaxed) & ~kSleepers) == me) {
     ++count_;
     return true;
   }
@@ -36,18 +37,25 @@ bool RLock::AcquireUntil(absl::Time deadline) {
   return true;
 }
 
-bool RLock::TakeIfFree(const void* me) {
-  const void* free = nullptr;
-  return owner_.compare_exchange_strong(free, me, std::memory_order_seq_cst,
+bool RLock::TakeIfFree(uintptr_t me) {
+  uintptr_t seen = 0;
+  if (owner_.compare_exchange_strong(seen, me, std::memory_order_seq_cst,
+                                     std::memory_order_relaxed)) {
+    return true;
+  }
+  // Free, with threads parked: keep the bit for them.
+  return seen == kSleepers &&
+         owner_.compare_exchange_strong(seen, me | kSleepers,
+                                        std::memory_order_seq_cst,
                                         std::memory_order_relaxed);
 }
 
-bool RLock::TakeWhenFree(const void* me, absl::Time deadline) {
+bool RLock::TakeWhenFree(uintptr_t me, absl::Time deadline) {
   auto free = [this] {
-    return owner_.load(std::memory_order_seq_cst) == nullptr;
+    return (owner_.load(std::memory_order_seq_cst) & ~kSleepers) == 0;
   };
-  return lot_.TakeWhenReady(
-      free, [this, me] { return TakeIfFree(me); }, deadline);
+  return internal::ParkingLot::TakeWhenReady(
+      owner_, kSleepers, free, [this, me] { return TakeIfFree(me); }, deadline);
 }
 
 void RLock::Release() {
@@ -58,20 +66,22 @@ void RLock::Release() {
 }
 
 bool RLock::IsOwned() const {
-  return owner_.load(std::memory_order_relaxed) == CurrentThread();
+  return (owner_.load(std::memory_order_relaxed) & ~kSleepers) ==
+         CurrentThread();
 }
 
 int64_t RLock::ReleaseSave() {
   const int64_t count = count_;
   count_ = 0;
-  // Sequentially consistent, before WakeAll() reads the sleeper count.
-  owner_.store(nullptr, std::memory_order_seq_cst);
-  lot_.WakeAll();
+  // The last access to the RLock: its address is the parked threads' key.
+  if ((owner_.exchange(0, std::memory_order_seq_cst) & kSleepers) != 0) {
+    internal::ParkingLot::WakeAll(&owner_);
+  }
   return count;
 }
 
 void RLock::AcquireRestore(int64_t count) {
-  const void* const me = CurrentThread();
+  const uintptr_t me = CurrentThread();
   if (!TakeIfFree(me)) TakeWhenFree(me, absl::InfiniteFuture());
   count_ = count;
 }

@@ -10,7 +10,8 @@
 // Thread-safety: every member may be called from any thread. Memory ordering:
 // what the owner wrote before its last Release() is visible to the next thread
 // to acquire it. A recursive acquire by the owner touches no shared state at
-// all.
+// all. Release() touches nothing of the RLock after it frees the lock, so the
+// next owner may destroy it at once.
 
 #ifndef PYCONC_SYNC_LOCK_RLOCK_H_
 #define PYCONC_SYNC_LOCK_RLOCK_H_
@@ -20,10 +21,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
-#include "sync/internal/parking_lot.h"
 #include "sync/internal/std_lock_names.h"
 
 namespace pyconc::sync {
+
+namespace internal {
+struct TestPeer;
+}  // namespace internal
 
 class Condition;
 
@@ -43,7 +47,7 @@ class ABSL_LOCKABLE RLock : public internal::StdLockNames<RLock> {
   void Release() ABSL_UNLOCK_FUNCTION() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Whether some thread holds the lock now (Python 3.14's locked()).
   bool Locked() const {
-    return owner_.load(std::memory_order_acquire) != nullptr;
+    return (owner_.load(std::memory_order_acquire) & ~kSleepers) != 0;
   }
   // Whether the calling thread holds it (Python's _is_owned()).
   bool IsOwned() const;
@@ -53,28 +57,29 @@ class ABSL_LOCKABLE RLock : public internal::StdLockNames<RLock> {
 
  private:
   friend class Condition;
+  friend struct internal::TestPeer;
 
   // Acquire(blocking, timeout) with the deadline it computed.
   bool AcquireUntil(absl::Time deadline);
   // Makes `me` the owner if nobody is; one compare-and-swap.
-  bool TakeIfFree(const void* me);
+  bool TakeIfFree(uintptr_t me);
   // Waits until `me` could take the lock, or `deadline` passes.
-  bool TakeWhenFree(const void* me, absl::Time deadline);
+  bool TakeWhenFree(uintptr_t me, absl::Time deadline);
 
   // What Condition::Wait needs: release every level at once, and take them
   // back.
   int64_t ReleaseSave();
   void AcquireRestore(int64_t count);
 
-  // The owner's identity (see CurrentThread() in rlock.cc), or null when
-  // unlocked: the lock itself, so that taking and releasing it are one atomic
-  // operation each, as for Lock. Only a thread can store its own identity, so
-  // a thread reading its own back (relaxed) knows it is the owner.
-  std::atomic<const void*> owner_{nullptr};
+  // The owner's identity (see CurrentThread() in rlock.cc, an even address),
+  // or 0 when unlocked, with ParkingLot's sleeper bit: the lock itself, so
+  // that taking and releasing it are one atomic operation each, as for Lock.
+  // Only a thread can store its own identity, so a thread reading its own back
+  // (relaxed) knows it is the owner.
+  static constexpr uintptr_t kSleepers = 1;
+  std::atomic<uintptr_t> owner_{0};
   // The recursion level; read and written only by the owner.
   int64_t count_ = 0;
-  // Where threads wait for the lock to be free.
-  internal::ParkingLot lot_;
 };
 
 }  // namespace pyconc::sync

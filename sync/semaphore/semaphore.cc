@@ -1,22 +1,34 @@
 #include "sync/semaphore/semaphore.h"
 
-#include <limits>
+#include <cstdint>
 
-#include "sync/internal/timeout.h"
 #include "base/misuse.h"
+#include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
 
-Semaphore::Semaphore(int64_t value)
-    : Semaphore(value, std::numeric_limits<int64_t>::max()) {}
+namespace {
 
-Semaphore::Semaphore(int64_t value, int64_t max_value)
-    : permits_(value), max_value_(max_value) {
+// `value`, when it is a valid initial value; aborts otherwise.
+int64_t InitialValue(int64_t value) {
   if (value < 0) {
     pyconc::internal::Misuse("ValueError",
                              "semaphore initial value must be >= 0");
   }
+  if (value > internal::Permits::kMax) {
+    pyconc::internal::Misuse("OverflowError",
+                             "semaphore initial value must be < 2**62");
+  }
+  return value;
 }
+
+}  // namespace
+
+Semaphore::Semaphore(int64_t value)
+    : Semaphore(value, internal::Permits::kMax) {}
+
+Semaphore::Semaphore(int64_t value, int64_t max_value)
+    : permits_(InitialValue(value)), max_value_(max_value) {}
 
 void Semaphore::Acquire() { permits_.Acquire(absl::InfiniteFuture()); }
 

@@ -13,12 +13,15 @@
 // limits how many threads do something at once. A BoundedSemaphore also checks
 // that it is never released above its initial value, which catches a release
 // without a matching acquire (Python's ValueError, here misuse that aborts). A
-// negative initial value and Release(n) with n < 1 are misuse as well.
-// Uncontended, Acquire() and Release() are one atomic operation each.
+// negative initial value and Release(n) with n < 1 are misuse as well. A
+// semaphore holds at most 2^62 - 1 permits (Python's ints have no bound): more,
+// at construction or by Release(), is misuse too. Uncontended, Acquire() and
+// Release() are one atomic operation each.
 //
 // Thread-safety: every member may be called from any thread. Memory ordering:
 // what a thread wrote before Release() is visible to the thread whose Acquire()
-// takes that permit.
+// takes that permit. Release() touches nothing of the semaphore after it gives
+// the permits back, so the thread that takes one may destroy it at once.
 
 #ifndef PYCONC_SYNC_SEMAPHORE_SEMAPHORE_H_
 #define PYCONC_SYNC_SEMAPHORE_SEMAPHORE_H_
@@ -29,6 +32,10 @@
 #include "sync/internal/permits.h"
 
 namespace pyconc::sync {
+
+namespace internal {
+struct TestPeer;
+}  // namespace internal
 
 class Semaphore {
  public:
@@ -51,6 +58,8 @@ class Semaphore {
   Semaphore(int64_t value, int64_t max_value);
 
  private:
+  friend struct internal::TestPeer;
+
   internal::Permits permits_;
   // Releasing above this is misuse; INT64_MAX for an unbounded semaphore.
   const int64_t max_value_;

@@ -14,6 +14,7 @@
 #include "asyncio/loop.h"
 #include "asyncio/run.h"
 #include "asyncio/task.h"
+#include "base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -115,6 +116,21 @@ TEST(SocketsTest, ConnectionRefusedIsAValue) {
   }());
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(status.message(), HasSubstr("ConnectionRefusedError"));
+}
+
+// One vocabulary: a send to a closed peer is BrokenPipeError with the code
+// //base:errors gives it everywhere (kAborted, as Connection's).
+TEST(SocketsTest, SendToAClosedPeerIsBrokenPipeError) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  close(fds[1]);
+  const absl::Status status = asyncio::Run([&]() -> Coroutine<absl::Status> {
+    co_return co_await SockSendAll(fds[0], "ping");
+  }());
+  close(fds[0]);
+  EXPECT_TRUE(IsError(status, PythonError::kBrokenPipeError)) << status;
+  EXPECT_EQ(status.code(), StatusCodeOf(PythonError::kBrokenPipeError));
+  EXPECT_THAT(status.message(), HasSubstr("[Errno 32] Broken pipe: send"));
 }
 
 TEST(SocketsTest, CancellingARecvRemovesTheReader) {

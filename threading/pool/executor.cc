@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/cpu_relax.h"
+#include "base/errors.h"
 #include "base/misuse.h"
 
 namespace pyconc::futures {
@@ -12,7 +13,7 @@ namespace pyconc::futures {
 namespace {
 
 constexpr char kShutdownMessage[] =
-    "RuntimeError: cannot schedule new futures after shutdown";
+    "cannot schedule new futures after shutdown";
 constexpr char kBrokenMessage[] =
     "A thread initializer failed, the thread pool is not usable anymore";
 
@@ -68,11 +69,10 @@ absl::Status ThreadPoolExecutor::Enqueue(internal::WorkItem* item) {
     }
   } leave{this};
   if ((gate & kBrokenBit) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("BrokenExecutor: ", kBrokenMessage));
+    return MakeError(PythonError::kBrokenExecutor, kBrokenMessage);
   }
   if ((gate & kShutdownBit) != 0) {
-    return absl::FailedPreconditionError(kShutdownMessage);
+    return MakeError(PythonError::kRuntimeError, kShutdownMessage);
   }
   queue_.Push(item);
   if (num_threads_.load(std::memory_order_acquire) < max_workers_) {

@@ -1,11 +1,11 @@
 #include "threading/pool/future.h"
 
-#include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "threading/thread/thread.h"
 #include "base/misuse.h"
+#include "base/report.h"
+#include "threading/thread/thread.h"
 
 namespace pyconc::futures::internal {
 
@@ -24,7 +24,7 @@ FutureCore::~FutureCore() {
     const std::string report =
         absl::StrCat("pyconc: Future exception was never retrieved: ",
                      threading::DescribeException(exception_), "\n");
-    std::fwrite(report.data(), 1, report.size(), stderr);
+    Report(report);
   }
 }
 

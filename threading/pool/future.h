@@ -24,9 +24,9 @@
 // Where C++ differs from Python: a cancelled Future counts as done for Wait()
 // and AsCompleted() at once (CPython waits until the executor notices the
 // cancellation); an exception that nobody collects with Result() or
-// Exception() is reported on stderr ("pyconc: Future exception was never
-// retrieved: ...") when the last handle goes away, so it is never swallowed
-// silently.
+// Exception() is reported through //base:report's sink, stderr by default
+// ("pyconc: Future exception was never retrieved: ...", one write), when the
+// last handle goes away, so it is never swallowed silently.
 //
 // Callbacks run in the thread that completes the Future (a pool worker, or
 // whoever calls Cancel()), or at once in the caller of AddDoneCallback() when

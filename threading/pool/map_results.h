@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/errors.h"
 #include "threading/pool/future.h"
 #include "threading/pool/wait.h"
 
@@ -60,8 +61,8 @@ class MapResults {
     const Future<R>& future = futures_[next_];
     if (!future.Wait(deadline_ - absl::Now())) {
       CancelRest();
-      return Item(absl::DeadlineExceededError(
-          "TimeoutError: map() result not ready before the timeout"));
+      return Item(MakeError(PythonError::kTimeoutError,
+                            "map() result not ready before the timeout"));
     }
     ++next_;
     try {

@@ -4,6 +4,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/errors.h"
 
 namespace pyconc::futures::internal {
 
@@ -105,9 +106,10 @@ std::optional<absl::StatusOr<size_t>> CompletionQueue::Next() {
   std::optional<size_t> index = completions_->AwaitNth(yielded_, deadline_);
   if (!index.has_value()) {
     timed_out_ = true;
-    return absl::StatusOr<size_t>(absl::DeadlineExceededError(
-        absl::StrCat("TimeoutError: ", cores_.size() - yielded_, " (of ",
-                     cores_.size(), ") futures unfinished")));
+    return absl::StatusOr<size_t>(
+        MakeError(PythonError::kTimeoutError,
+                  absl::StrCat(cores_.size() - yielded_, " (of ", cores_.size(),
+                               ") futures unfinished")));
   }
   ++yielded_;
   return absl::StatusOr<size_t>(*index);

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "absl/base/call_once.h"
@@ -23,8 +24,6 @@ constexpr size_t kMaxBodyBytes = 8 << 20;
 
 absl::once_flag init_once;
 CURLcode init_result = CURLE_FAILED_INIT;
-
-CURL* Handle(void* curl) { return static_cast<CURL*>(curl); }
 
 // libcurl's write callback: appends to the std::string in `user`.
 size_t AppendBody(char* data, size_t size, size_t count, void* user) {
@@ -133,37 +132,27 @@ absl::StatusOr<std::string> UrlHost(absl::string_view url) {
   return result;
 }
 
-Fetcher::Fetcher(FetchOptions options) : options_(options), curl_(nullptr) {
+Fetcher::Fetcher(FetchOptions options) : options_(options), share_(nullptr) {
   InitHttp();
   if (init_result != CURLE_OK) return;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return;
-  const long timeout_ms =  // NOLINT(runtime/int): libcurl's type.
-      static_cast<long>(absl::ToInt64Milliseconds(options_.timeout));  // NOLINT
-  // Signals must not be used for timeouts in a multithreaded program.
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS,
-                   static_cast<long>(options_.max_redirects));  // NOLINT
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  // What Python's requests asks for. Not brotli: servers that encode it at
-  // their default quality spend milliseconds on every page.
-  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "pyconc-stocks/1.0");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_ = curl;
+  CURLSH* share = curl_share_init();
+  if (share == nullptr) return;
+  // One thread uses the share handle, so it needs no lock callbacks.
+  if (curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) !=
+      CURLSHE_OK) {
+    curl_share_cleanup(share);
+    return;
+  }
+  share_ = share;
 }
 
 Fetcher::~Fetcher() {
-  if (curl_ != nullptr) curl_easy_cleanup(Handle(curl_));
+  if (share_ != nullptr) curl_share_cleanup(static_cast<CURLSH*>(share_));
 }
 
 absl::StatusOr<Page> Fetcher::Get(absl::string_view url, int* attempts) {
   if (attempts != nullptr) *attempts = 0;
-  if (curl_ == nullptr) {
+  if (share_ == nullptr) {
     return absl::InternalError("libcurl could not be initialized");
   }
   absl::StatusOr<std::string> host = UrlHost(url);
@@ -193,14 +182,35 @@ absl::StatusOr<Page> Fetcher::Get(absl::string_view url, int* attempts) {
 }
 
 absl::StatusOr<Page> Fetcher::GetOnce(const std::string& url, bool* retryable) {
-  CURL* curl = Handle(curl_);
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(
+      curl_easy_init(), &curl_easy_cleanup);
+  CURL* curl = handle.get();
+  if (curl == nullptr) {
+    return absl::ResourceExhaustedError("libcurl could not create a handle");
+  }
   Page page;
   char detail[CURL_ERROR_SIZE] = {};
+  const long timeout_ms =  // NOLINT(runtime/int): libcurl's type.
+      static_cast<long>(absl::ToInt64Milliseconds(options_.timeout));  // NOLINT
+  curl_easy_setopt(curl, CURLOPT_SHARE, static_cast<CURLSH*>(share_));
+  // Signals must not be used for timeouts in a multithreaded program.
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl, CURLOPT_MAXREDIRS,
+                   static_cast<long>(options_.max_redirects));  // NOLINT
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  // What Python's requests asks for. Not brotli: servers that encode it at
+  // their default quality spend milliseconds on every page.
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "pyconc-stocks/1.0");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &page.body);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
   const CURLcode code = curl_easy_perform(curl);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   if (code != CURLE_OK) {
     return TransferError(code, detail, options_.timeout, retryable);
   }

@@ -12,9 +12,12 @@
 // 404/410 or an unknown host; kUnavailable a server error or a refused
 // connection; kInvalidArgument a malformed URL.
 //
-// Thread-safety: a Fetcher owns one libcurl easy handle and is not
-// thread-safe; give each thread its own (that is libcurl's rule, and it lets a
-// thread reuse its keep-alive connection). InitHttp() must run once before any
+// Thread-safety: a Fetcher is not thread-safe; give each thread its own. Each
+// attempt runs on a fresh libcurl easy handle (Debian's libcurl 7.88.1 keeps a
+// pointer to a freed header across transfers on one handle, so a hostile
+// server could crash a reused one); the Fetcher's share handle keeps the
+// keep-alive connections between attempts, so a thread still reuses its
+// connection. InitHttp() must run once before any
 // thread uses libcurl; the Fetcher constructor calls it, so a program whose
 // only libcurl user is pyconc need do nothing, but one that also calls libcurl
 // elsewhere should call InitHttp() from main before starting threads.
@@ -56,7 +59,8 @@ struct Page {
 // often it is called. Call it from main before starting threads.
 void InitHttp();
 
-// Fetches pages with one reused libcurl handle. See the top of this file.
+// Fetches pages, one libcurl easy handle per attempt and one connection cache
+// per Fetcher. See the top of this file.
 class Fetcher {
  public:
   explicit Fetcher(FetchOptions options = {});
@@ -73,7 +77,7 @@ class Fetcher {
   absl::StatusOr<Page> GetOnce(const std::string& url, bool* retryable);
 
   const FetchOptions options_;
-  void* curl_;  // CURL*, kept out of this header.
+  void* share_;  // CURLSH* sharing connections, kept out of this header.
 };
 
 // `text` percent-encoded for use inside a URL path ("BRK.B" stays, "A B"

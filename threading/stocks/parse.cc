@@ -7,6 +7,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xpath.h>
 
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -177,6 +178,10 @@ absl::StatusOr<double> ParseNumber(absl::string_view text) {
   double value = 0;
   if (!digits || !absl::SimpleAtod(rest.substr(0, end), &value)) {
     return absl::DataLossError(absl::StrCat("\"", text, "\" is not a number"));
+  }
+  if (!std::isfinite(value)) {
+    return absl::DataLossError(
+        absl::StrCat("\"", text, "\" is out of a double's range"));
   }
   return value;
 }

@@ -47,7 +47,8 @@ absl::StatusOr<QuoteFields> ParseQuote(absl::string_view html,
                                        absl::string_view change_xpath);
 
 // The number at the start of a price or change text: "$1,234.50" -> 1234.5,
-// "+1.25 (+0.87%)" -> 1.25, "−0.40" (Unicode minus) -> -0.4.
+// "+1.25 (+0.87%)" -> 1.25, "−0.40" (Unicode minus) -> -0.4. A number too
+// large for a double (e.g. 400 digits) is kDataLoss, not infinity.
 absl::StatusOr<double> ParseNumber(absl::string_view text);
 
 }  // namespace pyconc::stocks

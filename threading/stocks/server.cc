@@ -1,27 +1,63 @@
 #include "threading/stocks/server.h"
 
-#include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "threading/stocks/fetch.h"
+#include "base/errors.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::stocks {
+
+namespace internal {
+
+struct HttpConnection {
+  int fd = -1;
+  // What the client sent and no answer has consumed yet.
+  std::string received;
+  // When it must have sent a whole request.
+  absl::Time deadline;
+};
+
+struct HttpRequest {
+  std::string method;
+  std::string path;  // Percent-decoded, without the query.
+  bool keep_alive = false;
+  size_t size = 0;  // Bytes of `received` the request takes, body included.
+};
+
+}  // namespace internal
+
 namespace {
+
+// A request head (request line and headers) larger than this is refused.
+constexpr size_t kMaxHeadBytes = 8 << 10;
+// How long an answer may take to be written.
+constexpr absl::Duration kWriteTimeout = absl::Seconds(5);
 
 // FNV-1a: a stable hash, so a symbol's price is the same in every run.
 uint64_t StableHash(absl::string_view text) {
@@ -100,34 +136,144 @@ std::string BrokenPage(absl::string_view symbol) {
                       "</span <<<<div>\n</bodyy></ht");
 }
 
-// httplib's task queue, except that the first connection is served on the
-// listener thread itself. Why: Debian's libcpp-httplib (not instrumented)
-// builds function-local statics on first use, e.g. the set of known methods in
-// Server::parse_request_line; later readers skip the static's guard with a
-// plain acquire load that ThreadSanitizer cannot see, so a worker reading the
-// set another worker built is reported as a race. Start() sends one request,
-// which builds the statics here, on the listener; every later connection is
-// enqueued by the listener afterwards, so the pool's mutex orders the build
-// before any worker's use, as ThreadSanitizer can see.
-class FirstOnListenerQueue : public httplib::TaskQueue {
- public:
-  explicit FirstOnListenerQueue(int threads) : pool_(threads) {}
-
-  void enqueue(std::function<void()> fn) override {
-    if (first_) {
-      first_ = false;
-      fn();
-      return;
-    }
-    pool_.enqueue(std::move(fn));
+absl::string_view Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 301:
+      return "Moved Permanently";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
+}
 
-  void shutdown() override { pool_.shutdown(); }
+// The bytes of an HTTP/1.1 answer.
+std::string Response(int status, absl::string_view body,
+                     absl::string_view location, bool keep_alive) {
+  return absl::StrCat(
+      "HTTP/1.1 ", status, " ", Reason(status),
+      "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ",
+      body.size(), "\r\nConnection: ", keep_alive ? "keep-alive" : "close",
+      location.empty() ? "" : "\r\nLocation: ", location, "\r\n\r\n", body);
+}
 
- private:
-  bool first_ = true;  // Only the listener thread calls enqueue().
-  httplib::ThreadPool pool_;
-};
+// Writes all of `bytes` to the non-blocking socket `fd` before `deadline`.
+bool WriteAll(int fd, absl::string_view bytes, absl::Time deadline) {
+  while (!bytes.empty()) {
+    const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    pollfd writable = {.fd = fd, .events = POLLOUT, .revents = 0};
+    poll(&writable, 1,
+         static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(
+             std::min(left, absl::Seconds(1)), absl::Milliseconds(1)))));
+  }
+  return true;
+}
+
+// The value of a hexadecimal digit.
+int HexValue(char digit) {
+  return absl::ascii_isdigit(digit) ? digit - '0'
+                                    : absl::ascii_tolower(digit) - 'a' + 10;
+}
+
+// "%41%20B" -> "A B"; a malformed escape stays as it is.
+std::string PercentDecode(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() &&
+        absl::ascii_isxdigit(text[i + 1]) &&
+        absl::ascii_isxdigit(text[i + 2])) {
+      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 +
+                                      HexValue(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+// What ParseRequest made of the bytes a client sent so far.
+enum class Progress { kIncomplete, kComplete, kRefused };
+
+// Parses the request at the start of `received`. kRefused sets `refusal` to
+// the HTTP status that answers it.
+Progress ParseRequest(absl::string_view received, size_t max_body,
+                      internal::HttpRequest* request, int* refusal) {
+  const size_t head_end = received.find("\r\n\r\n");
+  if (head_end == absl::string_view::npos || head_end + 4 > kMaxHeadBytes) {
+    if (received.size() < kMaxHeadBytes) return Progress::kIncomplete;
+    *refusal = 431;
+    return Progress::kRefused;
+  }
+  const std::vector<absl::string_view> lines =
+      absl::StrSplit(received.substr(0, head_end), "\r\n");
+  const std::vector<absl::string_view> words =
+      absl::StrSplit(lines[0], absl::MaxSplits(' ', 2));
+  *refusal = 400;
+  if (words.size() != 3 || words[0].empty() ||
+      !absl::StartsWith(words[1], "/") ||
+      !absl::StartsWith(words[2], "HTTP/1.")) {
+    return Progress::kRefused;
+  }
+  const bool http10 = words[2] == "HTTP/1.0";
+  bool keep_alive = !http10;
+  uint64_t body = 0;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const size_t colon = lines[i].find(':');
+    if (colon == absl::string_view::npos || colon == 0 ||
+        absl::ascii_isspace(lines[i][0])) {
+      return Progress::kRefused;
+    }
+    const absl::string_view name = lines[i].substr(0, colon);
+    const absl::string_view value =
+        absl::StripAsciiWhitespace(lines[i].substr(colon + 1));
+    if (absl::EqualsIgnoreCase(name, "Content-Length")) {
+      if (!absl::SimpleAtoi(value, &body)) return Progress::kRefused;
+    } else if (absl::EqualsIgnoreCase(name, "Transfer-Encoding")) {
+      *refusal = 411;  // Only a body of a stated length is accepted.
+      return Progress::kRefused;
+    } else if (absl::EqualsIgnoreCase(name, "Connection")) {
+      if (absl::EqualsIgnoreCase(value, "close")) keep_alive = false;
+      if (absl::EqualsIgnoreCase(value, "keep-alive")) keep_alive = true;
+    }
+  }
+  if (body > max_body) {
+    *refusal = 413;
+    return Progress::kRefused;
+  }
+  if (received.size() - head_end - 4 < body) return Progress::kIncomplete;
+  const absl::string_view target = words[1].substr(0, words[1].find('?'));
+  *request = {.method = std::string(words[0]),
+              .path = PercentDecode(target),
+              .keep_alive = keep_alive,
+              .size = head_end + 4 + static_cast<size_t>(body)};
+  return Progress::kComplete;
+}
 
 }  // namespace
 
@@ -142,72 +288,54 @@ std::string QuotePage(absl::string_view symbol) {
 
 absl::StatusOr<std::unique_ptr<QuoteServer>> QuoteServer::Start(
     QuoteServerOptions options) {
-  if (options.threads < 1) {
-    return absl::InvalidArgumentError("QuoteServer needs at least 1 thread");
+  if (options.threads < 1 || options.max_connections < 1 ||
+      options.max_body_bytes < 0) {
+    return absl::InvalidArgumentError(
+        "QuoteServer needs a thread, a connection and a body size >= 0");
   }
-  std::unique_ptr<QuoteServer> server(new QuoteServer(options));
-  httplib::Server& http = *server->http_;
-  const int threads = options.threads;
-  http.new_task_queue = [threads] { return new FirstOnListenerQueue(threads); };
-  // Idle keep-alive connections hold a server thread; let them go soon.
-  http.set_keep_alive_timeout(1);
-  // httplib writes the head and the body separately; with Nagle's algorithm
-  // the body would wait for the client's delayed ACK (40 ms) on every request
-  // of a kept-alive connection.
-  http.set_tcp_nodelay(true);
+  const int listener =
+      socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listener < 0) return ErrnoError(errno, "socket");
+  const int on = 1;
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // 127.0.0.1 only.
+  socklen_t length = sizeof(address);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      listen(listener, SOMAXCONN) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) !=
+          0) {
+    const int error = errno;
+    close(listener);
+    return ErrnoError(error, "listen on 127.0.0.1");
+  }
+  const int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake < 0) {
+    const int error = errno;
+    close(listener);
+    return ErrnoError(error, "eventfd");
+  }
+  std::unique_ptr<QuoteServer> server(new QuoteServer(options, listener, wake));
+  server->port_ = ntohs(address.sin_port);
   QuoteServer* self = server.get();
-  http.Get(R"(/quote/([^/]+))", [self](const httplib::Request& request,
-                                       httplib::Response& response) {
-    const Answer answer = self->Serve(request.matches[1].str());
-    response.status = answer.status;
-    response.set_content(answer.body, "text/html; charset=utf-8");
-  });
-  http.Get(R"(/q/([^/]+))",
-           [](const httplib::Request& request, httplib::Response& response) {
-             response.set_redirect(
-                 absl::StrCat("/quote/", request.matches[1].str()), 301);
-           });
-  http.Get("/", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content(
-        "<!DOCTYPE html><html><body><h1>pyconc quote server</h1>"
-        "<p>GET /quote/SYMBOL (ERR500, FLAKY, MISSING, SLOW, NOPRICE and "
-        "BADHTML misbehave on purpose)</p></body></html>\n",
-        "text/html; charset=utf-8");
-  });
-  // Debian's httplib is compiled with a listen backlog of 5: a burst of
-  // connections from more workers overflows it, and the kernel drops SYNs that
-  // the clients resend only after a second. Keep the socket to enlarge it.
-  int listening = -1;
-  http.set_socket_options([&listening](int socket) {
-    const int on = 1;
-    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    listening = socket;
-  });
-  server->port_ = http.bind_to_any_port("127.0.0.1");
-  if (server->port_ <= 0) {
-    return absl::UnavailableError("cannot listen on 127.0.0.1");
+  server->reader_ = std::make_unique<threading::Thread>(
+      threading::ThreadOptions{.name = "quote-reader", .daemon = true},
+      [self] { self->Read(); });
+  server->reader_->Start();
+  server->workers_.reserve(options.threads);
+  for (int i = 0; i < options.threads; ++i) {
+    server->workers_.push_back(std::make_unique<threading::Thread>(
+        threading::ThreadOptions{.name = absl::StrCat("quote-worker-", i),
+                                 .daemon = true},
+        [self] { self->Work(); }));
+    server->workers_.back()->Start();
   }
-  // On Linux, listen() on a listening socket sets its backlog anew.
-  ::listen(listening, SOMAXCONN);
-  server->listener_ = std::make_unique<threading::Thread>(
-      threading::ThreadOptions{.name = "quote-server", .daemon = true},
-      [self] { self->http_->listen_after_bind(); });
-  server->listener_->Start();
-  // The first request, served on the listener (see FirstOnListenerQueue).
-  {
-    Fetcher first({.timeout = absl::Seconds(10), .max_retries = 0});
-    absl::StatusOr<Page> index = first.Get(server->base_url() + "/");
-    if (!index.ok()) {
-      server->Stop();
-      return absl::UnavailableError(absl::StrCat(
-          "the quote server does not answer: ", index.status().message()));
-    }
-  }  // Closes the connection, so the listener goes back to accepting.
   return server;
 }
 
-QuoteServer::QuoteServer(QuoteServerOptions options)
-    : options_(options), http_(std::make_unique<httplib::Server>()) {}
+QuoteServer::QuoteServer(QuoteServerOptions options, int listener, int wake)
+    : options_(options), listener_(listener), wake_(wake) {}
 
 QuoteServer::~QuoteServer() { Stop(); }
 
@@ -218,12 +346,233 @@ void QuoteServer::Stop() {
     stopped_ = true;
   }
   stopping_.Notify();
-  if (listener_ == nullptr) return;
-  // httplib's stop() does nothing until listen has begun, so a Stop() right
-  // after Start() asks again until the listener has ended.
-  do {
-    http_->stop();
-  } while (!listener_->Join(absl::Milliseconds(20)));
+  Wake();
+  if (reader_ != nullptr) reader_->Join();
+  for (const auto& worker : workers_) worker->Join();
+  std::vector<std::unique_ptr<Connection>> left;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [connection, request] : queue_) {
+      left.push_back(std::move(connection));
+    }
+    queue_.clear();
+    for (auto& connection : returned_) left.push_back(std::move(connection));
+    returned_.clear();
+  }
+  for (auto& connection : left) Close(std::move(connection));
+  close(listener_);
+  close(wake_);
+}
+
+void QuoteServer::Wake() {
+  const uint64_t one = 1;
+  (void)!write(wake_, &one, sizeof(one));
+}
+
+void QuoteServer::Close(std::unique_ptr<Connection> connection) {
+  close(connection->fd);
+  absl::MutexLock lock(&mu_);
+  --open_;
+}
+
+void QuoteServer::Read() {
+  std::vector<std::unique_ptr<Connection>> reading;
+  std::vector<pollfd> polled;
+  for (;;) {
+    std::vector<std::unique_ptr<Connection>> returned;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopped_) break;
+      returned.swap(returned_);
+    }
+    const absl::Time now = absl::Now();
+    for (auto& connection : returned) {
+      connection->deadline = now + options_.request_timeout;
+      connection = Advance(std::move(connection));
+      if (connection != nullptr) reading.push_back(std::move(connection));
+    }
+    // Closes connections that did not send a whole request in time.
+    std::vector<std::unique_ptr<Connection>> kept;
+    absl::Time next_deadline = absl::InfiniteFuture();
+    for (auto& connection : reading) {
+      if (connection->deadline <= now) {
+        Close(std::move(connection));
+      } else {
+        next_deadline = std::min(next_deadline, connection->deadline);
+        kept.push_back(std::move(connection));
+      }
+    }
+    reading.swap(kept);
+
+    polled.assign({{.fd = wake_, .events = POLLIN, .revents = 0},
+                   {.fd = listener_, .events = POLLIN, .revents = 0}});
+    for (const auto& connection : reading) {
+      polled.push_back({.fd = connection->fd, .events = POLLIN, .revents = 0});
+    }
+    const int timeout_ms =
+        next_deadline == absl::InfiniteFuture()
+            ? -1
+            : static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(
+                  std::max(next_deadline - now, absl::ZeroDuration()),
+                  absl::Milliseconds(1))));
+    if (poll(polled.data(), polled.size(), timeout_ms) < 0 && errno != EINTR) {
+      break;
+    }
+    if (polled[0].revents != 0) {
+      uint64_t count = 0;
+      (void)!read(wake_, &count, sizeof(count));
+    }
+    // Reads from the connections polled (Accept() below appends new ones).
+    const size_t limit = kMaxHeadBytes + options_.max_body_bytes;
+    for (size_t i = 0; i < reading.size(); ++i) {
+      if (polled[i + 2].revents == 0) continue;
+      Connection& connection = *reading[i];
+      bool open = true;
+      char buffer[16 << 10];
+      while (connection.received.size() < limit) {
+        const ssize_t n = recv(
+            connection.fd, buffer,
+            std::min(sizeof(buffer), limit - connection.received.size()), 0);
+        if (n > 0) {
+          connection.received.append(buffer, static_cast<size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+          continue;
+        } else {
+          open = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+          break;
+        }
+      }
+      if (!open) {
+        Close(std::move(reading[i]));
+      } else {
+        reading[i] = Advance(std::move(reading[i]));
+      }
+    }
+    reading.erase(std::remove(reading.begin(), reading.end(), nullptr),
+                  reading.end());
+    if (polled[1].revents != 0) Accept(reading);
+  }
+  for (auto& connection : reading) Close(std::move(connection));
+}
+
+void QuoteServer::Accept(std::vector<std::unique_ptr<Connection>>& reading) {
+  for (;;) {
+    const int fd =
+        accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // Out of descriptors: the oldest connection still sending makes room.
+      if ((errno == EMFILE || errno == ENFILE) && !reading.empty()) {
+        Close(std::move(reading.front()));
+        reading.erase(reading.begin());
+        continue;
+      }
+      return;  // EAGAIN: nothing more to accept.
+    }
+    bool full = false;
+    {
+      absl::MutexLock lock(&mu_);
+      full = open_ >= options_.max_connections;
+      if (!full || !reading.empty()) ++open_;
+    }
+    if (full) {
+      if (reading.empty()) {  // Every connection is being answered.
+        close(fd);
+        continue;
+      }
+      // The oldest connection that has not sent its request makes room.
+      Close(std::move(reading.front()));
+      reading.erase(reading.begin());
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->fd = fd;
+    connection->deadline = absl::Now() + options_.request_timeout;
+    reading.push_back(std::move(connection));
+  }
+}
+
+std::unique_ptr<QuoteServer::Connection> QuoteServer::Advance(
+    std::unique_ptr<Connection> connection) {
+  auto request = std::make_unique<Request>();
+  int refusal = 0;
+  switch (ParseRequest(connection->received,
+                       static_cast<size_t>(options_.max_body_bytes),
+                       request.get(), &refusal)) {
+    case Progress::kIncomplete:
+      return connection;
+    case Progress::kRefused:
+      // One try: the answer is small, and the reader never waits on a client.
+      WriteAll(connection->fd,
+               Response(refusal,
+                        absl::StrCat("<html><body>", refusal, " ",
+                                     Reason(refusal), "</body></html>\n"),
+                        "", /*keep_alive=*/false),
+               absl::InfinitePast());
+      Close(std::move(connection));
+      return nullptr;
+    case Progress::kComplete:
+      break;
+  }
+  absl::MutexLock lock(&mu_);
+  queue_.emplace_back(std::move(connection), std::move(request));
+  return nullptr;
+}
+
+bool QuoteServer::HasWork() const { return stopped_ || !queue_.empty(); }
+
+void QuoteServer::Work() {
+  for (;;) {
+    std::unique_ptr<Connection> connection;
+    std::unique_ptr<Request> request;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &QuoteServer::HasWork));
+      if (stopped_) return;
+      std::tie(connection, request) = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    const Answer answer = Route(*request);
+    const bool written =
+        WriteAll(connection->fd,
+                 Response(answer.status, answer.body, answer.location,
+                          request->keep_alive),
+                 absl::Now() + kWriteTimeout);
+    connection->received.erase(0, request->size);
+    if (written && request->keep_alive) {
+      absl::MutexLock lock(&mu_);
+      if (!stopped_) {
+        returned_.push_back(std::move(connection));
+      }
+    }
+    if (connection != nullptr) {
+      Close(std::move(connection));
+    } else {
+      Wake();
+    }
+  }
+}
+
+QuoteServer::Answer QuoteServer::Route(const Request& request) {
+  if (request.method != "GET") {
+    return {405, "<html><body>Only GET is served</body></html>\n"};
+  }
+  const absl::string_view path = request.path;
+  for (absl::string_view prefix : {"/quote/", "/q/"}) {
+    if (!absl::StartsWith(path, prefix)) continue;
+    const absl::string_view symbol = path.substr(prefix.size());
+    if (symbol.empty() || absl::StrContains(symbol, '/')) break;
+    if (prefix == "/q/") {
+      return {301, "", absl::StrCat("/quote/", symbol)};
+    }
+    return Serve(std::string(symbol));
+  }
+  if (path == "/") {
+    return {200,
+            "<!DOCTYPE html><html><body><h1>pyconc quote server</h1>"
+            "<p>GET /quote/SYMBOL (ERR500, FLAKY, MISSING, SLOW, NOPRICE and "
+            "BADHTML misbehave on purpose)</p></body></html>\n"};
+  }
+  return {404, "<html><body>Not found</body></html>\n"};
 }
 
 std::string QuoteServer::base_url() const {

@@ -90,9 +90,19 @@ absl::StatusOr<std::vector<std::string>> Symbols() {
           absl::StrCat("cannot read --symbols_file=", FLAGS_symbols_file, ": ",
                        std::strerror(errno)));
     }
+    // A symbols list is small; anything larger (/dev/zero) is refused
+    // rather than read until memory runs out.
+    constexpr size_t kMaxSymbolsFileBytes = 1 << 20;
+    std::string content(kMaxSymbolsFileBytes + 1, '\0');
+    file.read(content.data(), static_cast<std::streamsize>(content.size()));
+    content.resize(static_cast<size_t>(file.gcount()));
+    if (content.size() > kMaxSymbolsFileBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--symbols_file=", FLAGS_symbols_file,
+                       " is larger than ", kMaxSymbolsFileBytes >> 20, " MiB"));
+    }
     text.clear();
-    std::string line;
-    while (std::getline(file, line)) {
+    for (absl::string_view line : absl::StrSplit(content, '\n')) {
       absl::StrAppend(&text, line.substr(0, line.find('#')), "\n");
     }
   }
@@ -196,11 +206,13 @@ int PrintTable(const std::vector<Quote>& quotes) {
 
 int main(int argc, char** argv) {
   pyconc::cli::Init(&argc, &argv, kLesson, __FILE__);
-  pyconc::cli::CheckFlagRange("workers", FLAGS_workers, 1, 1000);
-  pyconc::cli::CheckFlagRange("timeout_ms", FLAGS_timeout_ms, 1, 600000);
-  pyconc::cli::CheckFlagRange("retries", FLAGS_retries, 0, 10);
-  pyconc::cli::CheckFlagRange("delay_ms", FLAGS_delay_ms, 0, 60000);
-  pyconc::cli::CheckFlagRange("count", FLAGS_count, 0, 10000);
+  // Ranges a run finishes in seconds within (the sequential mode waits
+  // count x delay_ms).
+  pyconc::cli::CheckFlagRange("workers", FLAGS_workers, 1, 200);
+  pyconc::cli::CheckFlagRange("timeout_ms", FLAGS_timeout_ms, 1, 30000);
+  pyconc::cli::CheckFlagRange("retries", FLAGS_retries, 0, 5);
+  pyconc::cli::CheckFlagRange("delay_ms", FLAGS_delay_ms, 0, 1000);
+  pyconc::cli::CheckFlagRange("count", FLAGS_count, 0, 500);
   pyconc::stocks::QuoteServerOptions server_options{
       .delay = absl::Milliseconds(FLAGS_delay_ms)};
   if (FLAGS_serve) return Serve(server_options);

@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/misuse.h"
+#include "base/report.h"
+#include "sync/local/local.h"
 
 namespace pyconc::threading {
 namespace internal {
@@ -342,9 +344,11 @@ void Thread::Bootstrap(std::shared_ptr<internal::ThreadState> state,
   } catch (...) {
     ExceptHook({std::current_exception(), ThreadRef(state)});
   }
-  // Release the target's captured arguments before joiners wake, as Python
-  // drops its reference to the target when run() returns.
+  // Release the target's captured arguments and the thread's Local values
+  // before joiners wake, as Python drops its reference to the target and the
+  // thread's locals before join() returns.
   target = nullptr;
+  sync::internal::DestroyThisThreadsLocals();
   Registry::Get().Remove(*state);
   state->MarkFinished();
   current_state = nullptr;
@@ -383,8 +387,7 @@ void DefaultExceptHook(const ExceptHookArgs& args) {
   const std::string report =
       absl::StrCat("Exception in thread ", args.thread.name(), ":\n",
                    DescribeException(args.exception), "\n");
-  std::fwrite(report.data(), 1, report.size(), stderr);
-  std::fflush(stderr);
+  Report(report);
 }
 
 ExceptHookFunction SetExceptHook(ExceptHookFunction hook) {

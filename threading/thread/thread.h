@@ -216,8 +216,9 @@ using ExceptHookFunction = std::function<void(const ExceptHookArgs&)>;
 // threading.excepthook(args)): calls the installed hook, by default
 // DefaultExceptHook.
 void ExceptHook(const ExceptHookArgs& args);
-// Prints "Exception in thread NAME:" and the exception's type and message to
-// stderr (Python's threading.__excepthook__).
+// Reports "Exception in thread NAME:" and the exception's type and message
+// through //base:report's sink, stderr by default (Python's
+// threading.__excepthook__).
 void DefaultExceptHook(const ExceptHookArgs& args);
 // Installs `hook` (nullptr restores the default) and returns the previous one.
 ExceptHookFunction SetExceptHook(ExceptHookFunction hook);

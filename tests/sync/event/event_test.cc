@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "sync/internal/parking_lot.h"
 #include "tests/sync/testing/bunch.h"
 
 namespace pyconc::sync {
@@ -13,7 +14,9 @@ namespace pyconc::sync {
 namespace internal {
 // Lets a test know that threads are blocked in Wait(), without sleeping.
 struct TestPeer {
-  static void AwaitWaiting(Event& event, int n) { event.lot_.AwaitSleepers(n); }
+  static void AwaitWaiting(Event& event, int n) {
+    ParkingLot::AwaitParked(&event.state_, n);
+  }
 };
 }  // namespace internal
 

@@ -1,5 +1,5 @@
 // ParkingLot: the waiting under Lock, Semaphore and Event. A lost wake-up hangs
-// these tests; a miscounted sleeper hangs AwaitSleepers().
+// these tests; a miscounted sleeper hangs AwaitParked().
 
 #include "sync/internal/parking_lot.h"
 
@@ -17,60 +17,101 @@ namespace {
 using testing::Bunch;
 using testing::ExpectTimesOut;
 
+// A word as the primitives keep it: a value above ParkingLot's sleeper bit.
+class Word {
+ public:
+  static constexpr uint64_t kSleepers = 1;
+
+  uint64_t value() const { return word_.load(std::memory_order_seq_cst) >> 1; }
+
+  // Publishes `value` as a primitive does: one read-modify-write that clears
+  // the sleeper bit, then a wake-up when it was set.
+  void Publish(uint64_t value) {
+    if ((word_.exchange(value << 1, std::memory_order_seq_cst) & kSleepers) !=
+        0) {
+      ParkingLot::WakeAll(&word_);
+    }
+  }
+
+  template <typename Ready>
+  bool WaitUntil(const Ready& ready, absl::Time deadline) {
+    return ParkingLot::WaitUntil(word_, kSleepers, ready, deadline);
+  }
+
+  void AwaitParked(int n) { ParkingLot::AwaitParked(&word_, n); }
+
+ private:
+  std::atomic<uint64_t> word_{0};
+};
+
 TEST(ParkingLotTest, ReadyConditionReturnsAtOnce) {
-  ParkingLot lot;
+  Word word;
   auto always = [] { return true; };
-  EXPECT_TRUE(lot.WaitUntil(always, absl::InfiniteFuture()));
-  EXPECT_TRUE(lot.WaitUntil(always, absl::InfinitePast()));
+  EXPECT_TRUE(word.WaitUntil(always, absl::InfiniteFuture()));
+  EXPECT_TRUE(word.WaitUntil(always, absl::InfinitePast()));
 }
 
 TEST(ParkingLotTest, DeadlinePassesWithConditionFalse) {
-  ParkingLot lot;
+  Word word;
   auto never = [] { return false; };
-  EXPECT_FALSE(lot.WaitUntil(never, absl::InfinitePast()));
+  EXPECT_FALSE(word.WaitUntil(never, absl::InfinitePast()));
   ExpectTimesOut(absl::Milliseconds(20), [&](absl::Duration timeout) {
-    return lot.WaitUntil(never, absl::Now() + timeout);
+    return word.WaitUntil(never, absl::Now() + timeout);
   });
 }
 
 TEST(ParkingLotTest, WakeAllWakesEverySleeper) {
   constexpr int kSleepers = 6;
-  ParkingLot lot;
-  std::atomic<bool> go{false};
+  Word word;
   std::atomic<int> woken{0};
-  auto ready = [&] { return go.load(std::memory_order_seq_cst); };
+  auto ready = [&] { return word.value() == 1; };
   Bunch bunch(kSleepers, [&](int) {
-    EXPECT_TRUE(lot.WaitUntil(ready, absl::InfiniteFuture()));
+    EXPECT_TRUE(word.WaitUntil(ready, absl::InfiniteFuture()));
     woken.fetch_add(1);
   });
-  lot.AwaitSleepers(kSleepers);
+  word.AwaitParked(kSleepers);
   EXPECT_EQ(woken.load(), 0);
-  go.store(true, std::memory_order_seq_cst);
-  lot.WakeAll();
+  word.Publish(1);
   bunch.Join();
   EXPECT_EQ(woken.load(), kSleepers);
 }
 
-// Rounds in which every waiter is asleep before the generation moves on: each
-// wake-up must reach every sleeper, and each sleeper must be counted in again
-// when it goes back to sleep, or the next round's AwaitSleepers() hangs.
-TEST(ParkingLotTest, SleepersAreCountedOutOnWakeAndBackInOnSleep) {
+// Only the threads parked on one word wake when it changes.
+TEST(ParkingLotTest, WakeAllWakesOnlyTheWordsSleepers) {
+  Word word;
+  Word other;
+  auto word_ready = [&] { return word.value() == 1; };
+  auto other_ready = [&] { return other.value() == 1; };
+  Bunch on_word(1, [&](int) {
+    EXPECT_TRUE(word.WaitUntil(word_ready, absl::InfiniteFuture()));
+  });
+  Bunch on_other(1, [&](int) {
+    EXPECT_TRUE(other.WaitUntil(other_ready, absl::InfiniteFuture()));
+  });
+  word.AwaitParked(1);
+  other.AwaitParked(1);
+  word.Publish(1);
+  on_word.Join();
+  other.AwaitParked(1);  // Still parked.
+  other.Publish(1);
+}
+
+// Rounds in which every waiter is parked before the generation moves on: each
+// wake-up must reach every sleeper, and each sleeper must park again, or the
+// next round's AwaitParked() hangs.
+TEST(ParkingLotTest, SleepersAreWokenAndParkAgain) {
   constexpr int kSleepers = 4;
-  constexpr int64_t kRounds = 200;
-  ParkingLot lot;
-  std::atomic<int64_t> generation{0};
+  constexpr uint64_t kRounds = 200;
+  Word generation;
   Bunch bunch(kSleepers, [&](int) {
-    for (int64_t seen = 0; seen < kRounds; ++seen) {
-      auto moved_on = [&] {
-        return generation.load(std::memory_order_seq_cst) > seen;
-      };
-      ASSERT_TRUE(lot.WaitUntil(moved_on, absl::InfiniteFuture()));
+    for (uint64_t seen = 0; seen < kRounds; ++seen) {
+      auto moved_on = [&] { return generation.value() > seen; };
+      ASSERT_TRUE(generation.WaitUntil(moved_on, absl::InfiniteFuture()));
     }
   });
-  for (int64_t round = 0; round < kRounds; ++round) {
-    lot.AwaitSleepers(kSleepers);
-    generation.fetch_add(1, std::memory_order_seq_cst);
-    lot.WakeAll();
+  for (uint64_t round = 0; round < kRounds; ++round) {
+    generation.AwaitParked(kSleepers);
+    generation.Publish(round + 1);
   }
 }
 
@@ -79,23 +120,20 @@ TEST(ParkingLotTest, SleepersAreCountedOutOnWakeAndBackInOnSleep) {
 // stays true every one of them returns.
 TEST(ParkingLotTest, ConditionFlickeringDoesNotStrandSleepers) {
   constexpr int kSleepers = 4;
-  ParkingLot lot;
-  std::atomic<bool> open{false};
+  Word open;
   std::atomic<bool> done{false};
-  auto ready = [&] { return open.load(std::memory_order_seq_cst); };
+  auto ready = [&] { return open.value() == 1; };
   Bunch bunch(kSleepers, [&](int) {
     while (!done.load(std::memory_order_seq_cst)) {
-      lot.WaitUntil(ready, absl::InfiniteFuture());
+      open.WaitUntil(ready, absl::InfiniteFuture());
     }
   });
   for (int flicker = 0; flicker < 1000; ++flicker) {
-    open.store(true, std::memory_order_seq_cst);
-    lot.WakeAll();
-    open.store(false, std::memory_order_seq_cst);
+    open.Publish(1);
+    open.Publish(0);
   }
   done.store(true, std::memory_order_seq_cst);
-  open.store(true, std::memory_order_seq_cst);
-  lot.WakeAll();
+  open.Publish(1);
 }
 
 }  // namespace

@@ -24,6 +24,22 @@ TEST(SemaphoreToolTest, MostRunningAtOnceIsTheLimit) {
   EXPECT_THAT(run.out, HasSubstr("let 2 jobs run at once, as its 2 permits"));
 }
 
+// Jobs of 0 ms may end before the next starts: fewer than the limit overlap,
+// which is no failure.
+TEST(SemaphoreToolTest, ZeroMillisecondJobsSucceed) {
+  const auto run = RunTool("sync/semaphore/semaphore",
+                           {"--jobs=20", "--limit=5", "--job_ms=0"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err, "");
+}
+
+TEST(SemaphoreToolTest, ARunLongerThanTenSecondsIsRefused) {
+  const auto run = RunTool("sync/semaphore/semaphore",
+                           {"--jobs=1000", "--limit=1", "--job_ms=1000"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.err, HasSubstr("within 10 s"));
+}
+
 TEST(SemaphoreToolTest, BadInputGivesOneLineAndExitCodeTwo) {
   const auto run = RunTool("sync/semaphore/semaphore", {"--limit=0"});
   EXPECT_EQ(run.exit_code, 2);

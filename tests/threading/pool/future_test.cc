@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/threading/pool/test_util.h"
@@ -277,6 +279,26 @@ TEST(FutureTest, ExceptionNobodyRetrievedIsReported) {
   EXPECT_THAT(::testing::internal::GetCapturedStderr(),
               ::testing::HasSubstr("Future exception was never retrieved: "
                                    "std::runtime_error: lost"));
+}
+
+std::string* sink_received = nullptr;
+
+// A never-retrieved exception goes through //base:report's sink, in one
+// report, not straight to stderr.
+TEST(FutureTest, ExceptionNobodyRetrievedGoesToTheReportSink) {
+  std::string received;
+  sink_received = &received;
+  const ReportSink previous = SetReportSink(
+      [](absl::string_view text) { sink_received->append(text); });
+  {
+    Future<int> f;
+    f.SetException(std::make_exception_ptr(std::runtime_error("lost")));
+  }
+  SetReportSink(previous);
+  sink_received = nullptr;
+  EXPECT_EQ(received,
+            "pyconc: Future exception was never retrieved: "
+            "std::runtime_error: lost\n");
 }
 
 TEST(FutureTest, RetrievedExceptionIsNotReported) {

@@ -25,6 +25,13 @@ TEST(ReturnValuesToolTest, AFailingSliceIsRethrownInMain) {
   EXPECT_THAT(run.out, HasSubstr("(without the failed slice)"));
 }
 
+TEST(ReturnValuesToolTest, LimitIsBoundedToARunOfSeconds) {
+  const auto run =
+      RunTool("threading/return_values/return_values", {"--limit=10000000"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("--limit must be in [1, 4000000]"));
+}
+
 TEST(ReturnValuesToolTest, RejectsASliceThatDoesNotExist) {
   const auto run = RunTool("threading/return_values/return_values",
                            {"--threads=2", "--fail_slice=2"});

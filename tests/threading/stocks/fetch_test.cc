@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/threading/stocks/scripted_server.h"
 #include "threading/stocks/server.h"
 
 namespace pyconc::stocks {
@@ -135,6 +136,32 @@ TEST(FetchWithoutServerTest, MalformedUrlIsInvalidArgument) {
     EXPECT_EQ(fetcher.Get(url).status().code(),
               absl::StatusCode::kInvalidArgument)
         << url;
+  }
+}
+
+// Debian's libcurl 7.88.1 kept a pointer to the previous transfer's last header
+// on the easy handle: a retried 500 followed by a 200 whose first header line
+// starts with a space (an obsolete folded line) read freed memory.
+TEST(FetchMalformedTest, FoldedHeaderAfterARetriedErrorIsHandled) {
+  absl::StatusOr<std::unique_ptr<testing::ScriptedServer>> server =
+      testing::ScriptedServer::Start({
+          "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+          "X-Last: header\r\n\r\n",
+          "HTTP/1.1 200 OK\r\n folded: first\r\nContent-Length: 2\r\n\r\nok",
+      });
+  ASSERT_TRUE(server.ok()) << server.status();
+  Fetcher fetcher({.max_retries = 1, .backoff = absl::Milliseconds(1)});
+  int attempts = 0;
+  absl::StatusOr<Page> page =
+      fetcher.Get((*server)->base_url() + "/quote/AAPL", &attempts);
+  // The 500 was retried; libcurl may accept or refuse the folded line, and
+  // either is an answer rather than a crash.
+  EXPECT_EQ(attempts, 2);
+  if (page.ok()) {
+    EXPECT_EQ(page->body, "ok");
+  } else {
+    EXPECT_EQ(page.status().code(), absl::StatusCode::kUnavailable)
+        << page.status();
   }
 }
 

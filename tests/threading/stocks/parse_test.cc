@@ -31,6 +31,14 @@ TEST(ParseNumberTest, ReadsPricesAndChangesAsSitesWriteThem) {
   EXPECT_DOUBLE_EQ(*ParseNumber(".5"), 0.5);
 }
 
+TEST(ParseNumberTest, ANumberBeyondADoubleIsDataLossNotInfinity) {
+  const std::string huge(400, '9');
+  for (const std::string& text : {huge, "$" + huge + ".5", "-" + huge}) {
+    EXPECT_EQ(ParseNumber(text).status().code(), absl::StatusCode::kDataLoss)
+        << text;
+  }
+}
+
 TEST(ParseNumberTest, TextWithoutDigitsIsDataLoss) {
   for (const char* text : {"", "N/A", "$", "+.", "--"}) {
     EXPECT_EQ(ParseNumber(text).status().code(), absl::StatusCode::kDataLoss)

@@ -101,6 +101,12 @@ TEST(ToolTest, UnknownHostIsARowNotACrash) {
   EXPECT_THAT(run.out, HasSubstr("FAILED: unknown host: quotes.invalid"));
 }
 
+TEST(ToolTest, EndlessSymbolsFileIsRefused) {
+  const ToolRun run = RunTool("--symbols_file=/dev/zero --delay_ms=0");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.err, HasSubstr("is larger than 1 MiB"));
+}
+
 TEST(ToolTest, SymbolsFileWithComments) {
   const std::string path =
       absl::StrCat(std::getenv("TEST_TMPDIR"), "/symbols.txt");

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sync/local/local.h"
 
 namespace pyconc::threading {
 namespace {
@@ -54,6 +55,50 @@ TEST(ThreadTest, IsAliveFromStartUntilTheTargetReturns) {
   release.Notify();
   EXPECT_TRUE(t.Join(absl::InfiniteDuration()));
   EXPECT_FALSE(t.IsAlive());
+}
+
+// Python drops a thread's threading.local values before join() returns: after
+// join, a weak reference to a value the thread stored there is dead.
+TEST(ThreadTest, JoinReturnsAfterTheThreadsLocalValuesAreDestroyed) {
+  sync::Local<std::shared_ptr<int>> local;
+  for (int round = 0; round < 50; ++round) {
+    auto value = std::make_shared<int>(round);
+    const std::weak_ptr<int> watch = value;
+    Thread thread([&local, value = std::move(value)]() mutable {
+      *local = std::move(value);
+    });
+    thread.Start();
+    if (round % 2 == 0) {
+      thread.Join();
+    } else {
+      while (!thread.Join(absl::Seconds(10))) {
+      }
+    }
+    EXPECT_TRUE(watch.expired()) << "round " << round;
+  }
+}
+
+// A value whose destructor uses a Local again: the new value is destroyed too
+// before Join() returns.
+TEST(ThreadTest, LocalsMadeByALocalsDestructorAreDestroyedBeforeJoin) {
+  struct Probe {
+    std::shared_ptr<int> token;
+    sync::Local<std::shared_ptr<int>>* again = nullptr;
+    ~Probe() {
+      if (again != nullptr && token != nullptr) **again = token;
+    }
+  };
+  sync::Local<std::shared_ptr<int>> again;
+  sync::Local<Probe> first;
+  auto token = std::make_shared<int>(1);
+  const std::weak_ptr<int> watch = token;
+  Thread thread([&, token = std::move(token)]() mutable {
+    first->token = std::move(token);
+    first->again = &again;
+  });
+  thread.Start();
+  thread.Join();
+  EXPECT_TRUE(watch.expired());
 }
 
 TEST(ThreadTest, JoinWithTimeoutWaitsAtLeastTheTimeout) {
