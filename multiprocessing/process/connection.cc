@@ -5,13 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <system_error>
 
-#include "multiprocessing/process/io.h"
+#include "base/errors.h"
 #include "base/misuse.h"
+#include "multiprocessing/process/io.h"
 
 namespace pyconc::multiprocessing {
 
@@ -48,8 +50,7 @@ absl::Status Connection::SendBytes(std::string_view bytes) {
   absl::MutexLock lock(&send_mu_);
   if (!internal::WriteAll(fd_.get(), &size, sizeof(size), bytes.data(),
                           bytes.size())) {
-    return absl::AbortedError(
-        absl::StrCat("BrokenPipeError: ", std::strerror(errno)));
+    return ErrnoError(errno, "send");
   }
   return absl::OkStatus();
 }
@@ -59,11 +60,21 @@ absl::StatusOr<std::string> Connection::RecvBytes() {
   absl::MutexLock lock(&recv_mu_);
   uint64_t size = 0;
   if (!internal::ReadAll(fd_.get(), &size, sizeof(size))) {
-    return absl::OutOfRangeError("EOFError");
+    if (errno != 0) return ErrnoError(errno, "recv");
+    return MakeError(PythonError::kEOFError);
   }
-  std::string bytes(size, '\0');
-  if (!internal::ReadAll(fd_.get(), bytes.data(), size)) {
-    return absl::OutOfRangeError("EOFError: the peer closed mid-message");
+  // The buffer grows with the bytes that arrive, not with what the prefix
+  // claims: a corrupt or hostile prefix costs at most what the peer sends.
+  constexpr uint64_t kStep = uint64_t{1} << 20;
+  std::string bytes;
+  while (bytes.size() < size) {
+    const size_t done = bytes.size();
+    const size_t step = static_cast<size_t>(std::min(size - done, kStep));
+    bytes.resize(done + step);
+    if (!internal::ReadAll(fd_.get(), bytes.data() + done, step)) {
+      if (errno != 0) return ErrnoError(errno, "recv");
+      return MakeError(PythonError::kEOFError, "the peer closed mid-message");
+    }
   }
   return bytes;
 }

@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/misuse.h"
 #include "multiprocessing/process/io.h"
 #include "threading/thread/thread.h"
-#include "base/misuse.h"
 
 namespace pyconc::multiprocessing::internal {
 namespace {

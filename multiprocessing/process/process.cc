@@ -1,5 +1,6 @@
 #include "multiprocessing/process/process.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -101,6 +102,13 @@ void StartForkServer() { internal::EnsureForkServer(); }
 int CpuCount() {
   const long count = ::sysconf(_SC_NPROCESSORS_ONLN);
   return count > 0 ? static_cast<int>(count) : 1;
+}
+
+int ProcessCpuCount() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return CpuCount();
+  const int count = CPU_COUNT(&set);
+  return count > 0 ? count : CpuCount();
 }
 
 std::string CurrentProcessName() { return internal::CurrentProcessName(); }

@@ -209,6 +209,10 @@ void StartForkServer();
 // Python's os.cpu_count(): the number of processors online.
 int CpuCount();
 
+// Python's os.process_cpu_count() (3.13): the processors this process may run
+// on (its CPU affinity), which is what a pool's default size counts.
+int ProcessCpuCount();
+
 // Python's current_process().name: "MainProcess" in the parent, the Process's
 // name in a child.
 std::string CurrentProcessName();

@@ -11,8 +11,8 @@
 #include <system_error>
 
 #include "absl/time/clock.h"
-#include "multiprocessing/process/io.h"
 #include "base/misuse.h"
+#include "multiprocessing/process/io.h"
 
 namespace pyconc::multiprocessing::internal {
 
