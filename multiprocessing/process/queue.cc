@@ -104,13 +104,14 @@ void QueueCore::Close() {
 absl::Status QueueCore::Put(std::string_view bytes, absl::Duration timeout) {
   CheckOpen();
   if (bytes.size() > kMaxItemBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ValueError: an item of ", bytes.size(),
+    return MakeError(
+        PythonError::kValueError,
+        absl::StrCat("an item of ", bytes.size(),
                      " bytes is over the queue's limit of ", kMaxItemBytes));
   }
   const absl::Time deadline = absl::Now() + timeout;
   if (maxsize_ > 0 && !AcquireSlot(&shared_->slots, deadline)) {
-    return absl::ResourceExhaustedError("queue.Full");
+    return MakeError(PythonError::kQueueFull);
   }
   // Counted before it is visible, so that QSize() never goes below zero.
   shared_->size.fetch_add(1, std::memory_order_relaxed);
@@ -127,10 +128,9 @@ absl::Status QueueCore::Put(std::string_view bytes, absl::Duration timeout) {
     shared_->size.fetch_sub(1, std::memory_order_relaxed);
     if (maxsize_ > 0) ::sem_post(&shared_->slots);
     if (error == EAGAIN || error == ENOBUFS) {
-      return absl::ResourceExhaustedError("queue.Full");
+      return MakeError(PythonError::kQueueFull);
     }
-    return absl::InternalError(
-        absl::StrCat("OSError: send: ", std::strerror(error)));
+    return ErrnoError(error, "send");
   }
 }
 
@@ -149,13 +149,12 @@ absl::StatusOr<std::string> QueueCore::Get(absl::Duration timeout) {
         return std::string(buffer_.data(), static_cast<size_t>(n));
       }
       if (errno != EAGAIN && errno != EINTR) {
-        return absl::InternalError(
-            absl::StrCat("OSError: recv: ", std::strerror(errno)));
+        return ErrnoError(errno, "recv");
       }
     }
     // Nothing yet, or another consumer was quicker: wait for the next record.
     if (!WaitReadable(get_fd_.get(), deadline)) {
-      return absl::UnavailableError("queue.Empty");
+      return MakeError(PythonError::kQueueEmpty);
     }
   }
 }

@@ -4,10 +4,13 @@
 #include "multiprocessing/process/process.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <stdexcept>
@@ -16,6 +19,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "multiprocessing/process/connection.h"
@@ -158,6 +162,18 @@ TEST_F(ProcessTest, ACaptureLessLambdaIsATarget) {
   EXPECT_EQ(p.ExitCode(), 0);
 }
 
+// Python's Process(target=f) with args=(): a lambda without arguments.
+TEST_F(ProcessTest, AZeroArgumentLambdaIsATarget) {
+  Process p([] { std::exit(7); });
+  p.Start();
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), 7);
+  Process q(&ReturnAtOnce);
+  q.Start();
+  q.Join();
+  EXPECT_EQ(q.ExitCode(), 0);
+}
+
 TEST_F(ProcessTest, NamesDefaultToProcessN) {
   Process a(&ReturnAtOnce);
   Process b(&ReturnAtOnce);
@@ -272,11 +288,54 @@ TEST_F(ProcessTest, BytesOfAnotherTypeAreAnUnpicklingError) {
   EXPECT_THAT(status.message(), HasSubstr("UnpicklingError"));
 }
 
+long MaxResidentKiB() {
+  rusage usage;
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+// CPython's connection reads a message as its bytes arrive; a length prefix
+// alone allocates nothing. An 11-byte frame claiming 2 GiB is an EOFError
+// once the peer closes, with no more memory than it sent.
+TEST_F(ProcessTest, AHostileLengthPrefixAllocatesOnlyWhatArrives) {
+  auto [a, b] = Pipe();
+  const long before = MaxResidentKiB();
+  const uint64_t claimed = uint64_t{2} << 30;
+  ASSERT_EQ(::write(a.fileno(), &claimed, sizeof(claimed)), 8);
+  ASSERT_EQ(::write(a.fileno(), "abc", 3), 3);
+  a.Close();
+  const absl::StatusOr<std::string> got = b.RecvBytes();
+  EXPECT_TRUE(IsError(got.status(), PythonError::kEOFError)) << got.status();
+  EXPECT_LT(MaxResidentKiB() - before, 256 << 10);
+}
+
+// Bytes that claim more than they hold, or a bool that is neither 0 nor 1,
+// are pickle.UnpicklingError: no exception, no huge allocation, no UB.
+TEST_F(ProcessTest, CorruptBytesDecodeToUnpicklingError) {
+  std::string nine(9, '\0');
+  const uint64_t claimed = uint64_t{8} << 30;
+  std::memcpy(nine.data(), &claimed, sizeof(claimed));
+  EXPECT_TRUE(IsError(internal::Decode<std::string>(nine).status(),
+                      PythonError::kUnpicklingError));
+  EXPECT_TRUE(IsError(internal::Decode<std::vector<std::string>>(nine).status(),
+                      PythonError::kUnpicklingError));
+  EXPECT_TRUE(IsError(internal::Decode<bool>(std::string(1, '\x02')).status(),
+                      PythonError::kUnpicklingError));
+  EXPECT_TRUE(IsError(internal::Decode<std::vector<bool>>(
+                          std::string("\x01\0\0\0\0\0\0\0\x07", 9))
+                          .status(),
+                      PythonError::kUnpicklingError));
+  EXPECT_EQ(internal::Decode<bool>(std::string(1, '\x01')).value(), true);
+  EXPECT_EQ(internal::Decode<std::string>(*internal::Encode(std::string("ok")))
+                .value(),
+            "ok");
+}
+
 TEST_F(ProcessTest, AConnectionCannotTravelInsideAMessage) {
   auto [a, b] = Pipe();
   auto [c, d] = Pipe();
   const absl::Status status = a.Send(c);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(IsError(status, PythonError::kPicklingError)) << status;
   EXPECT_THAT(status.message(), HasSubstr("only as an argument"));
 }
 
