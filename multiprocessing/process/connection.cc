@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -65,16 +64,10 @@ absl::StatusOr<std::string> Connection::RecvBytes() {
   }
   // The buffer grows with the bytes that arrive, not with what the prefix
   // claims: a corrupt or hostile prefix costs at most what the peer sends.
-  constexpr uint64_t kStep = uint64_t{1} << 20;
   std::string bytes;
-  while (bytes.size() < size) {
-    const size_t done = bytes.size();
-    const size_t step = static_cast<size_t>(std::min(size - done, kStep));
-    bytes.resize(done + step);
-    if (!internal::ReadAll(fd_.get(), bytes.data() + done, step)) {
-      if (errno != 0) return ErrnoError(errno, "recv");
-      return MakeError(PythonError::kEOFError, "the peer closed mid-message");
-    }
+  if (!internal::ReadGrowing(fd_.get(), size, &bytes)) {
+    if (errno != 0) return ErrnoError(errno, "recv");
+    return MakeError(PythonError::kEOFError, "the peer closed mid-message");
   }
   return bytes;
 }

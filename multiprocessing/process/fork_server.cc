@@ -477,6 +477,11 @@ void EnsureForkServer() {
   started->StartReader();
 }
 
+void StartForkServerIfAlone() {
+  if (client.load(std::memory_order_acquire) != nullptr) return;
+  if (CountProgramThreads() == 1) EnsureForkServer();
+}
+
 pid_t StartChild(ChildEntry entry, const std::shared_ptr<ChildState>& state,
                  std::string_view payload, FdTable fds) {
   return GetClient().Start(entry, state, payload, std::move(fds));

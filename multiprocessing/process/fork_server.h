@@ -110,6 +110,10 @@ class ChildState {
 // Starts the server unless it runs. Misuse (aborts) when the process already
 // has more than one thread: forking then is what the server exists to avoid.
 void EnsureForkServer();
+// Starts the server if it does not run and the process still has one thread;
+// otherwise does nothing. For code about to start a helper thread of its own
+// (a Queue's feeder), so that a later Process can still start.
+void StartForkServerIfAlone();
 // Has the server fork a child that runs `entry(payload, fds)`; the descriptors
 // in `fds` are given to the child (and closed here). Sets and answers the
 // child's pid. Throws std::system_error when the child cannot be created.
