@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,12 +39,13 @@ enum RequestType : uint32_t { kStart = 1, kSignal = 2 };
 struct RequestHeader {
   uint32_t type = 0;
   uint32_t fd_count = 0;
-  uint64_t id = 0;         // kStart: matches the reply.
-  uint64_t entry = 0;      // kStart: the ChildEntry's address.
-  int64_t pid = 0;         // kSignal: whom.
-  int32_t signal = 0;      // kSignal: what.
-  uint32_t daemon = 0;     // kStart: terminated when the parent goes away.
-  uint64_t name_size = 0;  // kStart: bytes of name, then of payload, follow.
+  uint64_t id = 0;             // kStart: matches the reply.
+  uint64_t entry = 0;          // kStart: the ChildEntry's address.
+  int64_t pid = 0;             // kSignal: whom.
+  int32_t signal = 0;          // kSignal: what.
+  uint32_t daemon = 0;         // kStart: terminated when the parent goes away.
+  uint64_t name_size = 0;      // kStart: bytes of name, identity and payload
+  uint64_t identity_size = 0;  // follow.
   uint64_t payload_size = 0;
 };
 
@@ -56,6 +58,9 @@ struct Reply {
   int64_t pid = 0;    // kStarted, kExited: the child.
 };
 
+// waitid()'s P_PIDFD (Linux 5.4), which older headers lack.
+constexpr int kPidFdType = 3;
+
 // At most this many descriptors travel with one Process (the kernel's limit
 // for one SCM_RIGHTS message is 253).
 constexpr size_t kMaxFds = 250;
@@ -64,6 +69,29 @@ constexpr size_t kMaxFds = 250;
 std::string& ProcessName() {
   static std::string* const name = new std::string("MainProcess");
   return *name;
+}
+
+// This process's identity ("" in the main process) and how many Process
+// objects it has made; both set afresh in each child.
+std::string& ProcessIdentity() {
+  static std::string* const identity = new std::string;
+  return *identity;
+}
+std::atomic<int64_t> children_made{0};
+
+// Python's threading._shutdown() at the end of BaseProcess._bootstrap: a
+// child waits for the non-daemon threads its target started before it exits.
+void JoinNonDaemonThreads() {
+  const threading::ThreadRef self = threading::CurrentThread();
+  bool joined = true;
+  while (joined) {
+    joined = false;
+    for (const threading::ThreadRef& thread : threading::Enumerate()) {
+      if (thread == self || thread.daemon() || !thread.IsAlive()) continue;
+      thread.Join();
+      joined = true;
+    }
+  }
 }
 
 // The threads of this process, by kernel id.
@@ -108,7 +136,7 @@ bool SendReply(int sock, const Reply& reply) {
 
 // Reads one request and its descriptors; false once the parent has gone.
 bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
-                    std::string* payload, FdTable* fds) {
+                    std::string* identity, std::string* payload, FdTable* fds) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
   iovec io = {.iov_base = header, .iov_len = sizeof(*header)};
   msghdr message = {};
@@ -137,19 +165,23 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
     return false;
   }
   name->resize(header->name_size);
+  identity->resize(header->identity_size);
   payload->resize(header->payload_size);
   return ReadAll(sock, name->data(), name->size()) &&
+         ReadAll(sock, identity->data(), identity->size()) &&
          ReadAll(sock, payload->data(), payload->size());
 }
 
 // Runs in a freshly forked child of the server; never returns.
 [[noreturn]] void RunChild(const RequestHeader& header, std::string name,
-                           const std::string& payload, FdTable* fds,
-                           const sigset_t& parent_mask) {
+                           std::string identity, const std::string& payload,
+                           FdTable* fds, const sigset_t& parent_mask) {
   ::signal(SIGINT, SIG_DFL);
   ::sigprocmask(SIG_SETMASK, &parent_mask, nullptr);
   ::prctl(PR_SET_NAME, name.substr(0, 15).c_str());
   ProcessName() = std::move(name);
+  ProcessIdentity() = std::move(identity);
+  children_made.store(0, std::memory_order_relaxed);
   const pid_t self = static_cast<pid_t>(::gettid());
   for (pid_t tid : Threads()) {
     if (tid != self) RuntimeThreads().push_back(tid);
@@ -166,6 +198,7 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
     std::fwrite(report.data(), 1, report.size(), stderr);
     exit_code = 1;
   }
+  JoinNonDaemonThreads();
   // What a Python child does on its way out: its own children are dealt with,
   // its buffers flushed, and then os._exit (the parent's atexit handlers and
   // static destructors are not this process's to run).
@@ -214,9 +247,11 @@ void CloseInheritedDescriptors(int keep) {
     }
     if (ready[0].revents == 0) continue;
     RequestHeader header;
-    std::string name, payload;
+    std::string name, identity, payload;
     FdTable fds;
-    if (!ReceiveRequest(sock, &header, &name, &payload, &fds)) break;
+    if (!ReceiveRequest(sock, &header, &name, &identity, &payload, &fds)) {
+      break;
+    }
     if (header.type == kSignal) {
       if (children.count(static_cast<pid_t>(header.pid)) != 0) {
         ::kill(static_cast<pid_t>(header.pid), header.signal);
@@ -227,7 +262,8 @@ void CloseInheritedDescriptors(int keep) {
     if (pid == 0) {
       ::close(sock);
       ::close(signal_fd);
-      RunChild(header, std::move(name), payload, &fds, parent_mask);
+      RunChild(header, std::move(name), std::move(identity), payload, &fds,
+               parent_mask);
     }
     if (pid < 0) {
       SendReply(sock, {.type = kStartFailed, .value = errno, .id = header.id});
@@ -284,8 +320,10 @@ class Client {
                             .entry = reinterpret_cast<uint64_t>(entry),
                             .daemon = state->daemon() ? 1u : 0u,
                             .name_size = state->name().size(),
+                            .identity_size = state->identity().size(),
                             .payload_size = payload.size()};
-    const bool sent = Send(header, fds, state->name(), payload);
+    const bool sent =
+        Send(header, fds, state->name(), state->identity(), payload);
     absl::MutexLock lock(&mu_);
     if (sent) mu_.Await(absl::Condition(&pending.done));
     pending_.erase(id);
@@ -298,8 +336,16 @@ class Client {
   }
 
   void Signal(pid_t pid, int signal) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (auto it = orphan_fds_.find(pid); it != orphan_fds_.end()) {
+        // The server has gone; the pidfd names exactly this child.
+        ::syscall(SYS_pidfd_send_signal, it->second, signal, nullptr, 0);
+        return;
+      }
+    }
     RequestHeader header = {.type = kSignal, .pid = pid, .signal = signal};
-    Send(header, FdTable(), "", "");
+    Send(header, FdTable(), "", "", "");
   }
 
   // Python's util._exit_function: terminate daemons, join the rest; then
@@ -333,7 +379,8 @@ class Client {
   };
 
   bool Send(const RequestHeader& header, const FdTable& fds,
-            std::string_view name, std::string_view payload) {
+            std::string_view name, std::string_view identity,
+            std::string_view payload) {
     iovec io = {.iov_base = const_cast<RequestHeader*>(&header),
                 .iov_len = sizeof(header)};
     msghdr message = {};
@@ -363,6 +410,7 @@ class Client {
             WriteAll(sock_, reinterpret_cast<const char*>(&header) + n,
                      sizeof(header) - static_cast<size_t>(n))) &&
            WriteAll(sock_, name.data(), name.size()) &&
+           WriteAll(sock_, identity.data(), identity.size()) &&
            WriteAll(sock_, payload.data(), payload.size());
   }
 
@@ -392,19 +440,66 @@ class Client {
       }
       pending.done = true;
     }
+    std::vector<std::pair<int, std::shared_ptr<ChildState>>> orphans;
+    {
+      absl::MutexLock lock(&mu_);
+      server_gone_ = true;
+      for (const auto& [id, pending] : pending_) {
+        pending->error = ECHILD;
+        pending->done = true;
+      }
+      // The children of a server that vanished run on, orphaned: each is
+      // watched through a pidfd until it really ends. Its exit status is
+      // known when this process is its subreaper (it came back to us);
+      // otherwise it is 255, as Python reports a child it lost track of.
+      for (auto it = live_.begin(); it != live_.end();) {
+        const int fd =
+            static_cast<int>(::syscall(SYS_pidfd_open, it->first, 0));
+        if (fd < 0) {
+          it->second->SetExited(W_EXITCODE(255, 0));
+          it = live_.erase(it);
+          continue;
+        }
+        orphan_fds_[it->first] = fd;
+        orphans.emplace_back(fd, it->second);
+        ++it;
+      }
+    }
+    WatchOrphans(std::move(orphans));
     absl::MutexLock lock(&mu_);
-    server_gone_ = true;
-    // Children of a server that vanished cannot be waited for any more; they
-    // count as killed, so that nobody joins them for ever.
-    for (const auto& [pid, state] : live_) {
-      state->SetExited(W_EXITCODE(0, SIGKILL));
-    }
-    live_.clear();
-    for (const auto& [id, pending] : pending_) {
-      pending->error = ECHILD;
-      pending->done = true;
-    }
     reader_done_ = true;
+  }
+
+  void WatchOrphans(
+      std::vector<std::pair<int, std::shared_ptr<ChildState>>> orphans) {
+    std::vector<pollfd> fds;
+    while (!orphans.empty()) {
+      fds.clear();
+      for (const auto& [fd, state] : orphans) {
+        fds.push_back({.fd = fd, .events = POLLIN, .revents = 0});
+      }
+      if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
+      for (size_t i = fds.size(); i-- > 0;) {
+        if (fds[i].revents == 0) continue;
+        const auto [fd, state] = orphans[i];
+        siginfo_t info = {};
+        int status = W_EXITCODE(255, 0);
+        if (::waitid(static_cast<idtype_t>(kPidFdType), static_cast<id_t>(fd),
+                     &info, WEXITED | WNOHANG) == 0 &&
+            info.si_pid != 0) {
+          status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
+                                              : W_EXITCODE(0, info.si_status);
+        }
+        {
+          absl::MutexLock lock(&mu_);
+          live_.erase(state->pid());
+          orphan_fds_.erase(state->pid());
+        }
+        state->SetExited(status);
+        ::close(fd);
+        orphans.erase(orphans.begin() + static_cast<ptrdiff_t>(i));
+      }
+    }
   }
 
   const int sock_;
@@ -414,6 +509,8 @@ class Client {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, Pending*> pending_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, std::shared_ptr<ChildState>> live_ ABSL_GUARDED_BY(mu_);
+  // Children of a vanished server, by pid: a pidfd for each until it ends.
+  std::map<pid_t, int> orphan_fds_ ABSL_GUARDED_BY(mu_);
   bool server_gone_ ABSL_GUARDED_BY(mu_) = false;
   bool reader_done_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -507,6 +604,14 @@ void ShutdownForkServer() {
 pid_t ForkServerPid() {
   const Client* c = client.load(std::memory_order_acquire);
   return c == nullptr ? 0 : c->server_pid();
+}
+
+std::string NewChildIdentity() {
+  const int64_t count =
+      children_made.fetch_add(1, std::memory_order_relaxed) + 1;
+  return ProcessIdentity().empty()
+             ? absl::StrCat(count)
+             : absl::StrCat(ProcessIdentity(), ":", count);
 }
 
 std::string CurrentProcessName() { return ProcessName(); }

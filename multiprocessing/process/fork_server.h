@@ -28,6 +28,11 @@
 //     Process::ExitCode(). Signals to a child go through the server, which
 //     sends them only to a child it has not reaped, so a recycled pid is never
 //     hit.
+//   - If the server dies (killed), its children run on as orphans: the
+//     parent watches each through a pidfd, so Join() returns when the child
+//     really ends, with its true exit code when the parent is its subreaper
+//     and 255 otherwise (Python's code for a child it lost track of);
+//     Terminate() and Kill() reach it through the pidfd.
 //   - At the parent's exit, daemon children are terminated and the others
 //     joined (Python's rules), then the server stops. If the parent dies
 //     without exiting normally, the server sees its socket close, terminates
@@ -66,10 +71,15 @@ using ChildEntry = void (*)(std::string_view payload, FdTable* fds);
 // client.
 class ChildState {
  public:
-  ChildState(std::string name, bool daemon)
-      : name_(std::move(name)), daemon_(daemon) {}
+  ChildState(std::string name, std::string identity, bool daemon)
+      : name_(std::move(name)),
+        identity_(std::move(identity)),
+        daemon_(daemon) {}
 
   const std::string& name() const { return name_; }
+  // Python's _identity, joined: "3" for the third child of the main process,
+  // "3:1" for that child's first.
+  const std::string& identity() const { return identity_; }
   bool daemon() const { return daemon_; }
 
   pid_t pid() const {
@@ -101,6 +111,7 @@ class ChildState {
   }
 
   const std::string name_;
+  const std::string identity_;
   const bool daemon_;
   mutable absl::Mutex mu_;
   pid_t pid_ ABSL_GUARDED_BY(mu_) = 0;
@@ -127,6 +138,10 @@ void SignalChild(pid_t pid, int signal);
 void ShutdownForkServer();
 // The server's pid, or 0 when none runs (for tests and tools).
 pid_t ForkServerPid();
+// The identity of this process's next child (Python's _identity: this
+// process's own, then its count of Process objects made so far, from 1),
+// e.g. "3:1".
+std::string NewChildIdentity();
 // The name of this process: "MainProcess", or the name of the Process that
 // this child runs (Python's current_process().name).
 std::string CurrentProcessName();

@@ -11,18 +11,12 @@
 #include "base/misuse.h"
 
 namespace pyconc::multiprocessing {
-namespace {
-
-std::string NewName() {
-  static std::atomic<int64_t> counter{0};
-  return absl::StrCat("Process-",
-                      counter.fetch_add(1, std::memory_order_relaxed) + 1);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Process::Process(ProcessOptions options, internal::ChildEntry entry)
-    : name_(options.name.empty() ? NewName() : std::move(options.name)),
+    : identity_(internal::NewChildIdentity()),
+      name_(options.name.empty() ? absl::StrCat("Process-", identity_)
+                                 : std::move(options.name)),
       daemon_(options.daemon),
       entry_(entry) {}
 
@@ -36,7 +30,8 @@ void Process::Start() {
   if (state_ != nullptr) {
     pyconc::internal::Misuse("RuntimeError", "cannot start a process twice");
   }
-  auto state = std::make_shared<internal::ChildState>(name_, daemon_);
+  auto state =
+      std::make_shared<internal::ChildState>(name_, identity_, daemon_);
   internal::StartChild(entry_, state, payload_, std::move(fds_));
   state_ = std::move(state);
   payload_.clear();

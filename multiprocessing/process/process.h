@@ -26,9 +26,10 @@
 //
 // At the parent's exit, as in Python: daemon children are terminated and then
 // every child is joined; destroying a Process handle neither stops nor
-// abandons its child. A child leaves with _exit after flushing stdio: the
-// parent's atexit handlers and static destructors are not run in it, and
-// threads it started do not hold it open (unlike Python, which joins them).
+// abandons its child. When the target returns, the child joins the
+// non-daemon threads it started (as Python's does), then leaves with _exit
+// after flushing stdio: the parent's atexit handlers and static destructors
+// are not run in it.
 //
 // Fork-safety: children are forked by the fork server (fork_server.h), a
 // single-threaded process started while this program had one thread, so a
@@ -122,7 +123,8 @@ void RunTarget(std::string_view payload, FdTable* fds) {
 
 // The keyword arguments of Python's Process(name=..., daemon=...).
 struct ProcessOptions {
-  // Empty means "Process-N", numbered in creation order from 1 (Python's).
+  // Empty means "Process-N", numbered in creation order from 1 (Python's);
+  // in a child, "Process-N:M" for its own M-th (Python's identity chain).
   std::string name;
   // A daemon child is terminated when its parent exits; others are joined.
   bool daemon = false;
@@ -192,6 +194,7 @@ class Process {
   void CheckNotClosed() const;
   void SendSignal(int signal) const;
 
+  const std::string identity_;  // Python's _identity, e.g. "3:1".
   std::string name_;
   bool daemon_;
   const internal::ChildEntry entry_;

@@ -71,6 +71,12 @@ TEST_F(ProcessPoolTest, SubmitReturnsTheResultFromAnotherProcess) {
   EXPECT_EQ(lambda->Result(), 7);
 }
 
+// Python's default max_workers is os.process_cpu_count() (3.13).
+TEST_F(ProcessPoolTest, DefaultWorkersAreTheCpusThisProcessMayUse) {
+  ProcessPoolExecutor pool;
+  EXPECT_EQ(pool.max_workers(), multiprocessing::ProcessCpuCount());
+}
+
 TEST_F(ProcessPoolTest, ManySubmitsEachGetTheirOwnResult) {
   ProcessPoolExecutor pool({.max_workers = 2});
   std::vector<Future<int>> futures;

@@ -4,6 +4,7 @@
 #include "multiprocessing/process/process.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -29,6 +30,7 @@
 #include "multiprocessing/process/connection.h"
 #include "multiprocessing/process/queue.h"
 #include "tests/multiprocessing/process/no_orphans.h"
+#include "threading/thread/thread.h"
 
 namespace pyconc::multiprocessing {
 namespace {
@@ -222,6 +224,55 @@ TEST_F(ProcessTest, AChildStartsItsOwnChildren) {
   p.Start();
   p.Join();
   EXPECT_EQ(p.ExitCode(), 5);
+}
+
+void SendChildrensNames(Connection conn) {
+  Process first(&ReturnAtOnce);
+  Process named({.name = "worker"}, &ReturnAtOnce);
+  Process third(&ReturnAtOnce);
+  (void)conn.Send(std::vector<std::string>{CurrentProcessName(), first.name(),
+                                           named.name(), third.name()});
+}
+
+// CPython _test_multiprocessing.py (_TestProcess.test_process, identity):
+// a child's children are named after its identity, "Process-3:1", so names
+// never repeat across the tree; a named Process still takes a number.
+TEST_F(ProcessTest, ChildrenOfAChildAreNamedAfterItsIdentity) {
+  auto [parent, child] = Pipe();
+  Process p(&SendChildrensNames, child);
+  p.Start();
+  const std::vector<std::string> names =
+      parent.Recv<std::vector<std::string>>().value();
+  p.Join();
+  ASSERT_EQ(names.size(), 4u);
+  EXPECT_EQ(names[0], p.name());
+  EXPECT_EQ(names[1], p.name() + ":1");
+  EXPECT_EQ(names[2], "worker");
+  EXPECT_EQ(names[3], p.name() + ":3");
+}
+
+void StartThreadThenReturn(Connection conn) {
+  // A non-daemon thread that answers only once the parent asks.
+  threading::Thread answer(
+      [](Connection* c) {
+        if (c->Recv<int>().ok()) (void)c->Send(std::string("joined"));
+        delete c;
+      },
+      new Connection(std::move(conn)));
+  answer.Start();
+}
+
+// CPython _test_multiprocessing.py (_TestProcess, a child's non-daemon
+// threads are joined by threading._shutdown before it exits).
+TEST_F(ProcessTest, AChildWaitsForItsNonDaemonThreads) {
+  auto [parent, child] = Pipe();
+  Process p(&StartThreadThenReturn, child);
+  p.Start();
+  child.Close();
+  ASSERT_TRUE(parent.Send(1).ok());
+  EXPECT_EQ(parent.Recv<std::string>().value(), "joined");
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), 0);
 }
 
 // --- Pipe ------------------------------------------------------------------
@@ -565,6 +616,21 @@ TEST_F(ProcessTest, AQueueFrameThatLiesIsAnErrorNotAnAllocation) {
 }
 
 TEST_F(ProcessTest, CpuCountIsPositive) { EXPECT_GE(CpuCount(), 1); }
+
+// Python's os.process_cpu_count(): the CPUs this process may use.
+TEST_F(ProcessTest, ProcessCpuCountFollowsAffinity) {
+  cpu_set_t all;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof(all), &all), 0);
+  EXPECT_EQ(ProcessCpuCount(), CPU_COUNT(&all));
+  int first = 0;
+  while (!CPU_ISSET(first, &all)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(::sched_setaffinity(0, sizeof(one), &one), 0);
+  EXPECT_EQ(ProcessCpuCount(), 1);
+  ASSERT_EQ(::sched_setaffinity(0, sizeof(all), &all), 0);
+}
 
 }  // namespace
 }  // namespace pyconc::multiprocessing
