@@ -202,13 +202,19 @@ absl::Status QueueCore::Put(std::string bytes, absl::Duration timeout) {
   // The first time this process needs its feeder. A Process started later
   // needs the fork server, which can start only while there is one thread.
   StartForkServerIfAlone();
-  absl::MutexLock lock(&feed_mu_);
-  if (!feeder_.joinable() && !closing_) {
-    feeder_ = std::thread([this] { Feed(); });
-    {
-      absl::MutexLock feeding_lock(&feeding_mu);
-      Feeding().insert(this);
+  bool started = false;
+  {
+    absl::MutexLock lock(&feed_mu_);
+    if (!feeder_.joinable() && !closing_) {
+      feeder_ = std::thread([this] { Feed(); });
+      started = true;
     }
+  }
+  // Registered without feed_mu_ held: FlushAtExit takes the two the other
+  // way round.
+  if (started) {
+    absl::MutexLock lock(&feeding_mu);
+    Feeding().insert(this);
     static const bool at_exit = std::atexit(&FlushAtExit) == 0;
     (void)at_exit;
   }
