@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -117,8 +119,8 @@ class RecordReader {
 // What each worker process runs: one call at a time, each result sent the
 // moment its call returns, until told to stop, the parent goes away, or it has
 // run `max_tasks` calls.
-void WorkerMain(Connection conn, int max_tasks, uint64_t initializer) {
-  if (initializer != 0) reinterpret_cast<void (*)()>(initializer)();
+void WorkerMain(Connection conn, int max_tasks, InitCall init) {
+  if (init.entry != nullptr) init.entry(init.payload, init.fds.get());
   const int fd = conn.fileno();
   RecordReader in;
   int done = 0;
@@ -162,9 +164,9 @@ std::string DescribeExit(pid_t pid, int exit_code) {
 // Everything the executor shares with its manager thread.
 class PoolCore {
  public:
-  PoolCore(int max_workers, void (*initializer)(), int max_tasks_per_child)
+  PoolCore(int max_workers, InitCall init, int max_tasks_per_child)
       : max_workers_(max_workers),
-        initializer_(initializer),
+        init_(std::move(init)),
         max_tasks_per_child_(max_tasks_per_child),
         wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     multiprocessing::StartForkServer();
@@ -200,6 +202,17 @@ class PoolCore {
     // burst needs to wake it.
     if (wake) Wake();
     return absl::OkStatus();
+  }
+
+  // Python 3.14's _force_shutdown(): shuts down, then has the manager send
+  // `signal` to every worker (the workers are the manager's own).
+  void SignalWorkers(int signal) {
+    Shutdown({.wait = false, .cancel_futures = true});
+    {
+      absl::MutexLock lock(&mu_);
+      signal_ = signal;
+    }
+    Wake();
   }
 
   void Shutdown(ShutdownOptions options) {
@@ -246,7 +259,7 @@ class PoolCore {
     worker = Worker();
     worker.process = std::make_unique<Process>(
         multiprocessing::ProcessOptions{.daemon = true}, &WorkerMain, child,
-        max_tasks_per_child_, reinterpret_cast<uint64_t>(initializer_));
+        max_tasks_per_child_, init_);
     worker.process->Start();
     worker.conn = std::move(parent);
     worker.in_flight.reserve(kWindow);
@@ -416,6 +429,21 @@ class PoolCore {
       if (fds[0].revents != 0) {
         uint64_t count;
         (void)!::read(wake_fd_, &count, sizeof(count));
+        int signal;
+        {
+          absl::MutexLock lock(&mu_);
+          signal = std::exchange(signal_, 0);
+        }
+        if (signal != 0) {
+          for (Worker& w : workers_) {
+            if (w.process == nullptr) continue;
+            if (signal == SIGKILL) {
+              w.process->Kill();
+            } else {
+              w.process->Terminate();
+            }
+          }
+        }
       }
       for (size_t i = 0; i < workers_.size() && !broken; ++i) {
         Worker& w = workers_[i];
@@ -444,7 +472,7 @@ class PoolCore {
   static thread_local const PoolCore* current_manager;
 
   const int max_workers_;
-  void (*const initializer_)();
+  const InitCall init_;
   const int max_tasks_per_child_;
   const int wake_fd_;
 
@@ -458,6 +486,7 @@ class PoolCore {
   std::deque<std::unique_ptr<PendingCall>> queue_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  int signal_ ABSL_GUARDED_BY(mu_) = 0;  // For the workers, from SignalWorkers.
   std::string broken_reason_ ABSL_GUARDED_BY(mu_);
   std::vector<pid_t> pids_ ABSL_GUARDED_BY(mu_);
 };
@@ -473,8 +502,8 @@ ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options) {
     pyconc::internal::Misuse("ValueError",
                              "max_workers must be greater than 0");
   }
-  core_ = std::make_shared<internal::PoolCore>(max_workers, options.initializer,
-                                               options.max_tasks_per_child);
+  core_ = std::make_shared<internal::PoolCore>(
+      max_workers, options.initializer.call(), options.max_tasks_per_child);
 }
 
 ProcessPoolExecutor::~ProcessPoolExecutor() { Shutdown({.wait = true}); }
@@ -482,6 +511,10 @@ ProcessPoolExecutor::~ProcessPoolExecutor() { Shutdown({.wait = true}); }
 void ProcessPoolExecutor::Shutdown(ShutdownOptions options) {
   core_->Shutdown(options);
 }
+
+void ProcessPoolExecutor::TerminateWorkers() { core_->SignalWorkers(SIGTERM); }
+
+void ProcessPoolExecutor::KillWorkers() { core_->SignalWorkers(SIGKILL); }
 
 int ProcessPoolExecutor::max_workers() const { return core_->max_workers(); }
 

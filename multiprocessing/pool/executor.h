@@ -59,6 +59,7 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <iterator>
@@ -102,15 +103,85 @@ class RemoteError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+namespace internal {
+
+// An initializer and its arguments, serialized once and sent to every worker
+// (again to each replacement), descriptors of Connections and Queues included.
+struct InitCall {
+  multiprocessing::internal::ChildEntry entry = nullptr;
+  std::string payload;
+  std::shared_ptr<multiprocessing::internal::FdTable> fds;
+
+  template <typename Archive>
+  void save(Archive& archive) const {
+    std::vector<int> indexes;
+    if (fds != nullptr) {
+      for (const auto& fd : fds->fds) {
+        indexes.push_back(multiprocessing::internal::ExportFd(fd.get()));
+      }
+    }
+    archive(reinterpret_cast<uint64_t>(entry), payload, indexes);
+  }
+  template <typename Archive>
+  void load(Archive& archive) {
+    uint64_t address = 0;
+    std::vector<int> indexes;
+    archive(address, payload, indexes);
+    entry = reinterpret_cast<multiprocessing::internal::ChildEntry>(address);
+    fds = std::make_shared<multiprocessing::internal::FdTable>();
+    for (int index : indexes) {
+      fds->fds.push_back(multiprocessing::internal::ImportFd(index));
+    }
+  }
+};
+
+}  // namespace internal
+
+// Python's initializer=f with initargs=(...): what every worker runs before
+// its first call. The arguments are serialized when it is made; Connections
+// and Queues among them arrive in each worker as working ends.
+//
+//   ProcessPoolExecutor(initializer=init, initargs=(q, 1))
+//   -> ProcessPoolExecutor pool({.initializer = {&Init, q, 1}});
+class Initializer {
+ public:
+  // No initializer (Python's None).
+  Initializer() = default;
+  Initializer(std::nullptr_t) {}  // NOLINT: as Python's initializer=None.
+  // `fn(initargs...)` in every worker; a plain function or a captureless
+  // lambda, as for Process.
+  template <typename F, typename... Args>
+  requires multiprocessing::internal::TargetFor<F, std::decay_t<Args>...>
+  Initializer(F fn, const Args&... initargs)  // NOLINT: reads as Python's.
+  {
+    call_.entry =
+        &multiprocessing::internal::RunTarget<F, std::decay_t<Args>...>;
+    call_.fds = std::make_shared<multiprocessing::internal::FdTable>();
+    if constexpr (std::is_pointer_v<F>) {
+      call_.payload = multiprocessing::internal::Serialize(
+          call_.fds.get(), reinterpret_cast<uint64_t>(fn), initargs...);
+    } else {
+      call_.payload =
+          multiprocessing::internal::Serialize(call_.fds.get(), initargs...);
+    }
+  }
+
+  // For the executor: the serialized call.
+  const internal::InitCall& call() const { return call_; }
+
+ private:
+  internal::InitCall call_;
+};
+
 // The keyword arguments of Python's ProcessPoolExecutor().
 struct ProcessPoolOptions {
   // Unset: the processors this process may run on (Python's
   // os.process_cpu_count(), which honours CPU affinity). Zero or less is
   // misuse (ValueError).
   std::optional<int> max_workers;
-  // Runs first in every worker (Python's initializer). If it throws, the
-  // worker dies and the pool is broken.
-  void (*initializer)() = nullptr;
+  // Runs first in every worker (Python's initializer and initargs). If it
+  // throws, the worker dies and the pool is broken.
+  Initializer initializer;
   // A worker exits after this many calls and a new one replaces it; 0 keeps
   // workers for ever.
   int max_tasks_per_child = 0;
@@ -404,6 +475,12 @@ class ProcessPoolExecutor {
   // once every call has finished and the workers have exited. Calling it
   // again is harmless.
   void Shutdown(ShutdownOptions options = {});
+
+  // Python 3.14's terminate_workers() and kill_workers(): Shutdown({.wait =
+  // false, .cancel_futures = true}), then SIGTERM (SIGKILL) to every worker
+  // still alive. The calls they were running fail with BrokenProcessPool.
+  void TerminateWorkers();
+  void KillWorkers();
 
   // Python's _max_workers.
   int max_workers() const;
