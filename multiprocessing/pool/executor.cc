@@ -386,15 +386,17 @@ class PoolCore {
       broken_reason_ = reason;
       queued.swap(queue_);
     }
-    const std::exception_ptr error =
-        std::make_exception_ptr(BrokenProcessPool(reason));
+    // One exception per call, moved into its Futures (see PendingCall::Fail).
+    auto error = [&reason] {
+      return std::make_exception_ptr(BrokenProcessPool(reason));
+    };
     for (Worker& w : workers_) {
-      for (auto& [id, call] : w.in_flight) call->Fail(error);
+      for (auto& [id, call] : w.in_flight) call->Fail(error());
       w.in_flight.clear();
       if (w.process != nullptr) w.process->Kill();
     }
     for (auto& call : queued) {
-      if (call->Start()) call->Fail(error);
+      if (call->Start()) call->Fail(error());
     }
   }
 

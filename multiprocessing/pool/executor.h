@@ -218,7 +218,10 @@ class PendingCall {
   virtual void Cancel() = 0;
   // The call's encoded result, or what failed.
   virtual void Finish(std::string_view result) = 0;
-  virtual void Fail(const std::exception_ptr& error) = 0;
+  // Takes `error` by value and moves it into the last Future, so that the
+  // manager holds no reference once the Futures are done (the last one is
+  // then dropped by a Future's owner, in order with its reads).
+  virtual void Fail(std::exception_ptr error) = 0;
 
  private:
   const CallEntry entry_;
@@ -354,9 +357,14 @@ class CallOfFutures : public PendingCall {
       if (running_[i]) SetDecoded<R>(futures_[i], values[i]);
     }
   }
-  void Fail(const std::exception_ptr& error) override {
+  void Fail(std::exception_ptr error) override {
+    size_t last = futures_.size();
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (running_[i]) futures_[i].SetException(error);
+      if (running_[i]) last = i;
+    }
+    for (size_t i = 0; i < futures_.size(); ++i) {
+      if (!running_[i]) continue;
+      futures_[i].SetException(i == last ? std::move(error) : error);
     }
   }
 
