@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -78,6 +79,35 @@ bool Connection::Poll(absl::Duration timeout) const {
 }
 
 void Connection::Close() { fd_.reset(); }
+
+namespace connection {
+
+std::vector<int> Wait(const std::vector<int>& object_list,
+                      absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::vector<pollfd> fds;
+  for (int fd : object_list) {
+    fds.push_back({.fd = fd, .events = POLLIN, .revents = 0});
+  }
+  std::vector<int> ready;
+  while (true) {
+    timespec remaining;
+    timespec* limit = nullptr;
+    if (deadline != absl::InfiniteFuture()) {
+      remaining = absl::ToTimespec(
+          std::max(deadline - absl::Now(), absl::ZeroDuration()));
+      limit = &remaining;
+    }
+    const int n = ::ppoll(fds.data(), fds.size(), limit, nullptr);
+    if (n < 0 && errno == EINTR) continue;
+    for (const pollfd& entry : fds) {
+      if (entry.revents != 0) ready.push_back(entry.fd);
+    }
+    return ready;
+  }
+}
+
+}  // namespace connection
 
 std::pair<Connection, Connection> Pipe(bool duplex) {
   int fds[2];

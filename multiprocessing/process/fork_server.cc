@@ -45,7 +45,9 @@ struct RequestHeader {
   int32_t signal = 0;          // kSignal: what.
   uint32_t daemon = 0;         // kStart: terminated when the parent goes away.
   uint64_t name_size = 0;      // kStart: bytes of name, identity and payload
-  uint64_t identity_size = 0;  // follow.
+  uint64_t identity_size = 0;  // follow, then the parent's name.
+  uint64_t parent_name_size = 0;
+  int64_t parent_pid = 0;  // kStart: the process that asked for the child.
   uint64_t payload_size = 0;
 };
 
@@ -78,6 +80,11 @@ std::string& ProcessIdentity() {
   return *identity;
 }
 std::atomic<int64_t> children_made{0};
+
+ParentOfThisProcess& Parent() {
+  static ParentOfThisProcess* const parent = new ParentOfThisProcess;
+  return *parent;
+}
 
 // Python's threading._shutdown() at the end of BaseProcess._bootstrap: a
 // child waits for the non-daemon threads its target started before it exits.
@@ -136,7 +143,8 @@ bool SendReply(int sock, const Reply& reply) {
 
 // Reads one request and its descriptors; false once the parent has gone.
 bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
-                    std::string* identity, std::string* payload, FdTable* fds) {
+                    std::string* identity, std::string* parent_name,
+                    std::string* payload, FdTable* fds) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
   iovec io = {.iov_base = header, .iov_len = sizeof(*header)};
   msghdr message = {};
@@ -166,22 +174,29 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
   }
   name->resize(header->name_size);
   identity->resize(header->identity_size);
+  parent_name->resize(header->parent_name_size);
   payload->resize(header->payload_size);
   return ReadAll(sock, name->data(), name->size()) &&
          ReadAll(sock, identity->data(), identity->size()) &&
+         ReadAll(sock, parent_name->data(), parent_name->size()) &&
          ReadAll(sock, payload->data(), payload->size());
 }
 
 // Runs in a freshly forked child of the server; never returns.
 [[noreturn]] void RunChild(const RequestHeader& header, std::string name,
-                           std::string identity, const std::string& payload,
-                           FdTable* fds, const sigset_t& parent_mask) {
+                           std::string identity, std::string parent_name,
+                           const std::string& payload, FdTable* fds,
+                           const sigset_t& parent_mask) {
   ::signal(SIGINT, SIG_DFL);
   ::sigprocmask(SIG_SETMASK, &parent_mask, nullptr);
   ::prctl(PR_SET_NAME, name.substr(0, 15).c_str());
   ProcessName() = std::move(name);
   ProcessIdentity() = std::move(identity);
   children_made.store(0, std::memory_order_relaxed);
+  Parent().name = std::move(parent_name);
+  Parent().pid = static_cast<pid_t>(header.parent_pid);
+  Parent().pidfd = static_cast<int>(
+      ::syscall(SYS_pidfd_open, static_cast<pid_t>(header.parent_pid), 0));
   const pid_t self = static_cast<pid_t>(::gettid());
   for (pid_t tid : Threads()) {
     if (tid != self) RuntimeThreads().push_back(tid);
@@ -247,9 +262,10 @@ void CloseInheritedDescriptors(int keep) {
     }
     if (ready[0].revents == 0) continue;
     RequestHeader header;
-    std::string name, identity, payload;
+    std::string name, identity, parent_name, payload;
     FdTable fds;
-    if (!ReceiveRequest(sock, &header, &name, &identity, &payload, &fds)) {
+    if (!ReceiveRequest(sock, &header, &name, &identity, &parent_name, &payload,
+                        &fds)) {
       break;
     }
     if (header.type == kSignal) {
@@ -262,8 +278,8 @@ void CloseInheritedDescriptors(int keep) {
     if (pid == 0) {
       ::close(sock);
       ::close(signal_fd);
-      RunChild(header, std::move(name), std::move(identity), payload, &fds,
-               parent_mask);
+      RunChild(header, std::move(name), std::move(identity),
+               std::move(parent_name), payload, &fds, parent_mask);
     }
     if (pid < 0) {
       SendReply(sock, {.type = kStartFailed, .value = errno, .id = header.id});
@@ -321,9 +337,11 @@ class Client {
                             .daemon = state->daemon() ? 1u : 0u,
                             .name_size = state->name().size(),
                             .identity_size = state->identity().size(),
+                            .parent_name_size = ProcessName().size(),
+                            .parent_pid = ::getpid(),
                             .payload_size = payload.size()};
-    const bool sent =
-        Send(header, fds, state->name(), state->identity(), payload);
+    const bool sent = Send(header, fds, state->name(), state->identity(),
+                           ProcessName(), payload);
     absl::MutexLock lock(&mu_);
     if (sent) mu_.Await(absl::Condition(&pending.done));
     pending_.erase(id);
@@ -345,7 +363,17 @@ class Client {
       }
     }
     RequestHeader header = {.type = kSignal, .pid = pid, .signal = signal};
-    Send(header, FdTable(), "", "", "");
+    Send(header, FdTable(), "", "", "", "");
+  }
+
+  std::vector<std::shared_ptr<ChildState>> Live() {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::shared_ptr<ChildState>> live;
+    for (const auto& [pid, state] : live_) live.push_back(state);
+    std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+      return a->start_order() < b->start_order();
+    });
+    return live;
   }
 
   // Python's util._exit_function: terminate daemons, join the rest; then
@@ -380,7 +408,7 @@ class Client {
 
   bool Send(const RequestHeader& header, const FdTable& fds,
             std::string_view name, std::string_view identity,
-            std::string_view payload) {
+            std::string_view parent_name, std::string_view payload) {
     iovec io = {.iov_base = const_cast<RequestHeader*>(&header),
                 .iov_len = sizeof(header)};
     msghdr message = {};
@@ -411,6 +439,7 @@ class Client {
                      sizeof(header) - static_cast<size_t>(n))) &&
            WriteAll(sock_, name.data(), name.size()) &&
            WriteAll(sock_, identity.data(), identity.size()) &&
+           WriteAll(sock_, parent_name.data(), parent_name.size()) &&
            WriteAll(sock_, payload.data(), payload.size());
   }
 
@@ -434,6 +463,7 @@ class Client {
         // a child that ends at once is not missed.
         pending.pid = pid;
         pending.state->set_pid(pid);
+        pending.state->set_start_order(next_start_++);
         live_[pid] = pending.state;
       } else {
         pending.error = reply.value;
@@ -509,6 +539,7 @@ class Client {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, Pending*> pending_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, std::shared_ptr<ChildState>> live_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_start_ ABSL_GUARDED_BY(mu_) = 0;
   // Children of a vanished server, by pid: a pidfd for each until it ends.
   std::map<pid_t, int> orphan_fds_ ABSL_GUARDED_BY(mu_);
   bool server_gone_ ABSL_GUARDED_BY(mu_) = false;
@@ -605,6 +636,13 @@ pid_t ForkServerPid() {
   const Client* c = client.load(std::memory_order_acquire);
   return c == nullptr ? 0 : c->server_pid();
 }
+
+std::vector<std::shared_ptr<ChildState>> LiveChildren() {
+  Client* c = client.load(std::memory_order_acquire);
+  return c == nullptr ? std::vector<std::shared_ptr<ChildState>>() : c->Live();
+}
+
+const ParentOfThisProcess& ParentOfThis() { return Parent(); }
 
 std::string NewChildIdentity() {
   const int64_t count =

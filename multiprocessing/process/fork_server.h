@@ -54,6 +54,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -90,6 +91,15 @@ class ChildState {
     absl::MutexLock lock(&mu_);
     pid_ = pid;
   }
+  // Among the children of this process, when this one started.
+  uint64_t start_order() const {
+    absl::MutexLock lock(&mu_);
+    return start_order_;
+  }
+  void set_start_order(uint64_t order) {
+    absl::MutexLock lock(&mu_);
+    start_order_ = order;
+  }
   // Records the child's wait status (as waitpid() gives it); wakes joiners.
   void SetExited(int wait_status) {
     absl::MutexLock lock(&mu_);
@@ -115,6 +125,7 @@ class ChildState {
   const bool daemon_;
   mutable absl::Mutex mu_;
   pid_t pid_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t start_order_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<int> wait_status_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -142,6 +153,17 @@ pid_t ForkServerPid();
 // process's own, then its count of Process objects made so far, from 1),
 // e.g. "3:1".
 std::string NewChildIdentity();
+// The children of this process that have started and not ended, in start
+// order (Python's active_children()).
+std::vector<std::shared_ptr<ChildState>> LiveChildren();
+// In a child: its parent's name, pid and a pidfd for it (-1 when the parent
+// had already gone); in the main process, pid 0.
+struct ParentOfThisProcess {
+  std::string name;
+  pid_t pid = 0;
+  int pidfd = -1;
+};
+const ParentOfThisProcess& ParentOfThis();
 // The name of this process: "MainProcess", or the name of the Process that
 // this child runs (Python's current_process().name).
 std::string CurrentProcessName();

@@ -1,6 +1,7 @@
 #include "multiprocessing/process/queue.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -30,6 +31,11 @@ struct QueueCore::Shared {
   sem_t write_lock;           // Held while one frame is written...
   sem_t read_lock;            // ...and while one frame is read.
   std::atomic<int64_t> size;  // Items put and not yet got (approximate).
+  // JoinableQueue: items put and not yet TaskDone(); Join() waits on
+  // `all_done` for it to reach 0.
+  std::atomic<int64_t> unfinished;
+  pthread_mutex_t join_mu;
+  pthread_cond_t all_done;
 };
 
 namespace {
@@ -101,6 +107,17 @@ QueueCore::QueueCore(int maxsize) : maxsize_(maxsize > 0 ? maxsize : 0) {
     Fail("sem_init");
   }
   new (&shared_->size) std::atomic<int64_t>(0);
+  new (&shared_->unfinished) std::atomic<int64_t>(0);
+  pthread_mutexattr_t mutex_attributes;
+  ::pthread_mutexattr_init(&mutex_attributes);
+  ::pthread_mutexattr_setpshared(&mutex_attributes, PTHREAD_PROCESS_SHARED);
+  ::pthread_mutex_init(&shared_->join_mu, &mutex_attributes);
+  ::pthread_mutexattr_destroy(&mutex_attributes);
+  pthread_condattr_t cond_attributes;
+  ::pthread_condattr_init(&cond_attributes);
+  ::pthread_condattr_setpshared(&cond_attributes, PTHREAD_PROCESS_SHARED);
+  ::pthread_cond_init(&shared_->all_done, &cond_attributes);
+  ::pthread_condattr_destroy(&cond_attributes);
 }
 
 QueueCore::~QueueCore() { Close(); }
@@ -151,6 +168,7 @@ absl::Status QueueCore::Put(std::string bytes, absl::Duration timeout) {
   }
   // Counted before it is visible, so that QSize() never goes below zero.
   shared_->size.fetch_add(1, std::memory_order_relaxed);
+  shared_->unfinished.fetch_add(1, std::memory_order_relaxed);
   const uint64_t size = bytes.size();
   {
     absl::MutexLock lock(&feed_mu_);
@@ -175,6 +193,7 @@ absl::Status QueueCore::Put(std::string bytes, absl::Duration timeout) {
         const int error = errno;
         ::sem_post(&shared_->write_lock);
         shared_->size.fetch_sub(1, std::memory_order_relaxed);
+        shared_->unfinished.fetch_sub(1, std::memory_order_relaxed);
         if (maxsize_ > 0) ::sem_post(&shared_->slots);
         return ErrnoError(error, "send");
       }
@@ -265,6 +284,28 @@ absl::StatusOr<std::string> QueueCore::Get(absl::Duration timeout) {
   shared_->size.fetch_sub(1, std::memory_order_relaxed);
   if (maxsize_ > 0) ::sem_post(&shared_->slots);
   return bytes;
+}
+
+void QueueCore::TaskDone() {
+  CheckOpen();
+  if (shared_->unfinished.fetch_sub(1, std::memory_order_acq_rel) <= 0) {
+    shared_->unfinished.fetch_add(1, std::memory_order_relaxed);
+    pyconc::internal::Misuse("ValueError", "task_done() called too many times");
+  }
+  ::pthread_mutex_lock(&shared_->join_mu);
+  if (shared_->unfinished.load(std::memory_order_acquire) == 0) {
+    ::pthread_cond_broadcast(&shared_->all_done);
+  }
+  ::pthread_mutex_unlock(&shared_->join_mu);
+}
+
+void QueueCore::Join() {
+  CheckOpen();
+  ::pthread_mutex_lock(&shared_->join_mu);
+  while (shared_->unfinished.load(std::memory_order_acquire) != 0) {
+    ::pthread_cond_wait(&shared_->all_done, &shared_->join_mu);
+  }
+  ::pthread_mutex_unlock(&shared_->join_mu);
 }
 
 int QueueCore::QSize() const {

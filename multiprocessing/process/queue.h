@@ -91,6 +91,9 @@ class QueueCore {
   void Close();
   // Waits until this process's buffer is written out (at exit).
   void Flush();
+  // JoinableQueue's task_done() and join(): every Put counts a task.
+  void TaskDone();
+  void Join();
 
   template <typename Archive>
   void save(Archive& archive) const {
@@ -196,8 +199,26 @@ class Queue {
     core_->load(archive);
   }
 
- private:
+ protected:
   std::shared_ptr<internal::QueueCore> core_;
+};
+
+// Python's multiprocessing.JoinableQueue: a Queue whose consumers report each
+// item done, so that a producer can wait until every item put has been
+// processed, across processes.
+//
+//   q.task_done(); q.join()  ->  q.TaskDone(); q.Join();
+//
+// TaskDone() more often than items were put is misuse (Python's ValueError).
+template <typename T>
+class JoinableQueue : public Queue<T> {
+ public:
+  using Queue<T>::Queue;
+
+  // Python's task_done(): the item a Get returned has been processed.
+  void TaskDone() { this->core_->TaskDone(); }
+  // Python's join(): waits until every item ever put has been TaskDone().
+  void Join() { this->core_->Join(); }
 };
 
 }  // namespace pyconc::multiprocessing

@@ -275,6 +275,56 @@ TEST_F(ProcessTest, AChildWaitsForItsNonDaemonThreads) {
   EXPECT_EQ(p.ExitCode(), 0);
 }
 
+void ReportParent(Connection conn) {
+  std::optional<ProcessHandle> parent = ParentProcess();
+  if (!parent.has_value()) std::exit(3);
+  (void)conn.Send(
+      std::make_pair(parent->name(), static_cast<int>(parent->pid())));
+  (void)conn.Send(parent->IsAlive());
+}
+
+// CPython _test_multiprocessing.py (_TestParentProcess.test_parent_process):
+// a child's parent_process() names its parent and sees it alive; the main
+// process has none.
+TEST_F(ProcessTest, ParentProcessNamesTheParent) {
+  EXPECT_FALSE(ParentProcess().has_value());
+  auto [parent, child] = Pipe();
+  Process p(&ReportParent, child);
+  p.Start();
+  const auto [name, pid] = parent.Recv<std::pair<std::string, int>>().value();
+  EXPECT_EQ(name, "MainProcess");
+  EXPECT_EQ(pid, ::getpid());
+  EXPECT_TRUE(parent.Recv<bool>().value());
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), 0);
+}
+
+// CPython _test_multiprocessing.py (_TestProcess.test_active_children).
+TEST_F(ProcessTest, ActiveChildrenListsTheRunningOnes) {
+  EXPECT_TRUE(ActiveChildren().empty());
+  auto [a_parent, a_child] = Pipe();
+  auto [b_parent, b_child] = Pipe();
+  Process a(&WaitForMessage, a_child);
+  Process b(&WaitForMessage, b_child);
+  a.Start();
+  b.Start();
+  std::vector<ProcessHandle> running = ActiveChildren();
+  ASSERT_EQ(running.size(), 2u);
+  EXPECT_EQ(running[0].pid(), a.pid());
+  EXPECT_EQ(running[0].name(), a.name());
+  EXPECT_EQ(running[1].pid(), b.pid());
+  EXPECT_TRUE(running[1].IsAlive());
+  ASSERT_TRUE(a_parent.Send(1).ok());
+  a.Join();
+  running = ActiveChildren();
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0].pid(), b.pid());
+  ASSERT_TRUE(b_parent.Send(1).ok());
+  EXPECT_TRUE(running[0].Join(absl::InfiniteDuration()));
+  EXPECT_EQ(running[0].ExitCode(), 0);
+  EXPECT_TRUE(ActiveChildren().empty());
+}
+
 // --- Pipe ------------------------------------------------------------------
 
 void SendThree(Connection conn) {
@@ -392,6 +442,31 @@ TEST_F(ProcessTest, AConnectionCannotTravelInsideAMessage) {
   const absl::Status status = a.Send(c);
   EXPECT_TRUE(IsError(status, PythonError::kPicklingError)) << status;
   EXPECT_THAT(status.message(), HasSubstr("only as an argument"));
+}
+
+void AnswerThenWait(Connection conn) {
+  (void)conn.Send(1);
+  (void)conn.Recv<int>();
+}
+
+// CPython _test_multiprocessing.py (TestWait.test_wait,
+// test_wait_integer): connection.wait() over connections and process
+// sentinels answers the ready ones.
+TEST_F(ProcessTest, ConnectionWaitAnswersReadyConnectionsAndEndedProcesses) {
+  auto [parent, child] = Pipe();
+  Process p(&AnswerThenWait, child);
+  p.Start();
+  child.Close();
+  const std::vector<int> watched = {parent.fileno(), p.sentinel()};
+  EXPECT_EQ(connection::Wait(watched), std::vector<int>{parent.fileno()});
+  EXPECT_EQ(parent.Recv<int>().value(), 1);
+  EXPECT_TRUE(connection::Wait({p.sentinel()}, absl::ZeroDuration()).empty());
+  ASSERT_TRUE(parent.Send(2).ok());
+  // The child ends: its sentinel is ready, and then so is the pipe (EOF).
+  EXPECT_EQ(connection::Wait({p.sentinel()}), std::vector<int>{p.sentinel()});
+  EXPECT_EQ(connection::Wait(watched), watched);
+  p.Join();
+  EXPECT_EQ(p.ExitCode(), 0);
 }
 
 // --- Queue -----------------------------------------------------------------
@@ -613,6 +688,37 @@ TEST_F(ProcessTest, AQueueFrameThatLiesIsAnErrorNotAnAllocation) {
   const absl::Status status = queue.Get(absl::Seconds(30)).status();
   EXPECT_FALSE(status.ok());
   EXPECT_LT(MaxResidentKiB() - before_kib, 256 << 10);
+}
+
+void ProcessAll(JoinableQueue<int> queue, Queue<int> results) {
+  while (true) {
+    absl::StatusOr<int> item = queue.Get();
+    if (!item.ok() || *item == kStop) return;
+    (void)results.Put(*item * 2);
+    queue.TaskDone();
+  }
+}
+
+// CPython _test_multiprocessing.py (_TestQueue.test_task_done): Join()
+// returns once consumers in other processes have called TaskDone() for every
+// item put.
+TEST_F(ProcessTest, JoinableQueueJoinWaitsForEveryTaskDone) {
+  JoinableQueue<int> queue;
+  Queue<int> results;
+  std::deque<Process> workers;
+  for (int i = 0; i < 2; ++i) {
+    workers.emplace_back(&ProcessAll, queue, results);
+    workers.back().Start();
+  }
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(queue.Put(i).ok());
+  queue.Join();
+  // Every item was processed: all its results are in.
+  EXPECT_EQ(results.QSize(), 100);
+  int sum = 0;
+  for (int i = 0; i < 100; ++i) sum += results.Get().value();
+  EXPECT_EQ(sum, 2 * 4950);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(queue.Put(kStop).ok());
+  for (Process& w : workers) w.Join();
 }
 
 TEST_F(ProcessTest, CpuCountIsPositive) { EXPECT_GE(CpuCount(), 1); }
