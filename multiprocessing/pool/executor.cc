@@ -2,18 +2,23 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <deque>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "multiprocessing/process/connection.h"
-#include "threading/thread/thread.h"
+#include "base/errors.h"
 #include "base/misuse.h"
+#include "multiprocessing/process/connection.h"
+#include "multiprocessing/process/io.h"
+#include "threading/thread/thread.h"
 
 namespace pyconc::futures {
 namespace internal {
@@ -28,61 +33,130 @@ std::exception_ptr UnpicklingError(const std::exception& e) {
 
 namespace {
 
-// Calls in flight per worker: enough to hide the round trips behind work
-// when calls are tiny, few enough that cancelling still reaches the rest.
-constexpr size_t kMaxInFlight = 128;
+// Calls in a worker's hands at once: the one it runs and the next, already
+// sent, so that it never waits for a round trip between two calls. Only these
+// are running (not cancellable), as Python's call queue holds
+// max_workers + 1.
+constexpr size_t kWindow = 2;
 
-// The messages between the manager and a worker are runs of records:
-//   to a worker:   id (u64), entry (u64), size (u64), payload
-//   from a worker: id (u64), ok (u64), size (u64), result or error text
-// An empty message to a worker tells it to exit.
-void AppendRecord(std::string* out, uint64_t a, uint64_t b,
+// The streams between the manager and a worker are runs of records, each a
+// header and `size` bytes:
+//   to a worker:   id, entry (the CallEntry's address), payload
+//                  (id 0: exit now)
+//   from a worker: id, ok (1: a result, 0: an exception's text), bytes
+struct RecordHeader {
+  uint64_t id = 0;
+  uint64_t tag = 0;
+  uint64_t size = 0;
+};
+
+void AppendRecord(std::string* out, uint64_t id, uint64_t tag,
                   std::string_view bytes) {
-  const uint64_t header[3] = {a, b, bytes.size()};
-  out->append(reinterpret_cast<const char*>(header), sizeof(header));
+  const RecordHeader header = {id, tag, bytes.size()};
+  out->append(reinterpret_cast<const char*>(&header), sizeof(header));
   out->append(bytes);
 }
 
-// Reads the next record from `in`; false at its end (or if it is cut short).
-bool NextRecord(std::string_view* in, uint64_t* a, uint64_t* b,
-                std::string_view* bytes) {
-  uint64_t header[3];
-  if (in->size() < sizeof(header)) return false;
-  std::memcpy(header, in->data(), sizeof(header));
-  in->remove_prefix(sizeof(header));
-  if (in->size() < header[2]) return false;
-  *a = header[0];
-  *b = header[1];
-  *bytes = in->substr(0, header[2]);
-  in->remove_prefix(header[2]);
-  return true;
-}
+// The records arriving on a socket, read in large pieces (one read brings
+// many small records) into a buffer that grows to the largest record.
+class RecordReader {
+ public:
+  // Reads what the socket holds (waiting for it when `wait`): true when
+  // bytes came, false at EOF or on an error (errno EAGAIN: none yet).
+  bool Fill(int fd, bool wait) {
+    if (begin_ > 0) {
+      std::memmove(data_.data(), data_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    size_t want = kChunk;
+    if (end_ >= sizeof(RecordHeader)) {
+      RecordHeader header;
+      std::memcpy(&header, data_.data(), sizeof(header));
+      want = std::max(want, sizeof(header) + header.size - end_);
+    }
+    if (data_.size() < end_ + want) data_.resize(end_ + want);
+    while (true) {
+      const ssize_t n =
+          ::recv(fd, data_.data() + end_, want, wait ? 0 : MSG_DONTWAIT);
+      if (n > 0) {
+        end_ += static_cast<size_t>(n);
+        return true;
+      }
+      if (n == 0) {
+        errno = 0;
+        return false;
+      }
+      if (errno != EINTR) return false;
+    }
+  }
 
-// What each worker process runs: calls in, results out, until told to stop,
-// the parent goes away, or it has run `max_tasks` calls.
-void WorkerMain(Connection conn, int max_tasks, uint64_t initializer) {
-  if (initializer != 0) reinterpret_cast<void (*)()>(initializer)();
+  // The next whole record, if one is buffered; `bytes` is valid until the
+  // next Fill().
+  bool Next(RecordHeader* header, std::string_view* bytes) {
+    if (end_ - begin_ < sizeof(RecordHeader)) return false;
+    std::memcpy(header, data_.data() + begin_, sizeof(*header));
+    if (end_ - begin_ - sizeof(RecordHeader) < header->size) return false;
+    *bytes = std::string_view(data_.data() + begin_ + sizeof(RecordHeader),
+                              header->size);
+    begin_ += sizeof(RecordHeader) + header->size;
+    if (begin_ == end_) {
+      begin_ = end_ = 0;
+      // A huge record passed: do not keep its buffer for ever.
+      if (data_.size() > kKeep) data_ = std::string();
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t kChunk = 64 << 10;
+  static constexpr size_t kKeep = 1 << 20;
+  std::string data_;
+  size_t begin_ = 0;  // Unread bytes are data_[begin_, end_).
+  size_t end_ = 0;
+};
+
+// What each worker process runs: one call at a time, each result sent the
+// moment its call returns, until told to stop, the parent goes away, or it has
+// run `max_tasks` calls.
+void WorkerMain(Connection conn, int max_tasks, InitCall init) {
+  if (init.entry != nullptr) init.entry(init.payload, init.fds.get());
+  const int fd = conn.fileno();
+  RecordReader in;
   int done = 0;
   while (true) {
-    absl::StatusOr<std::string> message = conn.RecvBytes();
-    if (!message.ok() || message->empty()) return;
-    std::string results;
-    std::string_view in = *message;
-    uint64_t id, entry;
+    RecordHeader call;
     std::string_view payload;
-    while (NextRecord(&in, &id, &entry, &payload)) {
-      try {
-        const std::string result = reinterpret_cast<CallEntry>(entry)(payload);
-        AppendRecord(&results, id, 1, result);
-      } catch (...) {
-        AppendRecord(&results, id, 0,
-                     threading::DescribeException(std::current_exception()));
-      }
-      ++done;
+    while (!in.Next(&call, &payload)) {
+      if (!in.Fill(fd, /*wait=*/true)) return;
     }
-    if (!conn.SendBytes(results).ok()) return;
-    if (max_tasks > 0 && done >= max_tasks) return;
+    if (call.id == 0) return;
+    std::string result;
+    RecordHeader reply = {call.id, 1, 0};
+    try {
+      result = reinterpret_cast<CallEntry>(call.tag)(payload);
+    } catch (...) {
+      result = threading::DescribeException(std::current_exception());
+      reply.tag = 0;
+    }
+    reply.size = result.size();
+    if (!multiprocessing::internal::WriteAll(fd, &reply, sizeof(reply),
+                                             result.data(), result.size())) {
+      return;
+    }
+    if (max_tasks > 0 && ++done >= max_tasks) return;
   }
+}
+
+// How a dead worker ended, as Python 3.15 words it in BrokenProcessPool.
+std::string DescribeExit(pid_t pid, int exit_code) {
+  if (exit_code >= 0) {
+    return absl::StrCat("pid ", pid, ", exit code ", exit_code);
+  }
+  const char* name = ::sigabbrev_np(-exit_code);
+  return absl::StrCat("pid ", pid, ", exit code ", exit_code,
+                      ", killed by signal ", -exit_code,
+                      name == nullptr ? "" : absl::StrCat(" (SIG", name, ")"));
 }
 
 }  // namespace
@@ -90,13 +164,14 @@ void WorkerMain(Connection conn, int max_tasks, uint64_t initializer) {
 // Everything the executor shares with its manager thread.
 class PoolCore {
  public:
-  PoolCore(int max_workers, void (*initializer)(), int max_tasks_per_child)
+  PoolCore(int max_workers, InitCall init, int max_tasks_per_child)
       : max_workers_(max_workers),
-        initializer_(initializer),
+        init_(std::move(init)),
         max_tasks_per_child_(max_tasks_per_child),
         wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     multiprocessing::StartForkServer();
-    for (int i = 0; i < max_workers_; ++i) StartWorker();
+    workers_.resize(static_cast<size_t>(max_workers_));
+    for (Worker& worker : workers_) StartWorker(worker);
     manager_ = std::thread([this] { Manage(); });
   }
 
@@ -114,20 +189,30 @@ class PoolCore {
     {
       absl::MutexLock lock(&mu_);
       if (broken_) {
-        return absl::UnavailableError(
-            absl::StrCat("BrokenProcessPool: ", broken_reason_));
+        return MakeError(PythonError::kBrokenProcessPool, broken_reason_);
       }
       if (shutdown_) {
-        return absl::FailedPreconditionError(
-            "RuntimeError: cannot schedule new futures after shutdown");
+        return MakeError(PythonError::kRuntimeError,
+                         "cannot schedule new futures after shutdown");
       }
       wake = queue_.empty();
       queue_.push_back(std::move(call));
     }
-    // The manager takes the whole queue each round: only the first call of a
+    // The manager drains the queue before it sleeps: only the first call of a
     // burst needs to wake it.
     if (wake) Wake();
     return absl::OkStatus();
+  }
+
+  // Python 3.14's _force_shutdown(): shuts down, then has the manager send
+  // `signal` to every worker (the workers are the manager's own).
+  void SignalWorkers(int signal) {
+    Shutdown({.wait = false, .cancel_futures = true});
+    {
+      absl::MutexLock lock(&mu_);
+      signal_ = signal;
+    }
+    Wake();
   }
 
   void Shutdown(ShutdownOptions options) {
@@ -139,19 +224,26 @@ class PoolCore {
     }
     for (const auto& call : cancelled) call->Cancel();
     Wake();
-    if (options.wait) JoinManager();
-  }
-
-  void JoinManager() {
+    if (!options.wait) return;
+    if (current_manager == this) {
+      // A done callback runs on the manager thread, which cannot wait for
+      // itself: Python's join() raises here, and the Future logs it.
+      throw std::runtime_error(
+          "RuntimeError: cannot join current thread (Shutdown(wait=true) "
+          "from a done callback of the same pool)");
+    }
     absl::MutexLock lock(&join_mu_);
     if (manager_.joinable()) manager_.join();
   }
 
  private:
   struct Worker {
-    std::unique_ptr<Process> process;
+    std::unique_ptr<Process> process;  // Null once retired for good.
     Connection conn;
-    // Calls sent and not yet answered, by id.
+    RecordReader in;
+    std::string out;      // Records not yet taken by the socket...
+    size_t out_done = 0;  // ...from this offset.
+    // Calls sent and not yet answered, in the order sent (and answered).
     std::vector<std::pair<uint64_t, std::unique_ptr<PendingCall>>> in_flight;
     int sent = 0;  // Calls ever sent, for max_tasks_per_child.
   };
@@ -161,96 +253,132 @@ class PoolCore {
     (void)!::write(wake_fd_, &one, sizeof(one));
   }
 
-  void StartWorker() {
+  void StartWorker(Worker& worker) {
     auto [parent, child] = multiprocessing::Pipe();
-    Worker worker;
+    const pid_t old_pid = worker.process == nullptr ? 0 : worker.process->pid();
+    worker = Worker();
     worker.process = std::make_unique<Process>(
         multiprocessing::ProcessOptions{.daemon = true}, &WorkerMain, child,
-        max_tasks_per_child_, reinterpret_cast<uint64_t>(initializer_));
+        max_tasks_per_child_, init_);
     worker.process->Start();
     worker.conn = std::move(parent);
-    {
-      absl::MutexLock lock(&mu_);
-      pids_.push_back(worker.process->pid());
-    }
-    workers_.push_back(std::move(worker));
+    worker.in_flight.reserve(kWindow);
+    absl::MutexLock lock(&mu_);
+    pids_.erase(std::remove(pids_.begin(), pids_.end(), old_pid), pids_.end());
+    pids_.push_back(worker.process->pid());
   }
 
   bool Retiring(const Worker& worker) const {
     return max_tasks_per_child_ > 0 && worker.sent >= max_tasks_per_child_;
   }
 
-  // Sends the queued calls to the workers with room, spread evenly.
+  // Writes what the socket takes now, never waiting: a worker busy writing
+  // its result must not stop the manager from reading it.
+  void Flush(Worker& worker) {
+    while (worker.out_done < worker.out.size()) {
+      const ssize_t n = ::send(
+          worker.conn.fileno(), worker.out.data() + worker.out_done,
+          worker.out.size() - worker.out_done, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return;
+        // The worker is gone; its EOF tells the rest.
+        worker.out_done = worker.out.size();
+        break;
+      }
+      worker.out_done += static_cast<size_t>(n);
+    }
+    if (worker.out.capacity() > (size_t{1} << 20)) {
+      worker.out = std::string();
+    } else {
+      worker.out.clear();
+    }
+    worker.out_done = 0;
+  }
+
+  // Fills every worker's window from the queue, in order.
   void Dispatch() {
-    std::deque<std::unique_ptr<PendingCall>> calls;
-    {
-      absl::MutexLock lock(&mu_);
-      calls.swap(queue_);
-    }
-    while (!calls.empty()) {
-      size_t room = 0;
-      for (const Worker& w : workers_) {
-        if (!Retiring(w))
-          room += kMaxInFlight - std::min(kMaxInFlight, w.in_flight.size());
-      }
-      if (room == 0) break;
-      const size_t share =
-          (calls.size() + workers_.size() - 1) / workers_.size();
-      for (Worker& w : workers_) {
-        std::string message;
-        size_t take = std::min(
-            share, kMaxInFlight - std::min(kMaxInFlight, w.in_flight.size()));
-        if (max_tasks_per_child_ > 0) {
-          take = std::min<size_t>(
-              take,
-              max_tasks_per_child_ - std::min(w.sent, max_tasks_per_child_));
+    for (Worker& w : workers_) {
+      if (w.process == nullptr) continue;
+      bool added = false;
+      while (w.in_flight.size() < kWindow && !Retiring(w)) {
+        std::unique_ptr<PendingCall> call;
+        {
+          absl::MutexLock lock(&mu_);
+          if (queue_.empty()) break;
+          call = std::move(queue_.front());
+          queue_.pop_front();
         }
-        while (take > 0 && !calls.empty()) {
-          std::unique_ptr<PendingCall> call = std::move(calls.front());
-          calls.pop_front();
-          if (!call->Start()) continue;  // Every Future was cancelled.
-          const uint64_t id = next_id_++;
-          AppendRecord(&message, id, reinterpret_cast<uint64_t>(call->entry()),
-                       call->payload());
-          w.in_flight.emplace_back(id, std::move(call));
-          ++w.sent;
-          --take;
-        }
-        if (!message.empty()) (void)w.conn.SendBytes(message);
+        if (!call->Start()) continue;  // Every Future was cancelled.
+        const uint64_t id = next_id_++;
+        AppendRecord(&w.out, id, reinterpret_cast<uint64_t>(call->entry()),
+                     call->payload());
+        w.in_flight.emplace_back(id, std::move(call));
+        ++w.sent;
+        added = true;
       }
+      if (added) Flush(w);
     }
-    if (!calls.empty()) {
-      // No room now: back to the front of the queue, in order.
-      absl::MutexLock lock(&mu_);
-      while (!calls.empty()) {
-        queue_.push_front(std::move(calls.back()));
-        calls.pop_back();
+  }
+
+  // Completes the Futures of the results `worker` has sent so far. False once
+  // the worker has closed its end (it exited).
+  bool Collect(Worker& worker) {
+    while (true) {
+      RecordHeader header;
+      std::string_view bytes;
+      while (worker.in.Next(&header, &bytes)) {
+        auto it = std::find_if(
+            worker.in_flight.begin(), worker.in_flight.end(),
+            [&](const auto& entry) { return entry.first == header.id; });
+        if (it == worker.in_flight.end()) continue;
+        std::unique_ptr<PendingCall> call = std::move(it->second);
+        worker.in_flight.erase(it);
+        if (header.tag != 0) {
+          call->Finish(bytes);
+        } else {
+          call->Fail(std::make_exception_ptr(RemoteError(std::string(bytes))));
+        }
+      }
+      if (!worker.in.Fill(worker.conn.fileno(), /*wait=*/false)) {
+        return errno == EAGAIN;
       }
     }
   }
 
-  // A worker answered: completes the Futures of its calls.
-  void Collect(Worker& worker, std::string_view in) {
-    uint64_t id, ok;
-    std::string_view bytes;
-    while (NextRecord(&in, &id, &ok, &bytes)) {
-      auto it =
-          std::find_if(worker.in_flight.begin(), worker.in_flight.end(),
-                       [id](const auto& entry) { return entry.first == id; });
-      if (it == worker.in_flight.end()) continue;
-      std::unique_ptr<PendingCall> call = std::move(it->second);
-      worker.in_flight.erase(it);
-      if (ok != 0) {
-        call->Finish(bytes);
+  // The worker in `slot` has exited. A retiring worker with nothing in hand is
+  // replaced; any other exit breaks the pool (false).
+  bool Exited(Worker& worker) {
+    worker.process->Join();
+    const int exit_code = worker.process->ExitCode().value_or(0);
+    if (Retiring(worker) && worker.in_flight.empty() && exit_code == 0) {
+      bool more;
+      {
+        absl::MutexLock lock(&mu_);
+        more = !shutdown_ || !queue_.empty();
+      }
+      if (more) {
+        StartWorker(worker);
       } else {
-        call->Fail(std::make_exception_ptr(RemoteError(std::string(bytes))));
+        worker.process = nullptr;
+        worker.conn.Close();
       }
+      return true;
     }
+    Break(absl::StrCat(
+        "A process in the process pool was terminated abruptly while the "
+        "future was running or pending (",
+        DescribeExit(worker.process->pid(), exit_code), ")."));
+    return false;
   }
 
-  // A worker ended unexpectedly: Python's "terminated abruptly". Every call in
-  // flight or queued fails; the other workers are stopped.
+  // A worker ended unexpectedly: Python's "terminated abruptly". Results the
+  // other workers have already sent are kept; every other call in flight or
+  // queued fails; the other workers are killed.
   void Break(const std::string& reason) {
+    for (Worker& w : workers_) {
+      if (w.process != nullptr) Collect(w);
+    }
     std::deque<std::unique_ptr<PendingCall>> queued;
     {
       absl::MutexLock lock(&mu_);
@@ -258,15 +386,17 @@ class PoolCore {
       broken_reason_ = reason;
       queued.swap(queue_);
     }
-    const std::exception_ptr error =
-        std::make_exception_ptr(BrokenProcessPool(reason));
+    // One exception per call, moved into its Futures (see PendingCall::Fail).
+    auto error = [&reason] {
+      return std::make_exception_ptr(BrokenProcessPool(reason));
+    };
     for (Worker& w : workers_) {
-      for (auto& [id, call] : w.in_flight) call->Fail(error);
+      for (auto& [id, call] : w.in_flight) call->Fail(error());
       w.in_flight.clear();
-      w.process->Kill();
+      if (w.process != nullptr) w.process->Kill();
     }
     for (auto& call : queued) {
-      if (call->Start()) call->Fail(error);
+      if (call->Start()) call->Fail(error());
     }
   }
 
@@ -279,72 +409,72 @@ class PoolCore {
   }
 
   void Manage() {
+    current_manager = this;
     std::vector<pollfd> fds;
-    while (true) {
-      bool shutdown, broken;
+    bool broken = false;
+    while (!broken) {
+      Dispatch();
+      bool shutdown;
       {
         absl::MutexLock lock(&mu_);
         shutdown = shutdown_;
-        broken = broken_;
       }
-      if (broken || (shutdown && Idle())) break;
+      if (shutdown && Idle()) break;
       fds.assign(1, {.fd = wake_fd_, .events = POLLIN, .revents = 0});
       for (const Worker& w : workers_) {
-        fds.push_back({.fd = w.conn.fileno(), .events = POLLIN, .revents = 0});
+        const short events = POLLIN | (w.out_done < w.out.size() ? POLLOUT : 0);
+        fds.push_back({.fd = w.process == nullptr ? -1 : w.conn.fileno(),
+                       .events = events,
+                       .revents = 0});
       }
       if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
       if (fds[0].revents != 0) {
         uint64_t count;
         (void)!::read(wake_fd_, &count, sizeof(count));
+        int signal;
+        {
+          absl::MutexLock lock(&mu_);
+          signal = std::exchange(signal_, 0);
+        }
+        if (signal != 0) {
+          for (Worker& w : workers_) {
+            if (w.process == nullptr) continue;
+            if (signal == SIGKILL) {
+              w.process->Kill();
+            } else {
+              w.process->Terminate();
+            }
+          }
+        }
       }
-      for (size_t i = 0; i < workers_.size(); ++i) {
-        if (fds[i + 1].revents == 0) continue;
+      for (size_t i = 0; i < workers_.size() && !broken; ++i) {
         Worker& w = workers_[i];
-        absl::StatusOr<std::string> message = w.conn.RecvBytes();
-        if (message.ok()) {
-          Collect(w, *message);
-          continue;
+        if (fds[i + 1].revents == 0 || w.process == nullptr) continue;
+        if ((fds[i + 1].revents & POLLOUT) != 0) Flush(w);
+        if ((fds[i + 1].revents & ~POLLOUT) != 0 && !Collect(w)) {
+          broken = !Exited(w);
         }
-        // EOF: the worker exited. Expected only from a retiring worker whose
-        // calls have all been answered.
-        w.process->Join();
-        if (Retiring(w) && w.in_flight.empty() && w.process->ExitCode() == 0) {
-          ReplaceWorker(i);
-          continue;
-        }
-        Break(absl::StrCat(
-            "A process in the process pool was terminated abruptly while the "
-            "future was running or pending (pid ",
-            w.process->pid(), ", exit code ", w.process->ExitCode().value_or(0),
-            ")."));
-        break;
       }
-      {
-        absl::MutexLock lock(&mu_);
-        if (broken_) continue;
-      }
-      Dispatch();
     }
-    // Workers leave on an empty message (or have been killed); collect them.
+    // Idle workers leave on an exit record (killed ones have left); collect
+    // them all.
     for (Worker& w : workers_) {
-      if (!w.conn.closed()) (void)w.conn.SendBytes("");
+      if (w.process == nullptr) continue;
+      if (!broken) {
+        AppendRecord(&w.out, 0, 0, {});
+        (void)multiprocessing::internal::WriteAll(w.conn.fileno(),
+                                                  w.out.data() + w.out_done,
+                                                  w.out.size() - w.out_done);
+      }
+      w.process->Join();
     }
-    for (Worker& w : workers_) w.process->Join();
   }
 
-  void ReplaceWorker(size_t index) {
-    const pid_t old_pid = workers_[index].process->pid();
-    workers_.erase(workers_.begin() + static_cast<ptrdiff_t>(index));
-    {
-      absl::MutexLock lock(&mu_);
-      pids_.erase(std::remove(pids_.begin(), pids_.end(), old_pid),
-                  pids_.end());
-    }
-    StartWorker();
-  }
+  // The pool whose manager this thread is, if any.
+  static thread_local const PoolCore* current_manager;
 
   const int max_workers_;
-  void (*const initializer_)();
+  const InitCall init_;
   const int max_tasks_per_child_;
   const int wake_fd_;
 
@@ -358,21 +488,24 @@ class PoolCore {
   std::deque<std::unique_ptr<PendingCall>> queue_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  int signal_ ABSL_GUARDED_BY(mu_) = 0;  // For the workers, from SignalWorkers.
   std::string broken_reason_ ABSL_GUARDED_BY(mu_);
   std::vector<pid_t> pids_ ABSL_GUARDED_BY(mu_);
 };
+
+thread_local const PoolCore* PoolCore::current_manager = nullptr;
 
 }  // namespace internal
 
 ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options) {
   const int max_workers =
-      options.max_workers.value_or(multiprocessing::CpuCount());
+      options.max_workers.value_or(multiprocessing::ProcessCpuCount());
   if (max_workers <= 0) {
     pyconc::internal::Misuse("ValueError",
                              "max_workers must be greater than 0");
   }
-  core_ = std::make_shared<internal::PoolCore>(max_workers, options.initializer,
-                                               options.max_tasks_per_child);
+  core_ = std::make_shared<internal::PoolCore>(
+      max_workers, options.initializer.call(), options.max_tasks_per_child);
 }
 
 ProcessPoolExecutor::~ProcessPoolExecutor() { Shutdown({.wait = true}); }
@@ -380,6 +513,10 @@ ProcessPoolExecutor::~ProcessPoolExecutor() { Shutdown({.wait = true}); }
 void ProcessPoolExecutor::Shutdown(ShutdownOptions options) {
   core_->Shutdown(options);
 }
+
+void ProcessPoolExecutor::TerminateWorkers() { core_->SignalWorkers(SIGTERM); }
+
+void ProcessPoolExecutor::KillWorkers() { core_->SignalWorkers(SIGKILL); }
 
 int ProcessPoolExecutor::max_workers() const { return core_->max_workers(); }
 

@@ -16,20 +16,36 @@
 // threads can use a pool safely; see multiprocessing/process/fork_server.h).
 //
 // Outcomes, as in Python: an exception in the worker reaches Result() as a
-// RemoteError whose what() is the worker's "type: message". A worker that
-// dies (killed, crashed, exited) breaks the pool: every pending Future fails
-// with BrokenProcessPool and every later Submit() answers Unavailable
-// "BrokenProcessPool: ..." (never a hang). max_tasks_per_child replaces a
-// worker after that many calls. Result bytes that do not decode fail that
-// Future with a RemoteError naming pickle.UnpicklingError.
+// RemoteError whose what() is the worker's "type: message". Arguments that
+// cannot be serialized fail the call's Future with
+// multiprocessing::internal::PicklingError (Submit() itself succeeds, as
+// Python's submit() does). A worker that dies (killed, crashed, exited)
+// breaks the pool: the calls that had finished keep their results, every
+// other Future fails with BrokenProcessPool (its message names the dead
+// worker's pid and exit code or signal) and every later Submit() answers
+// Unavailable "BrokenProcessPool: ..." (never a hang). max_tasks_per_child
+// replaces a worker after that many calls. Result bytes that do not decode
+// fail that Future with a RemoteError naming pickle.UnpicklingError.
+//
+// Results stream back: each call's Future completes the moment its call
+// returns in the worker, whatever else that worker has in hand, so Wait(
+// kFirstCompleted) and AsCompleted() see it at once. Map() with a chunksize
+// sends each chunk as one call (Python's), so a chunk's results arrive
+// together.
+//
+// Running() and Cancel(): a call is running once a worker has it in hand:
+// the call it executes and, so that a worker never waits for a round trip,
+// the next one (at most two per worker; Python's call queue holds
+// max_workers + 1 across the pool). Every other call waits in the parent's
+// queue, pending and cancellable, as in Python.
 //
 // Where C++ differs: the workers start when the executor is made (Python 3.9+
 // starts them on demand); Submit() after Shutdown() answers FailedPrecondition
 // "RuntimeError: cannot schedule new futures after shutdown" instead of
-// raising. Calls are sent to the workers in batches (at most 128 in flight per
-// worker, which is what makes tiny calls cheap); a call sent to a worker is
-// running and can no longer be cancelled, as Python's calls in its call queue
-// (Python keeps only max_workers + 1 there).
+// raising. Shutdown({.wait = true}) from a done callback (which runs on the
+// pool's manager thread, as in Python) stops the pool without waiting and
+// throws std::runtime_error "RuntimeError: cannot join current thread", which
+// the Future logs as Python logs its callback's exception.
 //
 // Thread-safety: every member function may be called from any thread. Results
 // are published by one manager thread, which also runs done-callbacks.
@@ -43,6 +59,7 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <iterator>
@@ -61,6 +78,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/errors.h"
+#include "base/misuse.h"
 #include "multiprocessing/process/process.h"
 #include "multiprocessing/process/serialize.h"
 #include "threading/pool/executor.h"
@@ -84,14 +103,85 @@ class RemoteError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+namespace internal {
+
+// An initializer and its arguments, serialized once and sent to every worker
+// (again to each replacement), descriptors of Connections and Queues included.
+struct InitCall {
+  multiprocessing::internal::ChildEntry entry = nullptr;
+  std::string payload;
+  std::shared_ptr<multiprocessing::internal::FdTable> fds;
+
+  template <typename Archive>
+  void save(Archive& archive) const {
+    std::vector<int> indexes;
+    if (fds != nullptr) {
+      for (const auto& fd : fds->fds) {
+        indexes.push_back(multiprocessing::internal::ExportFd(fd.get()));
+      }
+    }
+    archive(reinterpret_cast<uint64_t>(entry), payload, indexes);
+  }
+  template <typename Archive>
+  void load(Archive& archive) {
+    uint64_t address = 0;
+    std::vector<int> indexes;
+    archive(address, payload, indexes);
+    entry = reinterpret_cast<multiprocessing::internal::ChildEntry>(address);
+    fds = std::make_shared<multiprocessing::internal::FdTable>();
+    for (int index : indexes) {
+      fds->fds.push_back(multiprocessing::internal::ImportFd(index));
+    }
+  }
+};
+
+}  // namespace internal
+
+// Python's initializer=f with initargs=(...): what every worker runs before
+// its first call. The arguments are serialized when it is made; Connections
+// and Queues among them arrive in each worker as working ends.
+//
+//   ProcessPoolExecutor(initializer=init, initargs=(q, 1))
+//   -> ProcessPoolExecutor pool({.initializer = {&Init, q, 1}});
+class Initializer {
+ public:
+  // No initializer (Python's None).
+  Initializer() = default;
+  Initializer(std::nullptr_t) {}  // NOLINT: as Python's initializer=None.
+  // `fn(initargs...)` in every worker; a plain function or a captureless
+  // lambda, as for Process.
+  template <typename F, typename... Args>
+  requires multiprocessing::internal::TargetFor<F, std::decay_t<Args>...>
+  Initializer(F fn, const Args&... initargs)  // NOLINT: reads as Python's.
+  {
+    call_.entry =
+        &multiprocessing::internal::RunTarget<F, std::decay_t<Args>...>;
+    call_.fds = std::make_shared<multiprocessing::internal::FdTable>();
+    if constexpr (std::is_pointer_v<F>) {
+      call_.payload = multiprocessing::internal::Serialize(
+          call_.fds.get(), reinterpret_cast<uint64_t>(fn), initargs...);
+    } else {
+      call_.payload =
+          multiprocessing::internal::Serialize(call_.fds.get(), initargs...);
+    }
+  }
+
+  // For the executor: the serialized call.
+  const internal::InitCall& call() const { return call_; }
+
+ private:
+  internal::InitCall call_;
+};
+
 // The keyword arguments of Python's ProcessPoolExecutor().
 struct ProcessPoolOptions {
-  // Unset: the number of processors (Python's os.process_cpu_count()). Zero or
-  // less is misuse (ValueError).
+  // Unset: the processors this process may run on (Python's
+  // os.process_cpu_count(), which honours CPU affinity). Zero or less is
+  // misuse (ValueError).
   std::optional<int> max_workers;
-  // Runs first in every worker (Python's initializer). If it throws, the
-  // worker dies and the pool is broken.
-  void (*initializer)() = nullptr;
+  // Runs first in every worker (Python's initializer and initargs). If it
+  // throws, the worker dies and the pool is broken.
+  Initializer initializer;
   // A worker exits after this many calls and a new one replaces it; 0 keeps
   // workers for ever.
   int max_tasks_per_child = 0;
@@ -99,7 +189,8 @@ struct ProcessPoolOptions {
 
 // The keyword arguments of Python's ProcessPoolExecutor.map().
 struct ProcessMapOptions {
-  // Inputs per message to a worker: large chunks make tiny calls cheap.
+  // Inputs per message to a worker: large chunks make tiny calls cheap. Less
+  // than 1 is misuse (ValueError), as in Python.
   int chunksize = 1;
   // Counted from the call to Map(); InfiniteDuration() is Python's None.
   absl::Duration timeout = absl::InfiniteDuration();
@@ -127,7 +218,10 @@ class PendingCall {
   virtual void Cancel() = 0;
   // The call's encoded result, or what failed.
   virtual void Finish(std::string_view result) = 0;
-  virtual void Fail(const std::exception_ptr& error) = 0;
+  // Takes `error` by value and moves it into the last Future, so that the
+  // manager holds no reference once the Futures are done (the last one is
+  // then dropped by a Future's owner, in order with its reads).
+  virtual void Fail(std::exception_ptr error) = 0;
 
  private:
   const CallEntry entry_;
@@ -180,22 +274,22 @@ std::string RunCall(std::string_view payload) {
   }
 }
 
-// The worker side of one chunk of Map(fn, inputs): every result, in order.
+// The worker side of one chunk of Map(fn, inputs): every result, in order
+// (for a void fn, how many calls returned).
 template <typename F, typename R, typename Input>
 std::string RunChunk(std::string_view payload) {
   std::vector<Input> inputs;
   F fn = DecodeCall<F>(payload, inputs);
-  std::vector<Stored<R>> results;
-  results.reserve(inputs.size());
-  for (Input& input : inputs) {
-    if constexpr (std::is_void_v<R>) {
-      fn(input);
-      results.emplace_back();
-    } else {
-      results.push_back(fn(input));
-    }
+  if constexpr (std::is_void_v<R>) {
+    for (Input& input : inputs) fn(input);
+    return multiprocessing::internal::Serialize(
+        nullptr, static_cast<uint64_t>(inputs.size()));
+  } else {
+    std::vector<R> results;
+    results.reserve(inputs.size());
+    for (Input& input : inputs) results.push_back(fn(input));
+    return multiprocessing::internal::Serialize(nullptr, results);
   }
-  return multiprocessing::internal::Serialize(nullptr, results);
 }
 
 template <typename R>
@@ -233,13 +327,23 @@ class CallOfFutures : public PendingCall {
   }
   void Finish(std::string_view result) override {
     // Decoded into locals first (std::vector<bool> has no bool& to load into).
-    std::vector<Stored<R>> values;
     Stored<R> value{};
+    std::vector<Stored<R>> values;
     try {
-      if (chunk_) {
+      if (!chunk_) {
+        if constexpr (!std::is_void_v<R>) {
+          multiprocessing::internal::Deserialize(result, nullptr, value);
+        }
+      } else if constexpr (std::is_void_v<R>) {
+        uint64_t count = 0;
+        multiprocessing::internal::Deserialize(result, nullptr, count);
+        values.resize(std::min<uint64_t>(count, futures_.size() + 1));
+      } else {
         multiprocessing::internal::Deserialize(result, nullptr, values);
-      } else if constexpr (!std::is_void_v<R>) {
-        multiprocessing::internal::Deserialize(result, nullptr, value);
+      }
+      if (chunk_ && values.size() != futures_.size()) {
+        throw std::length_error(absl::StrCat(values.size(), " results for ",
+                                             futures_.size(), " calls"));
       }
     } catch (const std::exception& e) {
       Fail(UnpicklingError(e));
@@ -249,13 +353,18 @@ class CallOfFutures : public PendingCall {
       if (running_[0]) SetDecoded<R>(futures_[0], value);
       return;
     }
-    for (size_t i = 0; i < futures_.size() && i < values.size(); ++i) {
+    for (size_t i = 0; i < futures_.size(); ++i) {
       if (running_[i]) SetDecoded<R>(futures_[i], values[i]);
     }
   }
-  void Fail(const std::exception_ptr& error) override {
+  void Fail(std::exception_ptr error) override {
+    size_t last = futures_.size();
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (running_[i]) futures_[i].SetException(error);
+      if (running_[i]) last = i;
+    }
+    for (size_t i = 0; i < futures_.size(); ++i) {
+      if (!running_[i]) continue;
+      futures_[i].SetException(i == last ? std::move(error) : error);
     }
   }
 
@@ -289,10 +398,18 @@ class ProcessPoolExecutor {
       Submit(F fn, const Args&... args) {
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
     Future<R> future;
+    std::string payload;
+    try {
+      payload = internal::EncodeCall(fn, args...);
+    } catch (const std::exception& e) {
+      future.SetRunningOrNotifyCancel();
+      future.SetException(std::make_exception_ptr(
+          multiprocessing::internal::PicklingError(e.what())));
+      return future;
+    }
     auto call = std::make_unique<internal::CallOfFutures<R>>(
-        &internal::RunCall<F, R, std::decay_t<Args>...>,
-        internal::EncodeCall(fn, args...), std::vector<Future<R>>{future},
-        /*chunk=*/false);
+        &internal::RunCall<F, R, std::decay_t<Args>...>, std::move(payload),
+        std::vector<Future<R>>{future}, /*chunk=*/false);
     if (absl::Status status = Enqueue(std::move(call)); !status.ok()) {
       return status;
     }
@@ -312,16 +429,32 @@ class ProcessPoolExecutor {
           F fn, const Range& inputs, ProcessMapOptions options = {}) {
     using R = std::invoke_result_t<F&, Input&>;
     const absl::Time deadline = absl::Now() + options.timeout;
-    const size_t chunksize =
-        static_cast<size_t>(std::max(options.chunksize, 1));
+    if (options.chunksize < 1) {
+      pyconc::internal::Misuse("ValueError", "chunksize must be >= 1.");
+    }
+    const size_t chunksize = static_cast<size_t>(options.chunksize);
     std::vector<Future<R>> futures;
     std::vector<Input> chunk;
     std::vector<Future<R>> chunk_futures;
     auto flush = [&]() -> absl::Status {
       if (chunk.empty()) return absl::OkStatus();
+      std::string payload;
+      try {
+        payload = internal::EncodeCall(fn, chunk);
+      } catch (const std::exception& e) {
+        const std::exception_ptr error = std::make_exception_ptr(
+            multiprocessing::internal::PicklingError(e.what()));
+        for (const Future<R>& f : chunk_futures) {
+          f.SetRunningOrNotifyCancel();
+          f.SetException(error);
+        }
+        chunk.clear();
+        chunk_futures.clear();
+        return absl::OkStatus();
+      }
       absl::Status status =
           Enqueue(std::make_unique<internal::CallOfFutures<R>>(
-              &internal::RunChunk<F, R, Input>, internal::EncodeCall(fn, chunk),
+              &internal::RunChunk<F, R, Input>, std::move(payload),
               std::move(chunk_futures), /*chunk=*/true));
       chunk.clear();
       chunk_futures.clear();
@@ -350,6 +483,12 @@ class ProcessPoolExecutor {
   // once every call has finished and the workers have exited. Calling it
   // again is harmless.
   void Shutdown(ShutdownOptions options = {});
+
+  // Python 3.14's terminate_workers() and kill_workers(): Shutdown({.wait =
+  // false, .cancel_futures = true}), then SIGTERM (SIGKILL) to every worker
+  // still alive. The calls they were running fail with BrokenProcessPool.
+  void TerminateWorkers();
+  void KillWorkers();
 
   // Python's _max_workers.
   int max_workers() const;

@@ -5,13 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <system_error>
 
-#include "multiprocessing/process/io.h"
+#include "base/errors.h"
 #include "base/misuse.h"
+#include "multiprocessing/process/io.h"
 
 namespace pyconc::multiprocessing {
 
@@ -48,8 +50,7 @@ absl::Status Connection::SendBytes(std::string_view bytes) {
   absl::MutexLock lock(&send_mu_);
   if (!internal::WriteAll(fd_.get(), &size, sizeof(size), bytes.data(),
                           bytes.size())) {
-    return absl::AbortedError(
-        absl::StrCat("BrokenPipeError: ", std::strerror(errno)));
+    return ErrnoError(errno, "send");
   }
   return absl::OkStatus();
 }
@@ -59,11 +60,15 @@ absl::StatusOr<std::string> Connection::RecvBytes() {
   absl::MutexLock lock(&recv_mu_);
   uint64_t size = 0;
   if (!internal::ReadAll(fd_.get(), &size, sizeof(size))) {
-    return absl::OutOfRangeError("EOFError");
+    if (errno != 0) return ErrnoError(errno, "recv");
+    return MakeError(PythonError::kEOFError);
   }
-  std::string bytes(size, '\0');
-  if (!internal::ReadAll(fd_.get(), bytes.data(), size)) {
-    return absl::OutOfRangeError("EOFError: the peer closed mid-message");
+  // The buffer grows with the bytes that arrive, not with what the prefix
+  // claims: a corrupt or hostile prefix costs at most what the peer sends.
+  std::string bytes;
+  if (!internal::ReadGrowing(fd_.get(), size, &bytes)) {
+    if (errno != 0) return ErrnoError(errno, "recv");
+    return MakeError(PythonError::kEOFError, "the peer closed mid-message");
   }
   return bytes;
 }
@@ -74,6 +79,35 @@ bool Connection::Poll(absl::Duration timeout) const {
 }
 
 void Connection::Close() { fd_.reset(); }
+
+namespace connection {
+
+std::vector<int> Wait(const std::vector<int>& object_list,
+                      absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::vector<pollfd> fds;
+  for (int fd : object_list) {
+    fds.push_back({.fd = fd, .events = POLLIN, .revents = 0});
+  }
+  std::vector<int> ready;
+  while (true) {
+    timespec remaining;
+    timespec* limit = nullptr;
+    if (deadline != absl::InfiniteFuture()) {
+      remaining = absl::ToTimespec(
+          std::max(deadline - absl::Now(), absl::ZeroDuration()));
+      limit = &remaining;
+    }
+    const int n = ::ppoll(fds.data(), fds.size(), limit, nullptr);
+    if (n < 0 && errno == EINTR) continue;
+    for (const pollfd& entry : fds) {
+      if (entry.revents != 0) ready.push_back(entry.fd);
+    }
+    return ready;
+  }
+}
+
+}  // namespace connection
 
 std::pair<Connection, Connection> Pipe(bool duplex) {
   int fds[2];

@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -119,6 +120,22 @@ class Connection {
   absl::Mutex send_mu_;
   absl::Mutex recv_mu_;
 };
+
+namespace connection {
+
+// Python's multiprocessing.connection.wait(object_list, timeout): waits until
+// at least one of the descriptors is ready, or `timeout` passes, and answers
+// the ready ones, in the order given (empty at the timeout). The objects are
+// what Python passes: a Connection's fileno() (ready when Recv() would not
+// block) or a Process's sentinel() (ready when it has ended).
+//
+//   for r in wait([conn, p.sentinel]):   ->  for (int r : connection::Wait(
+//                                                 {conn.fileno(),
+//                                                 p.sentinel()}))
+std::vector<int> Wait(const std::vector<int>& object_list,
+                      absl::Duration timeout = absl::InfiniteDuration());
+
+}  // namespace connection
 
 // Python's multiprocessing.Pipe(duplex): two connected ends. With duplex, both
 // ends send and receive; without, the first only receives and the second only

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,9 +24,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/misuse.h"
 #include "multiprocessing/process/io.h"
 #include "threading/thread/thread.h"
-#include "base/misuse.h"
 
 namespace pyconc::multiprocessing::internal {
 namespace {
@@ -38,12 +39,15 @@ enum RequestType : uint32_t { kStart = 1, kSignal = 2 };
 struct RequestHeader {
   uint32_t type = 0;
   uint32_t fd_count = 0;
-  uint64_t id = 0;         // kStart: matches the reply.
-  uint64_t entry = 0;      // kStart: the ChildEntry's address.
-  int64_t pid = 0;         // kSignal: whom.
-  int32_t signal = 0;      // kSignal: what.
-  uint32_t daemon = 0;     // kStart: terminated when the parent goes away.
-  uint64_t name_size = 0;  // kStart: bytes of name, then of payload, follow.
+  uint64_t id = 0;             // kStart: matches the reply.
+  uint64_t entry = 0;          // kStart: the ChildEntry's address.
+  int64_t pid = 0;             // kSignal: whom.
+  int32_t signal = 0;          // kSignal: what.
+  uint32_t daemon = 0;         // kStart: terminated when the parent goes away.
+  uint64_t name_size = 0;      // kStart: bytes of name, identity and payload
+  uint64_t identity_size = 0;  // follow, then the parent's name.
+  uint64_t parent_name_size = 0;
+  int64_t parent_pid = 0;  // kStart: the process that asked for the child.
   uint64_t payload_size = 0;
 };
 
@@ -56,6 +60,9 @@ struct Reply {
   int64_t pid = 0;    // kStarted, kExited: the child.
 };
 
+// waitid()'s P_PIDFD (Linux 5.4), which older headers lack.
+constexpr int kPidFdType = 3;
+
 // At most this many descriptors travel with one Process (the kernel's limit
 // for one SCM_RIGHTS message is 253).
 constexpr size_t kMaxFds = 250;
@@ -64,6 +71,34 @@ constexpr size_t kMaxFds = 250;
 std::string& ProcessName() {
   static std::string* const name = new std::string("MainProcess");
   return *name;
+}
+
+// This process's identity ("" in the main process) and how many Process
+// objects it has made; both set afresh in each child.
+std::string& ProcessIdentity() {
+  static std::string* const identity = new std::string;
+  return *identity;
+}
+std::atomic<int64_t> children_made{0};
+
+ParentOfThisProcess& Parent() {
+  static ParentOfThisProcess* const parent = new ParentOfThisProcess;
+  return *parent;
+}
+
+// Python's threading._shutdown() at the end of BaseProcess._bootstrap: a
+// child waits for the non-daemon threads its target started before it exits.
+void JoinNonDaemonThreads() {
+  const threading::ThreadRef self = threading::CurrentThread();
+  bool joined = true;
+  while (joined) {
+    joined = false;
+    for (const threading::ThreadRef& thread : threading::Enumerate()) {
+      if (thread == self || thread.daemon() || !thread.IsAlive()) continue;
+      thread.Join();
+      joined = true;
+    }
+  }
 }
 
 // The threads of this process, by kernel id.
@@ -108,6 +143,7 @@ bool SendReply(int sock, const Reply& reply) {
 
 // Reads one request and its descriptors; false once the parent has gone.
 bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
+                    std::string* identity, std::string* parent_name,
                     std::string* payload, FdTable* fds) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
   iovec io = {.iov_base = header, .iov_len = sizeof(*header)};
@@ -137,19 +173,30 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
     return false;
   }
   name->resize(header->name_size);
+  identity->resize(header->identity_size);
+  parent_name->resize(header->parent_name_size);
   payload->resize(header->payload_size);
   return ReadAll(sock, name->data(), name->size()) &&
+         ReadAll(sock, identity->data(), identity->size()) &&
+         ReadAll(sock, parent_name->data(), parent_name->size()) &&
          ReadAll(sock, payload->data(), payload->size());
 }
 
 // Runs in a freshly forked child of the server; never returns.
 [[noreturn]] void RunChild(const RequestHeader& header, std::string name,
+                           std::string identity, std::string parent_name,
                            const std::string& payload, FdTable* fds,
                            const sigset_t& parent_mask) {
   ::signal(SIGINT, SIG_DFL);
   ::sigprocmask(SIG_SETMASK, &parent_mask, nullptr);
   ::prctl(PR_SET_NAME, name.substr(0, 15).c_str());
   ProcessName() = std::move(name);
+  ProcessIdentity() = std::move(identity);
+  children_made.store(0, std::memory_order_relaxed);
+  Parent().name = std::move(parent_name);
+  Parent().pid = static_cast<pid_t>(header.parent_pid);
+  Parent().pidfd = static_cast<int>(
+      ::syscall(SYS_pidfd_open, static_cast<pid_t>(header.parent_pid), 0));
   const pid_t self = static_cast<pid_t>(::gettid());
   for (pid_t tid : Threads()) {
     if (tid != self) RuntimeThreads().push_back(tid);
@@ -166,6 +213,7 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
     std::fwrite(report.data(), 1, report.size(), stderr);
     exit_code = 1;
   }
+  JoinNonDaemonThreads();
   // What a Python child does on its way out: its own children are dealt with,
   // its buffers flushed, and then os._exit (the parent's atexit handlers and
   // static destructors are not this process's to run).
@@ -214,9 +262,12 @@ void CloseInheritedDescriptors(int keep) {
     }
     if (ready[0].revents == 0) continue;
     RequestHeader header;
-    std::string name, payload;
+    std::string name, identity, parent_name, payload;
     FdTable fds;
-    if (!ReceiveRequest(sock, &header, &name, &payload, &fds)) break;
+    if (!ReceiveRequest(sock, &header, &name, &identity, &parent_name, &payload,
+                        &fds)) {
+      break;
+    }
     if (header.type == kSignal) {
       if (children.count(static_cast<pid_t>(header.pid)) != 0) {
         ::kill(static_cast<pid_t>(header.pid), header.signal);
@@ -227,7 +278,8 @@ void CloseInheritedDescriptors(int keep) {
     if (pid == 0) {
       ::close(sock);
       ::close(signal_fd);
-      RunChild(header, std::move(name), payload, &fds, parent_mask);
+      RunChild(header, std::move(name), std::move(identity),
+               std::move(parent_name), payload, &fds, parent_mask);
     }
     if (pid < 0) {
       SendReply(sock, {.type = kStartFailed, .value = errno, .id = header.id});
@@ -284,8 +336,12 @@ class Client {
                             .entry = reinterpret_cast<uint64_t>(entry),
                             .daemon = state->daemon() ? 1u : 0u,
                             .name_size = state->name().size(),
+                            .identity_size = state->identity().size(),
+                            .parent_name_size = ProcessName().size(),
+                            .parent_pid = ::getpid(),
                             .payload_size = payload.size()};
-    const bool sent = Send(header, fds, state->name(), payload);
+    const bool sent = Send(header, fds, state->name(), state->identity(),
+                           ProcessName(), payload);
     absl::MutexLock lock(&mu_);
     if (sent) mu_.Await(absl::Condition(&pending.done));
     pending_.erase(id);
@@ -298,8 +354,26 @@ class Client {
   }
 
   void Signal(pid_t pid, int signal) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (auto it = orphan_fds_.find(pid); it != orphan_fds_.end()) {
+        // The server has gone; the pidfd names exactly this child.
+        ::syscall(SYS_pidfd_send_signal, it->second, signal, nullptr, 0);
+        return;
+      }
+    }
     RequestHeader header = {.type = kSignal, .pid = pid, .signal = signal};
-    Send(header, FdTable(), "", "");
+    Send(header, FdTable(), "", "", "", "");
+  }
+
+  std::vector<std::shared_ptr<ChildState>> Live() {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::shared_ptr<ChildState>> live;
+    for (const auto& [pid, state] : live_) live.push_back(state);
+    std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+      return a->start_order() < b->start_order();
+    });
+    return live;
   }
 
   // Python's util._exit_function: terminate daemons, join the rest; then
@@ -333,7 +407,8 @@ class Client {
   };
 
   bool Send(const RequestHeader& header, const FdTable& fds,
-            std::string_view name, std::string_view payload) {
+            std::string_view name, std::string_view identity,
+            std::string_view parent_name, std::string_view payload) {
     iovec io = {.iov_base = const_cast<RequestHeader*>(&header),
                 .iov_len = sizeof(header)};
     msghdr message = {};
@@ -363,6 +438,8 @@ class Client {
             WriteAll(sock_, reinterpret_cast<const char*>(&header) + n,
                      sizeof(header) - static_cast<size_t>(n))) &&
            WriteAll(sock_, name.data(), name.size()) &&
+           WriteAll(sock_, identity.data(), identity.size()) &&
+           WriteAll(sock_, parent_name.data(), parent_name.size()) &&
            WriteAll(sock_, payload.data(), payload.size());
   }
 
@@ -386,25 +463,73 @@ class Client {
         // a child that ends at once is not missed.
         pending.pid = pid;
         pending.state->set_pid(pid);
+        pending.state->set_start_order(next_start_++);
         live_[pid] = pending.state;
       } else {
         pending.error = reply.value;
       }
       pending.done = true;
     }
+    std::vector<std::pair<int, std::shared_ptr<ChildState>>> orphans;
+    {
+      absl::MutexLock lock(&mu_);
+      server_gone_ = true;
+      for (const auto& [id, pending] : pending_) {
+        pending->error = ECHILD;
+        pending->done = true;
+      }
+      // The children of a server that vanished run on, orphaned: each is
+      // watched through a pidfd until it really ends. Its exit status is
+      // known when this process is its subreaper (it came back to us);
+      // otherwise it is 255, as Python reports a child it lost track of.
+      for (auto it = live_.begin(); it != live_.end();) {
+        const int fd =
+            static_cast<int>(::syscall(SYS_pidfd_open, it->first, 0));
+        if (fd < 0) {
+          it->second->SetExited(W_EXITCODE(255, 0));
+          it = live_.erase(it);
+          continue;
+        }
+        orphan_fds_[it->first] = fd;
+        orphans.emplace_back(fd, it->second);
+        ++it;
+      }
+    }
+    WatchOrphans(std::move(orphans));
     absl::MutexLock lock(&mu_);
-    server_gone_ = true;
-    // Children of a server that vanished cannot be waited for any more; they
-    // count as killed, so that nobody joins them for ever.
-    for (const auto& [pid, state] : live_) {
-      state->SetExited(W_EXITCODE(0, SIGKILL));
-    }
-    live_.clear();
-    for (const auto& [id, pending] : pending_) {
-      pending->error = ECHILD;
-      pending->done = true;
-    }
     reader_done_ = true;
+  }
+
+  void WatchOrphans(
+      std::vector<std::pair<int, std::shared_ptr<ChildState>>> orphans) {
+    std::vector<pollfd> fds;
+    while (!orphans.empty()) {
+      fds.clear();
+      for (const auto& [fd, state] : orphans) {
+        fds.push_back({.fd = fd, .events = POLLIN, .revents = 0});
+      }
+      if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
+      for (size_t i = fds.size(); i-- > 0;) {
+        if (fds[i].revents == 0) continue;
+        const auto [fd, state] = orphans[i];
+        siginfo_t info = {};
+        int status = W_EXITCODE(255, 0);
+        if (::waitid(static_cast<idtype_t>(kPidFdType), static_cast<id_t>(fd),
+                     &info, WEXITED | WNOHANG) == 0 &&
+            info.si_pid != 0) {
+          status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
+                                              : W_EXITCODE(0, info.si_status);
+        }
+        {
+          absl::MutexLock lock(&mu_);
+          live_.erase(state->pid());
+          orphan_fds_.erase(state->pid());
+        }
+        state->SetExited(status);
+        ::close(fd);
+        orphans.erase(orphans.begin() + static_cast<ptrdiff_t>(i));
+      }
+    }
   }
 
   const int sock_;
@@ -414,6 +539,9 @@ class Client {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, Pending*> pending_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, std::shared_ptr<ChildState>> live_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_start_ ABSL_GUARDED_BY(mu_) = 0;
+  // Children of a vanished server, by pid: a pidfd for each until it ends.
+  std::map<pid_t, int> orphan_fds_ ABSL_GUARDED_BY(mu_);
   bool server_gone_ ABSL_GUARDED_BY(mu_) = false;
   bool reader_done_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -477,6 +605,11 @@ void EnsureForkServer() {
   started->StartReader();
 }
 
+void StartForkServerIfAlone() {
+  if (client.load(std::memory_order_acquire) != nullptr) return;
+  if (CountProgramThreads() == 1) EnsureForkServer();
+}
+
 pid_t StartChild(ChildEntry entry, const std::shared_ptr<ChildState>& state,
                  std::string_view payload, FdTable fds) {
   return GetClient().Start(entry, state, payload, std::move(fds));
@@ -502,6 +635,21 @@ void ShutdownForkServer() {
 pid_t ForkServerPid() {
   const Client* c = client.load(std::memory_order_acquire);
   return c == nullptr ? 0 : c->server_pid();
+}
+
+std::vector<std::shared_ptr<ChildState>> LiveChildren() {
+  Client* c = client.load(std::memory_order_acquire);
+  return c == nullptr ? std::vector<std::shared_ptr<ChildState>>() : c->Live();
+}
+
+const ParentOfThisProcess& ParentOfThis() { return Parent(); }
+
+std::string NewChildIdentity() {
+  const int64_t count =
+      children_made.fetch_add(1, std::memory_order_relaxed) + 1;
+  return ProcessIdentity().empty()
+             ? absl::StrCat(count)
+             : absl::StrCat(ProcessIdentity(), ":", count);
 }
 
 std::string CurrentProcessName() { return ProcessName(); }

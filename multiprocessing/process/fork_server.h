@@ -28,6 +28,11 @@
 //     Process::ExitCode(). Signals to a child go through the server, which
 //     sends them only to a child it has not reaped, so a recycled pid is never
 //     hit.
+//   - If the server dies (killed), its children run on as orphans: the
+//     parent watches each through a pidfd, so Join() returns when the child
+//     really ends, with its true exit code when the parent is its subreaper
+//     and 255 otherwise (Python's code for a child it lost track of);
+//     Terminate() and Kill() reach it through the pidfd.
 //   - At the parent's exit, daemon children are terminated and the others
 //     joined (Python's rules), then the server stops. If the parent dies
 //     without exiting normally, the server sees its socket close, terminates
@@ -49,6 +54,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -66,10 +72,15 @@ using ChildEntry = void (*)(std::string_view payload, FdTable* fds);
 // client.
 class ChildState {
  public:
-  ChildState(std::string name, bool daemon)
-      : name_(std::move(name)), daemon_(daemon) {}
+  ChildState(std::string name, std::string identity, bool daemon)
+      : name_(std::move(name)),
+        identity_(std::move(identity)),
+        daemon_(daemon) {}
 
   const std::string& name() const { return name_; }
+  // Python's _identity, joined: "3" for the third child of the main process,
+  // "3:1" for that child's first.
+  const std::string& identity() const { return identity_; }
   bool daemon() const { return daemon_; }
 
   pid_t pid() const {
@@ -79,6 +90,15 @@ class ChildState {
   void set_pid(pid_t pid) {
     absl::MutexLock lock(&mu_);
     pid_ = pid;
+  }
+  // Among the children of this process, when this one started.
+  uint64_t start_order() const {
+    absl::MutexLock lock(&mu_);
+    return start_order_;
+  }
+  void set_start_order(uint64_t order) {
+    absl::MutexLock lock(&mu_);
+    start_order_ = order;
   }
   // Records the child's wait status (as waitpid() gives it); wakes joiners.
   void SetExited(int wait_status) {
@@ -101,15 +121,21 @@ class ChildState {
   }
 
   const std::string name_;
+  const std::string identity_;
   const bool daemon_;
   mutable absl::Mutex mu_;
   pid_t pid_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t start_order_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<int> wait_status_ ABSL_GUARDED_BY(mu_);
 };
 
 // Starts the server unless it runs. Misuse (aborts) when the process already
 // has more than one thread: forking then is what the server exists to avoid.
 void EnsureForkServer();
+// Starts the server if it does not run and the process still has one thread;
+// otherwise does nothing. For code about to start a helper thread of its own
+// (a Queue's feeder), so that a later Process can still start.
+void StartForkServerIfAlone();
 // Has the server fork a child that runs `entry(payload, fds)`; the descriptors
 // in `fds` are given to the child (and closed here). Sets and answers the
 // child's pid. Throws std::system_error when the child cannot be created.
@@ -123,6 +149,21 @@ void SignalChild(pid_t pid, int signal);
 void ShutdownForkServer();
 // The server's pid, or 0 when none runs (for tests and tools).
 pid_t ForkServerPid();
+// The identity of this process's next child (Python's _identity: this
+// process's own, then its count of Process objects made so far, from 1),
+// e.g. "3:1".
+std::string NewChildIdentity();
+// The children of this process that have started and not ended, in start
+// order (Python's active_children()).
+std::vector<std::shared_ptr<ChildState>> LiveChildren();
+// In a child: its parent's name, pid and a pidfd for it (-1 when the parent
+// had already gone); in the main process, pid 0.
+struct ParentOfThisProcess {
+  std::string name;
+  pid_t pid = 0;
+  int pidfd = -1;
+};
+const ParentOfThisProcess& ParentOfThis();
 // The name of this process: "MainProcess", or the name of the Process that
 // this child runs (Python's current_process().name).
 std::string CurrentProcessName();

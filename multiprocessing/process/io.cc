@@ -89,6 +89,18 @@ bool ReadAll(int fd, void* data, size_t size) {
   return true;
 }
 
+bool ReadGrowing(int fd, uint64_t size, std::string* out) {
+  constexpr uint64_t kStep = uint64_t{1} << 20;
+  out->clear();
+  while (out->size() < size) {
+    const size_t done = out->size();
+    const size_t step = static_cast<size_t>(std::min(size - done, kStep));
+    out->resize(done + step);
+    if (!ReadAll(fd, out->data() + done, step)) return false;
+  }
+  return true;
+}
+
 bool WaitReadable(int fd, absl::Time deadline) {
   return WaitFor(fd, POLLIN, deadline);
 }

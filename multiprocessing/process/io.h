@@ -9,6 +9,8 @@
 #define PYCONC_MULTIPROCESSING_PROCESS_IO_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 
 #include "absl/time/time.h"
 
@@ -24,6 +26,10 @@ bool WriteAll(int fd, const void* first, size_t first_size, const void* second,
               size_t second_size);
 // Reads exactly `size` bytes; false on EOF (errno 0) or error.
 bool ReadAll(int fd, void* data, size_t size);
+// Reads exactly `size` bytes into `out`, growing it as the bytes arrive (so a
+// length prefix that lies costs only what the peer really sends); false on
+// EOF (errno 0) or error.
+bool ReadGrowing(int fd, uint64_t size, std::string* out);
 // Waits until `fd` is readable (data or EOF), or writable, before `deadline`;
 // absl::InfiniteFuture() waits for ever. Answers whether it is.
 bool WaitReadable(int fd, absl::Time deadline);

@@ -1,27 +1,26 @@
 #include "multiprocessing/process/process.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/misuse.h"
+#include "multiprocessing/process/io.h"
 
 namespace pyconc::multiprocessing {
-namespace {
-
-std::string NewName() {
-  static std::atomic<int64_t> counter{0};
-  return absl::StrCat("Process-",
-                      counter.fetch_add(1, std::memory_order_relaxed) + 1);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Process::Process(ProcessOptions options, internal::ChildEntry entry)
-    : name_(options.name.empty() ? NewName() : std::move(options.name)),
+    : identity_(internal::NewChildIdentity()),
+      name_(options.name.empty() ? absl::StrCat("Process-", identity_)
+                                 : std::move(options.name)),
       daemon_(options.daemon),
       entry_(entry) {}
 
@@ -35,10 +34,24 @@ void Process::Start() {
   if (state_ != nullptr) {
     pyconc::internal::Misuse("RuntimeError", "cannot start a process twice");
   }
-  auto state = std::make_shared<internal::ChildState>(name_, daemon_);
-  internal::StartChild(entry_, state, payload_, std::move(fds_));
+  auto state =
+      std::make_shared<internal::ChildState>(name_, identity_, daemon_);
+  const pid_t pid =
+      internal::StartChild(entry_, state, payload_, std::move(fds_));
   state_ = std::move(state);
   payload_.clear();
+  // A pidfd polls readable when the child ends. If it has ended and been
+  // reaped already, an eventfd that is readable for ever stands in.
+  sentinel_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!sentinel_.valid()) sentinel_.reset(::eventfd(1, EFD_CLOEXEC));
+}
+
+int Process::sentinel() const {
+  CheckNotClosed();
+  if (state_ == nullptr) {
+    pyconc::internal::Misuse("ValueError", "process not started");
+  }
+  return sentinel_.get();
 }
 
 void Process::Join() const { Join(absl::InfiniteDuration()); }
@@ -85,6 +98,7 @@ void Process::Close() {
   }
   fds_.fds.clear();
   payload_.clear();
+  sentinel_.reset();
   closed_ = true;
 }
 
@@ -96,11 +110,48 @@ void Process::set_daemon(bool daemon) {
   daemon_ = daemon;
 }
 
+bool ProcessHandle::IsAlive() const { return !Join(absl::ZeroDuration()); }
+
+bool ProcessHandle::Join(absl::Duration timeout) const {
+  if (child_ != nullptr) return child_->WaitExited(timeout);
+  if (parent_pidfd_ < 0) return true;
+  // A pidfd polls readable once its process has ended.
+  return internal::WaitReadable(parent_pidfd_, absl::Now() + timeout);
+}
+
+std::optional<int> ProcessHandle::ExitCode() const {
+  return child_ == nullptr ? std::nullopt : child_->ExitCode();
+}
+
+std::vector<ProcessHandle> ActiveChildren() {
+  std::vector<ProcessHandle> children;
+  for (std::shared_ptr<internal::ChildState>& state :
+       internal::LiveChildren()) {
+    const std::string name = state->name();
+    const pid_t pid = state->pid();
+    children.push_back(ProcessHandle(name, pid, std::move(state), -1));
+  }
+  return children;
+}
+
+std::optional<ProcessHandle> ParentProcess() {
+  const internal::ParentOfThisProcess& parent = internal::ParentOfThis();
+  if (parent.pid == 0) return std::nullopt;
+  return ProcessHandle(parent.name, parent.pid, nullptr, parent.pidfd);
+}
+
 void StartForkServer() { internal::EnsureForkServer(); }
 
 int CpuCount() {
   const long count = ::sysconf(_SC_NPROCESSORS_ONLN);
   return count > 0 ? static_cast<int>(count) : 1;
+}
+
+int ProcessCpuCount() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return CpuCount();
+  const int count = CPU_COUNT(&set);
+  return count > 0 ? count : CpuCount();
 }
 
 std::string CurrentProcessName() { return internal::CurrentProcessName(); }

@@ -26,9 +26,10 @@
 //
 // At the parent's exit, as in Python: daemon children are terminated and then
 // every child is joined; destroying a Process handle neither stops nor
-// abandons its child. A child leaves with _exit after flushing stdio: the
-// parent's atexit handlers and static destructors are not run in it, and
-// threads it started do not hold it open (unlike Python, which joins them).
+// abandons its child. When the target returns, the child joins the
+// non-daemon threads it started (as Python's does), then leaves with _exit
+// after flushing stdio: the parent's atexit handlers and static destructors
+// are not run in it.
 //
 // Fork-safety: children are forked by the fork server (fork_server.h), a
 // single-threaded process started while this program had one thread, so a
@@ -60,6 +61,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "multiprocessing/process/fork_server.h"
@@ -122,7 +124,8 @@ void RunTarget(std::string_view payload, FdTable* fds) {
 
 // The keyword arguments of Python's Process(name=..., daemon=...).
 struct ProcessOptions {
-  // Empty means "Process-N", numbered in creation order from 1 (Python's).
+  // Empty means "Process-N", numbered in creation order from 1 (Python's);
+  // in a child, "Process-N:M" for its own M-th (Python's identity chain).
   std::string name;
   // A daemon child is terminated when its parent exits; others are joined.
   bool daemon = false;
@@ -180,6 +183,12 @@ class Process {
   // runs. Every later call but Close() is misuse.
   void Close();
 
+  // Python's sentinel: a descriptor that polls readable once the child has
+  // ended (then Join() returns at once, or nearly: the exit code arrives from
+  // the fork server a moment later). For connection::Wait(). Misuse before
+  // Start().
+  int sentinel() const;
+
   // Python's name and daemon attributes; daemon can change only before
   // Start().
   const std::string& name() const { return name_; }
@@ -192,14 +201,55 @@ class Process {
   void CheckNotClosed() const;
   void SendSignal(int signal) const;
 
+  const std::string identity_;  // Python's _identity, e.g. "3:1".
   std::string name_;
   bool daemon_;
   const internal::ChildEntry entry_;
   std::string payload_;
   internal::FdTable fds_;
   std::shared_ptr<internal::ChildState> state_;  // Set by Start().
+  internal::UniqueFd sentinel_;                  // Set by Start().
   bool closed_ = false;
 };
+
+// A running child or the parent of this process, as Python's
+// active_children() and parent_process() answer them: a handle that can be
+// copied and shares the state of the Process that started the child.
+class ProcessHandle {
+ public:
+  // Python's name and pid.
+  const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }
+  // Python's is_alive(): the process has not ended.
+  bool IsAlive() const;
+  // Python's join(timeout): waits up to `timeout`; answers whether it ended.
+  bool Join(absl::Duration timeout = absl::InfiniteDuration()) const;
+  // For a child: Python's exitcode (unset while it runs); unset for a parent.
+  std::optional<int> ExitCode() const;
+
+ private:
+  friend std::vector<ProcessHandle> ActiveChildren();
+  friend std::optional<ProcessHandle> ParentProcess();
+  ProcessHandle(std::string name, pid_t pid,
+                std::shared_ptr<internal::ChildState> child, int parent_pidfd)
+      : name_(std::move(name)),
+        pid_(pid),
+        child_(std::move(child)),
+        parent_pidfd_(parent_pidfd) {}
+
+  std::string name_;
+  pid_t pid_;
+  std::shared_ptr<internal::ChildState> child_;  // For a child.
+  int parent_pidfd_;  // For the parent: a pidfd, or -1 if it had gone.
+};
+
+// Python's multiprocessing.active_children(): the children this process
+// started that have not ended, in the order they started.
+std::vector<ProcessHandle> ActiveChildren();
+
+// Python's multiprocessing.parent_process(): in a child, the process that
+// started it; nullopt in the main process.
+std::optional<ProcessHandle> ParentProcess();
 
 // Starts the fork server now, while the program has one thread (see the top of
 // this file); a no-op when it runs. Python's set_start_method("forkserver")
@@ -208,6 +258,10 @@ void StartForkServer();
 
 // Python's os.cpu_count(): the number of processors online.
 int CpuCount();
+
+// Python's os.process_cpu_count() (3.13): the processors this process may run
+// on (its CPU affinity), which is what a pool's default size counts.
+int ProcessCpuCount();
 
 // Python's current_process().name: "MainProcess" in the parent, the Process's
 // name in a child.

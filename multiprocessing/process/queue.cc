@@ -1,31 +1,47 @@
 #include "multiprocessing/process/queue.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <set>
+#include <string>
 #include <system_error>
+#include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "multiprocessing/process/io.h"
 #include "base/misuse.h"
+#include "multiprocessing/process/fork_server.h"
+#include "multiprocessing/process/io.h"
 
 namespace pyconc::multiprocessing::internal {
 
 // What every process holding the queue shares, in one page of memfd memory.
 struct QueueCore::Shared {
   sem_t slots;                // Free places, when maxsize > 0.
+  sem_t write_lock;           // Held while one frame is written...
+  sem_t read_lock;            // ...and while one frame is read.
   std::atomic<int64_t> size;  // Items put and not yet got (approximate).
+  // JoinableQueue: items put and not yet TaskDone(); Join() waits on
+  // `all_done` for it to reach 0.
+  std::atomic<int64_t> unfinished;
+  pthread_mutex_t join_mu;
+  pthread_cond_t all_done;
 };
 
 namespace {
 
-// The kernel's limit on bytes in flight per socket (net.core.wmem_max here;
-// the kernel caps it silently otherwise).
+// Bytes in flight per socket that the kernel may keep (it caps this at
+// net.core.wmem_max silently); more only means fewer feeder threads.
 constexpr int kSocketBuffer = 4 << 20;
 
 [[noreturn]] void Fail(const char* what) {
@@ -34,7 +50,7 @@ constexpr int kSocketBuffer = 4 << 20;
 
 // Waits on a process-shared semaphore until `deadline`; answers whether it
 // was acquired.
-bool AcquireSlot(sem_t* semaphore, absl::Time deadline) {
+bool Acquire(sem_t* semaphore, absl::Time deadline) {
   while (true) {
     int result;
     if (deadline == absl::InfiniteFuture()) {
@@ -55,15 +71,29 @@ bool AcquireSlot(sem_t* semaphore, absl::Time deadline) {
   }
 }
 
+// The queues of this process whose feeder runs, flushed at exit.
+ABSL_CONST_INIT absl::Mutex feeding_mu(absl::kConstInit);
+std::set<QueueCore*>& Feeding() ABSL_EXCLUSIVE_LOCKS_REQUIRED(feeding_mu) {
+  static std::set<QueueCore*>* const feeding = new std::set<QueueCore*>;
+  return *feeding;
+}
+
+void FlushAtExit() {
+  absl::MutexLock lock(&feeding_mu);
+  for (QueueCore* core : Feeding()) core->Flush();
+}
+
 }  // namespace
 
 QueueCore::QueueCore(int maxsize) : maxsize_(maxsize > 0 ? maxsize : 0) {
   int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     Fail("socketpair");
   }
   put_fd_.reset(fds[0]);
   get_fd_.reset(fds[1]);
+  ::shutdown(put_fd_.get(), SHUT_RD);
+  ::shutdown(get_fd_.get(), SHUT_WR);
   ::setsockopt(put_fd_.get(), SOL_SOCKET, SO_SNDBUF, &kSocketBuffer,
                sizeof(kSocketBuffer));
   shared_fd_.reset(::memfd_create("pyconc-queue", MFD_CLOEXEC));
@@ -71,10 +101,23 @@ QueueCore::QueueCore(int maxsize) : maxsize_(maxsize > 0 ? maxsize : 0) {
   if (::ftruncate(shared_fd_.get(), sizeof(Shared)) != 0) Fail("ftruncate");
   MapShared();
   if (::sem_init(&shared_->slots, /*pshared=*/1,
-                 static_cast<unsigned>(maxsize_)) != 0) {
+                 static_cast<unsigned>(maxsize_)) != 0 ||
+      ::sem_init(&shared_->write_lock, /*pshared=*/1, 1) != 0 ||
+      ::sem_init(&shared_->read_lock, /*pshared=*/1, 1) != 0) {
     Fail("sem_init");
   }
   new (&shared_->size) std::atomic<int64_t>(0);
+  new (&shared_->unfinished) std::atomic<int64_t>(0);
+  pthread_mutexattr_t mutex_attributes;
+  ::pthread_mutexattr_init(&mutex_attributes);
+  ::pthread_mutexattr_setpshared(&mutex_attributes, PTHREAD_PROCESS_SHARED);
+  ::pthread_mutex_init(&shared_->join_mu, &mutex_attributes);
+  ::pthread_mutexattr_destroy(&mutex_attributes);
+  pthread_condattr_t cond_attributes;
+  ::pthread_condattr_init(&cond_attributes);
+  ::pthread_condattr_setpshared(&cond_attributes, PTHREAD_PROCESS_SHARED);
+  ::pthread_cond_init(&shared_->all_done, &cond_attributes);
+  ::pthread_condattr_destroy(&cond_attributes);
 }
 
 QueueCore::~QueueCore() { Close(); }
@@ -92,8 +135,24 @@ void QueueCore::CheckOpen() const {
   }
 }
 
+void QueueCore::Flush() {
+  absl::MutexLock lock(&feed_mu_);
+  feed_mu_.Await(absl::Condition(this, &QueueCore::Flushed));
+}
+
 void QueueCore::Close() {
   if (shared_ == nullptr) return;
+  std::thread feeder;
+  {
+    absl::MutexLock lock(&feed_mu_);
+    closing_ = true;
+    feeder = std::move(feeder_);
+  }
+  if (feeder.joinable()) {
+    feeder.join();
+    absl::MutexLock lock(&feeding_mu);
+    Feeding().erase(this);
+  }
   ::munmap(shared_, sizeof(Shared));
   shared_ = nullptr;
   put_fd_.reset();
@@ -101,63 +160,152 @@ void QueueCore::Close() {
   shared_fd_.reset();
 }
 
-absl::Status QueueCore::Put(std::string_view bytes, absl::Duration timeout) {
+absl::Status QueueCore::Put(std::string bytes, absl::Duration timeout) {
   CheckOpen();
-  if (bytes.size() > kMaxItemBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ValueError: an item of ", bytes.size(),
-                     " bytes is over the queue's limit of ", kMaxItemBytes));
-  }
   const absl::Time deadline = absl::Now() + timeout;
-  if (maxsize_ > 0 && !AcquireSlot(&shared_->slots, deadline)) {
-    return absl::ResourceExhaustedError("queue.Full");
+  if (maxsize_ > 0 && !Acquire(&shared_->slots, deadline)) {
+    return MakeError(PythonError::kQueueFull);
   }
   // Counted before it is visible, so that QSize() never goes below zero.
   shared_->size.fetch_add(1, std::memory_order_relaxed);
+  shared_->unfinished.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t size = bytes.size();
+  {
+    absl::MutexLock lock(&feed_mu_);
+    // Written directly when nothing of this process's waits before it and
+    // the kernel takes the whole frame now: no thread, no copy.
+    if (pending_.empty() && ::sem_trywait(&shared_->write_lock) == 0) {
+      iovec parts[2] = {{const_cast<uint64_t*>(&size), sizeof(size)},
+                        {bytes.data(), bytes.size()}};
+      msghdr message = {};
+      message.msg_iov = parts;
+      message.msg_iovlen = 2;
+      ssize_t n;
+      do {
+        n = ::sendmsg(put_fd_.get(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+      } while (n < 0 && errno == EINTR);
+      const size_t total = sizeof(size) + bytes.size();
+      if (n == static_cast<ssize_t>(total)) {
+        ::sem_post(&shared_->write_lock);
+        return absl::OkStatus();
+      }
+      if (n < 0 && errno != EAGAIN) {
+        const int error = errno;
+        ::sem_post(&shared_->write_lock);
+        shared_->size.fetch_sub(1, std::memory_order_relaxed);
+        shared_->unfinished.fetch_sub(1, std::memory_order_relaxed);
+        if (maxsize_ > 0) ::sem_post(&shared_->slots);
+        return ErrnoError(error, "send");
+      }
+      // Part of the frame (or none of it) went: the feeder writes the rest,
+      // holding the write lock meanwhile.
+      const size_t done = n < 0 ? 0 : static_cast<size_t>(n);
+      std::string rest;
+      if (done < sizeof(size)) {
+        rest.assign(reinterpret_cast<const char*>(&size) + done,
+                    sizeof(size) - done);
+        rest.append(bytes);
+      } else {
+        rest = std::move(bytes);
+        rest.erase(0, done - sizeof(size));
+      }
+      pending_.push_back(std::move(rest));
+      front_locked_ = true;
+    } else {
+      std::string frame(reinterpret_cast<const char*>(&size), sizeof(size));
+      frame.append(bytes);
+      pending_.push_back(std::move(frame));
+    }
+    if (feeder_.joinable()) return absl::OkStatus();
+  }
+  // The first time this process needs its feeder. A Process started later
+  // needs the fork server, which can start only while there is one thread.
+  StartForkServerIfAlone();
+  bool started = false;
+  {
+    absl::MutexLock lock(&feed_mu_);
+    if (!feeder_.joinable() && !closing_) {
+      feeder_ = std::thread([this] { Feed(); });
+      started = true;
+    }
+  }
+  // Registered without feed_mu_ held: FlushAtExit takes the two the other
+  // way round.
+  if (started) {
+    absl::MutexLock lock(&feeding_mu);
+    Feeding().insert(this);
+    static const bool at_exit = std::atexit(&FlushAtExit) == 0;
+    (void)at_exit;
+  }
+  return absl::OkStatus();
+}
+
+void QueueCore::Feed() {
   while (true) {
-    const ssize_t n = ::send(put_fd_.get(), bytes.data(), bytes.size(),
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return absl::OkStatus();
-    if (errno == EINTR) continue;
-    if ((errno == EAGAIN || errno == ENOBUFS) &&
-        WaitWritable(put_fd_.get(), deadline)) {
-      continue;
+    const std::string* frame;
+    bool locked;
+    {
+      absl::MutexLock lock(&feed_mu_);
+      feed_mu_.Await(absl::Condition(this, &QueueCore::FeedReady));
+      if (pending_.empty()) return;  // Closing, and everything is written.
+      // The front stays in place (a deque keeps references) until written.
+      frame = &pending_.front();
+      locked = front_locked_;
     }
-    const int error = errno;
-    shared_->size.fetch_sub(1, std::memory_order_relaxed);
-    if (maxsize_ > 0) ::sem_post(&shared_->slots);
-    if (error == EAGAIN || error == ENOBUFS) {
-      return absl::ResourceExhaustedError("queue.Full");
-    }
-    return absl::InternalError(
-        absl::StrCat("OSError: send: ", std::strerror(error)));
+    if (!locked) Acquire(&shared_->write_lock, absl::InfiniteFuture());
+    // A failure here means every reader is gone: the item is lost, as in
+    // Python when nobody will read the pipe any more.
+    (void)WriteAll(put_fd_.get(), frame->data(), frame->size());
+    ::sem_post(&shared_->write_lock);
+    absl::MutexLock lock(&feed_mu_);
+    pending_.pop_front();
+    front_locked_ = false;
   }
 }
 
 absl::StatusOr<std::string> QueueCore::Get(absl::Duration timeout) {
   CheckOpen();
   const absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    {
-      absl::MutexLock lock(&get_mu_);
-      if (buffer_.size() < kMaxItemBytes) buffer_.resize(kMaxItemBytes);
-      const ssize_t n =
-          ::recv(get_fd_.get(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-      if (n >= 0) {
-        shared_->size.fetch_sub(1, std::memory_order_relaxed);
-        if (maxsize_ > 0) ::sem_post(&shared_->slots);
-        return std::string(buffer_.data(), static_cast<size_t>(n));
-      }
-      if (errno != EAGAIN && errno != EINTR) {
-        return absl::InternalError(
-            absl::StrCat("OSError: recv: ", std::strerror(errno)));
-      }
-    }
-    // Nothing yet, or another consumer was quicker: wait for the next record.
-    if (!WaitReadable(get_fd_.get(), deadline)) {
-      return absl::UnavailableError("queue.Empty");
-    }
+  if (!Acquire(&shared_->read_lock, deadline)) {
+    return MakeError(PythonError::kQueueEmpty);
   }
+  absl::Status failed;
+  std::string bytes;
+  uint64_t size = 0;
+  if (!WaitReadable(get_fd_.get(), deadline)) {
+    failed = MakeError(PythonError::kQueueEmpty);
+  } else if (!ReadAll(get_fd_.get(), &size, sizeof(size)) ||
+             !ReadGrowing(get_fd_.get(), size, &bytes)) {
+    failed = errno != 0 ? ErrnoError(errno, "recv")
+                        : MakeError(PythonError::kEOFError);
+  }
+  ::sem_post(&shared_->read_lock);
+  if (!failed.ok()) return failed;
+  shared_->size.fetch_sub(1, std::memory_order_relaxed);
+  if (maxsize_ > 0) ::sem_post(&shared_->slots);
+  return bytes;
+}
+
+void QueueCore::TaskDone() {
+  CheckOpen();
+  if (shared_->unfinished.fetch_sub(1, std::memory_order_acq_rel) <= 0) {
+    shared_->unfinished.fetch_add(1, std::memory_order_relaxed);
+    pyconc::internal::Misuse("ValueError", "task_done() called too many times");
+  }
+  ::pthread_mutex_lock(&shared_->join_mu);
+  if (shared_->unfinished.load(std::memory_order_acquire) == 0) {
+    ::pthread_cond_broadcast(&shared_->all_done);
+  }
+  ::pthread_mutex_unlock(&shared_->join_mu);
+}
+
+void QueueCore::Join() {
+  CheckOpen();
+  ::pthread_mutex_lock(&shared_->join_mu);
+  while (shared_->unfinished.load(std::memory_order_acquire) != 0) {
+    ::pthread_cond_wait(&shared_->all_done, &shared_->join_mu);
+  }
+  ::pthread_mutex_unlock(&shared_->join_mu);
 }
 
 int QueueCore::QSize() const {

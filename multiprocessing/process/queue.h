@@ -16,19 +16,25 @@
 // cereal `serialize` crosses).
 //
 // Expected outcomes are values, as in pyconc's thread queues: a Get that runs
-// out of time answers "queue.Empty" (kUnavailable), a Put on a full queue
-// "queue.Full" (kResourceExhausted), an item over 1 MiB "ValueError"
-// (kInvalidArgument). Using a closed queue is misuse (Python's ValueError).
+// out of time answers "queue.Empty" (kUnavailable), a Put on a full bounded
+// queue "queue.Full" (kResourceExhausted). Items of any size cross. Using a
+// closed queue is misuse (Python's ValueError).
 //
-// How it differs from Python: no feeder thread, so Put() writes the item into
-// the kernel before it returns; an unbounded queue therefore holds what the
-// kernel buffers (4 MiB of items, a few thousand small ones) and a Put beyond
-// that waits for a Get (and answers queue.Full if its timeout runs out).
+// As in Python, Put() never waits on an unbounded queue: an item the kernel
+// cannot take at once (nobody is reading, or the item is large) waits in this
+// process's buffer, which a feeder thread (started the first time it is
+// needed) writes out in order. Close(), destroying the last copy of the queue
+// in a process, and that process's exit wait until its buffer is written out,
+// as Python's feeder thread is joined (so a process that put items nobody
+// will ever get does not exit; Python warns of the same). A feeder thread
+// started before the process's first Process starts the fork server first,
+// while the process still has one thread.
 //
-// How it works: items are records on an AF_UNIX SOCK_SEQPACKET socket pair,
-// which the kernel hands out whole, each to exactly one reader, so no lock is
-// shared between processes. `maxsize` is a process-shared semaphore in a page
-// of shared memory (memfd), as Python's is a BoundedSemaphore.
+// How it works: items are frames (a length, then the bytes) on an AF_UNIX
+// stream socket pair. A process-shared write lock keeps each frame whole among
+// writers, a read lock lets one reader at a time take a whole frame (Python's
+// _wlock and _rlock), and `maxsize` is a process-shared semaphore; all three
+// live in a page of shared memory (memfd).
 //
 // Thread-safety: every member may be called from any thread, in any process
 // that holds the queue, except Close(), which must not race with other calls
@@ -41,10 +47,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -68,9 +76,6 @@ namespace internal {
 // The byte-level queue under Queue<T>; one per process that holds the queue.
 class QueueCore {
  public:
-  // The largest serialized item a queue carries.
-  static constexpr size_t kMaxItemBytes = size_t{1} << 20;
-
   explicit QueueCore(int maxsize);
   // An empty shell that load() fills.
   explicit QueueCore(LoadTag) {}
@@ -78,11 +83,17 @@ class QueueCore {
   QueueCore& operator=(const QueueCore&) = delete;
   ~QueueCore();
 
-  absl::Status Put(std::string_view bytes, absl::Duration timeout);
+  absl::Status Put(std::string bytes, absl::Duration timeout);
   absl::StatusOr<std::string> Get(absl::Duration timeout);
   int QSize() const;
   bool Full() const;
+  // Writes out the buffer, then closes the descriptors.
   void Close();
+  // Waits until this process's buffer is written out (at exit).
+  void Flush();
+  // JoinableQueue's task_done() and join(): every Put counts a task.
+  void TaskDone();
+  void Join();
 
   template <typename Archive>
   void save(Archive& archive) const {
@@ -105,15 +116,34 @@ class QueueCore {
 
   void CheckOpen() const;
   void MapShared();
+  // Queues `frame` (a whole frame, or the unwritten rest of one whose write
+  // lock this process holds) for the feeder, starting it if need be.
+  void Buffer(std::string frame, bool holds_write_lock)
+      ABSL_LOCKS_EXCLUDED(feed_mu_);
+  // The feeder thread: writes the buffer out, frame by frame, until closed.
+  void Feed();
+  bool FeedReady() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(feed_mu_) {
+    return !pending_.empty() || closing_;
+  }
+  bool Flushed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(feed_mu_) {
+    return pending_.empty();
+  }
 
-  UniqueFd put_fd_;     // Producers send here...
-  UniqueFd get_fd_;     // ...and consumers receive here.
+  UniqueFd put_fd_;     // Producers write frames here...
+  UniqueFd get_fd_;     // ...and consumers read them here.
   UniqueFd shared_fd_;  // The memfd holding Shared.
   Shared* shared_ = nullptr;
   int maxsize_ = 0;
-  // Receives into one buffer per process, big enough for any item.
-  absl::Mutex get_mu_;
-  std::string buffer_ ABSL_GUARDED_BY(get_mu_);
+
+  // This process's buffer: frames waiting for the feeder, in Put order. The
+  // front stays in place while the feeder writes it, so that a Put that
+  // finds the buffer empty may write directly without overtaking it.
+  mutable absl::Mutex feed_mu_;
+  std::deque<std::string> pending_ ABSL_GUARDED_BY(feed_mu_);
+  // The front frame is the rest of one already begun: the write lock is held.
+  bool front_locked_ ABSL_GUARDED_BY(feed_mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(feed_mu_) = false;
+  std::thread feeder_ ABSL_GUARDED_BY(feed_mu_);
 };
 
 }  // namespace internal
@@ -133,7 +163,7 @@ class Queue {
   absl::Status Put(const T& item,
                    absl::Duration timeout = absl::InfiniteDuration()) {
     absl::StatusOr<std::string> bytes = internal::Encode(item);
-    return bytes.ok() ? core_->Put(*bytes, timeout) : bytes.status();
+    return bytes.ok() ? core_->Put(*std::move(bytes), timeout) : bytes.status();
   }
   // Python's put_nowait(item).
   absl::Status PutNowait(const T& item) {
@@ -155,8 +185,9 @@ class Queue {
   bool Empty() const { return QSize() == 0; }
   bool Full() const { return core_->Full(); }
 
-  // Python's close(): this process will use the queue no more; its
-  // descriptors are closed (for every copy in this process).
+  // Python's close() and join_thread(): this process will use the queue no
+  // more; once its buffered items are written out, its descriptors are closed
+  // (for every copy in this process).
   void Close() { core_->Close(); }
 
   template <typename Archive>
@@ -168,8 +199,26 @@ class Queue {
     core_->load(archive);
   }
 
- private:
+ protected:
   std::shared_ptr<internal::QueueCore> core_;
+};
+
+// Python's multiprocessing.JoinableQueue: a Queue whose consumers report each
+// item done, so that a producer can wait until every item put has been
+// processed, across processes.
+//
+//   q.task_done(); q.join()  ->  q.TaskDone(); q.Join();
+//
+// TaskDone() more often than items were put is misuse (Python's ValueError).
+template <typename T>
+class JoinableQueue : public Queue<T> {
+ public:
+  using Queue<T>::Queue;
+
+  // Python's task_done(): the item a Get returned has been processed.
+  void TaskDone() { this->core_->TaskDone(); }
+  // Python's join(): waits until every item ever put has been TaskDone().
+  void Join() { this->core_->Join(); }
 };
 
 }  // namespace pyconc::multiprocessing

@@ -7,6 +7,12 @@
 // themselves travel beside the bytes (SCM_RIGHTS over the fork server's
 // socket), as Python's forkserver passes them.
 //
+// Decoding trusts nothing: bytes that do not hold the requested values (cut
+// short, a length that claims more than is there, a bool that is neither 0 nor
+// 1) are a cereal::Exception, which Decode() answers as
+// pickle.UnpicklingError, and never allocate more than a small multiple of
+// the bytes given.
+//
 // Thread-safety: the functions are thread-safe; the descriptor table in use is
 // per thread (set by FdScope for the duration of one Serialize/Deserialize).
 // Fork-safety: nothing here forks.
@@ -15,17 +21,22 @@
 #define PYCONC_MULTIPROCESSING_PROCESS_SERIALIZE_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <exception>
-#include <istream>
+#include <memory>
 #include <ostream>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "base/errors.h"
 #include "cereal/archives/binary.hpp"
 // The standard types cross without further includes, as Python's built-in
 // types pickle.
@@ -98,16 +109,6 @@ int ExportFd(int fd);
 // table. Throws cereal::Exception for an index that is not there.
 UniqueFd ImportFd(int index);
 
-// A read-only streambuf over bytes it does not own, so that deserializing
-// copies nothing.
-class ViewStreamBuf : public std::streambuf {
- public:
-  explicit ViewStreamBuf(std::string_view bytes) {
-    char* begin = const_cast<char*>(bytes.data());
-    setg(begin, begin, begin + bytes.size());
-  }
-};
-
 // A write-only streambuf appending to a string: no copy at the end, as
 // std::ostringstream::str() makes.
 class StringStreamBuf : public std::streambuf {
@@ -130,14 +131,85 @@ class StringStreamBuf : public std::streambuf {
   std::string* out_;
 };
 
+// The reading side of cereal's BinaryOutputArchive, for bytes that may come
+// from anywhere: every read is checked against what is left, a length prefix
+// may not claim more elements than bytes remain (so a hostile 9-byte message
+// cannot make it allocate gigabytes), and a bool must be 0 or 1. A violation
+// throws cereal::Exception. (So a sequence of values that serialize to no
+// bytes at all, such as a std::vector of empty structs, does not cross.)
+class InputArchive
+    : public cereal::InputArchive<InputArchive,
+                                  cereal::AllowEmptyClassElision> {
+ public:
+  explicit InputArchive(std::string_view bytes)
+      : cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision>(
+            this),
+        rest_(bytes) {}
+
+  // Copies the next `size` bytes to `data`.
+  void LoadBytes(void* data, size_t size) {
+    if (size > rest_.size()) {
+      throw cereal::Exception(absl::StrCat(
+          "a value needs ", size, " bytes, only ", rest_.size(), " are left"));
+    }
+    if (size > 0) std::memcpy(data, rest_.data(), size);
+    rest_.remove_prefix(size);
+  }
+  // Bytes not yet read.
+  size_t remaining() const { return rest_.size(); }
+
+ private:
+  std::string_view rest_;
+};
+
+template <typename T>
+requires(std::is_arithmetic_v<T> &&
+         !std::is_same_v<T, bool>) void CEREAL_LOAD_FUNCTION_NAME(InputArchive&
+                                                                      archive,
+                                                                  T& value) {
+  archive.LoadBytes(std::addressof(value), sizeof(value));
+}
+
+inline void CEREAL_LOAD_FUNCTION_NAME(InputArchive& archive, bool& value) {
+  uint8_t byte = 0;
+  archive.LoadBytes(&byte, 1);
+  if (byte > 1) {
+    throw cereal::Exception(absl::StrCat("a bool cannot be ", byte));
+  }
+  value = byte == 1;
+}
+
+template <typename T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(InputArchive& archive,
+                                    cereal::NameValuePair<T>& pair) {
+  archive(pair.value);
+}
+
+template <typename T>
+void CEREAL_LOAD_FUNCTION_NAME(InputArchive& archive, cereal::SizeTag<T>& tag) {
+  archive(tag.size);
+  // Every element of a sequence takes at least one byte.
+  if (static_cast<uint64_t>(tag.size) > archive.remaining()) {
+    throw cereal::Exception(absl::StrCat("a length of ", tag.size,
+                                         " with only ", archive.remaining(),
+                                         " bytes left"));
+  }
+}
+
+template <typename T>
+void CEREAL_LOAD_FUNCTION_NAME(InputArchive& archive,
+                               cereal::BinaryData<T>& data) {
+  archive.LoadBytes(data.data, static_cast<size_t>(data.size));
+}
+
 // The bytes of `values`, in order; descriptors they export go to `fds`.
 template <typename... T>
 std::string Serialize(FdTable* fds, const T&... values) {
   std::string bytes;
-  StringStreamBuf buffer(&bytes);
-  std::ostream out(&buffer);
-  FdScope scope(fds);
-  {
+  if constexpr (sizeof...(T) > 0) {
+    StringStreamBuf buffer(&bytes);
+    std::ostream out(&buffer);
+    FdScope scope(fds);
     cereal::BinaryOutputArchive archive(out);
     archive(values...);
   }
@@ -145,15 +217,23 @@ std::string Serialize(FdTable* fds, const T&... values) {
 }
 
 // Reads `values` back from `bytes`, taking descriptors from `fds`. Throws
-// cereal::Exception when the bytes do not hold them.
+// cereal::Exception when the bytes do not hold them (never allocates more
+// than a small multiple of bytes.size()).
 template <typename... T>
 void Deserialize(std::string_view bytes, FdTable* fds, T&... values) {
-  ViewStreamBuf buffer(bytes);
-  std::istream in(&buffer);
   FdScope scope(fds);
-  cereal::BinaryInputArchive archive(in);
-  archive(values...);
+  InputArchive archive(bytes);
+  if constexpr (sizeof...(T) > 0) archive(values...);
 }
+
+// Python's pickle.PicklingError: a value that cannot be serialized (a
+// Connection inside a message, a `save` that throws). Submit() fails the
+// call's Future with it, as Python's submit() does.
+class PicklingError : public std::runtime_error {
+ public:
+  explicit PicklingError(const std::string& what)
+      : std::runtime_error("pickle.PicklingError: " + what) {}
+};
 
 // Serialize() for one value that travels without descriptors, with a failure
 // as Python's pickle.PicklingError (kInvalidArgument).
@@ -162,8 +242,7 @@ absl::StatusOr<std::string> Encode(const T& value) {
   try {
     return Serialize(nullptr, value);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pickle.PicklingError: ", e.what()));
+    return MakeError(PythonError::kPicklingError, e.what());
   }
 }
 
@@ -175,12 +254,21 @@ absl::StatusOr<T> Decode(std::string_view bytes) {
   try {
     Deserialize(bytes, nullptr, value);
   } catch (const std::exception& e) {
-    return absl::DataLossError(
-        absl::StrCat("pickle.UnpicklingError: ", e.what()));
+    return MakeError(PythonError::kUnpicklingError, e.what());
   }
   return value;
 }
 
 }  // namespace pyconc::multiprocessing::internal
+
+// InputArchive reads what BinaryOutputArchive writes (cereal needs the pair
+// for types that save and load minimal values). The output archive stays
+// paired with cereal's own BinaryInputArchive.
+namespace cereal::traits::detail {
+template <>
+struct get_output_from_input<pyconc::multiprocessing::internal::InputArchive> {
+  using type = cereal::BinaryOutputArchive;
+};
+}  // namespace cereal::traits::detail
 
 #endif  // PYCONC_MULTIPROCESSING_PROCESS_SERIALIZE_H_

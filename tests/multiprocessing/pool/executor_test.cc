@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "multiprocessing/process/queue.h"
 #include "tests/multiprocessing/process/no_orphans.h"
 
 namespace pyconc::futures {
@@ -69,6 +70,12 @@ TEST_F(ProcessPoolTest, SubmitReturnsTheResultFromAnotherProcess) {
   nothing->Result();
   auto lambda = pool.Submit([](int a, int b) { return a - b; }, 10, 3);
   EXPECT_EQ(lambda->Result(), 7);
+}
+
+// Python's default max_workers is os.process_cpu_count() (3.13).
+TEST_F(ProcessPoolTest, DefaultWorkersAreTheCpusThisProcessMayUse) {
+  ProcessPoolExecutor pool;
+  EXPECT_EQ(pool.max_workers(), multiprocessing::ProcessCpuCount());
 }
 
 TEST_F(ProcessPoolTest, ManySubmitsEachGetTheirOwnResult) {
@@ -199,7 +206,7 @@ TEST_F(ProcessPoolTest, ShutdownWithCancelFuturesCancelsWhatNoWorkerHas) {
   futures.push_back(*pool.Submit(&WaitForFifo, fifo));
   for (int i = 0; i < 400; ++i) futures.push_back(*pool.Submit(&Square, i));
   // Opening the writer waits for the worker to open the reader: from then on
-  // the first call is running, and the worker holds at most 128 calls.
+  // the first call is running, and the worker holds at most one more.
   const int writer = ::open(fifo.c_str(), O_WRONLY);
   ASSERT_GE(writer, 0);
   pool.Shutdown({.wait = false, .cancel_futures = true});
@@ -217,8 +224,8 @@ TEST_F(ProcessPoolTest, ShutdownWithCancelFuturesCancelsWhatNoWorkerHas) {
     }
   }
   EXPECT_FALSE(futures[0].Cancelled());
-  // At most 128 calls are in a worker's hands at once.
-  EXPECT_GE(cancelled, 401 - 128);
+  // At most two calls are in a worker's hands at once.
+  EXPECT_GE(cancelled, 401 - 2);
   absl::StatusOr<Future<int>> later = pool.Submit(&Square, 1);
   EXPECT_EQ(later.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(later.status().message(), HasSubstr("after shutdown"));
@@ -244,6 +251,81 @@ TEST_F(ProcessPoolTest, AFailingInitializerBreaksThePool) {
     EXPECT_THROW(f->Result(), BrokenProcessPool);
   } else {
     EXPECT_EQ(f.status().code(), absl::StatusCode::kUnavailable);
+  }
+}
+
+int initialized_value = 0;
+void Initialize(int a, std::string b) {
+  initialized_value = a + static_cast<int>(b.size());
+}
+int ReadInitialized() { return initialized_value; }
+void ReportToQueue(multiprocessing::Queue<int> queue) {
+  (void)queue.Put(static_cast<int>(::getpid()));
+}
+
+// CPython test_concurrent_futures/test_init.py
+// (InitializerMixin.test_initializer): initializer(*initargs) runs in every
+// worker before its calls.
+TEST_F(ProcessPoolTest, AnInitializerWithInitargsRunsInEveryWorker) {
+  ProcessPoolExecutor pool(
+      {.max_workers = 2, .initializer = {&Initialize, 40, std::string("ab")}});
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(pool.Submit(&ReadInitialized)->Result(), 42);
+  }
+}
+
+TEST_F(ProcessPoolTest, AQueueCrossesAsAnInitargToEveryReplacement) {
+  multiprocessing::Queue<int> queue;
+  std::vector<int> call_pids;
+  {
+    ProcessPoolExecutor pool({.max_workers = 2,
+                              .initializer = {&ReportToQueue, queue},
+                              .max_tasks_per_child = 1});
+    std::vector<Future<int>> futures;
+    for (int i = 0; i < 3; ++i) futures.push_back(*pool.Submit(&Pid));
+    for (const Future<int>& f : futures) call_pids.push_back(f.Result());
+  }
+  // Every worker has exited, so what it put is in the queue.
+  std::set<int> initialized;
+  for (absl::StatusOr<int> pid = queue.GetNowait(); pid.ok();
+       pid = queue.GetNowait()) {
+    initialized.insert(*pid);
+  }
+  for (int pid : call_pids) EXPECT_EQ(initialized.count(pid), 1u) << pid;
+}
+
+// CPython 3.14 test_concurrent_futures/test_process_pool.py
+// (test_terminate_workers, test_kill_workers): the running call fails with
+// BrokenProcessPool, queued calls are cancelled, the pool takes no more.
+TEST_F(ProcessPoolTest, TerminateAndKillWorkersStopTheRunningCalls) {
+  for (const bool kill : {false, true}) {
+    const std::string fifo = std::string(std::getenv("TEST_TMPDIR")) +
+                             "/terminate_fifo" + (kill ? "_kill" : "");
+    ::unlink(fifo.c_str());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    ProcessPoolExecutor pool({.max_workers = 1});
+    Future<int> busy = *pool.Submit(&WaitForFifo, fifo);
+    std::vector<Future<int>> queued;
+    for (int i = 0; i < 5; ++i) queued.push_back(*pool.Submit(&Square, i));
+    // Opening the writer waits for the worker to be in the call.
+    const int writer = ::open(fifo.c_str(), O_WRONLY);
+    ASSERT_GE(writer, 0);
+    if (kill) {
+      pool.KillWorkers();
+    } else {
+      pool.TerminateWorkers();
+    }
+    try {
+      busy.Result();
+      FAIL() << "the running call survived";
+    } catch (const BrokenProcessPool& e) {
+      EXPECT_THAT(e.what(), HasSubstr(kill ? "SIGKILL" : "SIGTERM"));
+    }
+    for (const Future<int>& f : queued) {
+      EXPECT_TRUE(f.Cancelled() || f.Exception() != nullptr);
+    }
+    EXPECT_FALSE(pool.Submit(&Square, 1).ok());
+    ::close(writer);
   }
 }
 

@@ -76,5 +76,16 @@ TEST_F(ProcessDeathTest, UsingAClosedQueueIsMisuse) {
       "ValueError: Queue is closed");
 }
 
+TEST_F(ProcessDeathTest, TaskDoneMoreOftenThanPutIsMisuse) {
+  EXPECT_DEATH(
+      {
+        JoinableQueue<int> queue;
+        (void)queue.Put(1);
+        queue.TaskDone();
+        queue.TaskDone();
+      },
+      "ValueError: task_done\\(\\) called too many times");
+}
+
 }  // namespace
 }  // namespace pyconc::multiprocessing
