@@ -44,10 +44,7 @@ constexpr char kLesson[] =
     "Shutdown() ends the consumers once the queue is drained (Python 3.13).\n"
     "The same items then go through an unbounded queue, whose backlog shows "
     "what\n"
-    "the bound saved.\n"
-    "\n"
-    "Usage: queue/tool [--producers=N] [--consumers=N] [--maxsize=N]\n"
-    "                  [--kind=fifo|lifo|priority] [--items=N]\n";
+    "the bound saved.";
 
 struct Outcome {
   absl::Duration elapsed;

@@ -24,8 +24,7 @@ constexpr char kLesson[] =
     "coroutines one\n"
     "after another is still sequential: the total is the sum of the waits. "
     "(The next\n"
-    "topic, create_task, runs them concurrently.)\n\n"
-    "Usage: bazel run //asyncio/async_await -- [--jobs=N] [--latency_ms=MS]";
+    "topic, create_task, runs them concurrently.)";
 
 // Returns its id, which main's co_await gets back.
 aio::Coroutine<int> Fetch(int id, absl::Time start) {

@@ -24,9 +24,7 @@ constexpr char kLesson[] =
     "up (Python's\n"
     "`finally`). CancelledError is not a std::exception: `catch (const "
     "std::exception&)`\n"
-    "does not swallow it. Awaiting the cancelled task rethrows it.\n\n"
-    "Usage: bazel run //asyncio/cancel -- [--sleep_ms=MS] "
-    "[--cancel_after_ms=MS] [--cleanup_ms=MS]";
+    "does not swallow it. Awaiting the cancelled task rethrows it.";
 
 absl::Time start;
 

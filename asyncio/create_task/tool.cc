@@ -27,8 +27,7 @@ constexpr char kLesson[] =
     "sum.\n"
     "`co_await task` gives its value (or rethrows its exception). The jobs "
     "are those\n"
-    "of async_await: the same flags give times to compare.\n\n"
-    "Usage: bazel run //asyncio/create_task -- [--jobs=N] [--latency_ms=MS]";
+    "of async_await: the same flags give times to compare.";
 
 // Returns its id, which main's co_await of its task gets back.
 aio::Coroutine<int> Fetch(int id, absl::Duration wait, absl::Time start) {

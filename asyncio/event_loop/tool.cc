@@ -24,8 +24,7 @@ constexpr char kLesson[] =
     "whose time\n"
     "has come, and readers of file descriptors that epoll reports readable. "
     "Nothing\n"
-    "runs in parallel; between iterations the loop sleeps in epoll_wait.\n\n"
-    "Usage: bazel run //asyncio/event_loop -- [--timers=N] [--interval_ms=MS]";
+    "runs in parallel; between iterations the loop sleeps in epoll_wait.";
 
 }  // namespace
 

@@ -24,8 +24,7 @@ constexpr char kLesson[] =
     "awaiting\n"
     "the future resumes on the loop with it, and its done callbacks run. "
     "Another\n"
-    "thread must go through loop.CallSoonThreadsafe.\n\n"
-    "Usage: bazel run //asyncio/future -- [--delay_ms=MS]";
+    "thread must go through loop.CallSoonThreadsafe.";
 
 // What the run showed, for the claim.
 struct Seen {

@@ -30,9 +30,7 @@ constexpr char kLesson[] =
     "failure is rethrown while the others keep running; with "
     "kReturnExceptions the\n"
     "errors are held in place. Cancelling the task that awaits Gather cancels "
-    "every call.\n\n"
-    "Usage: bazel run //asyncio/gather -- [--calls=N] [--latency_ms=MS] "
-    "[--cancel_after_ms=MS]";
+    "every call.";
 
 absl::Time start;
 

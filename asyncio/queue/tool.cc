@@ -38,10 +38,7 @@ constexpr char kLesson[] =
     "producers back:\n"
     "back-pressure. TaskDone()/Join() tell when every item is processed, and "
     "Shutdown()\n"
-    "(Python 3.13) ends the consumers still waiting.\n\n"
-    "Usage: bazel run //asyncio/queue -- [--producers=N] [--consumers=N] "
-    "[--items=N]\n"
-    "       [--maxsize=N] [--consume_ms=MS]";
+    "(Python 3.13) ends the consumers still waiting.";
 
 constexpr int kSamples = 20;
 

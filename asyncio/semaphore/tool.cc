@@ -29,9 +29,7 @@ constexpr char kLesson[] =
     "enter as units come back. It is how a crawler limits its open "
     "connections while\n"
     "it starts every download at once. BoundedSemaphore also catches a "
-    "release too many.\n\n"
-    "Usage: bazel run //asyncio/semaphore -- [--downloads=N] [--limit=K] "
-    "[--download_ms=MS]";
+    "release too many.";
 
 // Downloads beyond this many are summarized, not listed one by one.
 constexpr int kListed = 20;

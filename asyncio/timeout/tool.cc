@@ -26,8 +26,7 @@ constexpr char kLesson[] =
     "(Python's\n"
     "`async with asyncio.timeout()`). Shield(task) lets the waiter give up "
     "while the\n"
-    "call itself runs on to the end.\n\n"
-    "Usage: bazel run //asyncio/timeout -- [--work_ms=MS] [--timeout_ms=MS]";
+    "call itself runs on to the end.";
 
 absl::Time start;
 

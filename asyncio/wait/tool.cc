@@ -28,9 +28,7 @@ constexpr char kLesson[] =
     "(kAllCompleted), when the\n"
     "first is (kFirstCompleted), at the first exception (kFirstException) or "
     "at the\n"
-    "timeout. It never cancels a task: what to do with `pending` is yours.\n\n"
-    "Usage: bazel run //asyncio/wait -- [--tasks=N] [--latency_ms=MS] "
-    "[--fail=I] [--timeout_ms=MS]";
+    "timeout. It never cancels a task: what to do with `pending` is yours.";
 
 absl::Time start;
 

@@ -4,8 +4,8 @@
 // images never touch a disk, so the workers may run anywhere; each answers
 // which rank and host did the work and how long it took.
 //
-//   mpirun --oversubscribe -np 4 bazel-bin/multiprocessing/mpi/mpi  (world)
-//   tools/bazel run //multiprocessing/mpi -- --max_workers=2        (spawn)
+//   mpirun --oversubscribe -np 4 bazel-bin/multiprocessing/mpi/tool  (world)
+//   tools/bazel run //multiprocessing/mpi:tool -- --max_workers=2 (spawn)
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,9 +45,9 @@ constexpr char kLesson[] =
     "others, first with one worker, then with all of them. Tasks are "
     "registered by name\n"
     "in every process; arguments and results cross as serialized values.\n\n"
-    "Usage: mpirun --oversubscribe -np N bazel-bin/multiprocessing/mpi/mpi "
+    "Usage: mpirun --oversubscribe -np N bazel-bin/multiprocessing/mpi/tool "
     "[--images=N]\n"
-    "   or: tools/bazel run //multiprocessing/mpi -- [--max_workers=N] "
+    "   or: tools/bazel run //multiprocessing/mpi:tool -- [--max_workers=N] "
     "(workers spawned)";
 
 // What a worker answers for one image.

@@ -45,9 +45,7 @@ constexpr char kLesson[] =
     "results cross as serialized values; the speed-up approaches the number "
     "of cores.\n"
     "With no --input_dir the tool renders sample images first, so it runs "
-    "anywhere.\n\n"
-    "Usage: bazel run //multiprocessing/pool -- [--input_dir=DIR] "
-    "[--output_dir=DIR] [--max_workers=N]";
+    "anywhere.";
 
 // The most pixels an input image may have: 4096 x 4096, 48 MiB decoded. A
 // header alone can claim far more (a 54-byte BMP, 426 MiB), which every worker

@@ -33,9 +33,7 @@ constexpr char kLesson[] =
     "processes take about as long as one job when N cores are free: the "
     "speed-up\n"
     "approaches min(N, cores). (In Python this is how CPU-bound work escapes "
-    "the GIL.)\n\n"
-    "Usage: bazel run //multiprocessing/process -- [--processes=N] "
-    "[--limit=N]";
+    "the GIL.)";
 
 // The job: how many primes lie below `limit` (deliberately naive, so that it
 // costs CPU and nothing else).

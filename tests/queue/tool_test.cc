@@ -10,8 +10,8 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(QueueToolTest, ComparesTheBoundedQueueWithAnUnboundedOne) {
-  const auto run = RunTool("queue/queue", {"--producers=2", "--consumers=2",
-                                           "--maxsize=4", "--items=5000"});
+  const auto run = RunTool("queue/tool", {"--producers=2", "--consumers=2",
+                                          "--maxsize=4", "--items=5000"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("2 producers -> Queue -> 2 consumers, 5000 "
                                  "items\n"));
@@ -31,7 +31,7 @@ TEST(QueueToolTest, ComparesTheBoundedQueueWithAnUnboundedOne) {
 
 TEST(QueueToolTest, AnUnboundedQueueCannotShowBackPressure) {
   const auto run =
-      RunTool("queue/queue", {"--maxsize=0", "--items=100", "--kind=lifo"});
+      RunTool("queue/tool", {"--maxsize=0", "--items=100", "--kind=lifo"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("-> LifoQueue ->"));
   EXPECT_THAT(run.out, HasSubstr("\nShown:    no (this queue is unbounded; "
@@ -39,7 +39,7 @@ TEST(QueueToolTest, AnUnboundedQueueCannotShowBackPressure) {
 }
 
 TEST(QueueToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  const auto run = RunTool("queue/queue", {"--kind=heap"});
+  const auto run = RunTool("queue/tool", {"--kind=heap"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err,
             "queue: --kind must be fifo, lifo or priority, not 'heap'\n");

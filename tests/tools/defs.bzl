@@ -11,7 +11,7 @@ def tool_test(name, tool, srcs = None, deps = []):
         data = [tool],
         deps = deps + [
             "//tests/tools:run_tool",
-            "//tools/sanitizers:tsan_suppressions",
+            "//base:tsan_suppressions",
             "@com_google_googletest//:gtest_main",
         ],
     )

@@ -34,8 +34,7 @@ constexpr char kLesson[] =
     "the process exits at once. Use daemon threads for background work that "
     "may be\n"
     "cut off (a heartbeat), never for work that must complete (writing a "
-    "file).\n\n"
-    "Usage: bazel run //threading/daemon -- [--busy_ms=MS]";
+    "file).";
 
 // The child: start one thread that works for --busy_ms, then return from main.
 int RunChild(bool daemon) {

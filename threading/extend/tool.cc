@@ -33,8 +33,7 @@ constexpr char kLesson[] =
     "the same\n"
     "files itself and compares. A file that cannot be read is reported and "
     "the others\n"
-    "go on.\n\n"
-    "Usage: bazel run //threading/extend -- [--files=a,b,c]";
+    "go on.";
 
 // A file's size and FNV-1a hash; nullopt if it cannot be read.
 struct Digest {

@@ -31,9 +31,7 @@ constexpr char kLesson[] =
     "back as they finish (shortest first), Map() gives the results in input "
     "order. With\n"
     "W workers the pool takes about sum/W (at least the longest task) instead "
-    "of the sum.\n\n"
-    "Usage: bazel run //threading/pool -- [--tasks=N] [--unit_ms=MS] "
-    "[--workers=W]";
+    "of the sum.";
 
 // Task i's duration: every multiple of the unit once, in a scrambled order.
 absl::Duration Duration(int i) {

@@ -27,8 +27,7 @@ constexpr char kLesson[] =
     "global\n"
     "variable: the thread's change is visible to main, the child's is not "
     "(fork copies\n"
-    "memory). Threads are cheaper to create; processes are isolated.\n\n"
-    "Usage: bazel run //threading/processes_vs_threads -- [--count=N]";
+    "memory). Threads are cheaper to create; processes are isolated.";
 
 // The memory the demonstration changes from a thread and from a child process.
 int64_t shared_value = 0;

@@ -30,9 +30,7 @@ constexpr char kLesson[] =
     "thread threw. This tool counts primes below --limit in --threads slices, "
     "first on\n"
     "one thread, then in parallel (C++ has no GIL: CPU-bound threads do speed "
-    "up).\n\n"
-    "Usage: bazel run //threading/return_values -- [--threads=N] [--limit=N] "
-    "[--fail_slice=I]";
+    "up).";
 
 bool IsPrime(int64_t n) {
   if (n < 2) return false;

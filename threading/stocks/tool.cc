@@ -75,10 +75,7 @@ constexpr char kLesson[] =
     "speed-up\n"
     "approaches the number of workers. A failing symbol gets its own row and "
     "the\n"
-    "others go on; the exit code is 0 only when every symbol succeeded.\n\n"
-    "Usage: bazel run //threading/stocks -- [--symbols=AAPL,MSFT,...] "
-    "[--mode=threads]\n"
-    "       [--workers=N] [--url_template=URL --xpath=XPATH] [--serve]";
+    "others go on; the exit code is 0 only when every symbol succeeded.";
 
 // The symbols named by --symbols, --symbols_file and --count.
 absl::StatusOr<std::vector<std::string>> Symbols() {

@@ -28,8 +28,7 @@ constexpr char kLesson[] =
     "as long\n"
     "as one job: the speed-up approaches N. (Each job blocks for --latency_ms, "
     "as a\n"
-    "socket read from a slow server would.)\n\n"
-    "Usage: bazel run //threading/thread -- [--jobs=N] [--latency_ms=MS]";
+    "socket read from a slow server would.)";
 
 // One job: a download that spends its time waiting for the network.
 void IoBoundJob() { absl::SleepFor(absl::Milliseconds(FLAGS_latency_ms)); }

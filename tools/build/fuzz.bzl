@@ -26,7 +26,7 @@ def pyconc_fuzz_test(name, srcs, corpus, deps = [], **kwargs):
             "//tools/build:fuzzing": ["-fsanitize=fuzzer"],
             "//conditions:default": [],
         }),
-        deps = deps + ["//tools/sanitizers:tsan_suppressions"] + select({
+        deps = deps + ["//base:tsan_suppressions"] + select({
             "//tools/build:fuzzing": [],
             "//conditions:default": ["//tools/build:fuzz_replay_main"],
         }),

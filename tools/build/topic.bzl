@@ -3,38 +3,16 @@
     topic(name = "thread", srcs = [...], hdrs = [...], deps = [...],
           tool_srcs = ["tool.cc"], tool_deps = [...])
 
-makes `//threading/thread` usable both ways:
-    deps = ["@pyconc//threading/thread"]        # the library (its CcInfo)
-    bazel run //threading/thread -- --help      # the tool
+makes `//threading/thread` the library, what another workspace depends on alone
+(`deps = ["@pyconc//threading/thread"]`), and `//threading/thread:tool` its tool
+(`tools/bazel run //threading/thread:tool -- --help`), which links gflags and the
+command-line helpers the library never needs.
 
 A topic whose piece lives elsewhere (daemon threads are a flag of Thread) has only a
-tool: `topic_tool(name = "daemon", srcs = ["tool.cc"], deps = [...])`.
+tool, named after its package: `topic_tool(name = "daemon", srcs = ["tool.cc"], ...)`.
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library")
-
-def _library_and_tool_impl(ctx):
-    executable = ctx.actions.declare_file(ctx.label.name)
-    ctx.actions.symlink(
-        output = executable,
-        target_file = ctx.executable.tool,
-        is_executable = True,
-    )
-    runfiles = ctx.runfiles(files = [executable])
-    runfiles = runfiles.merge(ctx.attr.tool[DefaultInfo].default_runfiles)
-    return [
-        DefaultInfo(executable = executable, runfiles = runfiles),
-        ctx.attr.library[CcInfo],
-    ]
-
-_library_and_tool = rule(
-    implementation = _library_and_tool_impl,
-    attrs = {
-        "library": attr.label(providers = [CcInfo]),
-        "tool": attr.label(executable = True, cfg = "target"),
-    },
-    executable = True,
-)
 
 # What every tool links: the command-line conventions (tools/cli) and gflags.
 _TOOL_DEPS = [
@@ -49,7 +27,7 @@ _TOOL_VISIBILITY = [
 ]
 
 def topic_tool(name, srcs, deps = [], visibility = _TOOL_VISIBILITY):
-    """A topic's command-line tool, `bazel run //<package>`."""
+    """A topic's command-line tool, `tools/bazel run //<package>[:<name>]`."""
     cc_binary(
         name = name,
         srcs = srcs,
@@ -58,9 +36,9 @@ def topic_tool(name, srcs, deps = [], visibility = _TOOL_VISIBILITY):
     )
 
 def topic(name, srcs, hdrs, deps, tool_srcs, tool_deps = [], **kwargs):
-    """The library `name`_library, the tool `name`_tool, and `name` standing for both."""
+    """The library `name` (public) and its tool `:tool`."""
     cc_library(
-        name = name + "_library",
+        name = name,
         srcs = srcs,
         hdrs = hdrs,
         deps = deps,
@@ -68,14 +46,7 @@ def topic(name, srcs, hdrs, deps, tool_srcs, tool_deps = [], **kwargs):
         **kwargs
     )
     topic_tool(
-        name = name + "_tool",
+        name = "tool",
         srcs = tool_srcs,
-        deps = [name + "_library"] + tool_deps,
-        visibility = ["//visibility:private"],
-    )
-    _library_and_tool(
-        name = name,
-        library = name + "_library",
-        tool = name + "_tool",
-        visibility = ["//visibility:public"],
+        deps = [":" + name] + tool_deps,
     )

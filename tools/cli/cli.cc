@@ -114,7 +114,11 @@ void StartTrace() {
 void Init(int* argc, char*** argv, absl::string_view lesson,
           absl::string_view flags_file) {
   const std::string program = (*argv)[0];
-  ToolName() = program.substr(program.find_last_of('/') + 1);
+  // Named after its package ("semaphore" for sync/semaphore/tool.cc), as the
+  // binary of a topic's tool is called "tool".
+  const absl::string_view package =
+      flags_file.substr(0, flags_file.find_last_of('/'));
+  ToolName() = std::string(package.substr(package.find_last_of('/') + 1));
   gflags::SetUsageMessage(std::string(lesson));
   gflags::ParseCommandLineNonHelpFlags(argc, argv, /*remove_flags=*/true);
   if (FLAGS_help) {

@@ -10,7 +10,7 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(SharedToolTest, TheRacyRunLosesUpdatesAndTheLockedRunNone) {
-  const auto run = RunTool("multiprocessing/shared/shared",
+  const auto run = RunTool("multiprocessing/shared/tool",
                            {"--processes=3", "--increments=300"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("3 processes x 300 increments of one shared "
@@ -29,17 +29,17 @@ TEST(SharedToolTest, TheRacyRunLosesUpdatesAndTheLockedRunNone) {
 }
 
 TEST(SharedToolTest, HelpTeachesTheTopic) {
-  const auto run = RunTool("multiprocessing/shared/shared", {"--help"});
+  const auto run = RunTool("multiprocessing/shared/tool", {"--help"});
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_THAT(run.out + run.err, HasSubstr("multiprocessing.Value"));
   EXPECT_THAT(run.out + run.err, HasSubstr("--window_us"));
 }
 
 TEST(SharedToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  auto run = RunTool("multiprocessing/shared/shared", {"--processes=1"});
+  auto run = RunTool("multiprocessing/shared/tool", {"--processes=1"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "shared: --processes must be in [2, 8], not 1\n");
-  run = RunTool("multiprocessing/shared/shared", {"--increments=100000"});
+  run = RunTool("multiprocessing/shared/tool", {"--increments=100000"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "shared: --increments must be in [1, 2000], not 100000\n");
 }

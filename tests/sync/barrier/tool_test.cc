@@ -10,7 +10,7 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(BarrierToolTest, TheActionRunsOncePerRound) {
-  const auto run = RunTool("sync/barrier/barrier",
+  const auto run = RunTool("sync/barrier/tool",
                            {"--parties=3", "--rounds=4", "--step_ms=1"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("Barrier(3): thread i works (i + 1) x 1 ms"));
@@ -27,7 +27,7 @@ TEST(BarrierToolTest, TheActionRunsOncePerRound) {
 }
 
 TEST(BarrierToolTest, OnePartyCannotShowTheClaim) {
-  const auto run = RunTool("sync/barrier/barrier",
+  const auto run = RunTool("sync/barrier/tool",
                            {"--parties=1", "--rounds=2", "--step_ms=0"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("\nShown:    no (one party never waits for "
@@ -35,7 +35,7 @@ TEST(BarrierToolTest, OnePartyCannotShowTheClaim) {
 }
 
 TEST(BarrierToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  const auto run = RunTool("sync/barrier/barrier", {"--parties=0"});
+  const auto run = RunTool("sync/barrier/tool", {"--parties=0"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "barrier: --parties must be in [1, 64], not 0\n");
 }

@@ -16,8 +16,7 @@ using ::testing::HasSubstr;
 
 TEST(EventToolTest, OneSetWakesEveryWorker) {
   const absl::Time start = absl::Now();
-  const auto run =
-      RunTool("sync/event/event", {"--workers=3", "--delay_ms=20"});
+  const auto run = RunTool("sync/event/tool", {"--workers=3", "--delay_ms=20"});
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(20));
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out,
@@ -39,7 +38,7 @@ TEST(EventToolTest, OneSetWakesEveryWorker) {
 }
 
 TEST(EventToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  const auto run = RunTool("sync/event/event", {"--workers=0"});
+  const auto run = RunTool("sync/event/tool", {"--workers=0"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "event: --workers must be in [1, 256], not 0\n");
 }

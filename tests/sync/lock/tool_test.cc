@@ -11,7 +11,7 @@ using ::testing::HasSubstr;
 
 TEST(LockToolTest, TheLockLosesNoUpdate) {
   const auto run =
-      RunTool("sync/lock/lock", {"--threads=3", "--increments=10000"});
+      RunTool("sync/lock/tool", {"--threads=3", "--increments=10000"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("3 threads x 10000 increments of one counter: "
                                  "expected 30000"));
@@ -25,7 +25,7 @@ TEST(LockToolTest, TheLockLosesNoUpdate) {
 }
 
 TEST(LockToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  const auto run = RunTool("sync/lock/lock", {"--threads=0"});
+  const auto run = RunTool("sync/lock/tool", {"--threads=0"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "lock: --threads must be in [1, 64], not 0\n");
 }

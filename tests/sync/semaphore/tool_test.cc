@@ -12,8 +12,8 @@ using ::testing::HasSubstr;
 
 TEST(SemaphoreToolTest, MostRunningAtOnceIsTheLimit) {
   const absl::Time start = absl::Now();
-  const auto run = RunTool("sync/semaphore/semaphore",
-                           {"--jobs=6", "--limit=2", "--job_ms=10"});
+  const auto run =
+      RunTool("sync/semaphore/tool", {"--jobs=6", "--limit=2", "--job_ms=10"});
   // Six jobs two at a time: at least three waves of 10 ms.
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(30));
   EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -27,21 +27,21 @@ TEST(SemaphoreToolTest, MostRunningAtOnceIsTheLimit) {
 // Jobs of 0 ms may end before the next starts: fewer than the limit overlap,
 // which is no failure.
 TEST(SemaphoreToolTest, ZeroMillisecondJobsSucceed) {
-  const auto run = RunTool("sync/semaphore/semaphore",
-                           {"--jobs=20", "--limit=5", "--job_ms=0"});
+  const auto run =
+      RunTool("sync/semaphore/tool", {"--jobs=20", "--limit=5", "--job_ms=0"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.err, "");
 }
 
 TEST(SemaphoreToolTest, ARunLongerThanTenSecondsIsRefused) {
-  const auto run = RunTool("sync/semaphore/semaphore",
+  const auto run = RunTool("sync/semaphore/tool",
                            {"--jobs=1000", "--limit=1", "--job_ms=1000"});
   EXPECT_NE(run.exit_code, 0);
   EXPECT_THAT(run.err, HasSubstr("within 10 s"));
 }
 
 TEST(SemaphoreToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  const auto run = RunTool("sync/semaphore/semaphore", {"--limit=0"});
+  const auto run = RunTool("sync/semaphore/tool", {"--limit=0"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "semaphore: --limit must be in [1, 1000], not 0\n");
 }

@@ -13,7 +13,7 @@ using ::testing::HasSubstr;
 
 TEST(StopToolTest, EveryWorkerStops) {
   const absl::Time start = absl::Now();
-  const auto run = RunTool("sync/stop/stop", {"--step_ms=50", "--run_ms=20"});
+  const auto run = RunTool("sync/stop/tool", {"--step_ms=50", "--run_ms=20"});
   // Three workers, each run for --run_ms before its stop request.
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(3 * 20));
   // The tool joins each worker before it prints its row and exits.
@@ -35,7 +35,7 @@ TEST(StopToolTest, EveryWorkerStops) {
 }
 
 TEST(StopToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  const auto run = RunTool("sync/stop/stop", {"--step_ms=0"});
+  const auto run = RunTool("sync/stop/tool", {"--step_ms=0"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "stop: --step_ms must be in [1, 60000], not 0\n");
 }

@@ -14,7 +14,7 @@ using ::testing::HasSubstr;
 TEST(TimerToolTest, TheCancelledTimerDoesNotRun) {
   const absl::Time start = absl::Now();
   const auto run =
-      RunTool("sync/timer/timer", {"--delay_ms=400", "--cancel_after_ms=10"});
+      RunTool("sync/timer/tool", {"--delay_ms=400", "--cancel_after_ms=10"});
   // The other timer fires after its delay. (The cancel comes 390 ms before
   // it, so even a loaded machine cancels in time.)
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(400));
@@ -36,7 +36,7 @@ TEST(TimerToolTest, TheCancelledTimerDoesNotRun) {
 
 TEST(TimerToolTest, BadInputGivesOneLineAndExitCodeTwo) {
   const auto run =
-      RunTool("sync/timer/timer", {"--delay_ms=20", "--cancel_after_ms=20"});
+      RunTool("sync/timer/tool", {"--delay_ms=20", "--cancel_after_ms=20"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "timer: --cancel_after_ms must be in [0, 19], not 20\n");
 }

@@ -10,7 +10,7 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(PoolToolTest, ComparesThePoolWithOneTaskAfterAnother) {
-  const auto run = RunTool("threading/pool/pool",
+  const auto run = RunTool("threading/pool/tool",
                            {"--tasks=4", "--unit_ms=5", "--workers=2"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   // Map hands the results back in input order.
@@ -26,7 +26,7 @@ TEST(PoolToolTest, ComparesThePoolWithOneTaskAfterAnother) {
 }
 
 TEST(PoolToolTest, OneWorkerHasNothingToOverlap) {
-  const auto run = RunTool("threading/pool/pool",
+  const auto run = RunTool("threading/pool/tool",
                            {"--tasks=2", "--unit_ms=1", "--workers=1"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("\nShown:    no (with one worker, one task or "
@@ -34,7 +34,7 @@ TEST(PoolToolTest, OneWorkerHasNothingToOverlap) {
 }
 
 TEST(PoolToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  const auto run = RunTool("threading/pool/pool", {"--workers=0"});
+  const auto run = RunTool("threading/pool/tool", {"--workers=0"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "pool: --workers must be in [1, 256], not 0\n");
 }

@@ -9,15 +9,15 @@ using ::pyconc::testing::RunTool;
 using ::testing::HasSubstr;
 
 TEST(ReturnValuesToolTest, SlicesAddUpToTheSequentialCount) {
-  const auto run = RunTool("threading/return_values/return_values",
-                           {"--limit=1000", "--threads=3"});
+  const auto run =
+      RunTool("threading/return_values/tool", {"--limit=1000", "--threads=3"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("one thread                    168 primes"));
   EXPECT_THAT(run.out, HasSubstr("3 ResultThreads               168 primes"));
 }
 
 TEST(ReturnValuesToolTest, AFailingSliceIsRethrownInMain) {
-  const auto run = RunTool("threading/return_values/return_values",
+  const auto run = RunTool("threading/return_values/tool",
                            {"--limit=1000", "--threads=2", "--fail_slice=1"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out,
@@ -27,13 +27,13 @@ TEST(ReturnValuesToolTest, AFailingSliceIsRethrownInMain) {
 
 TEST(ReturnValuesToolTest, LimitIsBoundedToARunOfSeconds) {
   const auto run =
-      RunTool("threading/return_values/return_values", {"--limit=10000000"});
+      RunTool("threading/return_values/tool", {"--limit=10000000"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.err, HasSubstr("--limit must be in [1, 4000000]"));
 }
 
 TEST(ReturnValuesToolTest, RejectsASliceThatDoesNotExist) {
-  const auto run = RunTool("threading/return_values/return_values",
+  const auto run = RunTool("threading/return_values/tool",
                            {"--threads=2", "--fail_slice=2"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.err, HasSubstr("--fail_slice must be in [-1, 1]"));

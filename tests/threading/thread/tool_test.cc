@@ -13,7 +13,7 @@ using ::testing::HasSubstr;
 
 TEST(ThreadToolTest, ComparesSequentialAndThreadedRuns) {
   const auto run =
-      RunTool("threading/thread/thread", {"--jobs=3", "--latency_ms=20"});
+      RunTool("threading/thread/tool", {"--jobs=3", "--latency_ms=20"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("3 I/O-bound jobs of 20 ms each"));
   EXPECT_THAT(run.out, HasSubstr("sequential"));
@@ -31,21 +31,21 @@ TEST(ThreadToolTest, ComparesSequentialAndThreadedRuns) {
 
 TEST(ThreadToolTest, OneJobCannotShowASpeedUp) {
   const auto run =
-      RunTool("threading/thread/thread", {"--jobs=1", "--latency_ms=1"});
+      RunTool("threading/thread/tool", {"--jobs=1", "--latency_ms=1"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("\nShown:    no (one job has nothing to "
                                  "overlap; use --jobs=2 or more)\n"));
 }
 
 TEST(ThreadToolTest, HelpExplainsTheTopic) {
-  const auto run = RunTool("threading/thread/thread", {"--help"});
+  const auto run = RunTool("threading/thread/tool", {"--help"});
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_THAT(run.out + run.err, HasSubstr("I/O-bound"));
   EXPECT_THAT(run.out + run.err, HasSubstr("--latency_ms"));
 }
 
 TEST(ThreadToolTest, BadInputGivesOneLineAndExitCodeTwo) {
-  const auto run = RunTool("threading/thread/thread", {"--jobs=0"});
+  const auto run = RunTool("threading/thread/tool", {"--jobs=0"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "thread: --jobs must be in [1, 1000], not 0\n");
 }
