@@ -59,7 +59,7 @@ write semaphore @pyconc//sync/semaphore sync/semaphore/semaphore.h '
 write pool @pyconc//threading/pool threading/pool/executor.h '
   pyconc::futures::ThreadPoolExecutor pool({.max_workers = 2});
   auto future = pool.Submit([](int x) { return x * x; }, 7);
-  std::printf("pool %d\n", future.Result());
+  std::printf("pool %d\n", future->Result());
   return 0;'
 write asyncio @pyconc//asyncio asyncio/asyncio.h '
   int answer = pyconc::asyncio::Run([]() -> pyconc::asyncio::Coroutine<int> {
@@ -72,7 +72,7 @@ write process_pool @pyconc//multiprocessing/pool multiprocessing/pool/executor.h
   pyconc::multiprocessing::StartForkServer();
   pyconc::futures::ProcessPoolExecutor pool({.max_workers = 2});
   auto future = pool.Submit(+[](int x) { return x + 1; }, 41);
-  std::printf("process_pool %d\n", future.Result());
+  std::printf("process_pool %d\n", future->Result());
   return 0;'
 
 cd "${consumer}"
