@@ -45,6 +45,9 @@ case "${layout}" in
 esac
 cp /etc/resolv.conf "${root}/etc/resolv.conf"
 
+if [[ -x "${root}/usr/bin/bazel-4" && -d "${root}/src/pyconc" ]]; then
+  chroot "${root}" bash -c 'cd /src/pyconc && /usr/bin/bazel-4 shutdown' > /dev/null 2>&1 || true
+fi
 rm -rf "${root}/src/pyconc"
 mkdir -p "${root}/src"
 git clone -q "${repo}" "${root}/src/pyconc"
@@ -71,6 +74,12 @@ run() {
     return 1
   fi
 }
+
+# A root used before keeps its packages and its disk cache, but must fetch Abseil's
+# source package again through this layout's apt sources.
+rm -rf "${root}/root/.cache/pyconc/debian-src"
+chroot "${root}" bash -c 'cd /src && for d in /root/.cache/bazel/_bazel_root/*/; do
+  [ -d "$d" ] && rm -rf "$d"; done' 2> /dev/null || true
 
 say "layout ${layout}; running the README's commands in ${root}"
 run tour tools/bazel run //tools/tour
