@@ -70,7 +70,7 @@ run() {
     echo "ok     $* in $((SECONDS - started)) s"
   else
     echo "FAILED $* after $((SECONDS - started)) s (log: ${root}.${name}.log)"
-    tail -n 20 "${root}.$2.log"
+    tail -n 20 "${root}.${name}.log"
     return 1
   fi
 }
