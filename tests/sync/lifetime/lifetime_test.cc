@@ -18,6 +18,7 @@
 #include "sync/lock/rlock.h"
 #include "sync/semaphore/semaphore.h"
 #include "tests/sync/testing/bunch.h"
+#include "tests/sync/testing/unchecked.h"
 
 namespace pyconc::sync {
 
@@ -44,6 +45,8 @@ namespace {
 
 using internal::TestPeer;
 using testing::Bunch;
+using testing::UncheckedAcquire;
+using testing::UncheckedRelease;
 
 constexpr int kRounds = 200;
 
@@ -53,14 +56,14 @@ bool WakesASleeper(int round) { return round % 2 == 0; }
 TEST(LifetimeTest, LockDeletedByTheThreadThatTakesItFromItsReleaser) {
   for (int round = 0; round < kRounds; ++round) {
     auto* lock = new Lock;
-    lock->Acquire();
+    UncheckedAcquire(*lock);
     // Another thread releases it (Python allows that for a Lock) while this
     // one waits for it, then deletes it at once.
     Bunch releaser(1, [lock, round](int) {
       if (WakesASleeper(round)) TestPeer::AwaitParked(*lock);
-      lock->Release();
+      UncheckedRelease(*lock);
     });
-    lock->Acquire();
+    UncheckedAcquire(*lock);
     delete lock;
   }
 }
@@ -70,14 +73,14 @@ TEST(LifetimeTest, RLockDeletedByItsNextOwner) {
     auto* rlock = new RLock;
     Event held;
     Bunch owner(1, [&, round](int) {
-      rlock->Acquire();
+      UncheckedAcquire(*rlock);
       held.Set();
       if (WakesASleeper(round)) TestPeer::AwaitParked(*rlock);
-      rlock->Release();
+      UncheckedRelease(*rlock);
     });
     held.Wait();
-    rlock->Acquire();
-    rlock->Release();
+    UncheckedAcquire(*rlock);
+    UncheckedRelease(*rlock);
     delete rlock;
   }
 }
