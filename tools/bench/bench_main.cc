@@ -14,8 +14,9 @@
 // shown but never counted as peers. Python peers are the scripts in
 // tools/bench/python/ (see peer.py there): `--list` names their rows, `--run
 // WORKLOAD IMPLEMENTATION` measures one. Python's rows run on --python (CPython
-// 3.13 from pyenv when present), uvloop's on --uvloop_python (Debian's python3,
-// which has python3-uvloop); each row names the interpreter's version.
+// 3.13 from pyenv when present), uvloop's and mpi4py's on --uvloop_python
+// (Debian's python3, which has python3-uvloop); each row names the
+// interpreter's version.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -189,7 +190,10 @@ std::vector<Entry> PythonEntries(const std::filesystem::path& dir,
     for (absl::string_view line : absl::StrSplit(*listed, '\n')) {
       const std::vector<std::string> fields = absl::StrSplit(line, '\t');
       if (fields.size() != 2) continue;
-      const bool uvloop = absl::StrContains(fields[1], "uvloop");
+      // Rows that need Debian's python3-uvloop or python3-mpi4py run on
+      // Debian's interpreter.
+      const bool uvloop = absl::StrContains(fields[1], "uvloop") ||
+                          absl::StrContains(fields[1], "mpi4py");
       if (uvloop && !uvloop_version) continue;
       const std::string& python =
           uvloop ? options.uvloop_python : options.python;
@@ -348,7 +352,7 @@ constexpr char kHelp[] =
     "  --filter=TEXT     only workloads whose name contains TEXT\n"
     "  --python=PATH     interpreter for Python's rows (default: pyenv's "
     "3.13)\n"
-    "  --uvloop_python=PATH  interpreter with uvloop (default "
+    "  --uvloop_python=PATH  interpreter with uvloop and mpi4py (default "
     "/usr/bin/python3)\n"
     "  --list            print the rows and exit\n";
 
