@@ -18,9 +18,10 @@
 // Errors: an exception thrown by a callback, a task exception nobody
 // retrieved, a task destroyed pending, all go to the exception handler
 // (Python's loop.call_exception_handler); the default one reports the context
-// through //base:report's sink (stderr unless the program replaced it). Misuse that Python answers with RuntimeError (running a closed
-// loop, running two loops on one thread, RunUntilComplete returning before
-// its future is done) fails fast naming the error.
+// through //base:report's sink (stderr unless the program replaced it). Misuse
+// that Python answers with RuntimeError (running a closed loop, running two
+// loops on one thread, RunUntilComplete returning before its future is done)
+// fails fast naming the error.
 //
 // Thread-safety: the loop and everything scheduled on it belong to the thread
 // that runs it. The one door in from other threads is CallSoonThreadsafe (it

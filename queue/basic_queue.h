@@ -39,9 +39,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "base/misuse.h"
 #include "queue/internal/wait_side.h"
 #include "queue/status.h"
-#include "base/misuse.h"
 
 namespace pyconc::queue {
 

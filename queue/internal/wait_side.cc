@@ -5,8 +5,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "queue/internal/fence.h"
 #include "base/cpu_relax.h"
+#include "queue/internal/fence.h"
 
 namespace pyconc::queue::internal {
 

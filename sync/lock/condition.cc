@@ -1,8 +1,8 @@
 #include "sync/lock/condition.h"
 
 #include "absl/strings/str_cat.h"
-#include "sync/internal/timeout.h"
 #include "base/misuse.h"
+#include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
 

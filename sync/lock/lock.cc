@@ -1,7 +1,7 @@
 #include "sync/lock/lock.h"
 
-#include "sync/internal/timeout.h"
 #include "base/misuse.h"
+#include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
 

@@ -1,5 +1,6 @@
-// The main() of a fuzz target outside --config=fuzz: feeds every file named on the
-// command line to LLVMFuzzerTestOneInput once, as libFuzzer does when given files.
+// The main() of a fuzz target outside --config=fuzz: feeds every file named on
+// the command line to LLVMFuzzerTestOneInput once, as libFuzzer does when given
+// files.
 
 #include <cstddef>
 #include <cstdint>

@@ -38,8 +38,8 @@ ToolRun RunTool(const std::string& args) {
   const std::string dir = tmp != nullptr ? tmp : "/tmp";
   const std::string out = dir + "/tool.out";
   const std::string err = dir + "/tool.err";
-  const std::string command = absl::StrCat(
-      "threading/stocks/tool ", args, " >", out, " 2>", err, " </dev/null");
+  const std::string command = absl::StrCat("threading/stocks/tool ", args, " >",
+                                           out, " 2>", err, " </dev/null");
   ToolRun run;
   const int status = std::system(command.c_str());
   if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
