@@ -35,8 +35,6 @@ std::string ToChromeTraceJson(const std::vector<Event>& events) {
         break;
       case 'b':
       case 'e':
-        json["id"] = event.id;
-        break;
       case 's':
         json["id"] = event.id;
         break;
