@@ -17,11 +17,14 @@ TEST(LockToolTest, TheLockLosesNoUpdate) {
                                  "expected 30000"));
   // Final count 30000 and 0 lost updates on the Lock's row.
   EXPECT_THAT(run.out, ContainsRegex("\n  with sync::Lock +30000 +0 "));
-  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: [1-9][0-9]* of 30000 updates "
+  EXPECT_THAT(run.out, ContainsRegex("\nMeasured: [0-9]+ of 30000 updates "
                                      "lost without a lock; 0 with the Lock."));
-  // The yield inside the read-modify-write shows the race on any machine.
-  EXPECT_THAT(run.out, HasSubstr("\nShown:    yes\n"));
-  EXPECT_THAT(run.out, ContainsRegex("\n  no lock +[0-9]+ +[1-9][0-9]* "));
+  // How many the racy run loses is up to the scheduler (under ThreadSanitizer
+  // a run once lost none): the verdict says which, and why when it is no.
+  EXPECT_THAT(run.out,
+              ContainsRegex("\nShown:    (yes|no \\(no thread switched inside "
+                            "the read-modify-write this time\\))\n"));
+  EXPECT_THAT(run.out, ContainsRegex("\n  no lock +[0-9]+ +[0-9]+ "));
 }
 
 TEST(LockToolTest, BadInputGivesOneLineAndExitCodeTwo) {
