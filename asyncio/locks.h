@@ -30,9 +30,11 @@
 // `Held<Lock> held = ...`): `co_await Hold(lock);` alone releases at once.
 //
 // With g++ 12, bind what an Acquire or Wait gives before testing it
-// (`bool set = co_await ev.Wait(); if (set) ...`): built by g++ 12,
-// `if (co_await ev.Wait())` compiles but crashes at run time (SIGILL), as it
-// does with any Coroutine<bool>.
+// (`bool set = co_await ev.Wait(); if (set) ...` or
+// `if (bool set = co_await ev.Wait())`): built by g++ 12, a `co_await` that is
+// the whole condition of an `if`, as in `if (co_await ev.Wait())`, compiles
+// but crashes at run time, as it does for any Coroutine<bool> (a g++ 12 bug;
+// clang 14 is fine).
 //
 // Where it matches Python 3.13, case by case:
 // - Waiters wake in FIFO order and nobody barges: a task calling Acquire()

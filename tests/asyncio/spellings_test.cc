@@ -164,6 +164,22 @@ TEST(SpellingsTest, ThreadBridges) {
   EXPECT_EQ(asyncio::Run(main()), 4);
 }
 
+// locks.h and README.md: the ways to test what a Coroutine<bool> gives that
+// g++ 12 builds correctly (not `if (co_await ev.Wait())`, which it does not).
+TEST(SpellingsTest, TestABoolThatAnAwaitGives) {
+  auto main = []() -> Coroutine<int> {
+    Event ev;
+    ev.Set();
+    int seen = 0;
+    bool set = co_await ev.Wait();
+    if (set) ++seen;
+    if (bool again = co_await ev.Wait()) seen += again ? 1 : 0;
+    if (!co_await ev.Wait()) seen = -100;
+    co_return seen;
+  };
+  EXPECT_EQ(asyncio::Run(main()), 2);
+}
+
 // sockets.h.
 TEST(SpellingsTest, Sockets) {
   int fds[2];
