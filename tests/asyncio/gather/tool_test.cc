@@ -1,8 +1,6 @@
 // The //asyncio/gather tool, run as a learner runs it.
 #include <string>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/tools/run_tool.h"
@@ -14,11 +12,9 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(GatherToolTest, ResultsInOrderErrorsAndACancelledGather) {
-  const absl::Time start = absl::Now();
   const auto run =
       RunTool("asyncio/gather/gather",
               {"--calls=3", "--latency_ms=30", "--cancel_after_ms=5"});
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(90));
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("results [10, 20, 30]"));
   EXPECT_THAT(run.out, HasSubstr("result 2: exception: call 2 failed"));

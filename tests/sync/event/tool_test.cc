@@ -2,8 +2,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/tools/run_tool.h"
@@ -15,9 +13,7 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(EventToolTest, OneSetWakesEveryWorker) {
-  const absl::Time start = absl::Now();
   const auto run = RunTool("sync/event/tool", {"--workers=3", "--delay_ms=20"});
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(20));
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out,
               HasSubstr("3 workers waited on one Event; Set() after 20 ms."));

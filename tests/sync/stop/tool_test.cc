@@ -1,6 +1,4 @@
 // The //sync/stop tool, run as a learner runs it.
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/tools/run_tool.h"
@@ -12,10 +10,8 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(StopToolTest, EveryWorkerStops) {
-  const absl::Time start = absl::Now();
   const auto run = RunTool("sync/stop/tool", {"--step_ms=50", "--run_ms=20"});
   // Three workers, each run for --run_ms before its stop request.
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(3 * 20));
   // The tool joins each worker before it prints its row and exits.
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("A worker does a step every 50 ms; main asks "

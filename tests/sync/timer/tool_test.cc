@@ -1,6 +1,4 @@
 // The //sync/timer tool, run as a learner runs it.
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/tools/run_tool.h"
@@ -12,12 +10,8 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 TEST(TimerToolTest, TheCancelledTimerDoesNotRun) {
-  const absl::Time start = absl::Now();
   const auto run =
       RunTool("sync/timer/tool", {"--delay_ms=400", "--cancel_after_ms=10"});
-  // The other timer fires after its delay. (The cancel comes 390 ms before
-  // it, so even a loaded machine cancels in time.)
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(400));
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("Two Timers of 400 ms; the second "
                                  "cancelled after 10 ms."));
