@@ -16,6 +16,8 @@
 //                        Barrier, Hold (async with)
 //   asyncio/queues.h     Queue, LifoQueue, PriorityQueue
 //   asyncio/sockets.h    SockRecv, SockSendAll, SockConnect, SockAccept
+//   asyncio/streams.h    OpenConnection, StartServer, StreamReader,
+//                        StreamWriter, Server (and the Unix variants)
 //   asyncio/debug.h      DumpTasks, debug mode
 //   asyncio/errors.h     CancelledError
 //   asyncio/executor.h   ToThread, RunInExecutor, WrapFuture,
@@ -49,6 +51,7 @@
 #include "asyncio/shield.h"
 #include "asyncio/sleep.h"
 #include "asyncio/sockets.h"
+#include "asyncio/streams.h"
 #include "asyncio/task.h"
 #include "asyncio/task_group.h"
 #include "asyncio/timeouts.h"
