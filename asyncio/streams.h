@@ -57,11 +57,11 @@
 // failed name lookup is Python's socket.gaierror, an OSError). Cancellation
 // stays the exception CancelledError. Handles are reference-counted like
 // Python objects: a connection whose reader and writer handles are all gone is
-// closed at once (Python closes it when it is collected), and a Server whose
-// handles are all gone stops listening. Misuse that Python answers with
-// RuntimeError or ValueError fails fast naming it: two tasks reading one
-// stream at once, a zero limit, an empty separator, write-buffer limits with
-// high < low, Write() after WriteEof().
+// closed at once (Python closes it when it is collected), and a Server stops
+// listening once its handles and its connections are all gone. Misuse that
+// Python answers with RuntimeError or ValueError fails fast naming it: two
+// tasks reading one stream at once, a zero limit, an empty separator,
+// write-buffer limits with high < low, Write() after WriteEof().
 //
 // Lifetime: streams and servers belong to their loop and must not outlive it.
 // A connection closed with data still to send stays open until it is sent, or
