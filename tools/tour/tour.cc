@@ -113,6 +113,8 @@ constexpr Stop kStops[] = {
      "--producers=2 --consumers=2 --items=20000 --maxsize=8"},
     {"5.10 asyncio semaphore", "asyncio.Semaphore, async with sem",
      "//asyncio/semaphore", "--downloads=9 --limit=3 --download_ms=20"},
+    {"5.11 asyncio streams", "asyncio.start_server, open_connection",
+     "//asyncio/echo", "--clients=100 --requests=100"},
 };
 
 // "//threading/thread:tool" -> "threading/thread/tool", its path in the
