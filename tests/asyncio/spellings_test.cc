@@ -197,5 +197,36 @@ TEST(SpellingsTest, Sockets) {
   close(fds[1]);
 }
 
+// streams.h, as its header shows them; the handler is a lambda written inside
+// the co_await, capturing by reference.
+TEST(SpellingsTest, Streams) {
+  int served = 0;
+  auto main = [&]() -> Coroutine<std::string> {
+    auto srv = co_await StartServer(
+        [&](StreamReader r, StreamWriter w) -> Coroutine<void> {
+          absl::StatusOr<std::string> line = co_await r.ReadLine();
+          ++served;
+          w.Write(*line);
+          co_await w.Drain();
+          w.Close();
+          co_await w.WaitClosed();
+        },
+        "127.0.0.1", 0);
+    auto conn = co_await OpenConnection("127.0.0.1", srv->Sockets()[0].port);
+    auto [r, w] = *std::move(conn);
+    w.Write("hi\n");
+    co_await w.Drain();
+    absl::StatusOr<std::string> line = co_await r.ReadLine();
+    absl::StatusOr<std::string> data = co_await r.ReadExactly(0);
+    w.Close();
+    co_await w.WaitClosed();
+    srv->Close();
+    co_await srv->WaitClosed();
+    co_return *line + *data;
+  };
+  EXPECT_EQ(asyncio::Run(main()), "hi\n");
+  EXPECT_EQ(served, 1);
+}
+
 }  // namespace
 }  // namespace pyconc::asyncio
