@@ -18,6 +18,7 @@
 //   asyncio/sockets.h    SockRecv, SockSendAll, SockConnect, SockAccept
 //   asyncio/streams.h    OpenConnection, StartServer, StreamReader,
 //                        StreamWriter, Server (and the Unix variants)
+//   asyncio/subprocess.h CreateSubprocessExec, CreateSubprocessShell, Process
 //   asyncio/debug.h      DumpTasks, debug mode
 //   asyncio/errors.h     CancelledError
 //   asyncio/executor.h   ToThread, RunInExecutor, WrapFuture,
@@ -52,6 +53,7 @@
 #include "asyncio/sleep.h"
 #include "asyncio/sockets.h"
 #include "asyncio/streams.h"
+#include "asyncio/subprocess.h"
 #include "asyncio/task.h"
 #include "asyncio/task_group.h"
 #include "asyncio/timeouts.h"
