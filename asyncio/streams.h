@@ -1,20 +1,20 @@
 // Streams: Python's asyncio streams (asyncio/streams.py, 3.13), the
 // high-level way to talk TCP or Unix sockets from tasks of one event loop.
 //
-//   Python                                   pyconc
-//   r, w = await asyncio.open_connection(    auto conn = co_await
-//       host, port)                              OpenConnection(host, port);
-//                                            auto [r, w] = *std::move(conn);
-//   line = await r.readline()                absl::StatusOr<std::string> line =
-//                                                co_await r.ReadLine();
-//   data = await r.readexactly(n)            co_await r.ReadExactly(n)
-//   w.write(b"hi"); await w.drain()          w.Write("hi");
-//                                            co_await w.Drain();
-//   w.close(); await w.wait_closed()         w.Close(); co_await
-//   w.WaitClosed(); srv = await asyncio.start_server(        auto srv =
-//   co_await StartServer(
-//       handle, host, port)                      Handle, host, port);
-//   await srv.serve_forever()                co_await srv->ServeForever();
+//   Python                              pyconc
+//   r, w = await asyncio.open_connection( auto conn = co_await
+//       host, port)                         OpenConnection(host, port);
+//                                       auto [r, w] = *std::move(conn);
+//   line = await r.readline()           absl::StatusOr<std::string> line =
+//                                           co_await r.ReadLine();
+//   data = await r.readexactly(n)       ... = co_await r.ReadExactly(n);
+//   w.write(b"hi"); await w.drain()     w.Write("hi");
+//                                       absl::Status s = co_await w.Drain();
+//   w.close(); await w.wait_closed()    w.Close();
+//                                       s = co_await w.WaitClosed();
+//   srv = await asyncio.start_server(   auto srv = co_await StartServer(
+//       handle, host, port)                 Handle, host, port);
+//   await srv.serve_forever()           co_await srv->ServeForever();
 //
 // How it runs (as Python's selector transport): each connection keeps a
 // reader registered with the loop; in the iteration its socket is readable,

@@ -465,7 +465,7 @@ void ServerState::OnAcceptable(int listener) {
         loop_->CallExceptionHandler({"socket.accept() out of system resource",
                                      nullptr,
                                      ErrnoError(error, "accept").ToString()});
-        for (int fd : listeners_) loop_->RemoveReader(fd);
+        for (int listening : listeners_) loop_->RemoveReader(listening);
         serving_ = false;
         accept_retry_ = loop_->CallLater(absl::Seconds(1), [this] {
           accept_retry_.reset();

@@ -207,25 +207,43 @@ TEST(SpellingsTest, Streams) {
           absl::StatusOr<std::string> line = co_await r.ReadLine();
           ++served;
           w.Write(*line);
-          co_await w.Drain();
+          absl::Status s = co_await w.Drain();
           w.Close();
-          co_await w.WaitClosed();
+          s = co_await w.WaitClosed();
         },
         "127.0.0.1", 0);
     auto conn = co_await OpenConnection("127.0.0.1", srv->Sockets()[0].port);
     auto [r, w] = *std::move(conn);
     w.Write("hi\n");
-    co_await w.Drain();
+    absl::Status s = co_await w.Drain();
     absl::StatusOr<std::string> line = co_await r.ReadLine();
     absl::StatusOr<std::string> data = co_await r.ReadExactly(0);
     w.Close();
-    co_await w.WaitClosed();
+    s = co_await w.WaitClosed();
+    EXPECT_TRUE(s.ok());
     srv->Close();
     co_await srv->WaitClosed();
     co_return *line + *data;
   };
   EXPECT_EQ(asyncio::Run(main()), "hi\n");
   EXPECT_EQ(served, 1);
+}
+
+// subprocess.h, as its header shows them.
+TEST(SpellingsTest, Subprocess) {
+  auto main = []() -> Coroutine<std::string> {
+    absl::StatusOr<Process> p =
+        CreateSubprocessExec({"echo", "-n", "hi"}, {.out = kPipe});
+    auto out = co_await p->Communicate();
+    int code = co_await p->Wait();
+    absl::StatusOr<Process> q =
+        CreateSubprocessShell("echo there", {.out = kPipe});
+    absl::StatusOr<std::string> line = co_await q->Stdout()->ReadLine();
+    code += co_await q->Wait();
+    EXPECT_EQ(code, 0);
+    co_return out->out + " " + *line;
+  };
+  EXPECT_EQ(asyncio::Run(main()), "hi there\n");
 }
 
 }  // namespace
