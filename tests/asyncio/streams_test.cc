@@ -23,6 +23,7 @@
 #include "asyncio/sleep.h"
 #include "asyncio/sockets.h"
 #include "asyncio/task.h"
+#include "asyncio/timeouts.h"
 #include "base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -538,6 +539,25 @@ TEST(StreamsTest, CancelInTheMiddleOfAReadThenReadAgainGetsAllBytes) {
     EXPECT_TRUE(read.Cancelled());
     writer.Write("def");
     EXPECT_EQ(*co_await reader.ReadExactly(6), "abcdef");
+  }());
+}
+
+// A peer that sends nothing: a read under WaitFor ends in TimeoutError, and
+// what had arrived of the line is still there for the next read.
+TEST(StreamsTest, ASilentPeerTimesOutAndLosesNoBytes) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  asyncio::Run([&fds]() -> Coroutine<void> {
+    auto [unused_reader, writer] = OpenConnectionOnSocket(fds[0]);
+    auto [reader, unused_writer] = OpenConnectionOnSocket(fds[1]);
+    writer.Write("half a ");
+    absl::StatusOr<absl::StatusOr<std::string>> line =
+        co_await WaitFor(reader.ReadLine(), absl::Milliseconds(20));
+    EXPECT_TRUE(IsError(line.status(), PythonError::kTimeoutError))
+        << line.status();
+    writer.Write("line\n");
+    absl::StatusOr<std::string> whole = co_await reader.ReadLine();
+    EXPECT_EQ(*whole, "half a line\n");
   }());
 }
 
