@@ -16,7 +16,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "asyncio/executor.h"
 #include "asyncio/gather.h"
 #include "asyncio/internal/wait_list.h"
 #include "asyncio/loop.h"
@@ -36,22 +35,14 @@ int ReturnCode(int status) {
   return WEXITSTATUS(status);
 }
 
-// The child's exit, waited for on a pool thread when there is no pidfd.
-int WaitBlocking(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return 0;
-  }
-  return status;
-}
-
 }  // namespace
 
 // A child process: its pid, how its exit is watched, its pipes.
-class ProcessState : public std::enable_shared_from_this<ProcessState> {
+class ProcessState {
  public:
   ProcessState(EventLoop& loop, pid_t pid) : loop_(&loop), pid_(pid) {}
   ~ProcessState() {
+    if (poll_.has_value()) poll_->Cancel();
     if (pidfd_ >= 0) {
       if (!loop_->IsClosed()) loop_->RemoveReader(pidfd_);
       ::close(pidfd_);
@@ -62,21 +53,20 @@ class ProcessState : public std::enable_shared_from_this<ProcessState> {
     return Process(std::move(state));
   }
 
-  // Starts watching for the exit: the pidfd on the loop, or a pool thread.
+  // Starts watching for the exit: the pidfd on the loop, or, on a kernel
+  // without pidfd_open, a poll every 10 ms.
   void Watch() {
     pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd_ >= 0) {
-      ::fcntl(pidfd_, F_SETFD, FD_CLOEXEC);
-      loop_->AddReader(pidfd_, [this] { OnPidfdReadable(); });
+    if (pidfd_ < 0) {
+      PollExit();
       return;
     }
-    absl::StatusOr<Future<int>> waited =
-        RunInExecutor(loop_->DefaultExecutor(), WaitBlocking, pid_);
-    if (!waited.ok()) return;  // The loop is closing: nobody will wait.
-    std::weak_ptr<ProcessState> weak = weak_from_this();
-    waited->AddDoneCallback([weak](Future<int>& done) {
-      std::shared_ptr<ProcessState> self = weak.lock();
-      if (self != nullptr && !done.Cancelled()) self->Exited(done.Result());
+    ::fcntl(pidfd_, F_SETFD, FD_CLOEXEC);
+    loop_->AddReader(pidfd_, [this] {
+      if (!TryReap()) return;  // A spurious wake-up.
+      loop_->RemoveReader(pidfd_);
+      ::close(pidfd_);
+      pidfd_ = -1;
     });
   }
 
@@ -107,18 +97,22 @@ class ProcessState : public std::enable_shared_from_this<ProcessState> {
   }
 
  private:
-  void OnPidfdReadable() {
+  // Reaps the child if it exited: true then.
+  bool TryReap() {
     int status = 0;
     pid_t reaped;
     do {
       reaped = ::waitpid(pid_, &status, WNOHANG);
     } while (reaped < 0 && errno == EINTR);
-    if (reaped == 0) return;  // Not yet (a spurious wake-up).
-    loop_->RemoveReader(pidfd_);
-    ::close(pidfd_);
-    pidfd_ = -1;
+    if (reaped == 0) return false;
     // reaped < 0: somebody else reaped it; Python reports 255 then.
     Exited(reaped == pid_ ? status : (255 << 8));
+    return true;
+  }
+
+  void PollExit() {
+    if (TryReap()) return;
+    poll_ = loop_->CallLater(absl::Milliseconds(10), [this] { PollExit(); });
   }
 
   void Exited(int status) {
@@ -129,6 +123,7 @@ class ProcessState : public std::enable_shared_from_this<ProcessState> {
   EventLoop* const loop_;
   const pid_t pid_;
   int pidfd_ = -1;
+  std::optional<TimerHandle> poll_;  // Without a pidfd.
   std::optional<int> returncode_;
   WaitList exit_waiters_;
 };

@@ -16,8 +16,8 @@
 // and Stderr() StreamReaders, with their flow control and limit. The child's
 // exit is watched with a pidfd (Linux 5.3+) on the loop: the loop reaps the
 // child in the iteration its pidfd becomes readable, and wakes the tasks in
-// Wait(). Where the kernel has no pidfd_open, a thread of the loop's default
-// executor waits for the child instead (Python's ThreadedChildWatcher).
+// Wait(). Where the kernel has no pidfd_open, the loop polls the child every
+// 10 ms instead.
 // Communicate() feeds stdin, reads stdout and stderr to their end
 // concurrently (so a child writing more than a pipe holds never deadlocks),
 // then waits for the exit. Wait() and Communicate() are cancellable

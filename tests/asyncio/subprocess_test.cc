@@ -6,6 +6,8 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -183,6 +185,26 @@ int OpenDescriptors() {
   while (dirent* entry = readdir(dir)) n += entry->d_name[0] != '.';
   closedir(dir);
   return n;
+}
+
+// With no descriptor left for a pidfd (as on a kernel without pidfd_open),
+// the loop polls for the exit instead.
+TEST(SubprocessTest, WithoutAPidfdTheLoopPollsForTheExit) {
+  asyncio::Run([]() -> Coroutine<void> {
+    rlimit saved{};
+    getrlimit(RLIMIT_NOFILE, &saved);
+    // The lowest free descriptor becomes the limit: no new one can open.
+    const int lowest_free = dup(0);
+    close(lowest_free);
+    rlimit none = saved;
+    none.rlim_cur = static_cast<rlim_t>(lowest_free);
+    setrlimit(RLIMIT_NOFILE, &none);
+    const std::vector<std::string> exit5 = {"/bin/sh", "-c", "exit 5"};
+    absl::StatusOr<Process> p = CreateSubprocessExec(exit5);
+    setrlimit(RLIMIT_NOFILE, &saved);
+    EXPECT_TRUE(p.ok()) << p.status();
+    EXPECT_EQ(co_await p->Wait(), 5);
+  }());
 }
 
 TEST(SubprocessTest, NoDescriptorLeaks) {
