@@ -103,7 +103,10 @@ class ThreadPoolExecutor {
 
   // Python's submit(fn, *args): schedules fn(args...) (decayed copies, moved
   // into the call) and returns its Future. After Shutdown(): FailedPrecondition
-  // "RuntimeError: ..."; when broken: Unavailable "BrokenExecutor: ...".
+  // "RuntimeError: ..."; when broken: Unavailable "BrokenExecutor: ..."; when
+  // the call needs a new worker and the OS cannot create a thread, the
+  // status Thread::Start() answered ("RuntimeError: can't start new thread
+  // ..."), and the call does not run (Python's stays queued).
   template <typename F, typename... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
       absl::StatusOr<
@@ -117,8 +120,10 @@ class ThreadPoolExecutor {
     };
     auto* task = new internal::Task<R, decltype(call)>(std::move(call));
     Future<R> future(task);  // Adopts the Future's reference.
-    if (absl::Status status = Enqueue(task); !status.ok()) {
-      task->Unref();  // The queue's reference.
+    // A refused call is cancelled, and so is one that no worker could be
+    // started for, unless a worker took it meanwhile: an error means the call
+    // never runs.
+    if (absl::Status status = Enqueue(task); !status.ok() && future.Cancel()) {
       return status;
     }
     return future;
@@ -168,9 +173,13 @@ class ThreadPoolExecutor {
   static constexpr uint64_t kBrokenBit = 2;
   static constexpr uint64_t kOneSubmit = 4;
 
+  // Queues `item`, taking the queue's reference (dropped at once when the
+  // call is refused). An error after the item was queued means no worker
+  // could be started for it; it stays queued.
   absl::Status Enqueue(internal::WorkItem* item);
-  // Python's _adjust_thread_count().
-  void AdjustThreadCount() ABSL_LOCKS_EXCLUDED(mu_);
+  // Python's _adjust_thread_count(): an error when a needed worker could not
+  // be started.
+  absl::Status AdjustThreadCount() ABSL_LOCKS_EXCLUDED(mu_);
   void WakeOneIfSleeping() ABSL_LOCKS_EXCLUDED(mu_);
   void WorkerMain();
   // The next call: spins briefly when the queue is empty, as a submitter
