@@ -1,0 +1,156 @@
+// Running out of descriptors is an error a program handles, not misuse: with
+// none or few left, starting a process pool or a Process answers Python's
+// OSError ("[Errno 24] Too many open files"), which is what CPython 3.13's
+// ProcessPoolExecutor raises at every such count; once descriptors are free
+// again, the next pool works. Each case runs in a forked child of this
+// (single-threaded) test, so that the fork server starts inside the shortage.
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "base/errors.h"
+#include "gtest/gtest.h"
+#include "multiprocessing/pool/executor.h"
+#include "multiprocessing/process/connection.h"
+#include "multiprocessing/process/process.h"
+
+namespace pyconc::futures {
+namespace {
+
+// Exit codes of a child.
+constexpr int kRefused = 0;  // The start answered EMFILE's OSError.
+constexpr int kWorked = 3;   // There were enough descriptors after all.
+constexpr int kWrong = 1;    // Anything else (printed on stderr).
+
+int Twice(int x) { return 2 * x; }
+
+// Opens /dev/null until the (lowered) limit is reached, then closes `free` of
+// them; answers what is left open.
+std::vector<int> OccupyAllBut(int free) {
+  const rlimit limit = {64, 64};
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) std::abort();
+  std::vector<int> fillers;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
+    fillers.push_back(fd);
+  }
+  for (int i = 0; i < free && !fillers.empty(); ++i) {
+    ::close(fillers.back());
+    fillers.pop_back();
+  }
+  return fillers;
+}
+
+void Release(std::vector<int>& fillers) {
+  for (const int fd : fillers) ::close(fd);
+  fillers.clear();
+}
+
+bool IsTooManyOpenFiles(const absl::Status& status) {
+  return IsError(status, PythonError::kOSError) &&
+         status.code() == absl::StatusCode::kResourceExhausted &&
+         absl::StrContains(status.message(), "[Errno 24] Too many open files");
+}
+
+// A pool of one worker doubles 21; kRefused, kWorked or kWrong.
+int SubmitToNewPool() {
+  ProcessPoolExecutor pool({.max_workers = 1});
+  auto future = pool.Submit(&Twice, 21);
+  if (future.ok()) return future->Result() == 42 ? kWorked : kWrong;
+  if (IsTooManyOpenFiles(future.status())) return kRefused;
+  std::fprintf(stderr, "Submit(): %s\n", future.status().ToString().c_str());
+  return kWrong;
+}
+
+// Runs `body` in a forked child and answers its exit code.
+int InChild(const std::function<int()>& body) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int code = body();
+    std::fflush(nullptr);
+    std::exit(code);  // Its fork server, if any, is shut down at exit.
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(DescriptorsTest, APoolStartedWithFewDescriptorsAnswersOSError) {
+  // 0-1 free aborted with "has 0 threads", 3-4 free with "cannot duplicate
+  // descriptor 6"; every count now answers EMFILE or works.
+  for (int free = 0; free <= 12; ++free) {
+    const int code = InChild([free] {
+      std::vector<int> fillers = OccupyAllBut(free);
+      const int first = SubmitToNewPool();
+      Release(fillers);
+      // Descriptors are back: the next pool works.
+      const int second = SubmitToNewPool();
+      if (second != kWorked) return kWrong;
+      return first;
+    });
+    SCOPED_TRACE(::testing::Message() << free << " free descriptors");
+    // Each of the pool's steps runs out somewhere in 0-4 (eventfd, listing
+    // the threads, the fork server's socket, a worker's pipe, duplicating
+    // its end); 12 are enough.
+    if (free <= 1) {
+      EXPECT_EQ(code, kRefused);
+    } else if (free == 12) {
+      EXPECT_EQ(code, kWorked);
+    } else {
+      EXPECT_TRUE(code == kRefused || code == kWorked) << code;
+    }
+  }
+}
+
+void ReadOne(multiprocessing::Connection conn) { (void)conn.Recv<int>(); }
+
+TEST(DescriptorsTest, AProcessWhoseConnectionCannotBeDuplicatedAnswersOSError) {
+  const int code = InChild([] {
+    if (!multiprocessing::StartForkServer().ok()) return kWrong;
+    auto [parent, child] = multiprocessing::Pipe();
+    std::vector<int> fillers = OccupyAllBut(0);
+    multiprocessing::Process refused(&ReadOne, child);
+    const absl::Status status = refused.Start();
+    Release(fillers);
+    if (!IsTooManyOpenFiles(status) ||
+        !absl::StrContains(status.message(), "cannot duplicate descriptor")) {
+      std::fprintf(stderr, "Start(): %s\n", status.ToString().c_str());
+      return kWrong;
+    }
+    // It keeps its error; a new Process with the same end starts.
+    if (refused.Start() != status) return kWrong;
+    multiprocessing::Process started(&ReadOne, child);
+    if (!started.Start().ok() || !parent.Send(1).ok()) return kWrong;
+    started.Join();
+    return started.ExitCode() == 0 ? kRefused : kWrong;
+  });
+  EXPECT_EQ(code, kRefused);
+}
+
+TEST(DescriptorsTest, StartForkServerWithNoDescriptorAnswersOSError) {
+  const int code = InChild([] {
+    std::vector<int> fillers = OccupyAllBut(0);
+    const absl::Status status = multiprocessing::StartForkServer();
+    Release(fillers);
+    if (!IsTooManyOpenFiles(status)) {
+      std::fprintf(stderr, "StartForkServer(): %s\n",
+                   status.ToString().c_str());
+      return kWrong;
+    }
+    return multiprocessing::StartForkServer().ok() ? kRefused : kWrong;
+  });
+  EXPECT_EQ(code, kRefused);
+}
+
+}  // namespace
+}  // namespace pyconc::futures
