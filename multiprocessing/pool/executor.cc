@@ -337,28 +337,39 @@ class PoolCore {
     worker.out_done = 0;
   }
 
-  // Fills every worker's window from the queue, in order.
+  // Fills every worker's window from the queue, in order: first one call for
+  // each worker with none, then the second ones, so that no worker idles
+  // while another holds two.
   void Dispatch() {
-    for (Worker& w : workers_) {
-      if (w.process == nullptr) continue;
-      bool added = false;
-      while (w.in_flight.size() < kWindow && !Retiring(w)) {
-        std::unique_ptr<PendingCall> call;
-        {
-          absl::MutexLock lock(&mu_);
-          if (queue_.empty()) break;
-          call = std::move(queue_.front());
-          queue_.pop_front();
+    bool queue_empty = false;
+    std::vector<bool> added(workers_.size(), false);
+    for (size_t depth = 1; depth <= kWindow && !queue_empty; ++depth) {
+      for (size_t i = 0; i < workers_.size() && !queue_empty; ++i) {
+        Worker& w = workers_[i];
+        if (w.process == nullptr) continue;
+        while (w.in_flight.size() < depth && !Retiring(w)) {
+          std::unique_ptr<PendingCall> call;
+          {
+            absl::MutexLock lock(&mu_);
+            if (queue_.empty()) {
+              queue_empty = true;
+              break;
+            }
+            call = std::move(queue_.front());
+            queue_.pop_front();
+          }
+          if (!call->Start()) continue;  // Every Future was cancelled.
+          const uint64_t id = next_id_++;
+          AppendRecord(&w.out, id, reinterpret_cast<uint64_t>(call->entry()),
+                       call->payload());
+          w.in_flight.emplace_back(id, std::move(call));
+          ++w.sent;
+          added[i] = true;
         }
-        if (!call->Start()) continue;  // Every Future was cancelled.
-        const uint64_t id = next_id_++;
-        AppendRecord(&w.out, id, reinterpret_cast<uint64_t>(call->entry()),
-                     call->payload());
-        w.in_flight.emplace_back(id, std::move(call));
-        ++w.sent;
-        added = true;
       }
-      if (added) Flush(w);
+    }
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (added[i]) Flush(workers_[i]);
     }
   }
 

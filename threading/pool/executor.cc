@@ -45,6 +45,16 @@ std::string DefaultPrefix() {
 
 }  // namespace
 
+namespace internal {
+
+void CheckBuffersize(const std::optional<int>& buffersize) {
+  if (buffersize.has_value() && *buffersize < 1) {
+    pyconc::internal::Misuse("ValueError", "buffersize must be None or > 0");
+  }
+}
+
+}  // namespace internal
+
 ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
     : max_workers_(CheckedMaxWorkers(options.max_workers)),
       thread_name_prefix_(options.thread_name_prefix.empty()
