@@ -37,7 +37,14 @@
 // the call it executes and, so that a worker never waits for a round trip,
 // the next one (at most two per worker; Python's call queue holds
 // max_workers + 1 across the pool). Every other call waits in the parent's
-// queue, pending and cancellable, as in Python.
+// queue, pending and cancellable, as in Python. Each idle worker is given a
+// call before any worker is given its second.
+//
+// Running out: when the pool cannot start (no descriptor, process or thread
+// left), every Submit() and Map() answers that OSError (e.g.
+// kResourceExhausted "OSError: [Errno 24] Too many open files: ..."), as
+// Python's constructor or submit() raises it; a worker that reached
+// max_tasks_per_child and cannot be replaced breaks the pool, naming why.
 //
 // Where C++ differs: the workers start when the executor is made (Python 3.9+
 // starts them on demand); Submit() after Shutdown() answers FailedPrecondition
