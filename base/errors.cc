@@ -174,11 +174,14 @@ PythonError PythonErrorOfErrno(int errno_value) {
   }
 }
 
+std::string ErrnoText(int errno_value) {
+  return absl::StrCat("[Errno ", errno_value, "] ", std::strerror(errno_value));
+}
+
 absl::Status ErrnoError(int errno_value, absl::string_view context) {
   const PythonError error = PythonErrorOfErrno(errno_value);
-  const std::string detail =
-      absl::StrCat("[Errno ", errno_value, "] ", std::strerror(errno_value),
-                   context.empty() ? "" : ": ", context);
+  const std::string detail = absl::StrCat(ErrnoText(errno_value),
+                                          context.empty() ? "" : ": ", context);
   absl::Status status = MakeError(error, detail);
   if (error == PythonError::kOSError && RunsOut(errno_value)) {
     return absl::Status(absl::StatusCode::kResourceExhausted, status.message());

@@ -25,6 +25,8 @@
 #ifndef PYCONC_BASE_ERRORS_H_
 #define PYCONC_BASE_ERRORS_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -84,6 +86,11 @@ bool IsError(const absl::Status& status, PythonError error);
 // The subclass of OSError that Python raises for `errno_value` (ETIMEDOUT is a
 // TimeoutError, EPIPE a BrokenPipeError, anything unnamed an OSError).
 PythonError PythonErrorOfErrno(int errno_value);
+
+// "[Errno 11] Resource temporarily unavailable": the errno's number and text
+// as Python's OSError prints them, for a message whose exception is not an
+// OSError (Python's "can't start new thread" is a RuntimeError).
+std::string ErrnoText(int errno_value);
 
 // The status Python's OSError for `errno_value` maps to, with the errno's text
 // as Python prints it: "BrokenPipeError: [Errno 32] Broken pipe: <context>".

@@ -100,8 +100,12 @@ Outcome RunPipeline(int producers, int consumers, int64_t maxsize,
     });
   }
   const absl::Time start = absl::Now();
-  for (threading::Thread& thread : consumer_threads) thread.Start();
-  for (threading::Thread& thread : producer_threads) thread.Start();
+  for (threading::Thread& thread : consumer_threads) {
+    pyconc::cli::ExitIfError(thread.Start());
+  }
+  for (threading::Thread& thread : producer_threads) {
+    pyconc::cli::ExitIfError(thread.Start());
+  }
   for (threading::Thread& thread : producer_threads) thread.Join();
   q.Join();  // Every item put has been processed.
   Outcome outcome;

@@ -9,7 +9,6 @@
 
 #include <cstring>
 #include <deque>
-#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -167,15 +166,24 @@ class PoolCore {
   PoolCore(int max_workers, InitCall init, int max_tasks_per_child)
       : max_workers_(max_workers),
         init_(std::move(init)),
-        max_tasks_per_child_(max_tasks_per_child),
-        wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    multiprocessing::StartForkServer();
-    workers_.resize(static_cast<size_t>(max_workers_));
-    for (Worker& worker : workers_) StartWorker(worker);
-    manager_ = std::thread([this] { Manage(); });
+        max_tasks_per_child_(max_tasks_per_child) {
+    start_error_ = Start();
+    if (start_error_.ok()) return;
+    // Python's constructor or submit() raises the OSError; here every
+    // Submit() answers it. The workers that did start see EOF and exit.
+    for (Worker& worker : workers_) {
+      if (worker.process == nullptr) continue;
+      worker.conn.Close();
+      worker.process->Join();
+    }
+    workers_.clear();
+    absl::MutexLock lock(&mu_);
+    pids_.clear();
   }
 
-  ~PoolCore() { ::close(wake_fd_); }
+  ~PoolCore() {
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
 
   int max_workers() const { return max_workers_; }
 
@@ -185,6 +193,7 @@ class PoolCore {
   }
 
   absl::Status Enqueue(std::unique_ptr<PendingCall> call) {
+    if (!start_error_.ok()) return start_error_;
     bool wake;
     {
       absl::MutexLock lock(&mu_);
@@ -233,7 +242,7 @@ class PoolCore {
           "from a done callback of the same pool)");
     }
     absl::MutexLock lock(&join_mu_);
-    if (manager_.joinable()) manager_.join();
+    if (manager_ != nullptr) manager_->Join();
   }
 
  private:
@@ -253,19 +262,51 @@ class PoolCore {
     (void)!::write(wake_fd_, &one, sizeof(one));
   }
 
-  void StartWorker(Worker& worker) {
-    auto [parent, child] = multiprocessing::Pipe();
+  // The fork server, the workers and the manager thread; the first OSError
+  // (or RuntimeError for the thread) when one cannot start.
+  absl::Status Start() {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) return ErrnoError(errno, "eventfd");
+    if (absl::Status status = multiprocessing::StartForkServer();
+        !status.ok()) {
+      return status;
+    }
+    workers_.resize(static_cast<size_t>(max_workers_));
+    for (Worker& worker : workers_) {
+      if (absl::Status status = StartWorker(worker); !status.ok()) {
+        return status;
+      }
+    }
+    auto manager = std::make_unique<threading::Thread>(
+        threading::ThreadOptions{.daemon = true}, [this] { Manage(); });
+    if (absl::Status status = manager->Start(); !status.ok()) return status;
+    manager_ = std::move(manager);
+    return absl::OkStatus();
+  }
+
+  // Starts a worker in `worker` (replacing the one it held); on an error the
+  // slot holds none.
+  absl::Status StartWorker(Worker& worker) {
     const pid_t old_pid = worker.process == nullptr ? 0 : worker.process->pid();
     worker = Worker();
-    worker.process = std::make_unique<Process>(
+    {
+      absl::MutexLock lock(&mu_);
+      pids_.erase(std::remove(pids_.begin(), pids_.end(), old_pid),
+                  pids_.end());
+    }
+    auto pipe = multiprocessing::internal::TryPipe();
+    if (!pipe.ok()) return pipe.status();
+    auto& [parent, child] = *pipe;
+    auto process = std::make_unique<Process>(
         multiprocessing::ProcessOptions{.daemon = true}, &WorkerMain, child,
         max_tasks_per_child_, init_);
-    worker.process->Start();
+    if (absl::Status status = process->Start(); !status.ok()) return status;
+    worker.process = std::move(process);
     worker.conn = std::move(parent);
     worker.in_flight.reserve(kWindow);
     absl::MutexLock lock(&mu_);
-    pids_.erase(std::remove(pids_.begin(), pids_.end(), old_pid), pids_.end());
     pids_.push_back(worker.process->pid());
+    return absl::OkStatus();
   }
 
   bool Retiring(const Worker& worker) const {
@@ -296,28 +337,39 @@ class PoolCore {
     worker.out_done = 0;
   }
 
-  // Fills every worker's window from the queue, in order.
+  // Fills every worker's window from the queue, in order: first one call for
+  // each worker with none, then the second ones, so that no worker idles
+  // while another holds two.
   void Dispatch() {
-    for (Worker& w : workers_) {
-      if (w.process == nullptr) continue;
-      bool added = false;
-      while (w.in_flight.size() < kWindow && !Retiring(w)) {
-        std::unique_ptr<PendingCall> call;
-        {
-          absl::MutexLock lock(&mu_);
-          if (queue_.empty()) break;
-          call = std::move(queue_.front());
-          queue_.pop_front();
+    bool queue_empty = false;
+    std::vector<bool> added(workers_.size(), false);
+    for (size_t depth = 1; depth <= kWindow && !queue_empty; ++depth) {
+      for (size_t i = 0; i < workers_.size() && !queue_empty; ++i) {
+        Worker& w = workers_[i];
+        if (w.process == nullptr) continue;
+        while (w.in_flight.size() < depth && !Retiring(w)) {
+          std::unique_ptr<PendingCall> call;
+          {
+            absl::MutexLock lock(&mu_);
+            if (queue_.empty()) {
+              queue_empty = true;
+              break;
+            }
+            call = std::move(queue_.front());
+            queue_.pop_front();
+          }
+          if (!call->Start()) continue;  // Every Future was cancelled.
+          const uint64_t id = next_id_++;
+          AppendRecord(&w.out, id, reinterpret_cast<uint64_t>(call->entry()),
+                       call->payload());
+          w.in_flight.emplace_back(id, std::move(call));
+          ++w.sent;
+          added[i] = true;
         }
-        if (!call->Start()) continue;  // Every Future was cancelled.
-        const uint64_t id = next_id_++;
-        AppendRecord(&w.out, id, reinterpret_cast<uint64_t>(call->entry()),
-                     call->payload());
-        w.in_flight.emplace_back(id, std::move(call));
-        ++w.sent;
-        added = true;
       }
-      if (added) Flush(w);
+    }
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (added[i]) Flush(workers_[i]);
     }
   }
 
@@ -358,7 +410,14 @@ class PoolCore {
         more = !shutdown_ || !queue_.empty();
       }
       if (more) {
-        StartWorker(worker);
+        const pid_t pid = worker.process->pid();
+        if (absl::Status status = StartWorker(worker); !status.ok()) {
+          Break(absl::StrCat("A worker (pid ", pid,
+                             ") that reached max_tasks_per_child could not be "
+                             "replaced: ",
+                             status.message()));
+          return false;
+        }
       } else {
         worker.process = nullptr;
         worker.conn.Close();
@@ -476,12 +535,14 @@ class PoolCore {
   const int max_workers_;
   const InitCall init_;
   const int max_tasks_per_child_;
-  const int wake_fd_;
+  int wake_fd_ = -1;  // Set by the constructor.
 
   // The manager thread's own.
   std::vector<Worker> workers_;
   uint64_t next_id_ = 1;
-  std::thread manager_;
+  std::unique_ptr<threading::Thread> manager_;  // Null when it did not start.
+  // Why the pool could not start (set by the constructor); ok when it did.
+  absl::Status start_error_;
 
   absl::Mutex join_mu_;
   mutable absl::Mutex mu_;

@@ -37,7 +37,14 @@
 // the call it executes and, so that a worker never waits for a round trip,
 // the next one (at most two per worker; Python's call queue holds
 // max_workers + 1 across the pool). Every other call waits in the parent's
-// queue, pending and cancellable, as in Python.
+// queue, pending and cancellable, as in Python. Each idle worker is given a
+// call before any worker is given its second.
+//
+// Running out: when the pool cannot start (no descriptor, process or thread
+// left), every Submit() and Map() answers that OSError (e.g.
+// kResourceExhausted "OSError: [Errno 24] Too many open files: ..."), as
+// Python's constructor or submit() raises it; a worker that reached
+// max_tasks_per_child and cannot be replaced breaks the pool, naming why.
 //
 // Where C++ differs: the workers start when the executor is made (Python 3.9+
 // starts them on demand); Submit() after Shutdown() answers FailedPrecondition
@@ -65,6 +72,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -194,6 +202,11 @@ struct ProcessMapOptions {
   int chunksize = 1;
   // Counted from the call to Map(); InfiniteDuration() is Python's None.
   absl::Duration timeout = absl::InfiniteDuration();
+  // Python 3.14's buffersize, counted in chunks as Python counts it: Map()
+  // sends that many, and one more each time the range starts a chunk. Unset:
+  // every chunk at once. Less than 1 is misuse. See MapOptions for what must
+  // outlive the range.
+  std::optional<int> buffersize;
 };
 
 namespace internal {
@@ -274,20 +287,46 @@ std::string RunCall(std::string_view payload) {
   }
 }
 
-// The worker side of one chunk of Map(fn, inputs): every result, in order
-// (for a void fn, how many calls returned).
-template <typename F, typename R, typename Input>
+// An element of a Map() chunk: the input itself for one range, a tuple of
+// fn's arguments for several; and what fn returns for it in the worker.
+template <typename Range>
+using ElementOf =
+    std::decay_t<std::ranges::range_reference_t<std::views::all_t<Range>>>;
+template <typename... Ranges>
+struct ChunkInput {
+  using type = std::tuple<ElementOf<Ranges>...>;
+  template <typename F>
+  using Result = std::invoke_result_t<F&, ElementOf<Ranges>&...>;
+};
+template <typename Range>
+struct ChunkInput<Range> {
+  using type = ElementOf<Range>;
+  template <typename F>
+  using Result = std::invoke_result_t<F&, ElementOf<Range>&>;
+};
+
+// The worker side of one chunk of Map(fn, inputs...): every result, in order
+// (for a void fn, how many calls returned). With kSpread each input is a
+// tuple of fn's arguments.
+template <typename F, typename R, typename Input, bool kSpread>
 std::string RunChunk(std::string_view payload) {
   std::vector<Input> inputs;
   F fn = DecodeCall<F>(payload, inputs);
+  auto call = [&fn](Input& input) -> decltype(auto) {
+    if constexpr (kSpread) {
+      return std::apply(fn, input);
+    } else {
+      return fn(input);
+    }
+  };
   if constexpr (std::is_void_v<R>) {
-    for (Input& input : inputs) fn(input);
+    for (Input& input : inputs) call(input);
     return multiprocessing::internal::Serialize(
         nullptr, static_cast<uint64_t>(inputs.size()));
   } else {
     std::vector<R> results;
     results.reserve(inputs.size());
-    for (Input& input : inputs) results.push_back(fn(input));
+    for (Input& input : inputs) results.push_back(call(input));
     return multiprocessing::internal::Serialize(nullptr, results);
   }
 }
@@ -416,66 +455,46 @@ class ProcessPoolExecutor {
     return future;
   }
 
-  // Python's map(fn, inputs, timeout, chunksize): fn(input) for every input,
-  // sent in chunks of `chunksize`; the results in input order. An exception
-  // fails every call of its chunk; the range rethrows it when its item is
-  // reached. At the timeout the last item is DeadlineExceeded "TimeoutError"
-  // and the unfinished calls are cancelled. One iterable only.
-  template <typename F, typename Range,
-            typename Input = std::decay_t<decltype(*std::begin(
-                std::declval<const Range&>()))>>
-  requires internal::PoolFunction<F> && std::invocable<F&, Input&>
-      MapResults<std::invoke_result_t<F&, Input&>> Map(
-          F fn, const Range& inputs, ProcessMapOptions options = {}) {
-    using R = std::invoke_result_t<F&, Input&>;
-    const absl::Time deadline = absl::Now() + options.timeout;
-    if (options.chunksize < 1) {
-      pyconc::internal::Misuse("ValueError", "chunksize must be >= 1.");
-    }
-    const size_t chunksize = static_cast<size_t>(options.chunksize);
-    std::vector<Future<R>> futures;
-    std::vector<Input> chunk;
-    std::vector<Future<R>> chunk_futures;
-    auto flush = [&]() -> absl::Status {
-      if (chunk.empty()) return absl::OkStatus();
-      std::string payload;
-      try {
-        payload = internal::EncodeCall(fn, chunk);
-      } catch (const std::exception& e) {
-        const std::exception_ptr error = std::make_exception_ptr(
-            multiprocessing::internal::PicklingError(e.what()));
-        for (const Future<R>& f : chunk_futures) {
-          f.SetRunningOrNotifyCancel();
-          f.SetException(error);
-        }
-        chunk.clear();
-        chunk_futures.clear();
-        return absl::OkStatus();
-      }
-      absl::Status status =
-          Enqueue(std::make_unique<internal::CallOfFutures<R>>(
-              &internal::RunChunk<F, R, Input>, std::move(payload),
-              std::move(chunk_futures), /*chunk=*/true));
-      chunk.clear();
-      chunk_futures.clear();
-      return status;
-    };
-    for (const auto& input : inputs) {
-      chunk.push_back(input);
-      chunk_futures.emplace_back();
-      futures.push_back(chunk_futures.back());
-      if (chunk.size() == chunksize) {
-        if (absl::Status status = flush(); !status.ok()) {
-          for (const Future<R>& f : futures) f.Cancel();
-          return MapResults<R>(status);
-        }
-      }
-    }
-    if (absl::Status status = flush(); !status.ok()) {
-      for (const Future<R>& f : futures) f.Cancel();
-      return MapResults<R>(status);
-    }
-    return MapResults<R>(std::move(futures), deadline);
+  // Python's map(fn, *iterables, timeout, chunksize, buffersize): fn(x, y,
+  // ...) for the elements of the ranges in lockstep, ending with the shortest
+  // (as zip()), sent in chunks of `chunksize` calls; the results in input
+  // order. An exception fails every call of its chunk; the range rethrows it
+  // when its item is reached. With `buffersize`, only that many chunks are
+  // sent ahead of the reader (Python 3.14; see MapOptions). At the timeout
+  // the last item is DeadlineExceeded "TimeoutError" and the unfinished calls
+  // are cancelled. The options come last:
+  //   pool.Map(&fn, xs, {.chunksize = 64})
+  //   pool.Map(&fn, xs, ys, ProcessMapOptions{.buffersize = 4})
+  template <typename F, typename Range>
+  auto Map(F fn, Range&& inputs, ProcessMapOptions options = {}) {
+    return Chunked</*kUnordered=*/false>(options, fn,
+                                         std::forward<Range>(inputs));
+  }
+  template <typename F, typename Range1, typename Range2, typename... More>
+  requires(!std::is_same_v<std::decay_t<Range2>, ProcessMapOptions>) auto Map(
+      F fn, Range1&& first, Range2&& second, More&&... more) {
+    return internal::WithTrailingOptions<ProcessMapOptions>(
+        [&](const ProcessMapOptions& options, auto&&... ranges) {
+          return Chunked</*kUnordered=*/false>(
+              options, fn, std::forward<decltype(ranges)>(ranges)...);
+        },
+        std::forward<Range1>(first), std::forward<Range2>(second),
+        std::forward<More>(more)...);
+  }
+
+  // Python's Pool.imap_unordered(fn, iterable, chunksize): as Map(), every
+  // chunk sent at once, but the results come in the order the chunks finish
+  // (a chunk's together, in input order), so a slow call holds back only its
+  // own chunk. buffersize is misuse here (imap_unordered has none). Options
+  // last, as for Map().
+  template <typename F, typename... Args>
+  auto MapUnordered(F fn, Args&&... args) {
+    return internal::WithTrailingOptions<ProcessMapOptions>(
+        [&](const ProcessMapOptions& options, auto&&... ranges) {
+          return Chunked</*kUnordered=*/true>(
+              options, fn, std::forward<decltype(ranges)>(ranges)...);
+        },
+        std::forward<Args>(args)...);
   }
 
   // Python's shutdown(wait, cancel_futures): refuses new calls; with
@@ -497,6 +516,70 @@ class ProcessPoolExecutor {
 
  private:
   absl::Status Enqueue(std::unique_ptr<internal::PendingCall> call);
+
+  // Map() (or MapUnordered()) over the zipped ranges. One input is sent as
+  // itself, several as a tuple spread into fn's arguments.
+  template <bool kUnordered, typename F, typename... Ranges>
+  requires internal::PoolFunction<F>
+  auto Chunked(const ProcessMapOptions& options, F fn, Ranges&&... inputs) {
+    using Zip = decltype(internal::Zip(std::forward<Ranges>(inputs)...));
+    constexpr bool kSpread = sizeof...(Ranges) > 1;
+    using Input = typename internal::ChunkInput<Ranges...>::type;
+    using R = typename internal::ChunkInput<Ranges...>::template Result<F>;
+    const absl::Time deadline = absl::Now() + options.timeout;
+    if (options.chunksize < 1) {
+      pyconc::internal::Misuse("ValueError", "chunksize must be >= 1.");
+    }
+    internal::NextChunk<R> next_chunk =
+        [this, fn, chunksize = static_cast<size_t>(options.chunksize),
+         zip = std::make_shared<Zip>(std::forward<Ranges>(inputs)...)]()
+        -> std::optional<absl::StatusOr<std::vector<Future<R>>>> {
+      if (zip->Done()) return std::nullopt;
+      std::vector<Input> chunk;
+      while (chunk.size() < chunksize && !zip->Done()) {
+        chunk.push_back(
+            zip->Take([](const auto&... args) { return Input(args...); }));
+      }
+      std::vector<Future<R>> futures(chunk.size());
+      if (absl::Status status = SendChunk<R, kSpread>(fn, chunk, futures);
+          !status.ok()) {
+        return status;
+      }
+      return futures;
+    };
+    if constexpr (kUnordered) {
+      if (options.buffersize.has_value()) {
+        pyconc::internal::Misuse("ValueError",
+                                 "MapUnordered() takes no buffersize");
+      }
+      return MapUnorderedResults<R>::Start(std::move(next_chunk), deadline);
+    } else {
+      return MapResults<R>::Start(std::move(next_chunk), deadline,
+                                  options.buffersize);
+    }
+  }
+
+  // Sends fn over `chunk` as one call completing `futures`; inputs that
+  // cannot be serialized fail the Futures with PicklingError (as Submit()).
+  template <typename R, bool kSpread, typename F, typename Input>
+  absl::Status SendChunk(F fn, const std::vector<Input>& chunk,
+                         const std::vector<Future<R>>& futures) {
+    std::string payload;
+    try {
+      payload = internal::EncodeCall(fn, chunk);
+    } catch (const std::exception& e) {
+      const std::exception_ptr error = std::make_exception_ptr(
+          multiprocessing::internal::PicklingError(e.what()));
+      for (const Future<R>& f : futures) {
+        f.SetRunningOrNotifyCancel();
+        f.SetException(error);
+      }
+      return absl::OkStatus();
+    }
+    return Enqueue(std::make_unique<internal::CallOfFutures<R>>(
+        &internal::RunChunk<F, R, Input, kSpread>, std::move(payload), futures,
+        /*chunk=*/true));
+  }
 
   std::shared_ptr<internal::PoolCore> core_;
 };

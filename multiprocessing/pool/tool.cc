@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
   pyconc::cli::CheckFlagRange("thumbnail_size", FLAGS_thumbnail_size, 1, 1024);
   pyconc::cli::CheckFlagRange("max_workers", FLAGS_max_workers, 1, 256);
   // The fork server starts before any pool thread exists.
-  pyconc::multiprocessing::StartForkServer();
+  pyconc::cli::ExitIfError(pyconc::multiprocessing::StartForkServer());
 
   std::string input_dir = FLAGS_input_dir;
   if (input_dir.empty()) {

@@ -109,10 +109,13 @@ std::vector<int> Wait(const std::vector<int>& object_list,
 
 }  // namespace connection
 
-std::pair<Connection, Connection> Pipe(bool duplex) {
+namespace {
+
+// The connected pair, or the errno of a refused socketpair().
+int MakePipe(bool duplex, std::pair<Connection, Connection>* ends) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    throw std::system_error(errno, std::generic_category(), "socketpair");
+    return errno;
   }
   internal::UniqueFd first(fds[0]), second(fds[1]);
   if (!duplex) {
@@ -120,8 +123,29 @@ std::pair<Connection, Connection> Pipe(bool duplex) {
     ::shutdown(first.get(), SHUT_WR);
     ::shutdown(second.get(), SHUT_RD);
   }
-  return {Connection(std::move(first), /*readable=*/true, duplex),
-          Connection(std::move(second), duplex, /*writable=*/true)};
+  *ends = {Connection(std::move(first), /*readable=*/true, duplex),
+           Connection(std::move(second), duplex, /*writable=*/true)};
+  return 0;
 }
+
+}  // namespace
+
+std::pair<Connection, Connection> Pipe(bool duplex) {
+  std::pair<Connection, Connection> ends;
+  if (const int error = MakePipe(duplex, &ends); error != 0) {
+    throw std::system_error(error, std::generic_category(), "socketpair");
+  }
+  return ends;
+}
+
+namespace internal {
+absl::StatusOr<std::pair<Connection, Connection>> TryPipe(bool duplex) {
+  std::pair<Connection, Connection> ends;
+  if (const int error = MakePipe(duplex, &ends); error != 0) {
+    return ErrnoError(error, "socketpair");
+  }
+  return ends;
+}
+}  // namespace internal
 
 }  // namespace pyconc::multiprocessing

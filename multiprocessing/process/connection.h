@@ -139,8 +139,15 @@ std::vector<int> Wait(const std::vector<int>& object_list,
 
 // Python's multiprocessing.Pipe(duplex): two connected ends. With duplex, both
 // ends send and receive; without, the first only receives and the second only
-// sends.
+// sends. Throws std::system_error when the kernel refuses (no descriptor left),
+// as Python's raises OSError.
 std::pair<Connection, Connection> Pipe(bool duplex = true);
+
+namespace internal {
+// Pipe() for pyconc's own code, which answers statuses: the OSError with the
+// errno's text when the kernel refuses.
+absl::StatusOr<std::pair<Connection, Connection>> TryPipe(bool duplex = true);
+}  // namespace internal
 
 }  // namespace pyconc::multiprocessing
 

@@ -23,7 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "base/errors.h"
 #include "base/misuse.h"
 #include "multiprocessing/process/io.h"
 #include "threading/thread/thread.h"
@@ -101,11 +104,14 @@ void JoinNonDaemonThreads() {
   }
 }
 
-// The threads of this process, by kernel id.
-std::vector<pid_t> Threads() {
+// The threads of this process, by kernel id; an OSError when they cannot be
+// listed (no descriptor left to open /proc/self/task).
+absl::StatusOr<std::vector<pid_t>> Threads() {
   std::vector<pid_t> threads;
   DIR* dir = ::opendir("/proc/self/task");
-  if (dir == nullptr) return threads;
+  if (dir == nullptr) {
+    return ErrnoError(errno, "cannot list the threads in /proc/self/task");
+  }
   while (const dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] != '.') threads.push_back(std::atoi(entry->d_name));
   }
@@ -123,9 +129,11 @@ std::vector<pid_t>& RuntimeThreads() {
 }
 
 // The threads that could hold a lock of the program's: all but the runtime's.
-int CountProgramThreads() {
+absl::StatusOr<int> CountProgramThreads() {
+  absl::StatusOr<std::vector<pid_t>> threads = Threads();
+  if (!threads.ok()) return threads.status();
   int count = 0;
-  for (pid_t tid : Threads()) {
+  for (pid_t tid : *threads) {
     const std::vector<pid_t>& runtime = RuntimeThreads();
     if (std::find(runtime.begin(), runtime.end(), tid) == runtime.end()) {
       ++count;
@@ -198,7 +206,7 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
   Parent().pidfd = static_cast<int>(
       ::syscall(SYS_pidfd_open, static_cast<pid_t>(header.parent_pid), 0));
   const pid_t self = static_cast<pid_t>(::gettid());
-  for (pid_t tid : Threads()) {
+  for (pid_t tid : Threads().value_or(std::vector<pid_t>())) {
     if (tid != self) RuntimeThreads().push_back(tid);
   }
   int exit_code = 0;
@@ -307,16 +315,23 @@ class Client {
 
   pid_t server_pid() const { return server_pid_; }
 
-  void StartReader() {
-    std::thread([this] { ReadReplies(); }).detach();
+  // An error when no thread can be created.
+  absl::Status StartReader() {
+    try {
+      std::thread([this] { ReadReplies(); }).detach();
+    } catch (const std::system_error& e) {
+      return ErrnoError(e.code().value(),
+                        "cannot start the fork server's reader thread");
+    }
+    return absl::OkStatus();
   }
 
-  pid_t Start(ChildEntry entry, const std::shared_ptr<ChildState>& state,
-              std::string_view payload, FdTable fds) {
+  absl::StatusOr<pid_t> Start(ChildEntry entry,
+                              const std::shared_ptr<ChildState>& state,
+                              std::string_view payload, FdTable fds) {
     if (fds.fds.size() > kMaxFds) {
-      throw std::system_error(
-          EMFILE, std::generic_category(),
-          "too many Connections and Queues for one Process");
+      return ErrnoError(EMFILE,
+                        "too many Connections and Queues for one Process");
     }
     Pending pending;
     pending.state = state;
@@ -324,8 +339,7 @@ class Client {
     {
       absl::MutexLock lock(&mu_);
       if (server_gone_) {
-        throw std::system_error(ECHILD, std::generic_category(),
-                                "the fork server has stopped");
+        return ErrnoError(ECHILD, "the fork server has stopped");
       }
       id = next_id_++;
       pending_[id] = &pending;
@@ -346,9 +360,8 @@ class Client {
     if (sent) mu_.Await(absl::Condition(&pending.done));
     pending_.erase(id);
     if (!sent || pending.error != 0) {
-      const int error = sent ? pending.error : ECHILD;
-      throw std::system_error(error, std::generic_category(),
-                              "cannot start the child process");
+      return ErrnoError(sent ? pending.error : ECHILD,
+                        "cannot start the child process");
     }
     return pending.pid;
   }
@@ -552,11 +565,6 @@ std::atomic<Client*> client{nullptr};
 
 void ShutdownAtExit() { ShutdownForkServer(); }
 
-Client& GetClient() {
-  EnsureForkServer();
-  return *client.load(std::memory_order_acquire);
-}
-
 }  // namespace
 
 std::optional<int> ChildState::ExitCode() const {
@@ -566,22 +574,25 @@ std::optional<int> ChildState::ExitCode() const {
   return WEXITSTATUS(*wait_status_);
 }
 
-void EnsureForkServer() {
-  if (client.load(std::memory_order_acquire) != nullptr) return;
-  const int threads = CountProgramThreads();
-  if (threads != 1) {
+absl::Status EnsureForkServer() {
+  if (client.load(std::memory_order_acquire) != nullptr) {
+    return absl::OkStatus();
+  }
+  const absl::StatusOr<int> threads = CountProgramThreads();
+  if (!threads.ok()) return threads.status();
+  if (*threads != 1) {
     pyconc::internal::Misuse(
         "RuntimeError",
         absl::StrCat(
             "the multiprocessing fork server must start while the program has "
             "one thread (it has ",
-            threads,
+            *threads,
             "): call pyconc::multiprocessing::StartForkServer() at the top of "
             "main, before any thread starts"));
   }
   int socks[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socks) != 0) {
-    throw std::system_error(errno, std::generic_category(), "socketpair");
+    return ErrnoError(errno, "cannot connect to the fork server: socketpair");
   }
   static const bool at_exit_registered = std::atexit(&ShutdownAtExit) == 0;
   (void)at_exit_registered;
@@ -593,26 +604,38 @@ void EnsureForkServer() {
     const int error = errno;
     ::close(socks[0]);
     ::close(socks[1]);
-    throw std::system_error(error, std::generic_category(), "fork");
+    return ErrnoError(error, "cannot start the fork server: fork");
   }
   if (pid == 0) {
     ::close(socks[0]);
     Serve(socks[1], mask);
   }
   ::close(socks[1]);
-  Client* started = new Client(socks[0], pid);
-  client.store(started, std::memory_order_release);
-  started->StartReader();
+  auto started = std::make_unique<Client>(socks[0], pid);
+  if (absl::Status status = started->StartReader(); !status.ok()) {
+    // The server sees its socket close and exits.
+    ::close(socks[0]);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+  client.store(started.release(), std::memory_order_release);
+  return absl::OkStatus();
 }
 
 void StartForkServerIfAlone() {
   if (client.load(std::memory_order_acquire) != nullptr) return;
-  if (CountProgramThreads() == 1) EnsureForkServer();
+  // A server that cannot start now is tried again, and its error answered, by
+  // the first Process::Start().
+  if (CountProgramThreads().value_or(0) == 1) (void)EnsureForkServer();
 }
 
-pid_t StartChild(ChildEntry entry, const std::shared_ptr<ChildState>& state,
-                 std::string_view payload, FdTable fds) {
-  return GetClient().Start(entry, state, payload, std::move(fds));
+absl::StatusOr<pid_t> StartChild(ChildEntry entry,
+                                 const std::shared_ptr<ChildState>& state,
+                                 std::string_view payload, FdTable fds) {
+  if (absl::Status status = EnsureForkServer(); !status.ok()) return status;
+  return client.load(std::memory_order_acquire)
+      ->Start(entry, state, payload, std::move(fds));
 }
 
 void SignalChild(pid_t pid, int signal) {

@@ -57,6 +57,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "multiprocessing/process/serialize.h"
@@ -131,16 +133,20 @@ class ChildState {
 
 // Starts the server unless it runs. Misuse (aborts) when the process already
 // has more than one thread: forking then is what the server exists to avoid.
-void EnsureForkServer();
+// Running out (no descriptor, process or thread left) is an OSError, e.g.
+// kResourceExhausted "OSError: [Errno 24] Too many open files: ...".
+absl::Status EnsureForkServer();
 // Starts the server if it does not run and the process still has one thread;
 // otherwise does nothing. For code about to start a helper thread of its own
 // (a Queue's feeder), so that a later Process can still start.
 void StartForkServerIfAlone();
-// Has the server fork a child that runs `entry(payload, fds)`; the descriptors
-// in `fds` are given to the child (and closed here). Sets and answers the
-// child's pid. Throws std::system_error when the child cannot be created.
-pid_t StartChild(ChildEntry entry, const std::shared_ptr<ChildState>& state,
-                 std::string_view payload, FdTable fds);
+// Has the server fork a child that runs `entry(payload, fds)` (starting the
+// server first if needed); the descriptors in `fds` are given to the child
+// (and closed here). Sets and answers the child's pid, or the OSError that
+// kept the child from being created.
+absl::StatusOr<pid_t> StartChild(ChildEntry entry,
+                                 const std::shared_ptr<ChildState>& state,
+                                 std::string_view payload, FdTable fds);
 // Sends `signal` to the child, unless it has already ended.
 void SignalChild(pid_t pid, int signal);
 // Python's atexit handler for multiprocessing: terminates the daemon children,

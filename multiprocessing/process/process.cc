@@ -29,21 +29,27 @@ void Process::CheckNotClosed() const {
     pyconc::internal::Misuse("ValueError", "process object is closed");
 }
 
-void Process::Start() {
+absl::Status Process::Start() {
   CheckNotClosed();
   if (state_ != nullptr) {
     pyconc::internal::Misuse("RuntimeError", "cannot start a process twice");
   }
+  if (!start_error_.ok()) return start_error_;
   auto state =
       std::make_shared<internal::ChildState>(name_, identity_, daemon_);
-  const pid_t pid =
+  const absl::StatusOr<pid_t> pid =
       internal::StartChild(entry_, state, payload_, std::move(fds_));
+  if (!pid.ok()) {
+    start_error_ = pid.status();
+    return start_error_;
+  }
   state_ = std::move(state);
   payload_.clear();
   // A pidfd polls readable when the child ends. If it has ended and been
   // reaped already, an eventfd that is readable for ever stands in.
-  sentinel_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  sentinel_.reset(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
   if (!sentinel_.valid()) sentinel_.reset(::eventfd(1, EFD_CLOEXEC));
+  return absl::OkStatus();
 }
 
 int Process::sentinel() const {
@@ -140,7 +146,7 @@ std::optional<ProcessHandle> ParentProcess() {
   return ProcessHandle(parent.name, parent.pid, nullptr, parent.pidfd);
 }
 
-void StartForkServer() { internal::EnsureForkServer(); }
+absl::Status StartForkServer() { return internal::EnsureForkServer(); }
 
 int CpuCount() {
   const long count = ::sysconf(_SC_NPROCESSORS_ONLN);

@@ -63,6 +63,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "multiprocessing/process/fork_server.h"
 #include "multiprocessing/process/serialize.h"
@@ -147,11 +148,17 @@ class Process {
       ProcessOptions options, F target, const Args&... args)
       : Process(std::move(options),
                 &internal::RunTarget<F, std::decay_t<Args>...>) {
-    if constexpr (std::is_pointer_v<F>) {
-      payload_ = internal::Serialize(&fds_, reinterpret_cast<uint64_t>(target),
-                                     args...);
-    } else {
-      payload_ = internal::Serialize(&fds_, args...);
+    // Python pickles at start(): a failure here is what Start() answers.
+    try {
+      if constexpr (std::is_pointer_v<F>) {
+        payload_ = internal::Serialize(
+            &fds_, reinterpret_cast<uint64_t>(target), args...);
+      } else {
+        payload_ = internal::Serialize(&fds_, args...);
+      }
+    } catch (const std::exception& e) {
+      start_error_ = internal::SerializeError(e);
+      fds_.fds.clear();
     }
   }
 
@@ -160,8 +167,13 @@ class Process {
   ~Process() = default;
 
   // Python's start(): the child begins running the target. Starting twice is
-  // misuse. Throws std::system_error when no child can be created.
-  void Start();
+  // misuse. When no child can be created, answers the OSError (Python's
+  // start() raises it), e.g. kResourceExhausted "OSError: [Errno 24] Too many
+  // open files: ..." when the descriptors given to the child cannot be
+  // duplicated; arguments that could not be serialized answer
+  // pickle.PicklingError. A Process whose Start() failed is not started and
+  // keeps answering that error (make a new one to try again).
+  absl::Status Start();
 
   // Python's join(): waits until the child has ended.
   void Join() const;
@@ -207,6 +219,8 @@ class Process {
   const internal::ChildEntry entry_;
   std::string payload_;
   internal::FdTable fds_;
+  // Why Start() cannot (or could not) start the child; ok until then.
+  absl::Status start_error_;
   std::shared_ptr<internal::ChildState> state_;  // Set by Start().
   internal::UniqueFd sentinel_;                  // Set by Start().
   bool closed_ = false;
@@ -253,8 +267,10 @@ std::optional<ProcessHandle> ParentProcess();
 
 // Starts the fork server now, while the program has one thread (see the top of
 // this file); a no-op when it runs. Python's set_start_method("forkserver")
-// with forkserver.ensure_running(). Misuse once other threads run.
-void StartForkServer();
+// with forkserver.ensure_running(). Misuse once other threads run. Running
+// out (of descriptors, processes) is an OSError with the errno's text, e.g.
+// kResourceExhausted "OSError: [Errno 24] Too many open files: ...".
+absl::Status StartForkServer();
 
 // Python's os.cpu_count(): the number of processors online.
 int CpuCount();

@@ -1,11 +1,14 @@
 #include "multiprocessing/process/serialize.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/errors.h"
 #include "cereal/details/helpers.hpp"
 
 namespace pyconc::multiprocessing::internal {
@@ -33,11 +36,21 @@ int ExportFd(int fd) {
         "argument of Process or a pool's initializer, not inside a message");
   }
   const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) {
-    throw cereal::Exception(absl::StrCat("cannot duplicate descriptor ", fd));
-  }
+  if (copy < 0) throw FdExportError(errno, fd);
   current_table->fds.emplace_back(copy);
   return static_cast<int>(current_table->fds.size()) - 1;
+}
+
+FdExportError::FdExportError(int error, int fd)
+    : cereal::Exception(absl::StrCat("cannot duplicate descriptor ", fd,
+                                     " for another process")),
+      error_(error) {}
+
+absl::Status SerializeError(const std::exception& e) {
+  if (const auto* fd_error = dynamic_cast<const FdExportError*>(&e)) {
+    return ErrnoError(fd_error->error(), fd_error->what());
+  }
+  return MakeError(PythonError::kPicklingError, e.what());
 }
 
 UniqueFd ImportFd(int index) {

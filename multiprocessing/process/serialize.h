@@ -103,8 +103,20 @@ class FdScope {
 
 // While serializing: duplicates `fd` into the current table and returns its
 // index. Throws cereal::Exception when there is no table (a Connection or Queue
-// sent through a Connection or Queue, which pyconc does not support).
+// sent through a Connection or Queue, which pyconc does not support), and
+// FdExportError when the process has no descriptor left for the copy.
 int ExportFd(int fd);
+
+// What ExportFd() throws when the kernel refuses the copy: carries the errno
+// out of cereal, so that the caller answers an OSError, not a PicklingError.
+class FdExportError : public cereal::Exception {
+ public:
+  FdExportError(int error, int fd);
+  int error() const { return error_; }
+
+ private:
+  int error_;
+};
 // While deserializing: takes the descriptor at `index` out of the current
 // table. Throws cereal::Exception for an index that is not there.
 UniqueFd ImportFd(int index);
@@ -235,6 +247,11 @@ class PicklingError : public std::runtime_error {
       : std::runtime_error("pickle.PicklingError: " + what) {}
 };
 
+// The status for what Serialize() threw: an OSError with the errno's text for
+// FdExportError (no descriptor left), else pickle.PicklingError
+// (kInvalidArgument).
+absl::Status SerializeError(const std::exception& e);
+
 // Serialize() for one value that travels without descriptors, with a failure
 // as Python's pickle.PicklingError (kInvalidArgument).
 template <typename T>
@@ -242,7 +259,7 @@ absl::StatusOr<std::string> Encode(const T& value) {
   try {
     return Serialize(nullptr, value);
   } catch (const std::exception& e) {
-    return MakeError(PythonError::kPicklingError, e.what());
+    return SerializeError(e);
   }
 }
 

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   const absl::Duration parallel = pyconc::cli::Measure([&] {
     for (int i = 0; i < FLAGS_processes; ++i) {
       processes.emplace_back(&Worker, i, FLAGS_limit, results);
-      processes.back().Start();
+      pyconc::cli::ExitIfError(processes.back().Start());
     }
     // Put() hands the item to the kernel before the child exits, so after
     // Join() every result that will ever come is in the queue: no hang when a

@@ -82,7 +82,7 @@ Outcome Run(bool locked) {
   for (int p = 0; p < FLAGS_processes; ++p) {
     children.emplace_back(&Child, counter, lock, start, FLAGS_increments,
                           FLAGS_window_us, locked);
-    children.back().Start();
+    pyconc::cli::ExitIfError(children.back().Start());
   }
   for (Process& child : children) {
     child.Join();
@@ -134,6 +134,6 @@ int main(int argc, char** argv) {
   pyconc::cli::CheckFlagRange("processes", FLAGS_processes, 2, 8);
   pyconc::cli::CheckFlagRange("increments", FLAGS_increments, 1, 2000);
   pyconc::cli::CheckFlagRange("window_us", FLAGS_window_us, 0, 50);
-  pyconc::multiprocessing::StartForkServer();
+  pyconc::cli::ExitIfError(pyconc::multiprocessing::StartForkServer());
   return pyconc::multiprocessing::Main();
 }

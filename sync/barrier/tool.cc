@@ -36,17 +36,16 @@ int Main() {
       FLAGS_rounds, std::vector<absl::Duration>(FLAGS_parties));
   std::deque<threading::Thread> threads;
   for (int i = 0; i < FLAGS_parties; ++i) {
-    threads
-        .emplace_back([&, i] {
-          for (int round = 0; round < FLAGS_rounds; ++round) {
-            absl::SleepFor(absl::Milliseconds(FLAGS_step_ms) *
-                           (i + 1));  // Its work.
-            const absl::Time arrived = absl::Now();
-            if (!barrier.Wait().ok()) return;
-            waited[round][i] = absl::Now() - arrived;
-          }
-        })
-        .Start();
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < FLAGS_rounds; ++round) {
+        absl::SleepFor(absl::Milliseconds(FLAGS_step_ms) *
+                       (i + 1));  // Its work.
+        const absl::Time arrived = absl::Now();
+        if (!barrier.Wait().ok()) return;
+        waited[round][i] = absl::Now() - arrived;
+      }
+    });
+    pyconc::cli::ExitIfError(threads.back().Start());
   }
   for (threading::Thread& thread : threads) thread.Join();
 

@@ -38,14 +38,13 @@ int Main() {
   std::vector<Report> reports(FLAGS_workers);
   std::deque<threading::Thread> workers;
   for (int i = 0; i < FLAGS_workers; ++i) {
-    workers
-        .emplace_back([&start, &report = reports[i]] {
-          const absl::Time began = absl::Now();
-          start.Wait();
-          report.woke = absl::Now();
-          report.waited = report.woke - began;
-        })
-        .Start();
+    workers.emplace_back([&start, &report = reports[i]] {
+      const absl::Time began = absl::Now();
+      start.Wait();
+      report.woke = absl::Now();
+      report.waited = report.woke - began;
+    });
+    pyconc::cli::ExitIfError(workers.back().Start());
   }
   absl::SleepFor(
       absl::Milliseconds(FLAGS_delay_ms));  // The main thread's preparation.

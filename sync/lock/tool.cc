@@ -46,11 +46,10 @@ Outcome Run(const std::function<void()>& increment,
   {
     std::deque<threading::Thread> threads;
     for (int t = 0; t < FLAGS_threads; ++t) {
-      threads
-          .emplace_back([&] {
-            for (int64_t i = 0; i < FLAGS_increments; ++i) increment();
-          })
-          .Start();
+      threads.emplace_back([&] {
+        for (int64_t i = 0; i < FLAGS_increments; ++i) increment();
+      });
+      pyconc::cli::ExitIfError(threads.back().Start());
     }
     for (threading::Thread& thread : threads) thread.Join();
   }

@@ -40,17 +40,15 @@ int Main() {
     std::deque<threading::Thread> jobs;
     for (int i = 0; i < FLAGS_jobs; ++i) {
       jobs.emplace_back([&] {
-            Guard permit(permits);
-            const int now = running.fetch_add(1) + 1;
-            int most = most_running.load();
-            while (now > most &&
-                   !most_running.compare_exchange_weak(most, now)) {
-            }
-            absl::SleepFor(
-                absl::Milliseconds(FLAGS_job_ms));  // The job's work.
-            running.fetch_sub(1);
-          })
-          .Start();
+        Guard permit(permits);
+        const int now = running.fetch_add(1) + 1;
+        int most = most_running.load();
+        while (now > most && !most_running.compare_exchange_weak(most, now)) {
+        }
+        absl::SleepFor(absl::Milliseconds(FLAGS_job_ms));  // The job's work.
+        running.fetch_sub(1);
+      });
+      pyconc::cli::ExitIfError(jobs.back().Start());
     }
     for (threading::Thread& job : jobs) job.Join();
   }

@@ -42,7 +42,7 @@ struct Outcome {
 Outcome Measure(threading::Thread& worker,
                 const std::function<void()>& request_stop,
                 const std::atomic<int>& steps) {
-  worker.Start();
+  pyconc::cli::ExitIfError(worker.Start());
   absl::SleepFor(absl::Milliseconds(FLAGS_run_ms));
   const absl::Time requested = absl::Now();
   request_stop();

@@ -32,8 +32,8 @@ int Main() {
   std::atomic<int> cancelled_calls{0};
   Timer fires(delay, [&] { fired_at = absl::Now(); });
   Timer cancelled(delay, [&] { cancelled_calls.fetch_add(1); });
-  fires.Start();
-  cancelled.Start();
+  pyconc::cli::ExitIfError(fires.Start());
+  pyconc::cli::ExitIfError(cancelled.Start());
   absl::SleepFor(absl::Milliseconds(FLAGS_cancel_after_ms));
   const absl::Duration cancel_at = absl::Now() - start;
   cancelled.Cancel();

@@ -134,7 +134,7 @@ TYPED_TEST(KindTest, Join) {
           if (x < 0) return;
         }
       });
-      workers.back().Start();
+      EXPECT_TRUE(workers.back().Start().ok());
     }
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(q.Put(i).ok());
     q.Join();
@@ -254,7 +254,7 @@ TEST(SimpleQueueTest, ManyThreads) {
       results.insert(results.end(), mine.begin(), mine.end());
     });
   }
-  for (Thread& thread : threads) thread.Start();
+  for (Thread& thread : threads) EXPECT_TRUE(thread.Start().ok());
   for (Thread& thread : threads) thread.Join();
   std::sort(results.begin(), results.end());
   ASSERT_EQ(results.size(), size_t{kItems});

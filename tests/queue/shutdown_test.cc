@@ -65,7 +65,7 @@ class ShutdownTest : public ::testing::Test {
   template <typename F>
   void Spawn(F f) {
     threads_.emplace_back(f);
-    threads_.back().Start();
+    EXPECT_TRUE(threads_.back().Start().ok());
   }
   void JoinAll() {
     for (Thread& thread : threads_) thread.Join();
@@ -213,7 +213,7 @@ void AllMethodsInManyThreads(bool immediate) {
       });
     }
   }
-  for (Thread& thread : threads) thread.Start();
+  for (Thread& thread : threads) EXPECT_TRUE(thread.Start().ok());
   for (Thread& thread : threads) thread.Join();
   EXPECT_GT(writers_stopped.load(), 0);
   EXPECT_EQ(readers_stopped.load(), kReaders);
@@ -292,7 +292,7 @@ TYPED_TEST(ShutdownTest, Join) {
         q.Join();
         ++joined;
       }));
-      joiners.back()->Start();
+      EXPECT_TRUE(joiners.back()->Start().ok());
     }
     std::unique_ptr<Thread> getter;
     if (!immediate) {
@@ -301,7 +301,7 @@ TYPED_TEST(ShutdownTest, Join) {
         ASSERT_TRUE(q.Get().ok());
         q.TaskDone();
       });
-      getter->Start();
+      EXPECT_TRUE(getter->Start().ok());
     }
     q.Shutdown(immediate);
     go.Notify();
@@ -326,8 +326,8 @@ TYPED_TEST(ShutdownTest, PutJoin) {
       q.Join();
       ++ok;
     });
-    putter.Start();
-    joiner.Start();
+    EXPECT_TRUE(putter.Start().ok());
+    EXPECT_TRUE(joiner.Start().ok());
     EXPECT_EQ(q.unfinished_tasks(), 1);
     q.Shutdown(immediate);
     go.Notify();
@@ -363,7 +363,7 @@ TYPED_TEST(ShutdownTest, PendingGet) {
   TypeParam q;
   absl::StatusOr<std::string> result;
   Thread getter([&] { result = q.Get(); });
-  getter.Start();
+  EXPECT_TRUE(getter.Start().ok());
   q.Shutdown(/*immediate=*/false);
   ASSERT_TRUE(getter.Join(absl::Seconds(10)));
   EXPECT_TRUE(IsShutDown(result.status()));
@@ -384,7 +384,7 @@ TYPED_TEST(ShutdownTest, WakesEveryBlockedGetterAndPutter) {
         if (IsShutDown(full.Put("y"))) ++shut_down;
       });
     }
-    for (Thread& thread : threads) thread.Start();
+    for (Thread& thread : threads) EXPECT_TRUE(thread.Start().ok());
     for (Thread& thread : threads) EXPECT_FALSE(thread.Join(kStillBlocked));
     EXPECT_EQ(shut_down.load(), 0);
     empty.Shutdown(immediate);
@@ -404,7 +404,7 @@ TYPED_TEST(ShutdownTest, ImmediateWakesJoin) {
   ASSERT_TRUE(q.Put("a").ok());
   ASSERT_TRUE(q.Put("b").ok());
   Thread joiner([&] { q.Join(); });
-  joiner.Start();
+  EXPECT_TRUE(joiner.Start().ok());
   EXPECT_FALSE(joiner.Join(kStillBlocked));
   q.Shutdown(/*immediate=*/true);
   joiner.Join();

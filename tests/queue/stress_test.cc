@@ -54,8 +54,8 @@ void Stress(int64_t items, int64_t maxsize, int producers = kProducers,
       checksum += sum;
     });
   }
-  for (Thread& thread : consumer_threads) thread.Start();
-  for (Thread& thread : producer_threads) thread.Start();
+  for (Thread& thread : consumer_threads) EXPECT_TRUE(thread.Start().ok());
+  for (Thread& thread : producer_threads) EXPECT_TRUE(thread.Start().ok());
   for (Thread& thread : producer_threads) thread.Join();
   q.Join();
   EXPECT_EQ(q.unfinished_tasks(), 0);
@@ -100,7 +100,7 @@ TEST(StressTest, SimpleQueue) {
       for (int64_t x; (x = *q.Get()) >= 0;) seen[x].fetch_add(1);
     });
   }
-  for (Thread& thread : threads) thread.Start();
+  for (Thread& thread : threads) EXPECT_TRUE(thread.Start().ok());
   for (Thread& thread : threads) thread.Join();
   int64_t wrong = 0;
   for (int64_t i = 0; i < kItems; ++i) wrong += seen[i].load() != 1;

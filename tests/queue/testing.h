@@ -27,7 +27,7 @@ void ExpectBlocksUntil(Blocking blocking, Trigger trigger) {
     blocking();
     returned.Notify();
   });
-  thread.Start();
+  EXPECT_TRUE(thread.Start().ok());
   EXPECT_FALSE(returned.WaitForNotificationWithTimeout(kStillBlocked))
       << "the blocking call returned before the trigger ran";
   trigger();

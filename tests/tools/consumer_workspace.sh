@@ -44,7 +44,7 @@ BUILD
 write queue @pyconc//queue queue/queue.h '
   pyconc::queue::Queue<int> q;
   pyconc::threading::Thread producer({}, [&] { (void)q.Put(42); });
-  producer.Start();
+  if (!producer.Start().ok()) return 1;
   std::printf("queue %d\n", *q.Get());
   producer.Join();
   return 0;'

@@ -41,7 +41,7 @@ int RunChild(bool daemon) {
   pyconc::threading::Thread worker({.name = "worker", .daemon = daemon}, [] {
     absl::SleepFor(absl::Milliseconds(FLAGS_busy_ms));
   });
-  worker.Start();
+  pyconc::cli::ExitIfError(worker.Start());
   return 0;
 }
 

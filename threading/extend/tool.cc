@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   if (hashers.empty()) pyconc::cli::Fail("--files names no file");
 
   const absl::Duration elapsed = pyconc::cli::Measure([&hashers] {
-    for (auto& hasher : hashers) hasher->Start();
+    for (auto& hasher : hashers) pyconc::cli::ExitIfError(hasher->Start());
     for (auto& hasher : hashers) hasher->Join();
   });
 

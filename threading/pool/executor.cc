@@ -45,6 +45,16 @@ std::string DefaultPrefix() {
 
 }  // namespace
 
+namespace internal {
+
+void CheckBuffersize(const std::optional<int>& buffersize) {
+  if (buffersize.has_value() && *buffersize < 1) {
+    pyconc::internal::Misuse("ValueError", "buffersize must be None or > 0");
+  }
+}
+
+}  // namespace internal
+
 ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
     : max_workers_(CheckedMaxWorkers(options.max_workers)),
       thread_name_prefix_(options.thread_name_prefix.empty()
@@ -68,18 +78,17 @@ absl::Status ThreadPoolExecutor::Enqueue(internal::WorkItem* item) {
       if ((left & (kShutdownBit | kBrokenBit)) != 0) self->WakeOneIfSleeping();
     }
   } leave{this};
-  if ((gate & kBrokenBit) != 0) {
-    return MakeError(PythonError::kBrokenExecutor, kBrokenMessage);
-  }
-  if ((gate & kShutdownBit) != 0) {
-    return MakeError(PythonError::kRuntimeError, kShutdownMessage);
+  if ((gate & (kBrokenBit | kShutdownBit)) != 0) {
+    item->Abandon(nullptr);
+    return (gate & kBrokenBit) != 0
+               ? MakeError(PythonError::kBrokenExecutor, kBrokenMessage)
+               : MakeError(PythonError::kRuntimeError, kShutdownMessage);
   }
   queue_.Push(item);
   if (num_threads_.load(std::memory_order_acquire) < max_workers_) {
-    AdjustThreadCount();
-  } else {
-    WakeOneIfSleeping();
+    return AdjustThreadCount();
   }
+  WakeOneIfSleeping();
   return absl::OkStatus();
 }
 
@@ -93,7 +102,7 @@ void ThreadPoolExecutor::WakeOneIfSleeping() {
   work_available_.Signal();
 }
 
-void ThreadPoolExecutor::AdjustThreadCount() {
+absl::Status ThreadPoolExecutor::AdjustThreadCount() {
   absl::MutexLock lock(&mu_);
   // An idle worker takes the call; otherwise start one, if there is room.
   if (idle_tokens_ > 0) {
@@ -106,13 +115,9 @@ void ThreadPoolExecutor::AdjustThreadCount() {
             .name = absl::StrCat(thread_name_prefix_, "_", threads_.size()),
             .daemon = true},
         [this] { WorkerMain(); });
-    try {
-      threads_.back().Start();
-    } catch (...) {
-      // Python's "can't start new thread"; the call stays queued for the
-      // workers there are.
+    if (absl::Status status = threads_.back().Start(); !status.ok()) {
       threads_.pop_back();
-      throw;
+      return status;
     }
     num_threads_.store(static_cast<int>(threads_.size()),
                        std::memory_order_release);
@@ -122,6 +127,7 @@ void ThreadPoolExecutor::AdjustThreadCount() {
     ++wake_tokens_;
     work_available_.Signal();
   }
+  return absl::OkStatus();
 }
 
 void ThreadPoolExecutor::WorkerMain() {
@@ -217,15 +223,17 @@ void ThreadPoolExecutor::Shutdown(ShutdownOptions options) {
   }
   // From here on the queue only shrinks, and threads_ only grew before.
   AwaitNoSubmitInFlight();
-  if (options.cancel_futures) {
-    for (internal::WorkItem* item : queue_.Drain()) item->Abandon(nullptr);
-  }
-  if (!options.wait) return;
   std::vector<threading::ThreadRef> threads;
   {
     absl::MutexLock lock(&mu_);
     threads.assign(threads_.begin(), threads_.end());
   }
+  // With no worker (none could be started), nothing will ever take the
+  // queued calls, which their Submit()s cancelled: release them.
+  if (options.cancel_futures || threads.empty()) {
+    for (internal::WorkItem* item : queue_.Drain()) item->Abandon(nullptr);
+  }
+  if (!options.wait) return;
   for (const threading::ThreadRef& thread : threads) thread.Join();
 }
 

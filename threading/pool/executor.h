@@ -66,6 +66,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "base/misuse.h"
 #include "threading/pool/future.h"
 #include "threading/pool/map_results.h"
 #include "threading/pool/work_queue.h"
@@ -103,7 +104,10 @@ class ThreadPoolExecutor {
 
   // Python's submit(fn, *args): schedules fn(args...) (decayed copies, moved
   // into the call) and returns its Future. After Shutdown(): FailedPrecondition
-  // "RuntimeError: ..."; when broken: Unavailable "BrokenExecutor: ...".
+  // "RuntimeError: ..."; when broken: Unavailable "BrokenExecutor: ..."; when
+  // the call needs a new worker and the OS cannot create a thread, the
+  // status Thread::Start() answered ("RuntimeError: can't start new thread
+  // ..."), and the call does not run (Python's stays queued).
   template <typename F, typename... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
       absl::StatusOr<
@@ -117,37 +121,62 @@ class ThreadPoolExecutor {
     };
     auto* task = new internal::Task<R, decltype(call)>(std::move(call));
     Future<R> future(task);  // Adopts the Future's reference.
-    if (absl::Status status = Enqueue(task); !status.ok()) {
-      task->Unref();  // The queue's reference.
+    // A refused call is cancelled, and so is one that no worker could be
+    // started for, unless a worker took it meanwhile: an error means the call
+    // never runs.
+    if (absl::Status status = Enqueue(task); !status.ok() && future.Cancel()) {
       return status;
     }
     return future;
   }
 
-  // Python's map(fn, inputs, timeout): submits fn(input) for every input at
-  // once and yields the results in input order. A call's exception is rethrown
-  // when its item is reached; at the timeout (counted from this call) the last
-  // item is DeadlineExceeded "TimeoutError" and the unfinished calls are
-  // cancelled, as they are when the range is destroyed early. One iterable
-  // only (zip several yourself).
+  // Python's map(fn, *iterables, timeout, buffersize): fn(x, y, ...) for the
+  // elements of the ranges in lockstep, ending with the shortest (as zip()),
+  // yielding the results in input order. Every call is submitted at once, or
+  // with `buffersize` that many ahead of the reader (see MapOptions). A
+  // call's exception is rethrown when its item is reached; at the timeout
+  // (counted from this call) the last item is DeadlineExceeded "TimeoutError"
+  // and the unfinished calls are cancelled, as they are when the range is
+  // destroyed early. The options come last:
+  //   pool.Map(fn, xs, {.timeout = absl::Seconds(5)})
+  //   pool.Map(fn, xs, ys, MapOptions{.buffersize = 4})
   template <typename F, typename Range>
-  auto Map(const F& fn, const Range& inputs, MapOptions options = {})
-      -> MapResults<std::invoke_result_t<
-          const F&, decltype(*std::begin(std::declval<const Range&>()))>> {
-    using R =
-        std::invoke_result_t<const F&, decltype(*std::begin(
-                                           std::declval<const Range&>()))>;
-    const absl::Time deadline = absl::Now() + options.timeout;
-    std::vector<Future<R>> futures;
-    for (const auto& input : inputs) {
-      absl::StatusOr<Future<R>> future = Submit(fn, input);
-      if (!future.ok()) {
-        for (const Future<R>& f : futures) f.Cancel();
-        return MapResults<R>(future.status());
-      }
-      futures.push_back(*std::move(future));
-    }
-    return MapResults<R>(std::move(futures), deadline);
+  auto Map(const F& fn, Range&& inputs, MapOptions options = {}) {
+    return MapZipped(options, fn, std::forward<Range>(inputs));
+  }
+  template <typename F, typename Range1, typename Range2, typename... More>
+  requires(!std::is_same_v<std::decay_t<Range2>, MapOptions>) auto Map(
+      const F& fn, Range1&& first, Range2&& second, More&&... more) {
+    return internal::WithTrailingOptions<MapOptions>(
+        [&](const MapOptions& options, auto&&... ranges) {
+          return MapZipped(options, fn,
+                           std::forward<decltype(ranges)>(ranges)...);
+        },
+        std::forward<Range1>(first), std::forward<Range2>(second),
+        std::forward<More>(more)...);
+  }
+
+  // Like Map(), but yields each result as soon as its call finishes (the
+  // thread-pool twin of the process pool's MapUnordered, Python's
+  // Pool.imap_unordered()); every call is submitted at once (buffersize is
+  // misuse here). Options last, as for Map().
+  template <typename F, typename... Args>
+  auto MapUnordered(const F& fn, Args&&... args) {
+    return internal::WithTrailingOptions<MapOptions>(
+        [&](const MapOptions& options, auto&&... ranges) {
+          if (options.buffersize.has_value()) {
+            pyconc::internal::Misuse("ValueError",
+                                     "MapUnordered() takes no buffersize");
+          }
+          using Zip = decltype(internal::Zip(
+              std::forward<decltype(ranges)>(ranges)...));
+          using R = typename Zip::template Result<std::decay_t<F>>;
+          return MapUnorderedResults<R>::Start(
+              NextCall<R>(fn, std::make_shared<Zip>(
+                                  std::forward<decltype(ranges)>(ranges)...)),
+              absl::Now() + options.timeout);
+        },
+        std::forward<Args>(args)...);
   }
 
   // Python's shutdown(wait, cancel_futures): refuses new calls; with
@@ -168,9 +197,37 @@ class ThreadPoolExecutor {
   static constexpr uint64_t kBrokenBit = 2;
   static constexpr uint64_t kOneSubmit = 4;
 
+  // Queues `item`, taking the queue's reference (dropped at once when the
+  // call is refused). An error after the item was queued means no worker
+  // could be started for it; it stays queued.
+  // Map() over the zipped ranges.
+  template <typename F, typename... Ranges>
+  auto MapZipped(const MapOptions& options, const F& fn, Ranges&&... inputs) {
+    using Zip = decltype(internal::Zip(std::forward<Ranges>(inputs)...));
+    using R = typename Zip::template Result<std::decay_t<F>>;
+    const absl::Time deadline = absl::Now() + options.timeout;
+    return MapResults<R>::Start(
+        NextCall<R>(fn, std::make_shared<Zip>(std::forward<Ranges>(inputs)...)),
+        deadline, options.buffersize);
+  }
+
+  // Submits fn(the next elements of `zip`), a chunk of one call.
+  template <typename R, typename F, typename Zip>
+  internal::NextChunk<R> NextCall(const F& fn, std::shared_ptr<Zip> zip) {
+    return [this, fn, zip = std::move(zip)]()
+               -> std::optional<absl::StatusOr<std::vector<Future<R>>>> {
+      if (zip->Done()) return std::nullopt;
+      absl::StatusOr<Future<R>> future =
+          zip->Take([&](auto&&... args) { return Submit(fn, args...); });
+      if (!future.ok()) return future.status();
+      return std::vector<Future<R>>{*std::move(future)};
+    };
+  }
+
   absl::Status Enqueue(internal::WorkItem* item);
-  // Python's _adjust_thread_count().
-  void AdjustThreadCount() ABSL_LOCKS_EXCLUDED(mu_);
+  // Python's _adjust_thread_count(): an error when a needed worker could not
+  // be started.
+  absl::Status AdjustThreadCount() ABSL_LOCKS_EXCLUDED(mu_);
   void WakeOneIfSleeping() ABSL_LOCKS_EXCLUDED(mu_);
   void WorkerMain();
   // The next call: spins briefly when the queue is empty, as a submitter

@@ -36,7 +36,7 @@ absl::Duration TimeThreads(int count) {
   return pyconc::cli::Measure([count] {
     for (int i = 0; i < count; ++i) {
       pyconc::threading::Thread thread([] {});
-      thread.Start();
+      pyconc::cli::ExitIfError(thread.Start());
       thread.Join();
     }
   });
@@ -67,7 +67,7 @@ int64_t ShowThreadSharesMemory() {
     thread_native_id = pyconc::threading::GetNativeId();
     shared_value = 42;
   });
-  writer.Start();
+  pyconc::cli::ExitIfError(writer.Start());
   writer.Join();
   std::printf(
       "  thread  pid=%d tid=%lld set shared_value = 42;  main now reads %lld\n",

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
       const int64_t begin = i * slice;
       const int64_t end = std::min(FLAGS_limit, begin + slice);
       threads.emplace_back(&CountPrimes, begin, end, i == FLAGS_fail_slice);
-      threads.back().Start();
+      pyconc::cli::ExitIfError(threads.back().Start());
     }
     for (auto& thread : threads) {
       try {

@@ -6,7 +6,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -84,18 +83,14 @@ absl::Status ScrapeWithThreads(const std::vector<std::string>& symbols,
     threads.emplace_back(
         threading::ThreadOptions{.name = absl::StrCat("scraper-", i + 1)},
         [&] { Work(symbols, options, work, quotes); });
-    try {
-      threads.back().Start();
-    } catch (const std::system_error&) {
-      // The threads already running take the whole list between them.
+    if (absl::Status status = threads.back().Start(); !status.ok()) {
       threads.pop_back();
+      // The threads already running take the whole list between them.
+      if (threads.empty()) return status;
       break;
     }
   }
   for (threading::Thread& thread : threads) thread.Join();
-  if (threads.empty() && count > 0) {
-    return absl::ResourceExhaustedError("could not start a thread");
-  }
   return absl::OkStatus();
 }
 

@@ -319,17 +319,21 @@ absl::StatusOr<std::unique_ptr<QuoteServer>> QuoteServer::Start(
   std::unique_ptr<QuoteServer> server(new QuoteServer(options, listener, wake));
   server->port_ = ntohs(address.sin_port);
   QuoteServer* self = server.get();
-  server->reader_ = std::make_unique<threading::Thread>(
+  // A thread that cannot start is dropped at once, so that Stop() (run by the
+  // destructor on the way out) joins only the started ones.
+  auto reader = std::make_unique<threading::Thread>(
       threading::ThreadOptions{.name = "quote-reader", .daemon = true},
       [self] { self->Read(); });
-  server->reader_->Start();
+  if (absl::Status status = reader->Start(); !status.ok()) return status;
+  server->reader_ = std::move(reader);
   server->workers_.reserve(options.threads);
   for (int i = 0; i < options.threads; ++i) {
-    server->workers_.push_back(std::make_unique<threading::Thread>(
+    auto worker = std::make_unique<threading::Thread>(
         threading::ThreadOptions{.name = absl::StrCat("quote-worker-", i),
                                  .daemon = true},
-        [self] { self->Work(); }));
-    server->workers_.back()->Start();
+        [self] { self->Work(); });
+    if (absl::Status status = worker->Start(); !status.ok()) return status;
+    server->workers_.push_back(std::move(worker));
   }
   return server;
 }

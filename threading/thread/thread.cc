@@ -9,25 +9,32 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <system_error>
-#include <thread>
 #include <typeinfo>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/errors.h"
 #include "base/misuse.h"
 #include "base/report.h"
 #include "sync/local/local.h"
 
 namespace pyconc::threading {
+namespace {
+
+// What Start() makes pthread_create() fail with, for tests; 0 normally.
+std::atomic<int> injected_create_error{0};
+
+}  // namespace
+
 namespace internal {
 
 // What every handle of one thread shares. Outlives the thread and its Thread
 // object.
 class ThreadState : public std::enable_shared_from_this<ThreadState> {
  public:
-  enum class Phase { kNew, kStarted, kFinished };
+  // kFailed: Start() could not create the thread.
+  enum class Phase { kNew, kStarted, kFinished, kFailed };
 
   ThreadState(std::string name, bool daemon, bool dummy)
       : dummy_(dummy), name_(std::move(name)), daemon_(daemon) {}
@@ -78,6 +85,10 @@ class ThreadState : public std::enable_shared_from_this<ThreadState> {
     absl::MutexLock lock(&mu_);
     phase_ = Phase::kFinished;
   }
+  void MarkFailed() {
+    absl::MutexLock lock(&mu_);
+    phase_ = Phase::kFailed;
+  }
 
   // The ids wait for a started thread to publish them, so they are valid right
   // after Start() returns, as in Python (whose start() waits for the thread).
@@ -119,6 +130,10 @@ class ThreadState : public std::enable_shared_from_this<ThreadState> {
   uint64_t ident_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t native_id_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+void SetThreadCreateErrorForTesting(int error) {
+  injected_create_error.store(error, std::memory_order_relaxed);
+}
 
 }  // namespace internal
 
@@ -273,7 +288,9 @@ bool ThreadRef::IsAlive() const {
 void ThreadRef::Join() const { Join(absl::InfiniteDuration()); }
 
 bool ThreadRef::Join(absl::Duration timeout) const {
-  if (state_->phase() == ThreadState::Phase::kNew) {
+  if (const ThreadState::Phase phase = state_->phase();
+      phase == ThreadState::Phase::kNew ||
+      phase == ThreadState::Phase::kFailed) {
     pyconc::internal::Misuse("RuntimeError",
                              "cannot join thread before it is started");
   }
@@ -307,7 +324,7 @@ Thread::~Thread() {
   }
 }
 
-void Thread::Start() {
+absl::Status Thread::Start() {
   if (!state()->MarkStarted()) {
     pyconc::internal::Misuse("RuntimeError",
                              "threads can only be started once");
@@ -316,19 +333,33 @@ void Thread::Start() {
       std::atexit(&JoinNonDaemonThreadsAtExit) == 0;
   (void)exit_handler_installed;
   Registry::Get().Add(state());
-  try {
-    std::thread(&Thread::Bootstrap, state(), std::move(target_),
-                runs_subclass_ ? this : nullptr)
-        .detach();
-  } catch (const std::system_error&) {
-    Registry::Get().Remove(*state());
-    state()->MarkFinished();
-    throw;
+  auto* start = new StartArgs{state(), std::move(target_),
+                              runs_subclass_ ? this : nullptr};
+  int error = injected_create_error.load(std::memory_order_relaxed);
+  if (error == 0) {
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    error = pthread_create(&thread, &attributes, &Thread::Bootstrap, start);
+    pthread_attr_destroy(&attributes);
   }
+  if (error == 0) return absl::OkStatus();
+  delete start;
+  Registry::Get().Remove(*state());
+  state()->MarkFailed();
+  // Python's message, with the reason it does not give.
+  return MakeError(
+      PythonError::kRuntimeError,
+      absl::StrCat("can't start new thread (", ErrnoText(error), ")"));
 }
 
-void Thread::Bootstrap(std::shared_ptr<internal::ThreadState> state,
-                       Target target, Thread* subclass) {
+void* Thread::Bootstrap(void* arg) {
+  std::unique_ptr<StartArgs> start(static_cast<StartArgs*>(arg));
+  const std::shared_ptr<ThreadState> state = std::move(start->state);
+  Target target = std::move(start->target);
+  Thread* const subclass = start->subclass;
+  start.reset();
   current_state = state.get();
   state->Publish(OsIdent(), OsNativeId());
   // The kernel keeps 15 bytes of a thread's name; debuggers and `top -H` show
@@ -352,6 +383,7 @@ void Thread::Bootstrap(std::shared_ptr<internal::ThreadState> state,
   Registry::Get().Remove(*state);
   state->MarkFinished();
   current_state = nullptr;
+  return nullptr;
 }
 
 void Thread::set_daemon(bool daemon) { state()->set_daemon(daemon); }

@@ -49,12 +49,18 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace pyconc::threading {
 
 namespace internal {
 class ThreadState;
+
+// A test seam, not part of the API: while `error` is not 0, Start() fails as
+// if pthread_create() had answered it, so that tests can reach the paths a
+// process that runs out of threads takes (root is exempt from RLIMIT_NPROC).
+void SetThreadCreateErrorForTesting(int error);
 }  // namespace internal
 
 // The keyword arguments of Python's Thread(name=..., daemon=...).
@@ -135,9 +141,12 @@ class Thread : public ThreadRef {
   virtual ~Thread();
 
   // Starts the thread. Calling it a second time is misuse (Python's
-  // RuntimeError). Throws std::system_error when the OS cannot create a thread,
-  // as std::thread does.
-  void Start();
+  // RuntimeError). When the OS cannot create a thread (out of memory for its
+  // stack, or of processes: EAGAIN), answers FailedPrecondition
+  // "RuntimeError: can't start new thread ([Errno 11] ...)", as Python's
+  // start() raises; the thread then never runs, is not alive, and Start() and
+  // Join() are misuse, as after Python's failed start().
+  absl::Status Start();
 
   // Sets the daemon flag; only before Start() (Python raises RuntimeError
   // after).
@@ -180,9 +189,15 @@ class Thread : public ThreadRef {
     };
   }
 
-  // What Start() hands to the new thread; runs either the target or Run().
-  static void Bootstrap(std::shared_ptr<internal::ThreadState> state,
-                        Target target, Thread* subclass);
+  // What Start() hands to the new thread.
+  struct StartArgs {
+    std::shared_ptr<internal::ThreadState> state;
+    Target target;
+    Thread* subclass;  // Null for a target thread.
+  };
+  // The new thread's entry (pthread's signature; `arg` is an owned
+  // StartArgs): runs either the target or Run().
+  static void* Bootstrap(void* arg);
 
   // Set for target threads until Start() moves it into the new thread.
   Target target_;

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   const absl::Duration threaded = pyconc::cli::Measure([&threads] {
     for (int i = 0; i < FLAGS_jobs; ++i) {
       threads.emplace_back(&IoBoundJob);
-      threads.back().Start();
+      pyconc::cli::ExitIfError(threads.back().Start());
     }
     for (Thread& thread : threads) thread.Join();
   });

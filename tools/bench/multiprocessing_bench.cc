@@ -1,7 +1,8 @@
 // Process pools: 20,000 tiny tasks (x*x) on 2 worker processes, each with its
 // own future, all results collected; and the same batch through Map() with
 // Python's Pool.map default chunking. One benchmark iteration is one task, so
-// the table shows ns per task.
+// the table shows ns per task. And a 64 MiB argument and result through a
+// one-worker pool, one round trip per iteration.
 //
 // The C++ peer is the pool anyone would write with fork() and pipes: workers
 // read fixed-size requests from one shared pipe (writes of 16 bytes are
@@ -17,6 +18,7 @@
 #include <deque>
 #include <future>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -79,6 +81,28 @@ void PyconcMap(benchmark::State& state) {
 BENCHMARK(PyconcMap)
     ->Name("process pool 20k x*x, 2 workers, Map/pyconc")
     ->Iterations(kTasks)
+    ->UseRealTime();
+
+// A 64 MiB argument to a worker and a 64 MiB result back, one call at a time:
+// what moving big data through a pool costs. One iteration is one round trip.
+constexpr size_t kBigPayload = size_t{64} << 20;
+
+std::string Echo(std::string bytes) { return bytes; }
+
+void PyconcBigRoundTrip(benchmark::State& state) {
+  pyconc::futures::ProcessPoolExecutor pool({.max_workers = 1});
+  const std::string payload(kBigPayload, 'x');
+  (void)pool.Submit(&Echo, std::string("warm"))->Result();  // Worker up.
+  for (auto _ : state) {
+    auto future = pool.Submit(&Echo, payload);
+    if (!future.ok() || future->Result().size() != kBigPayload) {
+      state.SkipWithError("wrong result");
+    }
+  }
+}
+BENCHMARK(PyconcBigRoundTrip)
+    ->Name("process pool 64 MiB argument+result round trip/pyconc")
+    ->Iterations(5)
     ->UseRealTime();
 
 // ---------------------------------------------------------------- fork + pipes

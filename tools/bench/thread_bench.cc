@@ -9,7 +9,7 @@ namespace {
 void PyconcThread(benchmark::State& state) {
   for (auto _ : state) {
     pyconc::threading::Thread thread([] {});
-    thread.Start();
+    if (!thread.Start().ok()) state.SkipWithError("can't start new thread");
     thread.Join();
   }
 }

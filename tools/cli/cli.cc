@@ -1,6 +1,7 @@
 #include "tools/cli/cli.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -136,6 +137,15 @@ void Fail(absl::string_view message) {
   const std::string line = absl::StrCat(ToolName(), ": ", message, "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::exit(kUsageError);
+}
+
+void ExitIfError(const absl::Status& status) {
+  if (status.ok()) return;
+  const std::string line =
+      absl::StrCat(ToolName(), ": ", status.message(), "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(nullptr);
+  ::_exit(kResourceError);
 }
 
 void CheckFlagRange(absl::string_view flag, double value, double lo,

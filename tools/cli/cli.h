@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -29,6 +30,15 @@ void Init(int* argc, char*** argv, absl::string_view lesson,
 
 // Prints "<tool>: <message>" as one line on stderr and exits with kUsageError.
 [[noreturn]] void Fail(absl::string_view message);
+
+// The exit code of a tool that ran out of a resource it needed.
+inline constexpr int kResourceError = 1;
+
+// Unless `status` is ok: prints "<tool>: <status message>" as one line on
+// stderr (e.g. "RuntimeError: can't start new thread ([Errno 11] ...)") and
+// exits with kResourceError at once, without waiting for the threads the tool
+// already started (they may wait for ones that never came).
+void ExitIfError(const absl::Status& status);
 
 // Fails with "--flag must be in [lo, hi], not value" unless lo <= value <= hi.
 // (Integer flags convert to double exactly.)

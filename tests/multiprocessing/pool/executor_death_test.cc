@@ -28,6 +28,27 @@ TEST_F(ExecutorDeathTest, AChunksizeBelowOneIsMisuse) {
       "ValueError: chunksize must be >= 1");
 }
 
+// CPython test_concurrent_futures/executor.py
+// (test_map_buffersize_value_validation): buffersize 0 or -1 is ValueError.
+TEST_F(ExecutorDeathTest, ABuffersizeBelowOneIsMisuse) {
+  for (int buffersize : {0, -1}) {
+    EXPECT_DEATH(
+        {
+          ProcessPoolExecutor pool({.max_workers = 1});
+          (void)pool.Map(&Square, std::vector<int>{1},
+                         {.buffersize = buffersize});
+        },
+        "ValueError: buffersize must be None or > 0");
+  }
+  EXPECT_DEATH(
+      {
+        ProcessPoolExecutor pool({.max_workers = 1});
+        (void)pool.MapUnordered(&Square, std::vector<int>{1},
+                                ProcessMapOptions{.buffersize = 1});
+      },
+      "ValueError: MapUnordered\\(\\) takes no buffersize");
+}
+
 TEST_F(ExecutorDeathTest, ZeroWorkersIsMisuse) {
   EXPECT_DEATH(ProcessPoolExecutor({.max_workers = 0}),
                "ValueError: max_workers must be greater than 0");

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "exception") {
     Process p({.name = "Thrower"}, &Throw);
-    p.Start();
+    if (!p.Start().ok()) return 1;
     p.Join();
     std::printf("exit code %d\n", *p.ExitCode());
     return 0;
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   if (mode == "non_daemon" || mode == "daemon" || mode == "daemon_block") {
     Process* p = kept_handle =
         new Process({.daemon = mode != "non_daemon"}, &WaitForEofOnStdin);
-    p->Start();
+    if (!p->Start().ok()) return 1;
     std::printf("child %d server %d\nmain returning\n", p->pid(),
                 pyconc::multiprocessing::internal::ForkServerPid());
     std::fflush(stdout);

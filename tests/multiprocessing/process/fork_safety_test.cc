@@ -43,7 +43,7 @@ class ForkSafetyTest : public testing::NoOrphansTest {};
 
 TEST_F(ForkSafetyTest, ChildrenRunWhileParentThreadsHoldLocks) {
   // As a program that runs threads does at the top of main.
-  StartForkServer();
+  ASSERT_TRUE(StartForkServer().ok());
 
   std::atomic<bool> stop{false};
   absl::Notification mutex_held, release_mutex;
@@ -82,7 +82,7 @@ TEST_F(ForkSafetyTest, ChildrenRunWhileParentThreadsHoldLocks) {
   std::deque<Process> processes;
   for (int round = 0; round < kRounds; ++round) {
     processes.emplace_back(&TouchEveryLock, round, child);
-    processes.back().Start();
+    EXPECT_TRUE(processes.back().Start().ok());
   }
   // The children need held_mu, which this process's thread still holds: only
   // a child that does not share this process's memory can take it.

@@ -28,8 +28,8 @@ TEST(ForkServerDeathTest, ChildrenOfADeadServerAreJoinedForReal) {
   auto [parent2, child2] = Pipe();
   Process p(&ExitWithWhatItReceives, child);
   Process q(&WaitForEver, child2);
-  p.Start();
-  q.Start();
+  EXPECT_TRUE(p.Start().ok());
+  EXPECT_TRUE(q.Start().ok());
   child.Close();
   child2.Close();
   const pid_t server = internal::ForkServerPid();

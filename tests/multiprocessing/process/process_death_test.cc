@@ -26,7 +26,7 @@ TEST_F(ProcessDeathTest, StartingTheForkServerOnceThreadsRunIsMisuse) {
         absl::Notification done;
         std::thread thread([&] { done.WaitForNotification(); });
         Process p(&ReturnAtOnce);
-        p.Start();
+        EXPECT_TRUE(p.Start().ok());
       },
       "RuntimeError: the multiprocessing fork server must start while the "
       "program has one thread");
@@ -36,8 +36,8 @@ TEST_F(ProcessDeathTest, StartingTwiceIsMisuse) {
   EXPECT_DEATH(
       {
         Process p(&ReturnAtOnce);
-        p.Start();
-        p.Start();
+        EXPECT_TRUE(p.Start().ok());
+        EXPECT_TRUE(p.Start().ok());
       },
       "RuntimeError: cannot start a process twice");
 }
@@ -52,7 +52,7 @@ TEST_F(ProcessDeathTest, UsingAClosedProcessIsMisuse) {
       {
         Process p(&ReturnAtOnce);
         p.Close();
-        p.Start();
+        EXPECT_TRUE(p.Start().ok());
       },
       "ValueError: process object is closed");
 }

@@ -53,7 +53,7 @@ TEST_F(ProcessTest, ExitCodeIsZeroWhenTheTargetReturns) {
   EXPECT_FALSE(p.IsAlive());
   EXPECT_EQ(p.pid(), 0);
   EXPECT_EQ(p.ExitCode(), std::nullopt);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   EXPECT_GT(p.pid(), 0);
   EXPECT_NE(p.pid(), ::getpid());
   p.Join();
@@ -63,7 +63,7 @@ TEST_F(ProcessTest, ExitCodeIsZeroWhenTheTargetReturns) {
 
 TEST_F(ProcessTest, ExitCodeIsOneWhenAnExceptionEscapes) {
   Process p(&Throw);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   p.Join();
   EXPECT_EQ(p.ExitCode(), 1);
 }
@@ -72,9 +72,9 @@ TEST_F(ProcessTest, ExitCodeIsTheStatusGivenToExit) {
   Process exits(&ExitWith, 7);
   Process underscore_exits(&UnderscoreExitWith, 3);
   Process exits_zero(&ExitWith, 0);
-  exits.Start();
-  underscore_exits.Start();
-  exits_zero.Start();
+  EXPECT_TRUE(exits.Start().ok());
+  EXPECT_TRUE(underscore_exits.Start().ok());
+  EXPECT_TRUE(exits_zero.Start().ok());
   exits.Join();
   underscore_exits.Join();
   exits_zero.Join();
@@ -86,7 +86,7 @@ TEST_F(ProcessTest, ExitCodeIsTheStatusGivenToExit) {
 TEST_F(ProcessTest, TerminateGivesMinusSigterm) {
   auto [parent, child] = Pipe();
   Process p(&WaitForMessage, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   EXPECT_TRUE(p.IsAlive());
   p.Terminate();
   p.Join();
@@ -98,7 +98,7 @@ TEST_F(ProcessTest, TerminateGivesMinusSigterm) {
 TEST_F(ProcessTest, KillGivesMinusSigkill) {
   auto [parent, child] = Pipe();
   Process p(&WaitForMessage, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   p.Kill();
   p.Join();
   EXPECT_EQ(p.ExitCode(), -SIGKILL);
@@ -107,7 +107,7 @@ TEST_F(ProcessTest, KillGivesMinusSigkill) {
 TEST_F(ProcessTest, JoinWithATimeoutAnswersWhetherTheChildEnded) {
   auto [parent, child] = Pipe();
   Process p(&WaitForMessage, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   const absl::Time start = absl::Now();
   EXPECT_FALSE(p.Join(kShort));
   EXPECT_GE(absl::Now() - start, kShort);
@@ -140,7 +140,7 @@ TEST_F(ProcessTest, ArgumentsOfManyTypesCrossAndResultsComeBack) {
   auto [parent, child] = Pipe();
   Process p({.name = "describer"}, &Describe, 1, std::string("sum"),
             std::vector<int>{2, 3}, Point{.x = 4, .label = "p"}, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   absl::StatusOr<std::string> answer = parent.Recv<std::string>();
   ASSERT_TRUE(answer.ok()) << answer.status();
   EXPECT_EQ(*answer, "sum:6:p4:describer");
@@ -154,7 +154,7 @@ TEST_F(ProcessTest, ArgumentsAreTakenWhenTheProcessIsMade) {
   std::vector<int> list = {1};
   Process p(&Describe, 0, std::string("s"), list, Point{}, child);
   list.push_back(100);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   EXPECT_THAT(parent.Recv<std::string>().value(), HasSubstr("s:1:"));
   p.Join();
 }
@@ -162,7 +162,7 @@ TEST_F(ProcessTest, ArgumentsAreTakenWhenTheProcessIsMade) {
 TEST_F(ProcessTest, ACaptureLessLambdaIsATarget) {
   auto [parent, child] = Pipe();
   Process p([](Connection conn, int x) { (void)conn.Send(x * x); }, child, 12);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   EXPECT_EQ(parent.Recv<int>().value(), 144);
   p.Join();
   EXPECT_EQ(p.ExitCode(), 0);
@@ -171,11 +171,11 @@ TEST_F(ProcessTest, ACaptureLessLambdaIsATarget) {
 // Python's Process(target=f) with args=(): a lambda without arguments.
 TEST_F(ProcessTest, AZeroArgumentLambdaIsATarget) {
   Process p([] { std::exit(7); });
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   p.Join();
   EXPECT_EQ(p.ExitCode(), 7);
   Process q(&ReturnAtOnce);
-  q.Start();
+  EXPECT_TRUE(q.Start().ok());
   q.Join();
   EXPECT_EQ(q.ExitCode(), 0);
 }
@@ -194,7 +194,7 @@ TEST_F(ProcessTest, NamesDefaultToProcessN) {
 
 TEST_F(ProcessTest, CloseReleasesAnEndedProcess) {
   Process p(&ReturnAtOnce);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   p.Join();
   p.Close();
   p.Close();
@@ -204,7 +204,7 @@ TEST_F(ProcessTest, ManyProcessesAllEndWithTheirOwnExitCode) {
   std::deque<Process> processes;
   for (int i = 0; i < 40; ++i) {
     processes.emplace_back(&ExitWith, i % 5);
-    processes.back().Start();
+    EXPECT_TRUE(processes.back().Start().ok());
   }
   for (int i = 0; i < 40; ++i) {
     processes[i].Join();
@@ -214,14 +214,14 @@ TEST_F(ProcessTest, ManyProcessesAllEndWithTheirOwnExitCode) {
 
 void StartGrandchild(int status) {
   Process grandchild(&ExitWith, status);
-  grandchild.Start();
+  EXPECT_TRUE(grandchild.Start().ok());
   grandchild.Join();
   std::exit(*grandchild.ExitCode() + 1);
 }
 
 TEST_F(ProcessTest, AChildStartsItsOwnChildren) {
   Process p(&StartGrandchild, 4);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   p.Join();
   EXPECT_EQ(p.ExitCode(), 5);
 }
@@ -240,7 +240,7 @@ void SendChildrensNames(Connection conn) {
 TEST_F(ProcessTest, ChildrenOfAChildAreNamedAfterItsIdentity) {
   auto [parent, child] = Pipe();
   Process p(&SendChildrensNames, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   const std::vector<std::string> names =
       parent.Recv<std::vector<std::string>>().value();
   p.Join();
@@ -259,7 +259,7 @@ void StartThreadThenReturn(Connection conn) {
         delete c;
       },
       new Connection(std::move(conn)));
-  answer.Start();
+  EXPECT_TRUE(answer.Start().ok());
 }
 
 // CPython _test_multiprocessing.py (_TestProcess, a child's non-daemon
@@ -267,7 +267,7 @@ void StartThreadThenReturn(Connection conn) {
 TEST_F(ProcessTest, AChildWaitsForItsNonDaemonThreads) {
   auto [parent, child] = Pipe();
   Process p(&StartThreadThenReturn, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   child.Close();
   ASSERT_TRUE(parent.Send(1).ok());
   EXPECT_EQ(parent.Recv<std::string>().value(), "joined");
@@ -290,7 +290,7 @@ TEST_F(ProcessTest, ParentProcessNamesTheParent) {
   EXPECT_FALSE(ParentProcess().has_value());
   auto [parent, child] = Pipe();
   Process p(&ReportParent, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   const auto [name, pid] = parent.Recv<std::pair<std::string, int>>().value();
   EXPECT_EQ(name, "MainProcess");
   EXPECT_EQ(pid, ::getpid());
@@ -306,8 +306,8 @@ TEST_F(ProcessTest, ActiveChildrenListsTheRunningOnes) {
   auto [b_parent, b_child] = Pipe();
   Process a(&WaitForMessage, a_child);
   Process b(&WaitForMessage, b_child);
-  a.Start();
-  b.Start();
+  EXPECT_TRUE(a.Start().ok());
+  EXPECT_TRUE(b.Start().ok());
   std::vector<ProcessHandle> running = ActiveChildren();
   ASSERT_EQ(running.size(), 2u);
   EXPECT_EQ(running[0].pid(), a.pid());
@@ -334,7 +334,7 @@ void SendThree(Connection conn) {
 TEST_F(ProcessTest, PipeGivesEofOnceThePeerProcessHasExited) {
   auto [parent, child] = Pipe();
   Process p(&SendThree, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   child.Close();  // The parent's copy; the child holds its own.
   std::vector<int> got;
   absl::StatusOr<int> value;
@@ -455,7 +455,7 @@ void AnswerThenWait(Connection conn) {
 TEST_F(ProcessTest, ConnectionWaitAnswersReadyConnectionsAndEndedProcesses) {
   auto [parent, child] = Pipe();
   Process p(&AnswerThenWait, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   child.Close();
   const std::vector<int> watched = {parent.fileno(), p.sentinel()};
   EXPECT_EQ(connection::Wait(watched), std::vector<int>{parent.fileno()});
@@ -497,11 +497,11 @@ TEST_F(ProcessTest, QueueAcrossFourProcessesDeliversEachItemExactlyOnce) {
   std::deque<Process> producers, consumers;
   for (int c = 0; c < 2; ++c) {
     consumers.emplace_back(&Consume, queue, results);
-    consumers.back().Start();
+    EXPECT_TRUE(consumers.back().Start().ok());
   }
   for (int p = 0; p < 2; ++p) {
     producers.emplace_back(&Produce, p * 100000, queue);
-    producers.back().Start();
+    EXPECT_TRUE(producers.back().Start().ok());
   }
   for (Process& p : producers) {
     p.Join();
@@ -571,7 +571,7 @@ TEST_F(ProcessTest, ABoundedQueueMakesAProducerProcessWaitForRoom) {
   Queue<int> queue({.maxsize = 3});
   auto [parent, child] = Pipe();
   Process p(&FillToCapacity, queue, child);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   // The producer cannot finish before the parent has taken seven items.
   for (int i = 0; i < 10; ++i) {
     if (i < 7) {
@@ -628,7 +628,7 @@ TEST_F(ProcessTest, QueueItemsOfAnySizeCrossASmallSocketBuffer) {
   Queue<size_t> out;
   const std::vector<size_t> sizes = {1, 416 << 10, 2 << 20, 8 << 20};
   Process p(&EchoSizes, in, out, static_cast<int>(sizes.size()));
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   for (size_t size : sizes) ASSERT_TRUE(in.Put(std::string(size, 'q')).ok());
   for (size_t size : sizes) EXPECT_EQ(out.Get().value(), size);
   p.Join();
@@ -661,7 +661,7 @@ TEST_F(ProcessTest, AChildsBufferedItemsArriveAfterItExits) {
   Queue<int> queue;
   constexpr int kItems = 20000;
   Process p(&PutManyThenExit, queue, kItems);
-  p.Start();
+  EXPECT_TRUE(p.Start().ok());
   for (int i = 0; i < kItems; ++i) ASSERT_EQ(queue.Get().value(), i);
   p.Join();
   EXPECT_EQ(p.ExitCode(), 0);
@@ -708,7 +708,7 @@ TEST_F(ProcessTest, JoinableQueueJoinWaitsForEveryTaskDone) {
   std::deque<Process> workers;
   for (int i = 0; i < 2; ++i) {
     workers.emplace_back(&ProcessAll, queue, results);
-    workers.back().Start();
+    EXPECT_TRUE(workers.back().Start().ok());
   }
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(queue.Put(i).ok());
   queue.Join();

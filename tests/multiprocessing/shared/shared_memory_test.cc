@@ -107,7 +107,7 @@ TEST_F(SharedMemoryTest, AChildAttachesByName) {
   ASSERT_TRUE(shm.ok());
   Write(*shm, "spam!");
   Process child(&Upcase, *shm);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   child.Join();
   EXPECT_EQ(child.ExitCode(), 0);
   EXPECT_EQ(Text(*shm, 5), "SPAM!");
@@ -126,7 +126,7 @@ TEST_F(SharedMemoryTest, ABlockTravelsThroughAQueueByName) {
   ASSERT_TRUE(shm.ok());
   Queue<SharedMemory> queue;
   Process child(&ReceiveAndMark, queue);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   ASSERT_TRUE(queue.Put(*shm).ok());
   child.Join();
   EXPECT_EQ(child.ExitCode(), 0);
@@ -139,7 +139,7 @@ TEST_F(SharedMemoryTest, AChildGivenAnUnlinkedNameFailsAsFileNotFound) {
   ASSERT_TRUE(shm.ok());
   Process child(&Upcase, *shm);  // Serializes the name now.
   ASSERT_TRUE(shm->Unlink().ok());
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   child.Join();
   EXPECT_EQ(child.ExitCode(), 1);  // The load failed: an exception escaped.
 }

@@ -96,13 +96,13 @@ TEST_F(SharedCtypesTest, ChildrenUpdateTheSameValueAndArrayUnderTheirLocks) {
   std::deque<Process> children;
   for (int p = 0; p < 4; ++p) {
     children.emplace_back(&AddInChild, counter, array, int64_t{500});
-    children.back().Start();
+    EXPECT_TRUE(children.back().Start().ok());
   }
   // The parent takes part too, from threads.
   std::deque<threading::Thread> threads;
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back(&AddInChild, counter, array, int64_t{500});
-    threads.back().Start();
+    EXPECT_TRUE(threads.back().Start().ok());
   }
   for (Process& child : children) {
     child.Join();
@@ -124,7 +124,7 @@ void Double(Value<Point> point) {
 TEST_F(SharedCtypesTest, AStructCrossesWithoutALock) {
   Value<Point> point(Point{1.25, 0, 0}, {.lock = false});
   Process child(&Double, point);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   child.Join();
   EXPECT_EQ(child.ExitCode(), 0);
   EXPECT_EQ(point.value().x, 2.5);

@@ -80,12 +80,12 @@ TEST_F(SynchronizeTest, ALockExcludesAcrossProcessesAndThreads) {
   std::deque<Process> children;
   for (int p = 0; p < 3; ++p) {
     children.emplace_back(&IncrementUnderLock, counter, lock, 300);
-    children.back().Start();
+    EXPECT_TRUE(children.back().Start().ok());
   }
   std::deque<threading::Thread> threads;
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back(&IncrementUnderLock, counter, lock, 300);
-    threads.back().Start();
+    EXPECT_TRUE(threads.back().Start().ok());
   }
   for (Process& child : children) JoinOk(child);
   for (threading::Thread& thread : threads) thread.Join();
@@ -98,7 +98,7 @@ TEST_F(SynchronizeTest, AnotherProcessMayReleaseALock) {
   Lock lock;
   UncheckedAcquire(lock);
   Process child(&ReleaseLock, lock);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   JoinOk(child);
   EXPECT_FALSE(lock.Locked());
 }
@@ -118,7 +118,7 @@ TEST_F(SynchronizeTest, ALockHeldByAKilledProcessStaysHeld) {
   Event holding;
   Event never;
   Process child(&HoldUntilKilled, lock, holding, never);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   ASSERT_TRUE(holding.Wait());
   child.Kill();
   child.Join();
@@ -146,7 +146,7 @@ TEST_F(SynchronizeTest, AnRLockIsReentrantForItsOwnerOnly) {
     EXPECT_EQ(lock.RecursionCount(), 0);
     EXPECT_FALSE(UncheckedAcquire(lock, false));
   });
-  other.Start();
+  EXPECT_TRUE(other.Start().ok());
   other.Join();
   UncheckedRelease(lock);
   EXPECT_TRUE(lock.Locked());
@@ -171,7 +171,7 @@ TEST_F(SynchronizeTest, AnRLockHeldInAChildExcludesTheParent) {
   Event holding;
   Event go;
   Process child(&HoldRLockTwice, lock, holding, go);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   ASSERT_TRUE(holding.Wait());
   EXPECT_TRUE(lock.Locked());
   EXPECT_FALSE(lock.IsOwned());
@@ -198,7 +198,7 @@ TEST_F(SynchronizeTest, AnRLockHeldByAKilledProcessStaysHeld) {
   Event holding;
   Event never;
   Process child(&HoldRLockUntilKilled, lock, holding, never);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   ASSERT_TRUE(holding.Wait());
   child.Kill();
   child.Join();
@@ -265,7 +265,7 @@ TEST_F(SynchronizeTest, ASemaphoreLimitsHowManyProcessesEnter) {
   std::deque<Process> children;
   for (int p = 0; p < 5; ++p) {
     children.emplace_back(&EnterLimited, sem, inside, peak, 200);
-    children.back().Start();
+    EXPECT_TRUE(children.back().Start().ok());
   }
   for (Process& child : children) JoinOk(child);
   EXPECT_LE(peak.value(), 2);
@@ -283,7 +283,7 @@ TEST_F(SynchronizeTest, AReleaseWakesAProcessWaitingForAPermit) {
   Semaphore sem(0);
   Event done;
   Process child(&AcquireThenSet, sem, done);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   EXPECT_FALSE(done.Wait(kShort));
   sem.Release();
   EXPECT_TRUE(done.Wait());
@@ -320,7 +320,7 @@ TEST_F(SynchronizeTest, EventsPingPongBetweenProcesses) {
   Event ping;
   Event pong;
   Process child(&Pong, ping, pong, 100);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   for (int i = 0; i < 100; ++i) {
     ping.Set();
     ASSERT_TRUE(pong.Wait());
@@ -351,7 +351,7 @@ TEST_F(SynchronizeTest, AConditionWaitReleasesEveryLevelOfItsRLock) {
     EXPECT_EQ(lock.RecursionCount(), 1);
     cond.Notify();
   });
-  other.Start();
+  EXPECT_TRUE(other.Start().ok());
   EXPECT_TRUE(cond.Wait());
   EXPECT_EQ(lock.RecursionCount(), 2);  // Every level is back.
   UncheckedRelease(lock);
@@ -381,7 +381,7 @@ TEST_F(SynchronizeTest, NotifyWakesTheLongestWaitingProcessesFirst) {
   std::deque<Process> children;
   for (int id = 0; id < 5; ++id) {
     children.emplace_back(&WaitInLine, cond, arrived, woken, woke, id);
-    children.back().Start();
+    EXPECT_TRUE(children.back().Start().ok());
     // Child `id` holds the lock from its Release() until it waits, so once
     // the parent has the lock again, the child waits: arrival order is id
     // order.
@@ -423,7 +423,7 @@ TEST_F(SynchronizeTest, NotifyAllWakesEveryWaitingProcess) {
   std::deque<Process> children;
   for (int p = 0; p < 3; ++p) {
     children.emplace_back(&WaitForFlag, cond, flag);
-    children.back().Start();
+    EXPECT_TRUE(children.back().Start().ok());
   }
   {
     sync::Guard guard(cond);
@@ -450,7 +450,7 @@ TEST_F(SynchronizeTest, ABarrierGivesEachProcessADistinctIndex) {
   std::deque<Process> children;
   for (int slot = 0; slot < 3; ++slot) {
     children.emplace_back(&MeetAt, barrier, indices, slot, 20);
-    children.back().Start();
+    EXPECT_TRUE(children.back().Start().ok());
   }
   MeetAt(barrier, indices, 3, 20);
   for (Process& child : children) JoinOk(child);
@@ -471,7 +471,7 @@ TEST_F(SynchronizeTest, TheLastToArriveRunsTheActionOncePerRound) {
     threads.emplace_back([barrier]() mutable {
       for (int r = 0; r < 5; ++r) EXPECT_TRUE(barrier.Wait().ok());
     });
-    threads.back().Start();
+    EXPECT_TRUE(threads.back().Start().ok());
   }
   for (threading::Thread& thread : threads) thread.Join();
   EXPECT_EQ(actions.load(), 5);
@@ -486,7 +486,7 @@ TEST_F(SynchronizeTest, AbortBreaksTheBarrierForWaitingProcesses) {
   Barrier barrier(3);
   Event waiting;
   Process child(&WaitExpectingBroken, barrier, waiting);
-  child.Start();
+  EXPECT_TRUE(child.Start().ok());
   ASSERT_TRUE(waiting.Wait());
   barrier.Abort();
   JoinOk(child);

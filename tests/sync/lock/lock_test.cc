@@ -92,7 +92,7 @@ TEST(LockTest, ReleasedByAnotherThread) {
     first_acquired.Set();
     UncheckedAcquire(lock);  // Waits until the main thread releases it.
   });
-  thread.Start();
+  EXPECT_TRUE(thread.Start().ok());
   first_acquired.Wait();
   UncheckedRelease(lock);
   thread.Join();

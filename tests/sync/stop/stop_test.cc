@@ -44,7 +44,7 @@ TEST(WaitForStopTest, ThreadRequestStopEndsTheWorkerLoop) {
       steps.fetch_add(1);
     } while (!WaitForStop(token, kLongStep));
   });
-  worker.Start();
+  EXPECT_TRUE(worker.Start().ok());
   EXPECT_TRUE(worker.RequestStop());
   worker.Join();
   EXPECT_GE(steps.load(), 1);
@@ -57,7 +57,7 @@ TEST(WaitForStopTest, EventEndsTheWorkerLoop) {
     while (!stop.Wait(kLongStep)) {
     }
   });
-  worker.Start();
+  EXPECT_TRUE(worker.Start().ok());
   stop.Set();
   worker.Join();
 }

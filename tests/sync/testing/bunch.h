@@ -20,7 +20,9 @@ namespace pyconc::sync::testing {
 class Bunch {
  public:
   Bunch(int n, const std::function<void(int)>& f) {
-    for (int i = 0; i < n; ++i) threads_.emplace_back(f, i).Start();
+    for (int i = 0; i < n; ++i) {
+      EXPECT_TRUE(threads_.emplace_back(f, i).Start().ok());
+    }
   }
   Bunch(const Bunch&) = delete;
   Bunch& operator=(const Bunch&) = delete;

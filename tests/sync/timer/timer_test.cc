@@ -22,7 +22,7 @@ TEST(TimerTest, FiresOnceAfterItsInterval) {
   std::atomic<int> calls{0};
   Timer timer(interval, [&] { calls.fetch_add(1); });
   const absl::Time start = absl::Now();
-  timer.Start();
+  EXPECT_TRUE(timer.Start().ok());
   timer.Join();
   EXPECT_GE(absl::Now() - start, interval);
   EXPECT_EQ(calls.load(), 1);
@@ -34,7 +34,7 @@ TEST(TimerTest, PassesArguments) {
       absl::ZeroDuration(),
       [&](int n, const std::string& s) { seen = s + std::to_string(n); }, 7,
       std::string("x"));
-  timer.Start();
+  EXPECT_TRUE(timer.Start().ok());
   timer.Join();
   EXPECT_EQ(seen, "x7");
 }
@@ -42,7 +42,7 @@ TEST(TimerTest, PassesArguments) {
 TEST(TimerTest, CancelStopsAWaitingTimerAtOnce) {
   std::atomic<int> calls{0};
   Timer timer(kNever, [&] { calls.fetch_add(1); });
-  timer.Start();
+  EXPECT_TRUE(timer.Start().ok());
   timer.Cancel();
   timer.Join();
   EXPECT_EQ(calls.load(), 0);
@@ -52,7 +52,7 @@ TEST(TimerTest, CancelBeforeStart) {
   std::atomic<int> calls{0};
   Timer timer(absl::ZeroDuration(), [&] { calls.fetch_add(1); });
   timer.Cancel();
-  timer.Start();
+  EXPECT_TRUE(timer.Start().ok());
   timer.Join();
   EXPECT_EQ(calls.load(), 0);
 }
@@ -61,7 +61,7 @@ TEST(TimerTest, DestroyingAStartedTimerCancelsIt) {
   std::atomic<int> calls{0};
   {
     Timer timer(kNever, [&] { calls.fetch_add(1); });
-    timer.Start();
+    EXPECT_TRUE(timer.Start().ok());
   }
   EXPECT_EQ(calls.load(), 0);
 }
@@ -71,8 +71,8 @@ TEST(TimerTest, ManyTimersFireConcurrently) {
   std::atomic<int> calls{0};
   std::deque<Timer> timers;
   for (int i = 0; i < kTimers; ++i) {
-    timers.emplace_back(absl::Milliseconds(i % 4), [&] { calls.fetch_add(1); })
-        .Start();
+    timers.emplace_back(absl::Milliseconds(i % 4), [&] { calls.fetch_add(1); });
+    EXPECT_TRUE(timers.back().Start().ok());
   }
   for (Timer& timer : timers) timer.Join();
   EXPECT_EQ(calls.load(), kTimers);

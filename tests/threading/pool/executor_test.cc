@@ -402,7 +402,7 @@ TEST(ThreadPoolExecutorTest, ManySubmittersAtOnce) {
       }
       for (const Future<int>& f : futures) sum += f.Result();
     });
-    submitters.back().Start();
+    EXPECT_TRUE(submitters.back().Start().ok());
   }
   for (threading::Thread& t : submitters) t.Join();
   int64_t expected = 0;
@@ -431,7 +431,7 @@ TEST(ThreadPoolExecutorTest, SubmitRacingShutdownEitherFailsOrCompletes) {
           if (f->Result() == i) ++completed;
         }
       });
-      submitters.back().Start();
+      EXPECT_TRUE(submitters.back().Start().ok());
     }
     pool.Shutdown({.wait = false});
     for (threading::Thread& t : submitters) t.Join();

@@ -128,7 +128,7 @@ TEST(FutureTest, WaitWithTimeoutOnPendingAnswersFalseAfterTheTimeout) {
 TEST(FutureTest, ResultWaitsForAnotherThread) {
   Future<std::string> f;
   threading::Thread setter([f] { f.SetResult("done"); });
-  setter.Start();
+  EXPECT_TRUE(setter.Start().ok());
   EXPECT_EQ(f.Result(), "done");
   setter.Join();
 }
@@ -140,7 +140,7 @@ TEST(FutureTest, ExceptionWaitsForAnotherThread) {
     waiting.WaitForNotification();
     f.SetException(std::make_exception_ptr(std::logic_error("late")));
   });
-  setter.Start();
+  EXPECT_TRUE(setter.Start().ok());
   waiting.Notify();
   EXPECT_NE(f.Exception(), nullptr);
   setter.Join();
@@ -149,7 +149,7 @@ TEST(FutureTest, ExceptionWaitsForAnotherThread) {
 TEST(FutureTest, CancelWakesAWaiter) {
   Future<int> f;
   threading::Thread canceller([f] { f.Cancel(); });
-  canceller.Start();
+  EXPECT_TRUE(canceller.Start().ok());
   EXPECT_TRUE(f.Wait(absl::InfiniteDuration()));
   EXPECT_TRUE(f.Cancelled());
   canceller.Join();
@@ -256,7 +256,7 @@ TEST(FutureTest, CallbackRunsInTheCompletingThread) {
     setter_ident = threading::GetIdent();
     f.SetResult(1);
   });
-  setter.Start();
+  EXPECT_TRUE(setter.Start().ok());
   setter.Join();
   EXPECT_EQ(callback_thread.load(), setter_ident);
 }
@@ -319,7 +319,7 @@ TEST(FutureTest, ManyWaitersWakeOnOneResult) {
     waiters.push_back(std::make_unique<threading::Thread>([f, &woken] {
       if (f.Result() == 9) ++woken;
     }));
-    waiters.back()->Start();
+    EXPECT_TRUE(waiters.back()->Start().ok());
   }
   f.SetResult(9);
   for (auto& waiter : waiters) waiter->Join();

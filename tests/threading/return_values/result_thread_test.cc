@@ -22,7 +22,7 @@ TEST(ResultThreadTest, ResultJoinsAndReturnsTheValue) {
         return a * b;
       },
       6, 7);
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   EXPECT_FALSE(t.Join(absl::Milliseconds(1)));
   release.Notify();
   EXPECT_EQ(t.Result(), 42);
@@ -34,14 +34,14 @@ TEST(ResultThreadTest, ResultRethrowsWhatTheThreadThrew) {
   ResultThread<std::string> t({.name = "failing"}, []() -> std::string {
     throw std::out_of_range("nope");
   });
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   EXPECT_THROW(t.Result(), std::out_of_range);
   EXPECT_THROW(t.Result(), std::out_of_range);
 }
 
 TEST(ResultThreadTest, MoveOnlyResultsCanBeMovedOut) {
   ResultThread<std::unique_ptr<int>> t([] { return std::make_unique<int>(5); });
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   std::unique_ptr<int> p = std::move(t.Result());
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(*p, 5);
@@ -50,12 +50,12 @@ TEST(ResultThreadTest, MoveOnlyResultsCanBeMovedOut) {
 TEST(ResultThreadTest, VoidFunctionsReportOnlyExceptions) {
   int calls = 0;
   ResultThread<void> ok([&calls] { ++calls; });
-  ok.Start();
+  EXPECT_TRUE(ok.Start().ok());
   ok.Result();
   EXPECT_EQ(calls, 1);
 
   ResultThread<void> bad([] { throw std::logic_error("bad"); });
-  bad.Start();
+  EXPECT_TRUE(bad.Start().ok());
   EXPECT_THROW(bad.Result(), std::logic_error);
 }
 
@@ -64,7 +64,7 @@ TEST(ResultThreadTest, CollectedExceptionsDoNotReachTheHook) {
   SetExceptHook([&hook_calls](const ExceptHookArgs&) { ++hook_calls; });
   {
     ResultThread<int> t([]() -> int { throw std::runtime_error("collected"); });
-    t.Start();
+    EXPECT_TRUE(t.Start().ok());
     EXPECT_THROW(t.Result(), std::runtime_error);
   }
   SetExceptHook(nullptr);
@@ -82,7 +82,7 @@ TEST(ResultThreadTest, UncollectedExceptionsAreReportedWithTheThreadName) {
   {
     ResultThread<int> t({.name = "forgotten"},
                         []() -> int { throw std::runtime_error("lost"); });
-    t.Start();
+    EXPECT_TRUE(t.Start().ok());
     t.Join();
   }
   SetExceptHook(nullptr);
@@ -96,7 +96,7 @@ TEST(ResultThreadTest, ManyThreadsEachReturnTheirOwnValue) {
   std::deque<ResultThread<int>> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([](int n) { return n * n; }, i);
-    threads.back().Start();
+    EXPECT_TRUE(threads.back().Start().ok());
   }
   for (int i = 0; i < kThreads; ++i) EXPECT_EQ(threads[i].Result(), i * i);
 }

@@ -145,7 +145,7 @@ TEST(ParseQuoteTest, ThreadsParseConcurrently) {
       }
       right[i] = all ? 1 : 0;
     });
-    threads.back().Start();
+    EXPECT_TRUE(threads.back().Start().ok());
   }
   for (threading::Thread& thread : threads) thread.Join();
   for (int i = 0; i < kThreads; ++i) EXPECT_EQ(right[i], 1) << symbols[i];

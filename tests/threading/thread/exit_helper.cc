@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     std::printf("thread finished\n");
     std::fflush(stdout);
   });
-  reader.Start();
+  if (!reader.Start().ok()) return 1;
   std::printf("main returning\n");
   std::fflush(stdout);
   return 0;

@@ -15,7 +15,7 @@ class ThreadDeathTest : public ::testing::Test {
 
 TEST_F(ThreadDeathTest, StartingTwiceIsRuntimeError) {
   Thread t([] {});
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   t.Join();
   EXPECT_DEATH(t.Start(), "RuntimeError: threads can only be started once");
 }
@@ -33,7 +33,7 @@ TEST_F(ThreadDeathTest, JoiningTheCurrentThreadIsRuntimeError) {
 
 TEST_F(ThreadDeathTest, SettingDaemonAfterStartIsRuntimeError) {
   Thread t([] {});
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   t.Join();
   EXPECT_DEATH(t.set_daemon(true), "RuntimeError: cannot set daemon status");
 }
@@ -60,7 +60,7 @@ TEST_F(ThreadDeathTest, DestroyingARunningSubclassIsRuntimeError) {
   EXPECT_DEATH(
       {
         Waiter waiter;
-        waiter.Start();
+        EXPECT_TRUE(waiter.Start().ok());
         entered.WaitForNotification();
       },
       "RuntimeError: Thread subclass 'waiter' destroyed while running");

@@ -30,7 +30,7 @@ bool Contains(const std::vector<ThreadRef>& threads, const ThreadRef& thread) {
 TEST(ThreadTest, RunsTargetWithArguments) {
   int sum = 0;
   Thread t([&sum](int a, int b) { sum = a + b; }, 2, 3);
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   t.Join();
   EXPECT_EQ(sum, 5);
 }
@@ -39,7 +39,7 @@ TEST(ThreadTest, MoveOnlyArgumentsReachTheTarget) {
   int seen = 0;
   Thread t([&seen](std::unique_ptr<int> p) { seen = *p; },
            std::make_unique<int>(42));
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   t.Join();
   EXPECT_EQ(seen, 42);
 }
@@ -48,7 +48,7 @@ TEST(ThreadTest, IsAliveFromStartUntilTheTargetReturns) {
   absl::Notification release;
   Thread t([&release] { release.WaitForNotification(); });
   EXPECT_FALSE(t.IsAlive());
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   EXPECT_TRUE(t.IsAlive());
   EXPECT_FALSE(t.Join(absl::Milliseconds(10)));
   EXPECT_TRUE(t.IsAlive());
@@ -67,7 +67,7 @@ TEST(ThreadTest, JoinReturnsAfterTheThreadsLocalValuesAreDestroyed) {
     Thread thread([&local, value = std::move(value)]() mutable {
       *local = std::move(value);
     });
-    thread.Start();
+    EXPECT_TRUE(thread.Start().ok());
     if (round % 2 == 0) {
       thread.Join();
     } else {
@@ -96,7 +96,7 @@ TEST(ThreadTest, LocalsMadeByALocalsDestructorAreDestroyedBeforeJoin) {
     first->token = std::move(token);
     first->again = &again;
   });
-  thread.Start();
+  EXPECT_TRUE(thread.Start().ok());
   thread.Join();
   EXPECT_TRUE(watch.expired());
 }
@@ -104,7 +104,7 @@ TEST(ThreadTest, LocalsMadeByALocalsDestructorAreDestroyedBeforeJoin) {
 TEST(ThreadTest, JoinWithTimeoutWaitsAtLeastTheTimeout) {
   absl::Notification release;
   Thread t([&release] { release.WaitForNotification(); });
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   const absl::Time start = absl::Now();
   EXPECT_FALSE(t.Join(absl::Milliseconds(50)));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
@@ -138,7 +138,7 @@ TEST(ThreadTest, IdsAreZeroBeforeStartAndMatchTheThreadAfter) {
   });
   EXPECT_EQ(t.ident(), 0u);
   EXPECT_EQ(t.native_id(), 0);
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   const uint64_t ident = t.ident();  // Valid right after Start().
   const int64_t native_id = t.native_id();
   t.Join();
@@ -152,7 +152,7 @@ TEST(ThreadTest, IdsAreZeroBeforeStartAndMatchTheThreadAfter) {
 TEST(ThreadTest, CurrentThreadInsideATargetIsThatThread) {
   std::optional<ThreadRef> seen;
   Thread t({.name = "me"}, [&seen] { seen = CurrentThread(); });
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   t.Join();
   ASSERT_TRUE(seen.has_value());
   EXPECT_TRUE(*seen == t);
@@ -177,7 +177,7 @@ TEST(ThreadTest, DaemonFlagIsInheritedFromTheCreatingThread) {
     Thread child([] {});
     child_daemon = child.daemon();
   });
-  daemon.Start();
+  EXPECT_TRUE(daemon.Start().ok());
   daemon.Join();
   EXPECT_EQ(child_daemon, true);
 
@@ -195,7 +195,7 @@ TEST(ThreadTest, TargetTakingAStopTokenSeesRequestStop) {
         stopped.WaitForNotification();
       },
       7);
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   EXPECT_FALSE(t.stop_token().stop_requested());
   EXPECT_TRUE(t.RequestStop());
   EXPECT_FALSE(t.RequestStop());  // Only the first request counts.
@@ -220,7 +220,7 @@ class Counter : public Thread {
 
 TEST(ThreadTest, SubclassRunsItsOverriddenRun) {
   Counter counter(100);
-  counter.Start();
+  EXPECT_TRUE(counter.Start().ok());
   counter.Join();
   EXPECT_EQ(counter.total(), 5050);
   EXPECT_EQ(counter.name(), "counter");
@@ -231,7 +231,7 @@ TEST(ThreadTest, DestroyingTheHandleLeavesTheThreadRunning) {
   std::optional<ThreadRef> ref;
   {
     Thread t([&release] { release.WaitForNotification(); });
-    t.Start();
+    EXPECT_TRUE(t.Start().ok());
     ref = t;
   }
   EXPECT_TRUE(ref->IsAlive());
@@ -273,7 +273,7 @@ TEST_F(ExceptHookTest, UncaughtExceptionReachesTheHookWithTheThread) {
     thread_name = args.thread.name();
   });
   Thread t({.name = "thrower"}, [] { throw std::runtime_error("boom"); });
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   t.Join();
   absl::MutexLock lock(&mu);
   EXPECT_EQ(description, "std::runtime_error: boom");
@@ -283,7 +283,7 @@ TEST_F(ExceptHookTest, UncaughtExceptionReachesTheHookWithTheThread) {
 TEST_F(ExceptHookTest, DefaultHookPrintsTheThreadNameAndException) {
   ::testing::internal::CaptureStderr();
   Thread t({.name = "loud"}, [] { throw std::invalid_argument("bad value"); });
-  t.Start();
+  EXPECT_TRUE(t.Start().ok());
   t.Join();
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_THAT(err, HasSubstr("Exception in thread loud:"));
@@ -319,7 +319,7 @@ TEST(ThreadTest, ThousandThreadsKeepEnumerateAndActiveCountConsistent) {
       }
       release.WaitForNotification();
     });
-    threads.back().Start();
+    EXPECT_TRUE(threads.back().Start().ok());
     EXPECT_EQ(ActiveCount(), before + i + 1);
   }
   {

@@ -1,6 +1,7 @@
 """Python peers of multiprocessing_bench.cc: 20,000 tiny tasks (x*x) on 2 worker
 processes, with ProcessPoolExecutor.submit (each its own future, all collected) and
-with multiprocessing.Pool.map (its default chunking). Times are per task."""
+with multiprocessing.Pool.map (its default chunking), times per task; and a 64 MiB
+argument and result through ProcessPoolExecutor, time per round trip."""
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +38,27 @@ def pool_map():
         elapsed = time.perf_counter_ns() - start
     assert total == EXPECTED
     return elapsed / TASKS
+
+
+BIG = 64 << 20
+ROUND_TRIPS = 5
+
+
+def echo(data):
+    return data
+
+
+@peer("process pool 64 MiB argument+result round trip",
+      "Python ProcessPoolExecutor.submit")
+def big_round_trip():
+    payload = b"x" * BIG
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(echo, b"warm").result()  # Worker up.
+        start = time.perf_counter_ns()
+        for _ in range(ROUND_TRIPS):
+            assert len(pool.submit(echo, payload).result()) == BIG
+        elapsed = time.perf_counter_ns() - start
+    return elapsed / ROUND_TRIPS
 
 
 if __name__ == "__main__":
