@@ -177,7 +177,16 @@ class PromiseBase {
 
   TaskFrame* task() const { return task_; }
   void set_task(TaskFrame* task) { task_ = task; }
-  void set_continuation(std::coroutine_handle<> c) { continuation_ = c; }
+  // The coroutine awaiting this one, resumed when this one returns. Its
+  // promise is kept too: the call graph (graph.h) walks from the innermost
+  // coroutine up to the task's own through these, at no other cost.
+  template <typename P>
+  void set_continuation(std::coroutine_handle<P> caller) {
+    continuation_ = caller;
+    awaiter_ = &caller.promise();
+  }
+  // The awaiting coroutine's promise; null for a task's own coroutine.
+  const PromiseBase* awaiter() const { return awaiter_; }
   bool started() const { return started_; }
   const Where& where() const { return where_; }
   std::exception_ptr& exception() { return exception_; }
@@ -185,6 +194,7 @@ class PromiseBase {
  private:
   TaskFrame* task_ = nullptr;
   std::coroutine_handle<> continuation_;
+  PromiseBase* awaiter_ = nullptr;
   std::exception_ptr exception_;
   Where where_;
   bool started_ = false;

@@ -175,6 +175,12 @@ void TaskBase::AbandonAtClose() {
   Unref();
 }
 
+const PromiseBase* TaskBase::InnermostCoroutine() const {
+  if (done() || top_ == nullptr) return nullptr;
+  if (!started_ || running_ || suspended_in_ == nullptr) return promise_;
+  return suspended_in_;
+}
+
 std::string TaskBase::WhereSuspended() const {
   if (done()) return "";
   if (top_ == nullptr) return "destroyed while pending";

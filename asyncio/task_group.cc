@@ -45,6 +45,7 @@ void TaskGroup::Track(AnyTask task) {
     return;
   }
   internal::TaskBase* key = task.base();
+  key->set_group_owner(parent_.base());
   tasks_.emplace(key, task);
   task.AddDoneCallback([this](AnyTask& done) { OnTaskDone(done); });
 }
