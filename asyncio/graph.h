@@ -21,7 +21,8 @@
 // - A coroutine frame has no Python frame: a call stack entry is a pyconc
 //   Coroutine, named by its function and the file and line where that
 //   function is defined (its promise records them when the coroutine is
-//   created; the line the coroutine is suspended at is not recorded).
+//   created; the line the coroutine is suspended at is not recorded). A
+//   function template's arguments are left out of its name.
 //   Functions that are not coroutines do not appear.
 // - How it stays free when unused: a coroutine awaited by another records the
 //   awaiter's promise (one store beside the continuation it already stores),
@@ -73,7 +74,7 @@ class EventLoop;
 struct FrameCallGraphEntry {
   std::string function;  // The coroutine's function, e.g. "Fetch".
   std::string file;      // The file defining it, as the compiler names it.
-  int line = 0;          // The line where its body starts.
+  int line = 0;          // A line of its definition (g++: its closing brace).
 };
 
 // Python's FutureCallGraph(future, call_stack, awaited_by).
