@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -20,7 +21,19 @@ using ::testing::StartsWith;
 
 constexpr char kTool[] = "asyncio/pstree/pstree";
 
-TEST(PstreeToolTest, DemoTreeShowsWhoAwaitsWhom) {
+// The dump file is named by the demo's pid, which is the same in every
+// sandbox of a --runs_per_test run: each run keeps its files in its own
+// TEST_TMPDIR (the tool and its demo read TMPDIR).
+class PstreeToolTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (const char* dir = std::getenv("TEST_TMPDIR")) {
+      ::setenv("TMPDIR", dir, 1);
+    }
+  }
+};
+
+TEST_F(PstreeToolTest, DemoTreeShowsWhoAwaitsWhom) {
   const auto run = RunTool(kTool, {});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   // main awaits nothing: its own coroutine. workers runs the TaskGroup whose
@@ -39,7 +52,7 @@ TEST(PstreeToolTest, DemoTreeShowsWhoAwaitsWhom) {
   EXPECT_THAT(run.out, HasSubstr("            └── (T) indexer\n"));
 }
 
-TEST(PstreeToolTest, DemoTable) {
+TEST_F(PstreeToolTest, DemoTable) {
   const auto run = RunTool(kTool, {"--format=table"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, StartsWith("tid        task id              task name"));
@@ -47,7 +60,7 @@ TEST(PstreeToolTest, DemoTable) {
                                      "Crawl +crawler +0x"));
 }
 
-TEST(PstreeToolTest, CycleIsAnErrorListingIt) {
+TEST_F(PstreeToolTest, CycleIsAnErrorListingIt) {
   const auto run = RunTool(kTool, {"--cycle"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err,
@@ -56,7 +69,7 @@ TEST(PstreeToolTest, CycleIsAnErrorListingIt) {
   EXPECT_THAT(run.err, HasSubstr("cycle: ping → pong → ping\n"));
 }
 
-TEST(PstreeToolTest, ProcessThatDoesNotCatchTheSignalIsLeftAlone) {
+TEST_F(PstreeToolTest, ProcessThatDoesNotCatchTheSignalIsLeftAlone) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -74,13 +87,13 @@ TEST(PstreeToolTest, ProcessThatDoesNotCatchTheSignalIsLeftAlone) {
   ::waitpid(child, nullptr, 0);
 }
 
-TEST(PstreeToolTest, NoSuchProcess) {
+TEST_F(PstreeToolTest, NoSuchProcess) {
   const auto run = RunTool(kTool, {"--pid=4194303"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "pstree: no process 4194303\n");
 }
 
-TEST(PstreeToolTest, BadInputGivesOneLineAndExitCodeTwo) {
+TEST_F(PstreeToolTest, BadInputGivesOneLineAndExitCodeTwo) {
   const auto run = RunTool(kTool, {"--format=json"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "pstree: --format must be tree or table, not json\n");
