@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -179,6 +180,21 @@ TEST(SpellingsTest, Sockets) {
   EXPECT_EQ(asyncio::Run(main()), "hello");
   close(fds[0]);
   close(fds[1]);
+}
+
+// graph.h.
+TEST(SpellingsTest, CallGraph) {
+  auto main = []() -> Coroutine<int> {
+    Task<int> task = CreateTask(Fetch(2), {.name = "worker"});
+    std::ostringstream out;
+    FutureCallGraph g = CaptureCallGraph(task);
+    PrintCallGraph(out, g);
+    PrintCallGraph(out, co_await CurrentCallGraph());
+    PrintCallGraph(out, co_await CurrentCallGraph({.depth = 1, .limit = 1}));
+    EXPECT_THAT(out.str(), ::testing::HasSubstr("* Task(name='worker'"));
+    co_return co_await task;
+  };
+  EXPECT_EQ(asyncio::Run(main()), 2);
 }
 
 }  // namespace
