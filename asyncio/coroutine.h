@@ -178,8 +178,8 @@ class PromiseBase {
   TaskFrame* task() const { return task_; }
   void set_task(TaskFrame* task) { task_ = task; }
   // The coroutine awaiting this one, resumed when this one returns. Its
-  // promise is kept too: the call graph (graph.h) walks from the innermost
-  // coroutine up to the task's own through these, at no other cost.
+  // promise is kept too (one store): the call graph (graph.h) walks from the
+  // innermost coroutine up to the task's own through these.
   template <typename P>
   void set_continuation(std::coroutine_handle<P> caller) {
     continuation_ = caller;

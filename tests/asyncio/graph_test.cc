@@ -30,6 +30,7 @@
 #include "asyncio/sleep.h"
 #include "asyncio/task.h"
 #include "asyncio/task_group.h"
+#include "asyncio/wait.h"
 #include "base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -82,6 +83,38 @@ Walked Walk(const FutureCallGraph& graph) {
 Walked W(std::string name, std::vector<std::string> stack,
          std::vector<Walked> awaited_by = {}) {
   return Walked{std::move(name), std::move(stack), std::move(awaited_by)};
+}
+
+// --- test_stack_wait: Wait's tasks are awaited by the waiting task.
+
+Coroutine<FutureCallGraph> WaitInner() {
+  co_await Sleep(absl::ZeroDuration());
+  co_return co_await CurrentCallGraph();
+}
+Coroutine<FutureCallGraph> WaitC1() { co_return co_await WaitInner(); }
+Coroutine<FutureCallGraph> WaitC2() {
+  for (int i = 0; i < 3; ++i) co_await Sleep(absl::ZeroDuration());
+  co_return FutureCallGraph{};
+}
+Coroutine<void> WaitMain(Task<FutureCallGraph> t1, Task<FutureCallGraph> t2) {
+  std::vector<Task<FutureCallGraph>> tasks = {t1, t2};
+  co_await asyncio::Wait(tasks);
+}
+Coroutine<FutureCallGraph> WaitTest() {
+  Task<FutureCallGraph> t1 = CreateTask(WaitC1());
+  Task<FutureCallGraph> t2 = CreateTask(WaitC2());
+  co_await WaitMain(t1, t2);
+  co_return t1.Result();
+}
+
+TEST(CallGraphTest, StackWait) {
+  const Walked walked = Walk(asyncio::Run(WaitTest()));
+  EXPECT_EQ(walked.name, "T<anon>");
+  EXPECT_THAT(walked.stack, ElementsAre("WaitInner", "WaitC1"));
+  ASSERT_EQ(walked.awaited_by.size(), 1u);
+  EXPECT_EQ(walked.awaited_by[0].name, "T<anon>");
+  EXPECT_THAT(walked.awaited_by[0].stack,
+              ::testing::IsSupersetOf({"WaitMain", "WaitTest"}));
 }
 
 // --- test_stack_task: a task awaiting a task awaiting plain coroutines.
