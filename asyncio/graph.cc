@@ -16,6 +16,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -409,17 +410,24 @@ std::string TaskDumpPath(int pid) {
 
 namespace {
 
+// Whether a dump is installed in this process (one at a time).
+std::atomic<bool> dump_installed{false};
 // The eventfd of the installed dump, for the handler; -1 when none.
 std::atomic<int> dump_fd{-1};
+// Handlers between reading dump_fd and their write: the eventfd is closed
+// only once none is, so that no handler writes to a reused descriptor.
+std::atomic<int> handlers_running{0};
 
 void OnDumpSignal(int) {
   const int saved = errno;
-  const int fd = dump_fd.load(std::memory_order_relaxed);
+  handlers_running.fetch_add(1);
+  const int fd = dump_fd.load();
   if (fd >= 0) {
     const uint64_t one = 1;
     // Async-signal-safe; a full counter (2^64 - 2 signals) loses nothing.
     [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof(one));
   }
+  handlers_running.fetch_sub(1);
   errno = saved;
 }
 
@@ -447,30 +455,37 @@ TaskDumpOnSignal::TaskDumpOnSignal(EventLoop& loop, int signo, int fd,
 
 TaskDumpOnSignal::~TaskDumpOnSignal() {
   ::sigaction(signo_, &previous_, nullptr);
-  dump_fd.store(-1, std::memory_order_relaxed);
+  dump_fd.store(-1);
+  while (handlers_running.load() != 0) std::this_thread::yield();
   if (!loop_.IsClosed()) loop_.RemoveReader(fd_);
   ::close(fd_);
+  dump_installed.store(false);
 }
 
 absl::StatusOr<std::unique_ptr<TaskDumpOnSignal>> InstallTaskDumpOnSignal(
     EventLoop& loop, int signo, TaskDumpSink sink) {
-  if (dump_fd.load(std::memory_order_relaxed) >= 0) {
+  if (dump_installed.exchange(true)) {
     pyconc::internal::Misuse("RuntimeError",
                              "InstallTaskDumpOnSignal: a task dump is already "
                              "installed in this process");
   }
   const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, "eventfd");
+  if (fd < 0) {
+    const int error = errno;
+    dump_installed.store(false);
+    return ErrnoError(error, "eventfd");
+  }
   struct sigaction action = {};
   action.sa_handler = &OnDumpSignal;
   action.sa_flags = SA_RESTART;
   sigemptyset(&action.sa_mask);
   struct sigaction previous = {};
-  dump_fd.store(fd, std::memory_order_relaxed);
+  dump_fd.store(fd);
   if (::sigaction(signo, &action, &previous) != 0) {
     const int error = errno;
-    dump_fd.store(-1, std::memory_order_relaxed);
+    dump_fd.store(-1);
     ::close(fd);
+    dump_installed.store(false);
     return ErrnoError(error, absl::StrCat("sigaction(", signo, ")"));
   }
   if (!sink) sink = &WriteTaskDump;

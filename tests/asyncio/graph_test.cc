@@ -544,5 +544,15 @@ TEST(TaskDumpTest, UncatchableSignalIsAnOSError) {
   }());
 }
 
+TEST(TaskDumpDeathTest, SecondInstallIsMisuse) {
+  EXPECT_DEATH(asyncio::Run([]() -> Coroutine<void> {
+                 auto first = InstallTaskDumpOnSignal(GetRunningLoop());
+                 auto second = InstallTaskDumpOnSignal(GetRunningLoop());
+                 co_return;
+               }()),
+               "RuntimeError: InstallTaskDumpOnSignal: a task dump is already "
+               "installed in this process");
+}
+
 }  // namespace
 }  // namespace pyconc::asyncio
