@@ -193,10 +193,13 @@ class ResultSlot<void> {
   void Get() const {}
 };
 
+// Not final: Shield's outer future adds to it (shield.h). What a Future's
+// await asks stays a direct call.
 template <typename T>
 class FutureState : public FutureBase, public ResultSlot<T> {
  public:
   using FutureBase::FutureBase;
+  bool is_task() const final { return false; }
 };
 
 // `co_await` on a Future or Task: suspends unless done, then gives the value

@@ -52,12 +52,14 @@
 
 #include <signal.h>
 
+#include <concepts>
 #include <coroutine>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
