@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "asyncio/loop.h"
+#include "asyncio/task_group.h"
 #include "base/errors.h"
 #include "base/misuse.h"
 
@@ -88,11 +89,10 @@ class AwaitIndex {
       if (Waitable* on = task->waiting_on()) {
         on->ForEachAwaited([&](FutureBase* awaited) { Add(awaited, task); });
       }
-      if (TaskBase* owner = task->group_owner();
-          owner != nullptr && !owner->done()) {
-        Add(task, owner);
-      }
     }
+    ForEachGroupTask([&](TaskBase* task, TaskBase* owner) {
+      if (task->loop() == loop && !owner->done()) Add(task, owner);
+    });
     // Oldest first, each awaiter once (Python's awaited_by is a set).
     std::reverse(tasks_.begin(), tasks_.end());
     for (auto& [future, awaiters] : awaited_by_) {

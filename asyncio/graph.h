@@ -24,12 +24,14 @@
 //   created; the line the coroutine is suspended at is not recorded). A
 //   function template's arguments are left out of its name.
 //   Functions that are not coroutines do not appear.
-// - How it stays free when unused: a coroutine awaited by another records the
-//   awaiter's promise (one store beside the continuation it already stores),
-//   and a task records the promise it suspends in (one store). Who awaits a
-//   future is not kept on the hot path as Python keeps _asyncio_awaited_by:
-//   capturing computes it from what every pending task of the loop is
-//   suspended on, so a capture costs O(pending tasks).
+// - How it stays free when unused: nothing is stored for it on the hot path.
+//   A coroutine's awaiter and a task's innermost coroutine are found from the
+//   frame addresses the continuation and the task already hold (PromiseAt in
+//   coroutine.h; an awaiter whose result type is over-aligned, alignof > 16,
+//   ends the stack there). Who awaits a future is not kept as Python keeps
+//   _asyncio_awaited_by: capturing computes it from what every pending task
+//   of the loop is suspended on and from the TaskGroups running on the
+//   thread, so a capture costs O(pending tasks).
 // - The running task: which of its coroutines runs is not recorded, so
 //   CaptureCallGraph of the running task shows its own coroutine only. Inside
 //   a task, `co_await CurrentCallGraph()` (Python's capture_call_graph() with

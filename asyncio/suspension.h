@@ -26,7 +26,6 @@
 namespace pyconc::asyncio::internal {
 
 class FutureBase;
-class PromiseBase;
 class TaskBase;
 
 // What a task can be suspended on.
@@ -57,12 +56,13 @@ class TaskFrame : public ReadyNode {
 
   LoopCore* task_loop() const { return task_loop_; }
   // Records where the task stopped; `resume` runs when the task is scheduled.
-  // Its promise is the innermost coroutine of the task's call graph.
+  // Its promise is the innermost coroutine of the task's call graph, found
+  // from resume_ (see PromiseAt in coroutine.h) unless it is over-aligned.
   template <typename P>
   void SuspendOn(std::coroutine_handle<P> resume, Waitable* on) {
     resume_ = resume;
-    suspended_in_ = &resume.promise();
     waiting_on_ = on;
+    resume_promise_unknown_ = alignof(P) > 16;
   }
   // Puts the task on its loop's ready queue (once per suspension).
   void Wake() { task_loop_->Schedule(this); }
@@ -92,11 +92,11 @@ class TaskFrame : public ReadyNode {
 
   LoopCore* task_loop_;
   std::coroutine_handle<> resume_;
-  const PromiseBase* suspended_in_ = nullptr;
   Waitable* waiting_on_ = nullptr;
   // Allocated only by a Cancel with a message: most tasks never need it.
   std::unique_ptr<std::string> cancel_message_;
   bool throw_cancel_ = false;
+  bool resume_promise_unknown_ = false;  // See SuspendOn.
 };
 
 }  // namespace pyconc::asyncio::internal

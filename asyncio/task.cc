@@ -177,8 +177,8 @@ void TaskBase::AbandonAtClose() {
 
 const PromiseBase* TaskBase::InnermostCoroutine() const {
   if (done() || top_ == nullptr) return nullptr;
-  if (!started_ || running_ || suspended_in_ == nullptr) return promise_;
-  return suspended_in_;
+  if (!started_ || running_ || resume_promise_unknown_) return promise_;
+  return PromiseAt(resume_.address());
 }
 
 std::string TaskBase::WhereSuspended() const {

@@ -112,10 +112,6 @@ class TaskBase : public FutureBase, public TaskFrame {
   const PromiseBase* InnermostCoroutine() const;
   Waitable* waiting_on() const { return running_ ? nullptr : waiting_on_; }
   uint64_t id() const { return id_; }
-  // The task running the TaskGroup this task was created in, until this one
-  // is done (Python's future_add_to_awaited_by(task, parent) in TaskGroup).
-  TaskBase* group_owner() const { return group_owner_; }
-  void set_group_owner(TaskBase* owner) { group_owner_ = owner; }
 
   // Schedules the first step, or with `eager` runs it now (Python's
   // __eager_start). Once, right after construction.
@@ -142,7 +138,6 @@ class TaskBase : public FutureBase, public TaskFrame {
   std::coroutine_handle<> top_;
   PromiseBase* promise_;
   std::unique_ptr<std::string> name_;  // Null: "Task-<id_>".
-  TaskBase* group_owner_ = nullptr;
   uint64_t id_;
   int num_cancels_requested_ = 0;
   bool must_cancel_ = false;

@@ -117,6 +117,33 @@ TEST(CallGraphTest, StackWait) {
               ::testing::IsSupersetOf({"WaitMain", "WaitTest"}));
 }
 
+// --- the frame layout the call graph relies on (coroutine.h's PromiseAt).
+
+struct alignas(16) Aligned16 {
+  int x = 0;
+};
+Coroutine<int> ReturnsInt() { co_return 1; }
+Coroutine<std::string> ReturnsString() { co_return "x"; }
+Coroutine<Aligned16> ReturnsAligned16() { co_return Aligned16{}; }
+Coroutine<void> ReturnsVoid() { co_return; }
+
+template <typename T>
+void ExpectPromiseAtFixedOffset(Coroutine<T> coro) {
+  static_assert(
+      internal::kPromiseAtFixedOffset<typename Coroutine<T>::promise_type>);
+  typename Coroutine<T>::Handle handle = coro.Release();
+  const internal::PromiseBase* promise = &handle.promise();
+  EXPECT_EQ(internal::PromiseAt(handle.address()), promise);
+  handle.destroy();
+}
+
+TEST(CallGraphTest, PromiseIsFoundFromTheFrameAddress) {
+  ExpectPromiseAtFixedOffset(ReturnsInt());
+  ExpectPromiseAtFixedOffset(ReturnsString());
+  ExpectPromiseAtFixedOffset(ReturnsAligned16());
+  ExpectPromiseAtFixedOffset(ReturnsVoid());
+}
+
 // --- test_stack_task: a task awaiting a task awaiting plain coroutines.
 
 Coroutine<FutureCallGraph> TaskInner() {
