@@ -45,6 +45,7 @@
 #include "asyncio/executor.h"
 #include "asyncio/future.h"
 #include "asyncio/gather.h"
+#include "asyncio/graph.h"
 #include "asyncio/locks.h"
 #include "asyncio/loop.h"
 #include "asyncio/queues.h"

@@ -136,6 +136,22 @@ inline void FreeFrame(void* frame, std::size_t size) noexcept {
   ++frame_cache.counts[c];
 }
 
+class PromiseBase;
+
+// The promise of a coroutine frame, from the frame's address alone: g++ and
+// clang lay a frame out as its resume and destroy pointers, then the promise
+// at the next multiple of its alignment, so every promise aligned to 16 bytes
+// or less (every Promise<T> unless T is over-aligned) is at the same offset,
+// and a PromiseBase starts each (tests/asyncio:graph_test checks this). This
+// is how the call graph finds a coroutine's awaiter and a task's innermost
+// coroutine without storing a pointer to their promises.
+template <typename P>
+inline constexpr bool kPromiseAtFixedOffset = alignof(P) <= 16;
+inline const PromiseBase* PromiseAt(void* frame) {
+  return static_cast<const PromiseBase*>(__builtin_coro_promise(
+      frame, static_cast<int>(alignof(std::max_align_t)), false));
+}
+
 // Reports "coroutine '<function>' (<file:line>) was never awaited".
 void ReportNeverAwaited(const Where& where);
 [[noreturn]] void AwaitedTwice(const Where& where);
@@ -177,7 +193,19 @@ class PromiseBase {
 
   TaskFrame* task() const { return task_; }
   void set_task(TaskFrame* task) { task_ = task; }
-  void set_continuation(std::coroutine_handle<> c) { continuation_ = c; }
+  // The coroutine awaiting this one, resumed when this one returns.
+  template <typename P>
+  void set_continuation(std::coroutine_handle<P> caller) {
+    continuation_ = caller;
+    if constexpr (!kPromiseAtFixedOffset<P>) awaiter_unknown_ = true;
+  }
+  // The awaiting coroutine's promise, for the call graph (graph.h), which
+  // walks from the innermost coroutine up to the task's own; null for a
+  // task's own coroutine (or an awaiter whose promise is over-aligned).
+  const PromiseBase* awaiter() const {
+    if (!continuation_ || awaiter_unknown_) return nullptr;
+    return PromiseAt(continuation_.address());
+  }
   bool started() const { return started_; }
   const Where& where() const { return where_; }
   std::exception_ptr& exception() { return exception_; }
@@ -188,6 +216,7 @@ class PromiseBase {
   std::exception_ptr exception_;
   Where where_;
   bool started_ = false;
+  bool awaiter_unknown_ = false;  // In started_'s padding: no size added.
 };
 
 template <typename T>

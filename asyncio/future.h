@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
 #include "asyncio/loop_core.h"
@@ -105,6 +106,10 @@ class FutureBase : public Waitable {
   }
   void AbandonWait(TaskBase* task) override;
   std::string DescribeWait() const override { return Describe(); }
+  // A task awaiting a future awaits that future (Shield's adds its inner).
+  void ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) override {
+    fn(this);
+  }
 
   // "Future <pending>", "Task 'Task-3' <finished>", for reports.
   virtual std::string Describe() const;
@@ -188,10 +193,13 @@ class ResultSlot<void> {
   void Get() const {}
 };
 
+// Not final: Shield's outer future adds to it (shield.h). What a Future's
+// await asks stays a direct call.
 template <typename T>
-class FutureState final : public FutureBase, public ResultSlot<T> {
+class FutureState : public FutureBase, public ResultSlot<T> {
  public:
   using FutureBase::FutureBase;
+  bool is_task() const final { return false; }
 };
 
 // `co_await` on a Future or Task: suspends unless done, then gives the value

@@ -97,6 +97,10 @@ bool GatherWaiter::CancelWait(const std::string& message) {
 
 void GatherWaiter::AbandonWait(TaskBase*) { shared_->task = nullptr; }
 
+void GatherWaiter::ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) {
+  for (AnyFuture& child : children_) child.base()->ForEachAwaited(fn);
+}
+
 std::string GatherWaiter::DescribeWait() const {
   return absl::StrFormat("Gather(%d of %d done)", shared_->finished,
                          shared_->total);

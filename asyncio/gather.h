@@ -46,6 +46,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
 #include "asyncio/task.h"
@@ -128,6 +129,7 @@ class GatherWaiter final : public Waitable {
   bool CancelWait(const std::string& message) override;
   void AbandonWait(TaskBase* task) override;
   std::string DescribeWait() const override;
+  void ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) override;
 
  private:
   // Kept alive by the children's done callbacks, which may outlive Gather.

@@ -26,16 +26,40 @@
 #include <exception>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/future.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {
 
+namespace internal {
+
+// The outer future of a Shield: it keeps the inner one for the call graph
+// (graph.h), so that the task awaiting the outer is shown awaiting the inner
+// too (Python's future_add_to_awaited_by(inner, current task) in shield).
+template <typename T>
+class ShieldState final : public FutureState<T> {
+ public:
+  ShieldState(LoopCore* loop, AnyFuture inner)
+      : FutureState<T>(loop), inner_(std::move(inner)) {}
+
+  void ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) override {
+    fn(this);
+    if (!inner_.Done()) inner_.base()->ForEachAwaited(fn);
+  }
+
+ private:
+  AnyFuture inner_;
+};
+
+}  // namespace internal
+
 // Python's asyncio.shield(task_or_future); see the top of this file.
 template <internal::FutureLike F, typename T = internal::FutureValueT<F>>
 Future<T> Shield(F inner) {
-  Future<T> outer;
+  Future<T> outer = Future<T>::AdoptState(new internal::ShieldState<T>(
+      &internal::RunningLoopOrDie("Shield"), internal::AsAnyFuture(inner)));
   // Python's _inner_done_callback.
   const uint64_t id = inner.AddDoneCallback([outer](F& done) mutable {
     if (outer.Done()) {

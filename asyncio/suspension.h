@@ -19,11 +19,13 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "asyncio/handle.h"
 #include "asyncio/loop_core.h"
 
 namespace pyconc::asyncio::internal {
 
+class FutureBase;
 class TaskBase;
 
 // What a task can be suspended on.
@@ -39,6 +41,9 @@ class Waitable {
   virtual void AbandonWait(TaskBase* task) = 0;
   // For task dumps: "Sleep(100ms) at tool.cc:12", "Task 'Task-3'".
   virtual std::string DescribeWait() const = 0;
+  // For the call graph (graph.h): the futures a task suspended here awaits
+  // (a Future itself, a Gather's or a Wait's futures, a Shield's inner).
+  virtual void ForEachAwaited(absl::FunctionRef<void(FutureBase*)>) {}
 
  protected:
   ~Waitable() = default;
@@ -51,9 +56,13 @@ class TaskFrame : public ReadyNode {
 
   LoopCore* task_loop() const { return task_loop_; }
   // Records where the task stopped; `resume` runs when the task is scheduled.
-  void SuspendOn(std::coroutine_handle<> resume, Waitable* on) {
+  // Its promise is the innermost coroutine of the task's call graph, found
+  // from resume_ (see PromiseAt in coroutine.h) unless it is over-aligned.
+  template <typename P>
+  void SuspendOn(std::coroutine_handle<P> resume, Waitable* on) {
     resume_ = resume;
     waiting_on_ = on;
+    resume_promise_unknown_ = alignof(P) > 16;
   }
   // Puts the task on its loop's ready queue (once per suspension).
   void Wake() { task_loop_->Schedule(this); }
@@ -87,6 +96,7 @@ class TaskFrame : public ReadyNode {
   // Allocated only by a Cancel with a message: most tasks never need it.
   std::unique_ptr<std::string> cancel_message_;
   bool throw_cancel_ = false;
+  bool resume_promise_unknown_ = false;  // See SuspendOn.
 };
 
 }  // namespace pyconc::asyncio::internal

@@ -175,6 +175,12 @@ void TaskBase::AbandonAtClose() {
   Unref();
 }
 
+const PromiseBase* TaskBase::InnermostCoroutine() const {
+  if (done() || top_ == nullptr) return nullptr;
+  if (!started_ || running_ || resume_promise_unknown_) return promise_;
+  return PromiseAt(resume_.address());
+}
+
 std::string TaskBase::WhereSuspended() const {
   if (done()) return "";
   if (top_ == nullptr) return "destroyed while pending";

@@ -106,6 +106,13 @@ class TaskBase : public FutureBase, public TaskFrame {
   std::string Describe() const override;
   bool is_task() const override { return true; }
 
+  // For the call graph (graph.h). The coroutine the task is suspended in;
+  // its own coroutine when it has not started or is running (which of its
+  // coroutines runs is not recorded); null once done.
+  const PromiseBase* InnermostCoroutine() const;
+  Waitable* waiting_on() const { return running_ ? nullptr : waiting_on_; }
+  uint64_t id() const { return id_; }
+
   // Schedules the first step, or with `eager` runs it now (Python's
   // __eager_start). Once, right after construction.
   void Start(bool eager);

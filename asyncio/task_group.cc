@@ -12,6 +12,20 @@
 #include "base/misuse.h"
 
 namespace pyconc::asyncio {
+namespace {
+// The head of this thread's list of groups whose Run is pending.
+constinit thread_local TaskGroup* running_groups = nullptr;
+}  // namespace
+
+namespace internal {
+void ForEachGroupTask(absl::FunctionRef<void(TaskBase*, TaskBase*)> fn) {
+  for (TaskGroup* g = running_groups; g != nullptr; g = g->next_running_) {
+    for (auto& [base, task] : g->tasks_) {
+      if (!task.Done()) fn(base, g->parent_.base());
+    }
+  }
+}
+}  // namespace internal
 
 ExceptionGroup::ExceptionGroup(std::string message,
                                std::vector<std::exception_ptr> errors)
@@ -108,7 +122,19 @@ Coroutine<void> TaskGroup::Run(Coroutine<void> body) {
   running_ = true;
   // Cleared as the frame goes: when Run ends, or when the frame is destroyed
   // unfinished, with its task, at loop close.
-  absl::Cleanup run_frame_gone = [this] { running_ = false; };
+  next_running_ = running_groups;
+  if (next_running_ != nullptr) next_running_->prev_running_ = this;
+  running_groups = this;
+  absl::Cleanup run_frame_gone = [this] {
+    running_ = false;
+    if (prev_running_ != nullptr) {
+      prev_running_->next_running_ = next_running_;
+    } else {
+      running_groups = next_running_;
+    }
+    if (next_running_ != nullptr) next_running_->prev_running_ = prev_running_;
+    prev_running_ = next_running_ = nullptr;
+  };
   if (cancel_requested_) {  // Cancel() before Run: cancelled on entry.
     cancel_requested_ = false;
     Cancel();

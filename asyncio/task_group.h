@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/future.h"
 #include "asyncio/loop_core.h"
@@ -75,6 +76,15 @@ class ExceptionGroup : public std::exception {
   std::string what_;
   std::vector<std::exception_ptr> exceptions_;
 };
+
+class TaskGroup;
+
+namespace internal {
+// For the call graph (graph.h): `fn(task, owner)` for each pending task of
+// each TaskGroup running on this thread, `owner` the task running the group
+// (Python's future_add_to_awaited_by(task, parent) in TaskGroup).
+void ForEachGroupTask(absl::FunctionRef<void(TaskBase*, TaskBase*)> fn);
+}  // namespace internal
 
 // Python's asyncio.TaskGroup; see the top of this file.
 class TaskGroup {
@@ -108,6 +118,8 @@ class TaskGroup {
   }
 
  private:
+  friend void internal::ForEachGroupTask(
+      absl::FunctionRef<void(internal::TaskBase*, internal::TaskBase*)> fn);
   void CheckCanCreate() const;
   void Track(AnyTask task);
   void OnTaskDone(AnyTask& task);
@@ -124,6 +136,9 @@ class TaskGroup {
   bool aborting_ = false;
   bool parent_cancel_requested_ = false;
   bool cancel_requested_ = false;  // Cancel() was called.
+  // The groups whose Run is pending on this thread, for ForEachGroupTask.
+  TaskGroup* prev_running_ = nullptr;
+  TaskGroup* next_running_ = nullptr;
 };
 
 }  // namespace pyconc::asyncio

@@ -76,6 +76,10 @@ bool WaitWaiter::CancelWait(const std::string& message) {
 
 void WaitWaiter::AbandonWait(TaskBase*) { shared_->task = nullptr; }
 
+void WaitWaiter::ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) {
+  for (AnyFuture& future : futures_) future.base()->ForEachAwaited(fn);
+}
+
 std::string WaitWaiter::DescribeWait() const {
   return absl::StrFormat("Wait(%d futures, %d not done)", futures_.size(),
                          shared_->remaining);

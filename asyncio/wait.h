@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "asyncio/coroutine.h"
@@ -102,6 +103,7 @@ class WaitWaiter final : public Waitable {
   bool CancelWait(const std::string& message) override;
   void AbandonWait(TaskBase* task) override;
   std::string DescribeWait() const override;
+  void ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) override;
 
  private:
   struct Shared final : TimerNode {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -244,6 +245,21 @@ TEST(SpellingsTest, Subprocess) {
     co_return out->out + " " + *line;
   };
   EXPECT_EQ(asyncio::Run(main()), "hi there\n");
+}
+
+// graph.h.
+TEST(SpellingsTest, CallGraph) {
+  auto main = []() -> Coroutine<int> {
+    Task<int> task = CreateTask(Fetch(2), {.name = "worker"});
+    std::ostringstream out;
+    FutureCallGraph g = CaptureCallGraph(task);
+    PrintCallGraph(out, g);
+    PrintCallGraph(out, co_await CurrentCallGraph());
+    PrintCallGraph(out, co_await CurrentCallGraph({.depth = 1, .limit = 1}));
+    EXPECT_THAT(out.str(), ::testing::HasSubstr("* Task(name='worker'"));
+    co_return co_await task;
+  };
+  EXPECT_EQ(asyncio::Run(main()), 2);
 }
 
 }  // namespace
