@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/errors.h"
 #include "base/misuse.h"
+#include "base/trace.h"
 #include "multiprocessing/process/connection.h"
 #include "multiprocessing/process/io.h"
 #include "threading/thread/thread.h"
@@ -116,6 +117,11 @@ class RecordReader {
   size_t end_ = 0;
 };
 
+// The timeline's flow from the manager sending call `id` to the worker running
+// it: an id apart from trace::NewId()'s. (Two process pools running at once
+// may share ids, and then arrows.)
+uint64_t CallFlow(uint64_t id) { return (uint64_t{1} << 62) | id; }
+
 // What each worker process runs: one call at a time, each result sent the
 // moment its call returns, until told to stop, the parent goes away, or it has
 // run `max_tasks` calls.
@@ -134,6 +140,8 @@ void WorkerMain(Connection conn, int max_tasks, InitCall init) {
     std::string result;
     RecordHeader reply = {call.id, 1, 0};
     try {
+      trace::Slice slice("pool", "call");
+      trace::FlowEnd("pool", CallFlow(call.id));
       result = reinterpret_cast<CallEntry>(call.tag)(payload);
     } catch (...) {
       result = threading::DescribeException(std::current_exception());
@@ -311,6 +319,10 @@ class PoolCore {
         }
         if (!call->Start()) continue;  // Every Future was cancelled.
         const uint64_t id = next_id_++;
+        if (trace::Enabled()) {
+          trace::Slice slice("pool", "send");
+          trace::FlowBegin("pool", CallFlow(id));
+        }
         AppendRecord(&w.out, id, reinterpret_cast<uint64_t>(call->entry()),
                      call->payload());
         w.in_flight.emplace_back(id, std::move(call));
@@ -319,6 +331,15 @@ class PoolCore {
       }
       if (added) Flush(w);
     }
+    if (trace::Enabled()) TraceInFlight();
+  }
+
+  // Records the calls sent to workers and not yet answered (a counter).
+  void TraceInFlight() const {
+    size_t in_flight = 0;
+    for (const Worker& w : workers_) in_flight += w.in_flight.size();
+    trace::Counter("pool", "process pool calls in flight",
+                   static_cast<double>(in_flight));
   }
 
   // Completes the Futures of the results `worker` has sent so far. False once

@@ -98,7 +98,12 @@ void WriteTraceAtExit() {
       written.ok()
           ? absl::StrCat(ToolName(), ": timeline of ", events.size(),
                          " events in ", FLAGS_trace,
-                         " (open it in ui.perfetto.dev)\n")
+                         " (open it in ui.perfetto.dev)",
+                         trace::DroppedEvents() == 0
+                             ? ""
+                             : absl::StrCat("; ", trace::DroppedEvents(),
+                                            " later events were dropped"),
+                         "\n")
           : absl::StrCat(ToolName(), ": --trace: ", written.message(), "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
