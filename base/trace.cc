@@ -59,6 +59,11 @@ std::atomic<uint64_t> next_id{1};
 // The calling thread's buffer, registered on first use and unregistered when
 // the thread exits (kept until Stop() if it holds events), so that a program
 // starting many threads keeps no buffer per thread it ever ran.
+// Set once the calling thread's buffer is destroyed (at its exit): what it
+// records after that, in another thread-local's destructor or, on the main
+// thread, in an atexit handler, is dropped.
+thread_local bool buffer_gone = false;
+
 class ThisThreadsBuffer {
  public:
   ThisThreadsBuffer() : buffer_(std::make_shared<ThreadBuffer>()) {
@@ -68,6 +73,7 @@ class ThisThreadsBuffer {
     registry.buffers.push_back(buffer_);
   }
   ~ThisThreadsBuffer() {
+    buffer_gone = true;
     Registry& registry = TheRegistry();
     absl::MutexLock lock(&registry.mu);
     absl::MutexLock buffer_lock(&buffer_->mu);
@@ -85,9 +91,11 @@ class ThisThreadsBuffer {
   std::shared_ptr<ThreadBuffer> buffer_;
 };
 
-ThreadBuffer& ThisThread() {
+// The calling thread's buffer; null once it is gone.
+ThreadBuffer* ThisThread() {
+  if (buffer_gone) return nullptr;
   thread_local ThisThreadsBuffer buffer;
-  return buffer.buffer();
+  return &buffer.buffer();
 }
 
 int64_t Elapsed() {
@@ -105,11 +113,12 @@ void Record(Event event) {
     dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  ThreadBuffer& buffer = ThisThread();
+  ThreadBuffer* buffer = ThisThread();
+  if (buffer == nullptr) return;
   event.pid = static_cast<int>(::getpid());
-  event.tid = buffer.tid;
-  absl::MutexLock lock(&buffer.mu);
-  buffer.events.push_back(std::move(event));
+  event.tid = buffer->tid;
+  absl::MutexLock lock(&buffer->mu);
+  buffer->events.push_back(std::move(event));
 }
 
 // Takes every buffer's events, with an 'M' event for each named thread that
@@ -138,13 +147,17 @@ std::vector<Event> TakeEvents(Registry& registry)
   return events;
 }
 
-// Where the children of `session` leave their events.
-std::string SidecarDirectory(const internal::ChildSession& session) {
+}  // namespace
+
+std::string internal::ChildEventsDirectory(
+    const internal::ChildSession& session) {
   const char* tmp = std::getenv("TMPDIR");
   return absl::StrCat(tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp",
                       "/pyconc-trace-", session.root_pid, "-",
                       session.start_ns);
 }
+
+namespace {
 
 // A child's events travel as text, one event a line: the fields separated by
 // tabs, the two strings last with tab, newline and backslash escaped.
@@ -238,7 +251,7 @@ bool Start() {
   const int64_t now = absl::GetCurrentTimeNanos();
   registry.session = {.start_ns = now, .root_pid = ::getpid()};
   registry.is_child = false;
-  ::mkdir(SidecarDirectory(registry.session).c_str(), 0700);
+  ::mkdir(internal::ChildEventsDirectory(registry.session).c_str(), 0700);
   start_ns.store(now, std::memory_order_relaxed);
   recorded.store(0, std::memory_order_relaxed);
   dropped.store(0, std::memory_order_relaxed);
@@ -253,7 +266,8 @@ std::vector<Event> Stop() {
   internal::recording.store(false, std::memory_order_release);
   std::vector<Event> events = TakeEvents(registry);
   if (was_recording && !registry.is_child) {
-    TakeChildrensEvents(SidecarDirectory(registry.session), &events);
+    TakeChildrensEvents(internal::ChildEventsDirectory(registry.session),
+                        &events);
   }
   SortByTime(&events);
   return events;
@@ -264,9 +278,10 @@ int64_t DroppedEvents() { return dropped.load(std::memory_order_relaxed); }
 uint64_t NewId() { return next_id.fetch_add(1, std::memory_order_relaxed); }
 
 void NameThisThread(absl::string_view name) {
-  ThreadBuffer& buffer = ThisThread();
-  absl::MutexLock lock(&buffer.mu);
-  buffer.name = std::string(name);
+  ThreadBuffer* buffer = ThisThread();
+  if (buffer == nullptr) return;
+  absl::MutexLock lock(&buffer->mu);
+  buffer->name = std::string(name);
 }
 
 namespace internal {
@@ -281,7 +296,7 @@ ChildSession SessionForChild() {
 void RecordAsChild(const ChildSession& session, absl::string_view name) {
   // Only the forking thread was copied: its buffer is the one to keep, with
   // this process's thread id.
-  ThreadBuffer& self = ThisThread();
+  ThreadBuffer& self = *ThisThread();
   Registry& registry = TheRegistry();
   absl::MutexLock lock(&registry.mu);
   recording.store(false, std::memory_order_relaxed);
@@ -316,7 +331,7 @@ void FinishChild() {
   {
     absl::MutexLock lock(&registry.mu);
     if (!registry.is_child) return;
-    directory = SidecarDirectory(registry.session);
+    directory = internal::ChildEventsDirectory(registry.session);
   }
   std::string text;
   for (const Event& event : events) absl::StrAppend(&text, EventLine(event));

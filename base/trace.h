@@ -145,6 +145,9 @@ struct ChildSession {
 };
 ChildSession SessionForChild();
 
+// Where the children of `session` leave their events (a directory).
+std::string ChildEventsDirectory(const ChildSession& session);
+
 // In a child, right after fork(): drops what the fork copied of the parent's
 // recording, names the calling thread's track `name`, and records into
 // `session` unless it is zero (then nothing records).

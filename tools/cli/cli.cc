@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "base/trace.h"
 #include "base/trace_json.h"
@@ -109,6 +110,10 @@ void WriteTraceAtExit() {
 }
 
 void StartTrace() {
+  // Under mpirun every rank runs the tool with the same flags; only the first
+  // writes FILE (Open MPI names the rank in its environment).
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (rank != nullptr && absl::string_view(rank) != "0") return;
   trace::Start();
   trace::NameThisThread("main");
   std::atexit(&WriteTraceAtExit);

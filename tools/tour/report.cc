@@ -102,14 +102,30 @@ std::string TimelineSvg(const std::string& trace_json) {
     absl::StrAppendFormat(&body,
                           "<text x=\"4\" y=\"%.1f\" class=\"lane\">%s</text>\n",
                           y + 13, Escape(label));
-    for (const SliceEvent& slice : slices) {
+    // Slices less than half a pixel apart are drawn as one rectangle, so that
+    // a lane of thousands of short steps stays a few hundred elements.
+    for (size_t i = 0; i < slices.size();) {
+      const SliceEvent& first = slices[i];
+      double right = x(first.ts + first.dur);
+      size_t next = i + 1;
+      while (next < slices.size() && x(slices[next].ts) < right + 0.5 &&
+             slices[next].category == first.category) {
+        right = std::max(right, x(slices[next].ts + slices[next].dur));
+        ++next;
+      }
+      const std::string title =
+          next - i == 1
+              ? absl::StrCat(Escape(first.name), " (", Escape(first.category),
+                             "): ", FormatMicros(first.dur))
+              : absl::StrCat(next - i, " slices (", Escape(first.category),
+                             ") from ", Escape(first.name));
       absl::StrAppendFormat(
           &body,
           "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-          "fill=\"%s\"><title>%s (%s): %s</title></rect>\n",
-          x(slice.ts), y + 2, std::max(0.8, slice.dur / end * kWidth),
-          kLaneHeight - 4, Colour(slice.category), Escape(slice.name),
-          Escape(slice.category), FormatMicros(slice.dur));
+          "fill=\"%s\"><title>%s</title></rect>\n",
+          x(first.ts), y + 2, std::max(0.8, right - x(first.ts)),
+          kLaneHeight - 4, Colour(first.category), title);
+      i = next;
     }
     y += kLaneHeight;
   }
@@ -119,7 +135,12 @@ std::string TimelineSvg(const std::string& trace_json) {
     if (top <= 0) top = 1;
     std::string path;
     double last = 0;
-    for (const auto& [ts, value] : points) {
+    for (size_t i = 0; i < points.size(); ++i) {
+      const auto& [ts, value] = points[i];
+      // One point per pixel column (its last value) is all a path can show.
+      if (i + 1 < points.size() && x(points[i + 1].first) - x(ts) < 1) {
+        continue;
+      }
       const double py = y + kCounterHeight - value / top * (kCounterHeight - 4);
       absl::StrAppendFormat(&path, "%s%.1f,%.1f ", path.empty() ? "M" : "L",
                             x(ts), path.empty() ? py : last);

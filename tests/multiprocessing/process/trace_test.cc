@@ -3,14 +3,11 @@
 
 #include "base/trace.h"
 
-#include <glob.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "multiprocessing/process/process.h"
 #include "tests/base/trace_testing.h"
@@ -26,28 +23,19 @@ using trace::testing::TrackNames;
 
 void Work() { trace::Slice work("test", "work"); }
 
-// The directories children write their events into, for this process.
-size_t SidecarDirectories() {
-  const char* tmp = std::getenv("TMPDIR");
-  const std::string pattern =
-      absl::StrCat(tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp",
-                   "/pyconc-trace-", ::getpid(), "-*");
-  glob_t found;
-  const size_t count =
-      ::glob(pattern.c_str(), 0, nullptr, &found) == 0 ? found.gl_pathc : 0;
-  ::globfree(&found);
-  return count;
-}
-
 TEST_F(ProcessTraceTest, ChildRecordsOnItsOwnTrack) {
   ASSERT_TRUE(trace::Start());
   Process child({.name = "child-a"}, &Work);
   child.Start();
   child.Join();
   ASSERT_EQ(child.ExitCode(), 0);
+  const std::string directory =
+      trace::internal::ChildEventsDirectory(trace::internal::SessionForChild());
   const std::vector<trace::Event> events = trace::Stop();
   ExpectWellFormed(events);
-  EXPECT_EQ(SidecarDirectories(), 0u) << "Stop() removes what children left";
+  struct stat info;
+  EXPECT_NE(::stat(directory.c_str(), &info), 0)
+      << "Stop() removes what children left";
 
   const std::vector<trace::Event> bodies = Of(events, 'X', "process");
   ASSERT_EQ(bodies.size(), 1u);
