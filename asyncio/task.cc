@@ -92,7 +92,11 @@ void TaskBase::RunReady() {
   Step();
 }
 
-uint64_t TaskBase::TraceId() const { return reinterpret_cast<uintptr_t>(this); }
+uint64_t TaskBase::TraceId() const {
+  // The address alone would repeat as tasks come and go; the loop's task
+  // number (above the 47 bits of a user-space address) tells them apart.
+  return reinterpret_cast<uintptr_t>(this) ^ (id_ << 47);
+}
 
 void TaskBase::Step() {
   waiting_on_ = nullptr;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <thread>
@@ -118,9 +119,15 @@ class RecordReader {
 };
 
 // The timeline's flow from the manager sending call `id` to the worker running
-// it: an id apart from trace::NewId()'s. (Two process pools running at once
-// may share ids, and then arrows.)
+// it: an id apart from trace::NewId()'s.
 uint64_t CallFlow(uint64_t id) { return (uint64_t{1} << 62) | id; }
+
+// The first call id of a new pool: each pool numbers its calls from its own
+// 2**32.
+uint64_t FirstCallId() {
+  static std::atomic<uint64_t> pools{0};
+  return (pools.fetch_add(1, std::memory_order_relaxed) << 32) + 1;
+}
 
 // What each worker process runs: one call at a time, each result sent the
 // moment its call returns, until told to stop, the parent goes away, or it has
@@ -501,7 +508,9 @@ class PoolCore {
 
   // The manager thread's own.
   std::vector<Worker> workers_;
-  uint64_t next_id_ = 1;
+  // Call ids, apart from every other pool's in this process (so are the
+  // timeline's flows, CallFlow()).
+  uint64_t next_id_ = FirstCallId();
   std::thread manager_;
 
   absl::Mutex join_mu_;

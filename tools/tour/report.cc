@@ -19,6 +19,7 @@ constexpr double kWidth = 900;       // Pixels for the time axis.
 constexpr double kLabelWidth = 130;  // Pixels for lane names.
 constexpr double kLaneHeight = 18;
 constexpr double kCounterHeight = 36;
+constexpr size_t kMaxLanes = 12;  // Thread lanes drawn one by one.
 
 std::string Escape(const std::string& text) {
   return absl::StrReplaceAll(
@@ -93,12 +94,32 @@ std::string TimelineSvg(const std::string& trace_json) {
   const auto x = [&](double ts) { return kLabelWidth + ts / end * kWidth; };
   std::string body;
   double y = 0;
+  // One lane per thread, up to kMaxLanes; the threads past them share the last
+  // lane, so that a run of hundreds of threads stays a picture.
+  std::vector<std::pair<std::string, std::vector<SliceEvent>>> rows;
   for (const auto& [tid, slices] : lanes.slices) {
+    if (rows.size() == kMaxLanes) {
+      rows.emplace_back("", std::vector<SliceEvent>());
+    }
+    if (rows.size() > kMaxLanes) {
+      rows.back().first =
+          absl::StrCat(lanes.slices.size() - kMaxLanes, " more threads");
+      rows.back().second.insert(rows.back().second.end(), slices.begin(),
+                                slices.end());
+      continue;
+    }
     auto name = lanes.thread_names.find(tid);
-    const std::string label =
-        name != lanes.thread_names.end() && !name->second.empty()
-            ? name->second
-            : absl::StrCat("thread ", tid);
+    rows.emplace_back(name != lanes.thread_names.end() && !name->second.empty()
+                          ? name->second
+                          : absl::StrCat("thread ", tid),
+                      slices);
+  }
+  if (rows.size() > kMaxLanes) {
+    std::sort(
+        rows.back().second.begin(), rows.back().second.end(),
+        [](const SliceEvent& a, const SliceEvent& b) { return a.ts < b.ts; });
+  }
+  for (const auto& [label, slices] : rows) {
     absl::StrAppendFormat(&body,
                           "<text x=\"4\" y=\"%.1f\" class=\"lane\">%s</text>\n",
                           y + 13, Escape(label));
