@@ -48,12 +48,15 @@ struct SliceEvent {
 struct Lanes {
   std::map<int64_t, std::string> thread_names;
   std::map<int64_t, std::vector<SliceEvent>> slices;  // By tid.
+  // Async spans ('b' to 'e', an asyncio task's life), in the order they ended.
+  std::vector<SliceEvent> spans;
   std::map<std::string, std::vector<std::pair<double, double>>> counters;
   double end = 0;
 };
 
 Lanes Collect(const nlohmann::json& events) {
   Lanes lanes;
+  std::map<uint64_t, double> open_spans;  // Begun and not ended, by id.
   for (const nlohmann::json& event : events) {
     const std::string phase = event.value("ph", "");
     const int64_t tid = event.value("tid", int64_t{0});
@@ -68,6 +71,16 @@ Lanes Collect(const nlohmann::json& events) {
       lanes.slices[tid].push_back(
           {ts, dur, event.value("name", ""), event.value("cat", "")});
       lanes.end = std::max(lanes.end, ts + dur);
+    } else if (phase == "b" || phase == "e") {
+      const uint64_t id = event.value("id", uint64_t{0});
+      if (phase == "b") {
+        open_spans[id] = ts;
+      } else if (auto begun = open_spans.find(id); begun != open_spans.end()) {
+        lanes.spans.push_back({begun->second, ts - begun->second,
+                               event.value("name", ""), "task"});
+        open_spans.erase(begun);
+      }
+      lanes.end = std::max(lanes.end, ts);
     } else if (phase == "C" && event.contains("args")) {
       for (const auto& [name, value] : event["args"].items()) {
         if (value.is_number()) {
@@ -89,7 +102,9 @@ std::string TimelineSvg(const std::string& trace_json) {
       nlohmann::json::parse(trace_json, nullptr, /*allow_exceptions=*/false);
   if (!document.is_object() || !document.contains("traceEvents")) return "";
   const Lanes lanes = Collect(document["traceEvents"]);
-  if (lanes.slices.empty() && lanes.counters.empty()) return "";
+  if (lanes.slices.empty() && lanes.spans.empty() && lanes.counters.empty()) {
+    return "";
+  }
   const double end = lanes.end > 0 ? lanes.end : 1;
   const auto x = [&](double ts) { return kLabelWidth + ts / end * kWidth; };
   std::string body;
@@ -114,9 +129,22 @@ std::string TimelineSvg(const std::string& trace_json) {
                           : absl::StrCat("thread ", tid),
                       slices);
   }
-  if (rows.size() > kMaxLanes) {
+  // Then a lane per task's life, as many; the rest share one.
+  const size_t thread_rows = rows.size();
+  for (const SliceEvent& span : lanes.spans) {
+    if (rows.size() - thread_rows < kMaxLanes) {
+      rows.emplace_back(absl::StrCat("task ", span.name),
+                        std::vector<SliceEvent>{span});
+      continue;
+    }
+    if (rows.size() - thread_rows == kMaxLanes) rows.emplace_back();
+    rows.back().first =
+        absl::StrCat(lanes.spans.size() - kMaxLanes, " more tasks");
+    rows.back().second.push_back(span);
+  }
+  for (auto& [label, slices] : rows) {
     std::sort(
-        rows.back().second.begin(), rows.back().second.end(),
+        slices.begin(), slices.end(),
         [](const SliceEvent& a, const SliceEvent& b) { return a.ts < b.ts; });
   }
   for (const auto& [label, slices] : rows) {
