@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "asyncio/loop_core.h"
+#include "base/trace.h"
 
 namespace pyconc::asyncio {
 namespace internal {
@@ -64,6 +65,8 @@ void TimerHeap::SiftDown(size_t index) {
 
 void CallbackNode::RunReady() {
   if (!cancelled()) {
+    // On the timeline, named after the function that scheduled it.
+    trace::Slice slice("callback", where_.function);
     try {
       fn_();
     } catch (...) {

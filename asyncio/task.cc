@@ -1,6 +1,7 @@
 #include "asyncio/task.h"
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "asyncio/errors.h"
 #include "base/misuse.h"
+#include "base/trace.h"
 
 namespace pyconc::asyncio {
 namespace internal {
@@ -34,8 +36,9 @@ TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
 }
 
 void TaskBase::Start(bool eager) {
+  if (trace::Enabled()) trace::AsyncBegin("asyncio", name(), TraceId());
   if (eager) {
-    Step();  // Python's __eager_start: current task while it runs.
+    RunReady();  // Python's __eager_start: current task while it runs.
   } else {
     task_loop_->Schedule(this);  // Python: loop.call_soon(self.__step).
   }
@@ -79,6 +82,20 @@ int TaskBase::Uncancel() {
     if (num_cancels_requested_ == 0) must_cancel_ = false;
   }
   return num_cancels_requested_;
+}
+
+void TaskBase::RunReady() {
+  if (!trace::Enabled()) return Step();
+  // The name outlives the step, which may destroy the task.
+  const std::string name = this->name();
+  trace::Slice slice("asyncio", name);
+  Step();
+}
+
+uint64_t TaskBase::TraceId() const {
+  // The address alone would repeat as tasks come and go; the loop's task
+  // number (above the 47 bits of a user-space address) tells them apart.
+  return reinterpret_cast<uintptr_t>(this) ^ (id_ << 47);
 }
 
 void TaskBase::Step() {
@@ -144,6 +161,7 @@ void TaskBase::Finish() {
   }
   DestroyFrame();
   ScheduleCallbacks();
+  if (trace::Enabled()) trace::AsyncEnd("asyncio", name(), TraceId());
   Unref();  // The loop's reference; may delete this.
 }
 
@@ -152,6 +170,7 @@ void TaskBase::FinishCancelled(std::exception_ptr error) {
   set_state(State::kCancelled);
   DestroyFrame();
   ScheduleCallbacks();
+  if (trace::Enabled()) trace::AsyncEnd("asyncio", name(), TraceId());
   Unref();
 }
 
@@ -172,6 +191,7 @@ void TaskBase::AbandonAtClose() {
   // may reach this task.
   std::vector<DoneCallback> dropped = std::move(callbacks_);
   callbacks_.clear();
+  if (trace::Enabled()) trace::AsyncEnd("asyncio", name(), TraceId());
   Unref();
 }
 

@@ -119,8 +119,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   // The loop closes while the task is pending: report it, destroy its frame.
   void AbandonAtClose();
 
-  // ReadyNode: one step (Python's Task.__step).
-  void RunReady() override { Step(); }
+  // ReadyNode: one step (Python's Task.__step), a slice on the timeline while
+  // a trace records.
+  void RunReady() override;
   std::string DescribeReady() const override;
 
  protected:
@@ -131,6 +132,8 @@ class TaskBase : public FutureBase, public TaskFrame {
 
  private:
   void Step();
+  // The id of the task's life on the timeline.
+  uint64_t TraceId() const;
   void Finish();
   void FinishCancelled(std::exception_ptr error);
   void DestroyFrame();

@@ -20,6 +20,10 @@
 // event is appended to a buffer of the calling thread's own (a mutex nobody
 // else takes but Stop()).
 //
+// Bound: a recording keeps at most kMaxEvents events; later ones are dropped
+// and counted (DroppedEvents()), except the slices of category "thread" and
+// "process" (one per thread or process body), which are always kept.
+//
 // Thread-safety: every function may be called from any thread. Events recorded
 // while Stop() runs may be kept or dropped; none is torn.
 //
@@ -73,6 +77,12 @@ bool Start();
 // time, with the names of the threads that recorded them ('M' events first).
 std::vector<Event> Stop();
 
+// The most events one recording keeps (see the top of this file).
+inline constexpr int64_t kMaxEvents = 100'000;
+
+// The events the last (or current) recording dropped past kMaxEvents.
+int64_t DroppedEvents();
+
 // A fresh id for a pair of 'b'/'e' or 's'/'f' events.
 uint64_t NewId();
 
@@ -117,6 +127,37 @@ void FlowEnd(absl::string_view category, uint64_t id);
 
 // Records that `name` now has `value` (a queue's depth, a semaphore's permits).
 void Counter(absl::string_view category, absl::string_view name, double value);
+
+// Child processes (for //multiprocessing, which starts them). A child records
+// into its parent's trace: while the parent records, the child records too, on
+// its own process track, and writes its events at exit to a file beside the
+// parent's recording (a directory under $TMPDIR, /tmp by default), which the
+// parent's Stop() reads and removes. What a child records is therefore in the
+// trace when the child has exited before Stop(): one killed by a signal, or
+// still running at Stop(), leaves no events.
+namespace internal {
+
+// What a child needs to record into the calling process's trace; both zero
+// when no trace records.
+struct ChildSession {
+  int64_t start_ns = 0;  // The recording's start, in absolute nanoseconds.
+  int64_t root_pid = 0;  // The process that called Start().
+};
+ChildSession SessionForChild();
+
+// Where the children of `session` leave their events (a directory).
+std::string ChildEventsDirectory(const ChildSession& session);
+
+// In a child, right after fork(): drops what the fork copied of the parent's
+// recording, names the calling thread's track `name`, and records into
+// `session` unless it is zero (then nothing records).
+void RecordAsChild(const ChildSession& session, absl::string_view name);
+
+// In a child that called RecordAsChild(), as it exits: stops recording and
+// writes the events where the parent's Stop() collects them.
+void FinishChild();
+
+}  // namespace internal
 
 }  // namespace pyconc::trace
 

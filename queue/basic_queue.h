@@ -40,6 +40,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/misuse.h"
+#include "base/trace.h"
 #include "queue/internal/wait_side.h"
 #include "queue/status.h"
 
@@ -95,6 +96,7 @@ class BasicQueue {
         popped_.store(pos + 1, std::memory_order_release);
       }
     }
+    if (trace::Enabled()) TraceDepth();
     if (put_.NeedsWake()) put_.WakeOne();
     return result;
   }
@@ -195,8 +197,14 @@ class BasicQueue {
       // Also counts the unfinished task: unfinished = pushed_ - done_.
       pushed_.store(pos + 1, std::memory_order_release);
     }
+    if (trace::Enabled()) TraceDepth();
     if (get_.NeedsWake()) get_.WakeOne();
     return absl::OkStatus();
+  }
+
+  // Records the queue's depth (a counter on the timeline).
+  void TraceDepth() const {
+    trace::Counter("queue", "queue depth", static_cast<double>(QSize()));
   }
 
   static void CheckTimeout(absl::Duration timeout) {

@@ -153,32 +153,24 @@ int main(int argc, char** argv) {
               static_cast<long long>(run.gets),
               pyconc::cli::FormatDuration(elapsed).c_str(),
               run.gets / absl::ToDoubleSeconds(elapsed));
-  std::printf(
-      "\n  claim: a bounded queue never holds more than maxsize "
-      "items; producers wait (back-pressure)\n");
-  if (FLAGS_maxsize > 0) {
-    std::printf("  measured: max depth %lld, maxsize %d\n",
-                static_cast<long long>(run.max_depth), FLAGS_maxsize);
-  } else {
-    std::printf("  measured: max depth %lld (unbounded: nothing held back)\n",
-                static_cast<long long>(run.max_depth));
-  }
-  std::printf("  claim: Join() returns once every item put is TaskDone()\n");
-  std::printf(
-      "  measured: Join returned after %lld TaskDone(); sum of "
-      "items %lld, expected %lld: %s\n",
-      static_cast<long long>(run.gets), static_cast<long long>(run.sum),
-      static_cast<long long>(expected_sum),
-      run.sum == expected_sum ? "ok" : "MISMATCH");
-  std::printf(
-      "  claim: Shutdown() ends the consumers waiting on an empty "
-      "queue (Python 3.13)\n");
-  std::printf(
-      "  measured: %d of %d consumers ended with "
-      "asyncio.QueueShutDown\n",
-      run.shut_down, FLAGS_consumers);
   const bool ok = run.sum == expected_sum && run.gets == n &&
                   run.shut_down == FLAGS_consumers &&
                   (FLAGS_maxsize == 0 || run.max_depth <= FLAGS_maxsize);
+  pyconc::cli::Claim(
+      "An asyncio.Queue(maxsize) never holds more than maxsize items, so fast "
+      "producers wait for slow consumers (back-pressure); join() returns once "
+      "every item is task_done(), and shutdown() ends the consumers waiting "
+      "on an empty queue.",
+      absl::StrFormat(
+          "the depth peaked at %d (maxsize %d); Join() returned after %d "
+          "TaskDone(), items summing to %d (expected %d); %d of %d consumers "
+          "ended with QueueShutDown.",
+          run.max_depth, FLAGS_maxsize, run.gets, run.sum, expected_sum,
+          run.shut_down, FLAGS_consumers),
+      ok && FLAGS_maxsize > 0 && run.max_depth == FLAGS_maxsize,
+      !ok                  ? "an item was lost or a consumer did not end"
+      : FLAGS_maxsize == 0 ? "the queue is unbounded; use --maxsize=N"
+                           : "the queue never filled, so no producer waited; "
+                             "lower --maxsize or raise --items");
   return ok ? 0 : 1;
 }

@@ -98,21 +98,21 @@ int main(int argc, char** argv) {
   }
 
   const int expected_max = std::min(FLAGS_limit, FLAGS_downloads);
-  std::printf("\n  claim: at most K = %d downloads are in flight at once\n",
-              FLAGS_limit);
-  std::printf("  measured: at most %d in flight (%s)\n", crawl.max_in_flight,
-              crawl.max_in_flight == expected_max ? "= min(K, N), as claimed"
-                                                  : "UNEXPECTED");
-  std::printf(
-      "  claim: the total is about ceil(N / K) x one download = %d x %d ms "
-      "= %d ms\n",
-      rounds, FLAGS_download_ms, rounds * FLAGS_download_ms);
-  std::printf(
-      "  measured: %d downloads done in %s (%.2fx the claim)\n", crawl.done,
-      pyconc::cli::FormatDuration(elapsed).c_str(),
-      rounds * FLAGS_download_ms > 0
-          ? absl::ToDoubleMilliseconds(elapsed) / (rounds * FLAGS_download_ms)
-          : 1.0);
+  const double rounds_ms = rounds * FLAGS_download_ms;
+  pyconc::cli::Claim(
+      "An asyncio.Semaphore(K) lets at most K tasks into `async with sem:` "
+      "at once, so N downloads started together run K at a time and take "
+      "about ceil(N / K) download times.",
+      absl::StrFormat(
+          "at most %d of %d downloads were in flight with K = %d; they took "
+          "%s, %.2fx ceil(N / K) x %d ms = %.0f ms.",
+          crawl.max_in_flight, FLAGS_downloads, FLAGS_limit,
+          pyconc::cli::FormatDuration(elapsed),
+          rounds_ms > 0 ? absl::ToDoubleMilliseconds(elapsed) / rounds_ms : 1.0,
+          FLAGS_download_ms, rounds_ms),
+      crawl.max_in_flight == expected_max && crawl.done == FLAGS_downloads,
+      crawl.done != FLAGS_downloads ? "a download did not finish"
+                                    : "the number in flight was not min(K, N)");
   return crawl.max_in_flight == expected_max && crawl.done == FLAGS_downloads
              ? 0
              : 1;

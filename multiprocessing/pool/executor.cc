@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/errors.h"
 #include "base/misuse.h"
+#include "base/trace.h"
 #include "multiprocessing/process/connection.h"
 #include "multiprocessing/process/io.h"
 #include "threading/thread/thread.h"
@@ -115,6 +117,17 @@ class RecordReader {
   size_t end_ = 0;
 };
 
+// The timeline's flow from the manager sending call `id` to the worker running
+// it: an id apart from trace::NewId()'s.
+uint64_t CallFlow(uint64_t id) { return (uint64_t{1} << 62) | id; }
+
+// The first call id of a new pool: each pool numbers its calls from its own
+// 2**32.
+uint64_t FirstCallId() {
+  static std::atomic<uint64_t> pools{0};
+  return (pools.fetch_add(1, std::memory_order_relaxed) << 32) + 1;
+}
+
 // What each worker process runs: one call at a time, each result sent the
 // moment its call returns, until told to stop, the parent goes away, or it has
 // run `max_tasks` calls.
@@ -133,6 +146,8 @@ void WorkerMain(Connection conn, int max_tasks, InitCall init) {
     std::string result;
     RecordHeader reply = {call.id, 1, 0};
     try {
+      trace::Slice slice("pool", "call");
+      trace::FlowEnd("pool", CallFlow(call.id));
       result = reinterpret_cast<CallEntry>(call.tag)(payload);
     } catch (...) {
       result = threading::DescribeException(std::current_exception());
@@ -360,6 +375,10 @@ class PoolCore {
           }
           if (!call->Start()) continue;  // Every Future was cancelled.
           const uint64_t id = next_id_++;
+          if (trace::Enabled()) {
+            trace::Slice slice("pool", "send");
+            trace::FlowBegin("pool", CallFlow(id));
+          }
           AppendRecord(&w.out, id, reinterpret_cast<uint64_t>(call->entry()),
                        call->payload());
           w.in_flight.emplace_back(id, std::move(call));
@@ -371,6 +390,15 @@ class PoolCore {
     for (size_t i = 0; i < workers_.size(); ++i) {
       if (added[i]) Flush(workers_[i]);
     }
+    if (trace::Enabled()) TraceInFlight();
+  }
+
+  // Records the calls sent to workers and not yet answered (a counter).
+  void TraceInFlight() const {
+    size_t in_flight = 0;
+    for (const Worker& w : workers_) in_flight += w.in_flight.size();
+    trace::Counter("pool", "process pool calls in flight",
+                   static_cast<double>(in_flight));
   }
 
   // Completes the Futures of the results `worker` has sent so far. False once
@@ -539,7 +567,9 @@ class PoolCore {
 
   // The manager thread's own.
   std::vector<Worker> workers_;
-  uint64_t next_id_ = 1;
+  // Call ids, apart from every other pool's in this process (so are the
+  // timeline's flows, CallFlow()).
+  uint64_t next_id_ = FirstCallId();
   std::unique_ptr<threading::Thread> manager_;  // Null when it did not start.
   // Why the pool could not start (set by the constructor); ok when it did.
   absl::Status start_error_;

@@ -256,5 +256,27 @@ int main(int argc, char** argv) {
       "cores)\n",
       "speed-up", absl::FDivDuration(one, many),
       std::min(FLAGS_max_workers, cores), cores);
+  // What the machine could give a CPU-bound run just now caps the speed-up.
+  const double speed_up = absl::FDivDuration(one, many);
+  const double free_cores = pyconc::cli::MeasureFreeCores(FLAGS_max_workers);
+  const double cap =
+      std::min<double>({static_cast<double>(FLAGS_max_workers), free_cores,
+                        static_cast<double>(inputs.size())});
+  pyconc::cli::Claim(
+      "A ProcessPoolExecutor spreads CPU-bound calls (here, making "
+      "thumbnails) over worker processes, one per core, so the batch "
+      "finishes up to that many times faster.",
+      absl::StrFormat("%.2fx with %d workers for %zu images; this machine "
+                      "could give %.1f cores just now.",
+                      speed_up, FLAGS_max_workers, inputs.size(), free_cores),
+      failed == 0 && speed_up >= 0.75 * cap && cap >= 1.5,
+      failed > 0               ? "an image failed"
+      : FLAGS_max_workers == 1 ? "one worker cannot speed anything up"
+      : inputs.size() < 2      ? "one image is one call: nothing to spread"
+      : free_cores < 1.5
+          ? absl::StrFormat("the machine had only %.1f free cores; the "
+                            "speed-up is capped there",
+                            free_cores)
+          : "the workers did not keep their cores busy");
   return failed == 0 ? 0 : 1;
 }

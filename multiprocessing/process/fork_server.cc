@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/errors.h"
 #include "base/misuse.h"
+#include "base/trace.h"
 #include "multiprocessing/process/io.h"
 #include "threading/thread/thread.h"
 
@@ -52,6 +53,10 @@ struct RequestHeader {
   uint64_t parent_name_size = 0;
   int64_t parent_pid = 0;  // kStart: the process that asked for the child.
   uint64_t payload_size = 0;
+  // kStart: the trace the child records into (trace::internal::ChildSession),
+  // zeros when none records.
+  int64_t trace_start_ns = 0;
+  int64_t trace_root_pid = 0;
 };
 
 enum ReplyType : uint32_t { kStarted = 1, kStartFailed = 2, kExited = 3 };
@@ -209,8 +214,12 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
   for (pid_t tid : Threads().value_or(std::vector<pid_t>())) {
     if (tid != self) RuntimeThreads().push_back(tid);
   }
+  trace::internal::RecordAsChild(
+      {.start_ns = header.trace_start_ns, .root_pid = header.trace_root_pid},
+      ProcessName());
   int exit_code = 0;
   try {
+    trace::Slice body("process", ProcessName());
     reinterpret_cast<ChildEntry>(header.entry)(payload, fds);
   } catch (...) {
     // Python's BaseProcess._bootstrap prints "Process NAME:" and the
@@ -226,6 +235,7 @@ bool ReceiveRequest(int sock, RequestHeader* header, std::string* name,
   // its buffers flushed, and then os._exit (the parent's atexit handlers and
   // static destructors are not this process's to run).
   ShutdownForkServer();
+  trace::internal::FinishChild();
   std::fflush(nullptr);
   ::_exit(exit_code);
 }
@@ -354,6 +364,10 @@ class Client {
                             .parent_name_size = ProcessName().size(),
                             .parent_pid = ::getpid(),
                             .payload_size = payload.size()};
+    const trace::internal::ChildSession session =
+        trace::internal::SessionForChild();
+    header.trace_start_ns = session.start_ns;
+    header.trace_root_pid = session.root_pid;
     const bool sent = Send(header, fds, state->name(), state->identity(),
                            ProcessName(), payload);
     absl::MutexLock lock(&mu_);

@@ -1,6 +1,7 @@
 // The multiprocessing tutorial's lesson, measured: CPU-bound jobs run one after
 // another, then each in its own Process, which (unlike a thread in Python)
 // runs on its own core.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -118,7 +119,23 @@ int main(int argc, char** argv) {
   for (const Process& process : processes) {
     std::printf(" %d", static_cast<int>(process.pid()));
   }
-  std::printf(" (this process: %s)\n",
+  std::printf(" (this process: %s)\n\n",
               pyconc::multiprocessing::CurrentProcessName().c_str());
+  // What the machine could give a CPU-bound run just now caps the speed-up.
+  const double speed_up = absl::FDivDuration(sequential, parallel);
+  const double free_cores = pyconc::cli::MeasureFreeCores(FLAGS_processes);
+  const double cap = std::min<double>(FLAGS_processes, free_cores);
+  pyconc::cli::Claim(
+      "CPU-bound jobs, each in its own Process, run in parallel on separate "
+      "cores: N jobs take about as long as one when N cores are free.",
+      absl::StrFormat("%.2fx with %d processes; this machine could give %.1f "
+                      "cores just now.",
+                      speed_up, FLAGS_processes, free_cores),
+      FLAGS_processes > 1 && speed_up >= 0.75 * cap && cap >= 1.5,
+      FLAGS_processes == 1 ? "one process cannot run in parallel with itself"
+      : cap < 1.5 ? absl::StrFormat("the machine had only %.1f free cores; the "
+                                    "speed-up is capped there",
+                                    free_cores)
+                  : "the processes did not keep their cores busy");
   return 0;
 }

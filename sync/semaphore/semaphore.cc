@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "base/misuse.h"
+#include "base/trace.h"
 #include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
@@ -30,17 +31,30 @@ Semaphore::Semaphore(int64_t value)
 Semaphore::Semaphore(int64_t value, int64_t max_value)
     : permits_(InitialValue(value)), max_value_(max_value) {}
 
-void Semaphore::Acquire() { permits_.Acquire(absl::InfiniteFuture()); }
+void Semaphore::Acquire() {
+  permits_.Acquire(absl::InfiniteFuture());
+  if (trace::Enabled()) TracePermits(permits_.value());
+}
 
 bool Semaphore::Acquire(bool blocking, absl::Duration timeout) {
-  return permits_.Acquire(internal::AcquireDeadline(blocking, timeout));
+  const bool acquired =
+      permits_.Acquire(internal::AcquireDeadline(blocking, timeout));
+  if (trace::Enabled()) TracePermits(permits_.value());
+  return acquired;
 }
 
 void Semaphore::Release(int64_t n) {
   if (n < 1) pyconc::internal::Misuse("ValueError", "n must be one or more");
+  // Recorded before: once released, the permits may be taken (and recorded)
+  // by another thread, which may then destroy the semaphore.
+  if (trace::Enabled()) TracePermits(permits_.value() + n);
   if (!permits_.Release(n, max_value_)) {
     pyconc::internal::Misuse("ValueError", "Semaphore released too many times");
   }
+}
+
+void Semaphore::TracePermits(int64_t permits) {
+  trace::Counter("sync", "semaphore permits", static_cast<double>(permits));
 }
 
 }  // namespace pyconc::sync

@@ -58,6 +58,8 @@ class Semaphore {
   Semaphore(int64_t value, int64_t max_value);
 
  private:
+  // Records `permits` on the timeline (a counter).
+  static void TracePermits(int64_t permits);
   friend struct internal::TestPeer;
 
   internal::Permits permits_;

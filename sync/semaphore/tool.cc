@@ -68,6 +68,16 @@ int Main() {
       most_running.load(), FLAGS_limit);
   // Short jobs may end before the next one starts, so fewer than `limit` may
   // overlap; more than `limit` never may.
+  const int expected = std::min(FLAGS_jobs, FLAGS_limit);
+  cli::Claim(
+      "A Semaphore(K) lets at most K threads into the code it guards at once; "
+      "the others wait for a permit.",
+      absl::StrFormat("at most %d of %d jobs ran at once with %d permits.",
+                      most_running.load(), FLAGS_jobs, FLAGS_limit),
+      most_running.load() == expected,
+      most_running.load() > FLAGS_limit
+          ? "more jobs than permits ran at once"
+          : "the jobs were too short to overlap; raise --job_ms");
   if (most_running.load() > FLAGS_limit) {
     std::fprintf(stderr, "error: %d jobs ran at once, above the limit of %d\n",
                  most_running.load(), FLAGS_limit);

@@ -109,6 +109,19 @@ TEST(Trace, SlicesFlowsAndCountersOfTwoThreads) {
   EXPECT_EQ(counters, 1);
 }
 
+TEST(Trace, KeepsAtMostMaxEventsButEveryBody) {
+  ASSERT_TRUE(Start());
+  std::thread thread([] {
+    Slice body("thread", "worker");
+    for (int64_t i = 0; i < kMaxEvents + 10; ++i) Counter("test", "n", 1);
+  });
+  thread.join();
+  const std::vector<Event> events = Stop();
+  EXPECT_EQ(events.size(), static_cast<size_t>(kMaxEvents) + 1);
+  EXPECT_EQ(DroppedEvents(), 10);
+  EXPECT_THAT(events, Contains(Field(&Event::name, "worker")));
+}
+
 TEST(Trace, WriteReportsAnUnwritablePath) {
   const absl::Status status = WriteChromeTrace({}, "/no/such/dir/trace.json");
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);

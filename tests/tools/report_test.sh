@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tour's HTML report, opened in real headless Chromium: every topic's section
 # renders (the page's own script counts them into data-sections without an error),
-# no tool failed, and each section that recorded a trace has its SVG timeline. A
-# screenshot is kept as a test output (report.png).
+# no tool failed, and each section that recorded a trace has its SVG timeline, with
+# slices drawn in it. A screenshot is kept as a test output (report.png).
 #
 #   report_test.sh TOUR [TOPIC]
 set -euo pipefail
@@ -45,6 +45,10 @@ for trace in "${out}"/topic-*.json; do
 done
 (( timelines == traced )) ||
   { echo "${traced} topics recorded a trace but ${timelines} timelines rendered"; exit 1; }
+# Every timeline drew slices (the libraries record them), not only an axis.
+empty=$(awk '/<svg/ { inside = 1; rects = 0 } inside && /<rect/ { rects++ }
+  /<\/svg>/ { if (inside && rects == 0) n++; inside = 0 } END { print n + 0 }' <<< "${dom}")
+(( empty == 0 )) || { echo "${empty} of ${timelines} timelines drew no slice"; exit 1; }
 
 timeout 120 "${chromium}" "${flags[@]}" --window-size=1200,2400 \
   --screenshot="${shots}/report.png" "file://${out}/index.html" > /dev/null 2>&1 ||

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/trace.h"
 #include "gflags/gflags.h"
 #include "threading/thread/thread.h"
 #include "tools/cli/cli.h"
@@ -46,8 +47,11 @@ int RunChild(bool daemon) {
 }
 
 // Runs this program as a child with `--child=role`; returns the wall time until
-// it exited.
+// it exited. The child's life is a slice on main's timeline (the child itself
+// is not a pyconc Process, so it records nothing).
 absl::Duration TimeChild(const std::string& role) {
+  const std::string slice_name = "child with a " + role + " thread";
+  pyconc::trace::Slice child_life("process", slice_name);
   const std::string child_flag = "--child=" + role;
   const std::string busy_flag = "--busy_ms=" + std::to_string(FLAGS_busy_ms);
   char* argv[] = {const_cast<char*>("daemon"),

@@ -7,6 +7,7 @@
 #include "base/cpu_relax.h"
 #include "base/errors.h"
 #include "base/misuse.h"
+#include "base/trace.h"
 
 namespace pyconc::futures {
 
@@ -65,6 +66,7 @@ ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
 ThreadPoolExecutor::~ThreadPoolExecutor() { Shutdown({.wait = true}); }
 
 absl::Status ThreadPoolExecutor::Enqueue(internal::WorkItem* item) {
+  trace::Slice slice("pool", "Submit");
   // A Submit() is "in flight" from here until its call is queued and a worker
   // is on the way; Shutdown() and a failing initializer wait for it, so that
   // no call is queued after the workers stop looking.
@@ -83,6 +85,10 @@ absl::Status ThreadPoolExecutor::Enqueue(internal::WorkItem* item) {
     return (gate & kBrokenBit) != 0
                ? MakeError(PythonError::kBrokenExecutor, kBrokenMessage)
                : MakeError(PythonError::kRuntimeError, kShutdownMessage);
+  }
+  if (trace::Enabled()) {
+    item->trace_flow = trace::NewId();
+    trace::FlowBegin("pool", item->trace_flow);
   }
   queue_.Push(item);
   if (num_threads_.load(std::memory_order_acquire) < max_workers_) {
@@ -142,8 +148,26 @@ void ThreadPoolExecutor::WorkerMain() {
     }
   }
   while (internal::WorkItem* item = NextItem()) {
+    if (trace::Enabled()) {
+      RunTraced(item);
+    } else {
+      item->Run([this] { NoteIdle(); });
+    }
+  }
+}
+
+void ThreadPoolExecutor::RunTraced(internal::WorkItem* item) {
+  const std::string counter =
+      absl::StrCat(thread_name_prefix_, " calls in flight");
+  trace::Counter("pool", counter,
+                 calls_running_.fetch_add(1, std::memory_order_relaxed) + 1);
+  {
+    trace::Slice slice("pool", "call");
+    if (item->trace_flow != 0) trace::FlowEnd("pool", item->trace_flow);
     item->Run([this] { NoteIdle(); });
   }
+  trace::Counter("pool", counter,
+                 calls_running_.fetch_sub(1, std::memory_order_relaxed) - 1);
 }
 
 internal::WorkItem* ThreadPoolExecutor::NextItem() {

@@ -230,6 +230,9 @@ class ThreadPoolExecutor {
   absl::Status AdjustThreadCount() ABSL_LOCKS_EXCLUDED(mu_);
   void WakeOneIfSleeping() ABSL_LOCKS_EXCLUDED(mu_);
   void WorkerMain();
+  // Runs `item` as WorkerMain() does, recording the call, its flow from
+  // Submit() and the number of calls running.
+  void RunTraced(internal::WorkItem* item);
   // The next call: spins briefly when the queue is empty, as a submitter
   // that is still busy will push again soon, then sleeps. nullptr: exit.
   internal::WorkItem* NextItem();
@@ -258,6 +261,8 @@ class ThreadPoolExecutor {
   alignas(64) std::atomic<int> num_threads_{0};
   // Workers in Sleep(); changed under mu_, read without it by Submit().
   std::atomic<int> sleepers_{0};
+  // Calls running, counted only while a trace records (RunTraced()).
+  std::atomic<int> calls_running_{0};
 
   alignas(64) absl::Mutex mu_;
   absl::CondVar work_available_;

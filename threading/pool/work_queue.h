@@ -13,6 +13,7 @@
 #define PYCONC_THREADING_POOL_WORK_QUEUE_H_
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -39,6 +40,9 @@ class WorkItem : public QueueNode {
   // Never runs it: cancels the Future (`broken` null) or fails it with
   // `broken`; drops the reference.
   virtual void Abandon(std::exception_ptr broken) = 0;
+
+  // The flow from Submit() to the call, while a trace records (else 0).
+  uint64_t trace_flow = 0;
 
  protected:
   ~WorkItem() = default;

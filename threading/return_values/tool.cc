@@ -1,6 +1,7 @@
 // Returning values from threads: each ResultThread counts the primes in one
 // slice of a range and hands the count back; one slice may be told to fail, to
 // show the exception reaching the caller.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gflags/gflags.h"
 #include "threading/return_values/result_thread.h"
 #include "tools/cli/cli.h"
@@ -108,5 +110,26 @@ int main(int argc, char** argv) {
       "  %-22s %10.2f x   (bounded by the cores; Python's GIL keeps this at "
       "~1x)\n",
       "speed-up", absl::FDivDuration(sequential, parallel));
+  // What the slices should add up to: the single thread's count, less the
+  // failed slice's share.
+  int64_t expected = sequential_count;
+  if (FLAGS_fail_slice >= 0) {
+    const int64_t begin = FLAGS_fail_slice * slice;
+    expected -= CountPrimes(begin, std::min(FLAGS_limit, begin + slice),
+                            /*fail=*/false);
+  }
+  const int expected_failures = FLAGS_fail_slice >= 0 ? 1 : 0;
+  pyconc::cli::Claim(
+      "A Thread subclass keeps what its run() computed, so the main thread "
+      "reads each thread's return value after join(); an exception raised in "
+      "the thread reaches the caller instead of a value.",
+      absl::StrFormat("%d thread%s returned counts adding up to %d (one "
+                      "thread counted %d%s); %d exception%s reached main.",
+                      FLAGS_threads - failures,
+                      FLAGS_threads - failures == 1 ? "" : "s", total, expected,
+                      FLAGS_fail_slice >= 0 ? " without the failed slice" : "",
+                      failures, failures == 1 ? "" : "s"),
+      total == expected && failures == expected_failures,
+      "a returned value or an exception did not reach main");
   return 0;
 }

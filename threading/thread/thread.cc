@@ -17,6 +17,7 @@
 #include "base/errors.h"
 #include "base/misuse.h"
 #include "base/report.h"
+#include "base/trace.h"
 #include "sync/local/local.h"
 
 namespace pyconc::threading {
@@ -209,6 +210,7 @@ class Registry {
     if (OsNativeId() == ::getpid()) {
       main_thread_->Publish(OsIdent(), OsNativeId());
       current_state = main_thread_.get();
+      trace::NameThisThread("MainThread");
     } else {
       main_thread_->Publish(0, ::getpid());
     }
@@ -366,14 +368,19 @@ void* Thread::Bootstrap(void* arg) {
   // it.
   const std::string os_name = state->name().substr(0, 15);
   pthread_setname_np(pthread_self(), os_name.c_str());
-  try {
-    if (subclass != nullptr) {
-      subclass->Run();
-    } else {
-      std::move(target)(state->stop_source().get_token());
+  const std::string name = state->name();
+  trace::NameThisThread(name);
+  {
+    trace::Slice body("thread", name);
+    try {
+      if (subclass != nullptr) {
+        subclass->Run();
+      } else {
+        std::move(target)(state->stop_source().get_token());
+      }
+    } catch (...) {
+      ExceptHook({std::current_exception(), ThreadRef(state)});
     }
-  } catch (...) {
-    ExceptHook({std::current_exception(), ThreadRef(state)});
   }
   // Release the target's captured arguments and the thread's Local values
   // before joiners wake, as Python drops its reference to the target and the

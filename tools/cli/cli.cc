@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "base/trace.h"
 #include "base/trace_json.h"
@@ -99,12 +100,21 @@ void WriteTraceAtExit() {
       written.ok()
           ? absl::StrCat(ToolName(), ": timeline of ", events.size(),
                          " events in ", FLAGS_trace,
-                         " (open it in ui.perfetto.dev)\n")
+                         " (open it in ui.perfetto.dev)",
+                         trace::DroppedEvents() == 0
+                             ? ""
+                             : absl::StrCat("; ", trace::DroppedEvents(),
+                                            " later events were dropped"),
+                         "\n")
           : absl::StrCat(ToolName(), ": --trace: ", written.message(), "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 void StartTrace() {
+  // Under mpirun every rank runs the tool with the same flags; only the first
+  // writes FILE (Open MPI names the rank in its environment).
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (rank != nullptr && absl::string_view(rank) != "0") return;
   trace::Start();
   trace::NameThisThread("main");
   std::atexit(&WriteTraceAtExit);

@@ -19,6 +19,7 @@ constexpr double kWidth = 900;       // Pixels for the time axis.
 constexpr double kLabelWidth = 130;  // Pixels for lane names.
 constexpr double kLaneHeight = 18;
 constexpr double kCounterHeight = 36;
+constexpr size_t kMaxLanes = 12;  // Thread lanes drawn one by one.
 
 std::string Escape(const std::string& text) {
   return absl::StrReplaceAll(
@@ -47,12 +48,15 @@ struct SliceEvent {
 struct Lanes {
   std::map<int64_t, std::string> thread_names;
   std::map<int64_t, std::vector<SliceEvent>> slices;  // By tid.
+  // Async spans ('b' to 'e', an asyncio task's life), in the order they ended.
+  std::vector<SliceEvent> spans;
   std::map<std::string, std::vector<std::pair<double, double>>> counters;
   double end = 0;
 };
 
 Lanes Collect(const nlohmann::json& events) {
   Lanes lanes;
+  std::map<uint64_t, double> open_spans;  // Begun and not ended, by id.
   for (const nlohmann::json& event : events) {
     const std::string phase = event.value("ph", "");
     const int64_t tid = event.value("tid", int64_t{0});
@@ -67,6 +71,16 @@ Lanes Collect(const nlohmann::json& events) {
       lanes.slices[tid].push_back(
           {ts, dur, event.value("name", ""), event.value("cat", "")});
       lanes.end = std::max(lanes.end, ts + dur);
+    } else if (phase == "b" || phase == "e") {
+      const uint64_t id = event.value("id", uint64_t{0});
+      if (phase == "b") {
+        open_spans[id] = ts;
+      } else if (auto begun = open_spans.find(id); begun != open_spans.end()) {
+        lanes.spans.push_back({begun->second, ts - begun->second,
+                               event.value("name", ""), "task"});
+        open_spans.erase(begun);
+      }
+      lanes.end = std::max(lanes.end, ts);
     } else if (phase == "C" && event.contains("args")) {
       for (const auto& [name, value] : event["args"].items()) {
         if (value.is_number()) {
@@ -88,28 +102,79 @@ std::string TimelineSvg(const std::string& trace_json) {
       nlohmann::json::parse(trace_json, nullptr, /*allow_exceptions=*/false);
   if (!document.is_object() || !document.contains("traceEvents")) return "";
   const Lanes lanes = Collect(document["traceEvents"]);
-  if (lanes.slices.empty() && lanes.counters.empty()) return "";
+  if (lanes.slices.empty() && lanes.spans.empty() && lanes.counters.empty()) {
+    return "";
+  }
   const double end = lanes.end > 0 ? lanes.end : 1;
   const auto x = [&](double ts) { return kLabelWidth + ts / end * kWidth; };
   std::string body;
   double y = 0;
+  // One lane per thread, up to kMaxLanes; the threads past them share the last
+  // lane, so that a run of hundreds of threads stays a picture.
+  std::vector<std::pair<std::string, std::vector<SliceEvent>>> rows;
   for (const auto& [tid, slices] : lanes.slices) {
+    if (rows.size() == kMaxLanes) {
+      rows.emplace_back("", std::vector<SliceEvent>());
+    }
+    if (rows.size() > kMaxLanes) {
+      rows.back().first =
+          absl::StrCat(lanes.slices.size() - kMaxLanes, " more threads");
+      rows.back().second.insert(rows.back().second.end(), slices.begin(),
+                                slices.end());
+      continue;
+    }
     auto name = lanes.thread_names.find(tid);
-    const std::string label =
-        name != lanes.thread_names.end() && !name->second.empty()
-            ? name->second
-            : absl::StrCat("thread ", tid);
+    rows.emplace_back(name != lanes.thread_names.end() && !name->second.empty()
+                          ? name->second
+                          : absl::StrCat("thread ", tid),
+                      slices);
+  }
+  // Then a lane per task's life, as many; the rest share one.
+  const size_t thread_rows = rows.size();
+  for (const SliceEvent& span : lanes.spans) {
+    if (rows.size() - thread_rows < kMaxLanes) {
+      rows.emplace_back(absl::StrCat("task ", span.name),
+                        std::vector<SliceEvent>{span});
+      continue;
+    }
+    if (rows.size() - thread_rows == kMaxLanes) rows.emplace_back();
+    rows.back().first =
+        absl::StrCat(lanes.spans.size() - kMaxLanes, " more tasks");
+    rows.back().second.push_back(span);
+  }
+  for (auto& [label, slices] : rows) {
+    std::sort(
+        slices.begin(), slices.end(),
+        [](const SliceEvent& a, const SliceEvent& b) { return a.ts < b.ts; });
+  }
+  for (const auto& [label, slices] : rows) {
     absl::StrAppendFormat(&body,
                           "<text x=\"4\" y=\"%.1f\" class=\"lane\">%s</text>\n",
                           y + 13, Escape(label));
-    for (const SliceEvent& slice : slices) {
+    // Slices less than half a pixel apart are drawn as one rectangle, so that
+    // a lane of thousands of short steps stays a few hundred elements.
+    for (size_t i = 0; i < slices.size();) {
+      const SliceEvent& first = slices[i];
+      double right = x(first.ts + first.dur);
+      size_t next = i + 1;
+      while (next < slices.size() && x(slices[next].ts) < right + 0.5 &&
+             slices[next].category == first.category) {
+        right = std::max(right, x(slices[next].ts + slices[next].dur));
+        ++next;
+      }
+      const std::string title =
+          next - i == 1
+              ? absl::StrCat(Escape(first.name), " (", Escape(first.category),
+                             "): ", FormatMicros(first.dur))
+              : absl::StrCat(next - i, " slices (", Escape(first.category),
+                             ") from ", Escape(first.name));
       absl::StrAppendFormat(
           &body,
           "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-          "fill=\"%s\"><title>%s (%s): %s</title></rect>\n",
-          x(slice.ts), y + 2, std::max(0.8, slice.dur / end * kWidth),
-          kLaneHeight - 4, Colour(slice.category), Escape(slice.name),
-          Escape(slice.category), FormatMicros(slice.dur));
+          "fill=\"%s\"><title>%s</title></rect>\n",
+          x(first.ts), y + 2, std::max(0.8, right - x(first.ts)),
+          kLaneHeight - 4, Colour(first.category), title);
+      i = next;
     }
     y += kLaneHeight;
   }
@@ -119,7 +184,12 @@ std::string TimelineSvg(const std::string& trace_json) {
     if (top <= 0) top = 1;
     std::string path;
     double last = 0;
-    for (const auto& [ts, value] : points) {
+    for (size_t i = 0; i < points.size(); ++i) {
+      const auto& [ts, value] = points[i];
+      // One point per pixel column (its last value) is all a path can show.
+      if (i + 1 < points.size() && x(points[i + 1].first) - x(ts) < 1) {
+        continue;
+      }
       const double py = y + kCounterHeight - value / top * (kCounterHeight - 4);
       absl::StrAppendFormat(&path, "%s%.1f,%.1f ", path.empty() ? "M" : "L",
                             x(ts), path.empty() ? py : last);

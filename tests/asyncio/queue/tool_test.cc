@@ -20,10 +20,11 @@ TEST(AsyncioQueueToolTest, EveryItemArrivesWithinMaxsizeAndShutdownEnds) {
                                  "consumers, 3000 items"));
   EXPECT_THAT(run.out, ContainsRegex("[0-9.]+ ms  depth +[0-4]  #*\n"));
   EXPECT_THAT(run.out, ContainsRegex("moved 3000 items in .*items/s"));
-  EXPECT_THAT(run.out, HasSubstr("measured: max depth 4, maxsize 4"));
-  EXPECT_THAT(run.out, HasSubstr("sum of items 4498500, expected 4498500: ok"));
-  EXPECT_THAT(run.out, HasSubstr("2 of 2 consumers ended with "
-                                 "asyncio.QueueShutDown"));
+  EXPECT_THAT(run.out, HasSubstr("the depth peaked at 4 (maxsize 4)"));
+  EXPECT_THAT(run.out,
+              HasSubstr("items summing to 4498500 (expected 4498500)"));
+  EXPECT_THAT(run.out, HasSubstr("2 of 2 consumers ended with QueueShutDown"));
+  EXPECT_THAT(run.out, HasSubstr("\nShown:    yes\n"));
 }
 
 TEST(AsyncioQueueToolTest, SlowConsumersHoldTheProducersBack) {
@@ -31,7 +32,8 @@ TEST(AsyncioQueueToolTest, SlowConsumersHoldTheProducersBack) {
       RunTool("asyncio/queue/queue",
               {"--consumers=2", "--items=40", "--maxsize=3", "--consume_ms=1"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_THAT(run.out, HasSubstr("measured: max depth 3, maxsize 3"));
+  EXPECT_THAT(run.out, HasSubstr("the depth peaked at 3 (maxsize 3)"));
+  EXPECT_THAT(run.out, HasSubstr("\nShown:    yes\n"));
 }
 
 TEST(AsyncioQueueToolTest, BadInputGivesOneLineAndExitCodeTwo) {

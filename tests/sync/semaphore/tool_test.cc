@@ -18,6 +18,8 @@ TEST(SemaphoreToolTest, MostRunningAtOnceIsTheLimit) {
               HasSubstr("  most running at once                  2 jobs   "
                         "(limit 2)"));
   EXPECT_THAT(run.out, HasSubstr("let 2 jobs run at once, as its 2 permits"));
+  EXPECT_THAT(run.out, HasSubstr("Measured: at most 2 of 6 jobs ran at once "
+                                 "with 2 permits.\nShown:    yes\n"));
 }
 
 // Jobs of 0 ms may end before the next starts: fewer than the limit overlap,

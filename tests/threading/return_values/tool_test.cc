@@ -14,6 +14,10 @@ TEST(ReturnValuesToolTest, SlicesAddUpToTheSequentialCount) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("one thread                    168 primes"));
   EXPECT_THAT(run.out, HasSubstr("3 ResultThreads               168 primes"));
+  EXPECT_THAT(run.out,
+              HasSubstr("3 threads returned counts adding up to 168 (one "
+                        "thread counted 168); 0 exceptions reached main."));
+  EXPECT_THAT(run.out, HasSubstr("\nShown:    yes\n"));
 }
 
 TEST(ReturnValuesToolTest, AFailingSliceIsRethrownInMain) {
@@ -23,6 +27,11 @@ TEST(ReturnValuesToolTest, AFailingSliceIsRethrownInMain) {
   EXPECT_THAT(run.out,
               HasSubstr("threw    slice [500, 1000) was told to fail"));
   EXPECT_THAT(run.out, HasSubstr("(without the failed slice)"));
+  // 95 primes lie below 500, 73 in [500, 1000).
+  EXPECT_THAT(run.out, HasSubstr("1 thread returned counts adding up to 95 "
+                                 "(one thread counted 95 without the failed "
+                                 "slice); 1 exception reached main."));
+  EXPECT_THAT(run.out, HasSubstr("\nShown:    yes\n"));
 }
 
 TEST(ReturnValuesToolTest, LimitIsBoundedToARunOfSeconds) {
