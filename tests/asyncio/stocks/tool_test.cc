@@ -11,8 +11,9 @@ using ::pyconc::testing::RunTool;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
-// Every run scrapes every symbol; the asyncio one on one thread. Whether the
-// claim is shown depends on the machine's load, so only its lines are checked.
+// Every run scrapes every symbol; the asyncio one on one thread. How many
+// threads the threaded run had alive at once, and whether the claim is shown,
+// depend on the machine's load, so only their lines are checked.
 TEST(AsyncioStocksToolTest, ThreeRunsSideBySide) {
   const auto run =
       RunTool("asyncio/stocks/stocks",
@@ -21,8 +22,9 @@ TEST(AsyncioStocksToolTest, ThreeRunsSideBySide) {
   EXPECT_THAT(run.out, HasSubstr("embedded quote server, 5 ms per page"));
   EXPECT_THAT(run.out, ContainsRegex("  5  sequential +[0-9.]+ .?s +1 +[0-9.]+ "
                                      "MiB  5 ok, 0 failed"));
-  EXPECT_THAT(run.out, ContainsRegex("40  threads +[0-9.]+ .?s +2[01] +[0-9.]+ "
-                                     "MiB  40 ok, 0 failed"));
+  EXPECT_THAT(run.out,
+              ContainsRegex("40  threads +[0-9.]+ .?s +[0-9]+ +[0-9.]+ "
+                            "MiB  40 ok, 0 failed"));
   EXPECT_THAT(run.out, ContainsRegex("40  asyncio +[0-9.]+ .?s +1 +[0-9.]+ "
                                      "MiB  40 ok, 0 failed"));
   EXPECT_THAT(run.out, HasSubstr("Tutorial: A scraper spends its time"));
