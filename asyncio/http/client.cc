@@ -89,9 +89,10 @@ Client::~Client() {
     Misuse("RuntimeError", absl::StrCat("http::Client destroyed with ",
                                         in_flight_, " transfers in flight"));
   }
-  timer_.Cancel();
-  // Closes the cached connections through OnCloseSocket.
+  // Closes the cached connections through OnCloseSocket; libcurl may set a
+  // timer meanwhile, which must not fire on a destroyed client.
   curl_multi_cleanup(multi_);
+  timer_.Cancel();
   for (const auto& [fd, watch] : watches_) {
     if (watch.in) loop_.RemoveReader(fd);
     if (watch.out) loop_.RemoveWriter(fd);
