@@ -2,8 +2,8 @@
 // (no delay), at most 100 in flight. pyconc's asyncio client (the "pyconc"
 // row: http::Client on libcurl's multi interface, one thread, an asyncio
 // Semaphore of 100) against pyconc's threaded fetcher on 100 Threads and, in
-// python/http_bench.py, Python's aiohttp,
-// against the same server run as a process of its own.
+// python/http_bench.py, Python's aiohttp, against the same server run as a
+// process of its own.
 // Time is per page; every page is checked for an HTTP 200 with a body.
 #include <atomic>
 #include <memory>
