@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "asyncio/errors.h"
+#include "asyncio/internal/signals.h"
 #include "base/errors.h"
 #include "base/misuse.h"
 #include "base/report.h"
@@ -339,6 +340,7 @@ void EventLoop::Close() {
     threadsafe.swap(threadsafe_);
   }
   for (internal::CallbackNode* node : threadsafe) node->Unref();
+  signals_.reset();  // Python's close() removes the signal handlers.
   // Pending tasks are reported and destroyed; they stay allocated until the
   // queue is cleared, since they may still be in it.
   std::vector<AnyTask> pending = internal::AllTasksOf(*this);

@@ -56,6 +56,10 @@ namespace pyconc::futures {
 class ThreadPoolExecutor;
 }  // namespace pyconc::futures
 
+namespace pyconc::asyncio::internal {
+class SignalHandlers;
+}  // namespace pyconc::asyncio::internal
+
 namespace pyconc::asyncio {
 
 class EventLoop : public internal::LoopCore {
@@ -160,6 +164,33 @@ class EventLoop : public internal::LoopCore {
                  internal::Where where = internal::Where::Here());
   bool RemoveWriter(int fd);
 
+  // Python's loop.add_signal_handler(sig, callback): `callback` runs on the
+  // loop's thread, as a callback of the iteration after `sig` arrives,
+  // replacing a previous handler of `sig`. Call it on the loop's thread.
+  // ValueError when `sig` is out of range, RuntimeError for SIGKILL and
+  // SIGSTOP ("sig 9 cannot be caught"), as Python raises; RuntimeError too
+  // when another loop of the process handles `sig`.
+  //
+  // How it works, and what it means for the program: the loop reads `sig`
+  // from a signalfd, for which `sig` must be blocked; it is blocked in the
+  // calling thread, and threads that thread creates afterwards inherit the
+  // block. Threads created before do not block it, so the kernel may hand a
+  // process-directed `sig` (kill, Ctrl-C) to one of them: the disposition the
+  // loop installs (a forwarder, where Python installs a no-op) re-sends it to
+  // the loop's thread, so the callback runs all the same. A program that
+  // changes `sig`'s disposition (sigaction) or unblocks it in the loop's
+  // thread afterwards takes it away from the loop. Child processes started
+  // with CreateSubprocessExec/Shell do not inherit the block; ones the
+  // program forks itself do (unblock `sig` in the child).
+  void AddSignalHandler(int sig, absl::AnyInvocable<void()> callback);
+  // Python's loop.remove_signal_handler(sig): whether a handler was
+  // installed. Restores the default disposition (SIG_DFL; Python's is
+  // default_int_handler for SIGINT, which raises KeyboardInterrupt) and the
+  // thread's former mask; a `sig` that arrived but whose callback has not
+  // run yet is dropped. ValueError when `sig` is out of range. Close()
+  // removes every handler.
+  bool RemoveSignalHandler(int sig);
+
   using ExceptionHandler =
       absl::AnyInvocable<void(EventLoop&, const ExceptionContext&)>;
   // Python's loop.set_exception_handler(handler); an empty handler restores
@@ -189,6 +220,7 @@ class EventLoop : public internal::LoopCore {
 
  private:
   friend class internal::LoopCore;
+  friend class internal::SignalHandlers;
   struct FdWatch {
     internal::CallbackNode* reader = nullptr;
     internal::CallbackNode* writer = nullptr;
@@ -220,6 +252,7 @@ class EventLoop : public internal::LoopCore {
   absl::flat_hash_map<int, FdWatch> fds_;
   ExceptionHandler handler_;
   std::unique_ptr<futures::ThreadPoolExecutor> default_executor_;
+  std::unique_ptr<internal::SignalHandlers> signals_;  // On first use.
 
   absl::Mutex mu_;
   std::vector<internal::CallbackNode*> threadsafe_ ABSL_GUARDED_BY(mu_);

@@ -7,7 +7,19 @@
 // cancels every task still pending and runs the loop until they have all
 // finished (reporting any that ended with an exception), closes the loop and
 // returns main's value or rethrows its exception (CancelledError if it was
-// cancelled). Blocks the calling thread, which becomes the loop's thread.
+// cancelled).
+//
+// Ctrl-C (since Python 3.11): on the main thread, when SIGINT has its default
+// disposition, Run handles SIGINT while `main` runs (AddSignalHandler, with
+// what loop.h says that means for threads): the first SIGINT cancels `main`,
+// which can clean up, and Run rethrows its CancelledError (Python raises
+// KeyboardInterrupt there instead, which C++ has no counterpart of; a program
+// that wants the shell's 130 exits with it). The first SIGINT also gives
+// SIGINT back its default disposition, so a second Ctrl-C ends the process
+// at once, where Python raises KeyboardInterrupt in the loop. Run leaves
+// SIGINT as it found it once `main` is done.
+//
+// Blocks the calling thread, which becomes the loop's thread.
 // Misuse (RuntimeError) when a loop is already running on this thread.
 //
 // Thread-safety: call from any thread that is not running a loop; several
@@ -19,6 +31,7 @@
 #include <utility>
 
 #include "asyncio/coroutine.h"
+#include "asyncio/internal/signals.h"
 #include "asyncio/loop.h"
 #include "asyncio/task.h"
 
@@ -44,7 +57,9 @@ T Run(Coroutine<T> main, RunOptions options = {}) {
   EventLoop loop;
   if (options.debug) loop.SetDebug(true);
   Task<T> task = loop.CreateTask(std::move(main));
+  internal::SignalHandlers::InstallInterrupt(loop, task);
   loop.RunUntilDone(task.base());
+  internal::SignalHandlers::RemoveInterrupt(loop);
   internal::CancelAllTasks(loop);
   loop.Close();
   return T(task.Result());

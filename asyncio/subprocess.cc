@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "asyncio/gather.h"
+#include "asyncio/internal/signals.h"
 #include "asyncio/internal/wait_list.h"
 #include "asyncio/loop.h"
 #include "asyncio/task.h"
@@ -266,9 +267,18 @@ absl::StatusOr<Process> CreateSubprocessExec(absl::Span<const std::string> argv,
     args.push_back(const_cast<char*>(arg.c_str()));
   }
   args.push_back(nullptr);
+  // The child starts without the block the loops put on handled signals.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  internal::SignalHandlers::UnblockHandled(&mask);
+  posix_spawnattr_setsigmask(&attr, &mask);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = 0;
   const int spawned =
-      ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+      ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   for (internal::Pipe& p : pipes) {
     if (p.child >= 0) ::close(p.child);

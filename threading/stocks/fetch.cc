@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/base/call_once.h"
 #include "absl/status/status.h"
@@ -15,28 +16,36 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "threading/stocks/internal/fetch.h"
 
 namespace pyconc::stocks {
 namespace {
 
-// A page larger than this is refused rather than held in memory.
-constexpr size_t kMaxBodyBytes = 8 << 20;
-
 absl::once_flag init_once;
 CURLcode init_result = CURLE_FAILED_INIT;
 
-// libcurl's write callback: appends to the std::string in `user`.
+// libcurl's write callback: appends to the internal::Attempt in `user`.
 size_t AppendBody(char* data, size_t size, size_t count, void* user) {
-  auto* body = static_cast<std::string*>(user);
+  auto* attempt = static_cast<internal::Attempt*>(user);
   const size_t bytes = size * count;
-  if (body->size() + bytes > kMaxBodyBytes) return 0;  // Aborts the transfer.
-  body->append(data, bytes);
+  if (attempt->body.size() + bytes > attempt->max_body_bytes) {
+    return 0;  // Aborts the transfer.
+  }
+  attempt->body.append(data, bytes);
   return bytes;
+}
+
+// "8 MiB", or "1000 bytes" for a limit that is not a whole number of MiB.
+std::string Bytes(size_t bytes) {
+  if (bytes != 0 && bytes % (1 << 20) == 0) {
+    return absl::StrCat(bytes >> 20, " MiB");
+  }
+  return absl::StrCat(bytes, " bytes");
 }
 
 // The status for a transfer that libcurl could not complete.
 absl::Status TransferError(CURLcode code, const char* detail,
-                           absl::Duration timeout, bool* retryable) {
+                           const FetchOptions& options, bool* retryable) {
   const std::string what =
       detail[0] != '\0' ? std::string(detail) : curl_easy_strerror(code);
   switch (code) {
@@ -44,7 +53,7 @@ absl::Status TransferError(CURLcode code, const char* detail,
       *retryable = true;
       return absl::DeadlineExceededError(
           absl::StrCat("TimeoutError: no complete answer within ",
-                       absl::FormatDuration(timeout)));
+                       absl::FormatDuration(options.timeout)));
     case CURLE_COULDNT_RESOLVE_HOST:
       return absl::NotFoundError(absl::StrCat("unknown host: ", what));
     case CURLE_COULDNT_CONNECT:
@@ -59,7 +68,7 @@ absl::Status TransferError(CURLcode code, const char* detail,
       return absl::InvalidArgumentError(absl::StrCat("bad URL: ", what));
     case CURLE_WRITE_ERROR:
       return absl::ResourceExhaustedError(
-          absl::StrCat("page larger than ", kMaxBodyBytes >> 20, " MiB"));
+          absl::StrCat("page larger than ", Bytes(options.max_body_bytes)));
     default:
       return absl::UnavailableError(what);
   }
@@ -155,10 +164,8 @@ absl::StatusOr<Page> Fetcher::Get(absl::string_view url, int* attempts) {
   if (share_ == nullptr) {
     return absl::InternalError("libcurl could not be initialized");
   }
-  absl::StatusOr<std::string> host = UrlHost(url);
-  if (!host.ok()) return host.status();
-  if (IsReservedInvalidHost(*host)) {
-    return absl::NotFoundError(absl::StrCat("unknown host: ", *host));
+  if (absl::Status usable = internal::CheckUrl(url); !usable.ok()) {
+    return usable;
   }
   const std::string text(url);
   absl::Duration pause = options_.backoff;
@@ -171,10 +178,7 @@ absl::StatusOr<Page> Fetcher::Get(absl::string_view url, int* attempts) {
       return page;
     }
     if (!retryable || attempt > options_.max_retries) {
-      if (attempt == 1) return page.status();
-      return absl::Status(page.status().code(),
-                          absl::StrCat(page.status().message(), " after ",
-                                       attempt, " attempts"));
+      return internal::AfterAttempts(page.status(), attempt);
     }
     absl::SleepFor(pause);  // Back-off: the pause is the point, not a wait.
     pause *= 2;
@@ -188,18 +192,27 @@ absl::StatusOr<Page> Fetcher::GetOnce(const std::string& url, bool* retryable) {
   if (curl == nullptr) {
     return absl::ResourceExhaustedError("libcurl could not create a handle");
   }
-  Page page;
-  char detail[CURL_ERROR_SIZE] = {};
-  const long timeout_ms =  // NOLINT(runtime/int): libcurl's type.
-      static_cast<long>(absl::ToInt64Milliseconds(options_.timeout));  // NOLINT
+  internal::Attempt attempt{.url = url};
+  internal::ConfigureAttempt(curl, options_, &attempt);
   curl_easy_setopt(curl, CURLOPT_SHARE, static_cast<CURLSH*>(share_));
+  const CURLcode code = curl_easy_perform(curl);
+  return internal::FinishAttempt(curl, code, options_, attempt, retryable);
+}
+
+namespace internal {
+
+void ConfigureAttempt(CURL* curl, const FetchOptions& options,
+                      Attempt* attempt) {
+  attempt->max_body_bytes = options.max_body_bytes;
+  const long timeout_ms =  // NOLINT(runtime/int): libcurl's type.
+      static_cast<long>(absl::ToInt64Milliseconds(options.timeout));  // NOLINT
   // Signals must not be used for timeouts in a multithreaded program.
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS,
-                   static_cast<long>(options_.max_redirects));  // NOLINT
+                   static_cast<long>(options.max_redirects));  // NOLINT
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   // What Python's requests asks for. Not brotli: servers that encode it at
@@ -207,21 +220,43 @@ absl::StatusOr<Page> Fetcher::GetOnce(const std::string& url, bool* retryable) {
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "pyconc-stocks/1.0");
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &page.body);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
-  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_setopt(curl, CURLOPT_URL, attempt->url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, attempt);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, attempt->detail);
+}
+
+absl::StatusOr<Page> FinishAttempt(CURL* curl, CURLcode code,
+                                   const FetchOptions& options,
+                                   Attempt& attempt, bool* retryable) {
   if (code != CURLE_OK) {
-    return TransferError(code, detail, options_.timeout, retryable);
+    return TransferError(code, attempt.detail, options, retryable);
   }
+  Page page;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &page.http_status);
   if (page.http_status < 200 || page.http_status >= 300) {
     return HttpError(page.http_status, retryable);
   }
   char* effective = nullptr;
   curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
-  page.url = effective != nullptr ? effective : url;
+  page.url = effective != nullptr ? effective : attempt.url;
+  page.body = std::move(attempt.body);
   return page;
 }
 
+absl::Status CheckUrl(absl::string_view url) {
+  absl::StatusOr<std::string> host = UrlHost(url);
+  if (!host.ok()) return host.status();
+  if (IsReservedInvalidHost(*host)) {
+    return absl::NotFoundError(absl::StrCat("unknown host: ", *host));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AfterAttempts(const absl::Status& last, int attempts) {
+  if (attempts == 1) return last;
+  return absl::Status(last.code(), absl::StrCat(last.message(), " after ",
+                                                attempts, " attempts"));
+}
+
+}  // namespace internal
 }  // namespace pyconc::stocks

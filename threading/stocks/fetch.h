@@ -25,6 +25,7 @@
 #ifndef PYCONC_THREADING_STOCKS_FETCH_H_
 #define PYCONC_THREADING_STOCKS_FETCH_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -43,6 +44,9 @@ struct FetchOptions {
   absl::Duration backoff = absl::Milliseconds(50);
   // How many redirects (3xx with Location) are followed.
   int max_redirects = 5;
+  // A page larger than this is refused (kResourceExhausted, "page larger
+  // than 8 MiB") rather than held in memory.
+  size_t max_body_bytes = 8 << 20;
 };
 
 // A page that was fetched with a 2xx answer.

@@ -190,10 +190,11 @@ std::vector<Entry> PythonEntries(const std::filesystem::path& dir,
     for (absl::string_view line : absl::StrSplit(*listed, '\n')) {
       const std::vector<std::string> fields = absl::StrSplit(line, '\t');
       if (fields.size() != 2) continue;
-      // Rows that need Debian's python3-uvloop or python3-mpi4py run on
-      // Debian's interpreter.
+      // Rows that need Debian's python3-uvloop, python3-mpi4py or
+      // python3-aiohttp run on Debian's interpreter.
       const bool uvloop = absl::StrContains(fields[1], "uvloop") ||
-                          absl::StrContains(fields[1], "mpi4py");
+                          absl::StrContains(fields[1], "mpi4py") ||
+                          absl::StrContains(fields[1], "aiohttp");
       if (uvloop && !uvloop_version) continue;
       const std::string& python =
           uvloop ? options.uvloop_python : options.python;

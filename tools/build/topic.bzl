@@ -20,9 +20,11 @@ _TOOL_DEPS = [
     "@com_github_gflags_gflags//:gflags",
 ]
 
-# Who runs tools besides users: their tests and the tour.
+# Who runs tools besides users: their tests, the tour and the bench (which serves
+# Python's HTTP rows with the stock scraper's quote server).
 _TOOL_VISIBILITY = [
     "//tests:__subpackages__",
+    "//tools/bench:__pkg__",
     "//tools/tour:__pkg__",
 ]
 

@@ -115,6 +115,8 @@ constexpr Stop kStops[] = {
      "//asyncio/semaphore", "--downloads=9 --limit=3 --download_ms=20"},
     {"5.11 asyncio streams", "asyncio.start_server, open_connection",
      "//asyncio/echo", "--clients=100 --requests=100"},
+    {"5.12 asyncio scraper", "the stock scraper with asyncio and a Semaphore",
+     "//asyncio/stocks", "--counts=10,200 --delay_ms=10"},
 };
 
 // "//threading/thread:tool" -> "threading/thread/tool", its path in the
