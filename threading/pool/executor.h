@@ -67,8 +67,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "threading/pool/future.h"
+#include "threading/pool/internal/work_queue.h"
 #include "threading/pool/map_results.h"
-#include "threading/pool/work_queue.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::futures {
