@@ -85,6 +85,11 @@ struct TaskOptions {
 };
 static_assert(std::is_trivially_destructible_v<TaskOptions>);
 
+// Python's task factories: the default one, and asyncio.eager_task_factory
+// (3.12), under which every new task starts eagerly (see the top of this file;
+// EventLoop::SetTaskFactory).
+enum class TaskFactory { kDefault, kEager };
+
 namespace internal {
 
 class TaskBase : public FutureBase, public TaskFrame {
@@ -263,9 +268,8 @@ Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
   auto* state = new TaskState<T>(&loop, std::move(coro), options.name);
   Task<T> task(state);
   state->Unref();  // The loop's reference is the one TaskBase took.
-  state->Start(
-      (options.eager_start || loop.task_factory() == TaskFactory::kEager) &&
-      RunningLoopCore() == &loop);
+  state->Start((options.eager_start || loop.eager_task_factory()) &&
+               RunningLoopCore() == &loop);
   return task;
 }
 }  // namespace internal
