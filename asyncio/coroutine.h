@@ -45,7 +45,7 @@
 #include <utility>
 
 #include "asyncio/debug.h"
-#include "asyncio/suspension.h"
+#include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio {
 namespace internal {

@@ -46,8 +46,8 @@
 #include "absl/functional/any_invocable.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
-#include "asyncio/loop_core.h"
-#include "asyncio/suspension.h"
+#include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio {
 namespace internal {

@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
 
 namespace pyconc::asyncio {
 namespace internal {

@@ -49,7 +49,7 @@
 #include "asyncio/debug.h"
 #include "asyncio/future.h"
 #include "asyncio/handle.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
 #include "asyncio/task.h"
 
 namespace pyconc::futures {

@@ -26,7 +26,7 @@
 #include "asyncio/debug.h"
 #include "asyncio/errors.h"
 #include "asyncio/handle.h"
-#include "asyncio/suspension.h"
+#include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio {
 namespace internal {

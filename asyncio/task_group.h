@@ -52,7 +52,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/future.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {

@@ -54,7 +54,7 @@
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
 #include "asyncio/handle.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {

@@ -57,7 +57,7 @@
 #include "asyncio/errors.h"
 #include "asyncio/future.h"
 #include "asyncio/handle.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {

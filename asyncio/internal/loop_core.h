@@ -7,8 +7,8 @@
 //
 // Thread-safety: the loop's thread only.
 
-#ifndef PYCONC_ASYNCIO_LOOP_CORE_H_
-#define PYCONC_ASYNCIO_LOOP_CORE_H_
+#ifndef PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_
+#define PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_
 
 #include <cstdint>
 
@@ -76,4 +76,4 @@ void Report(LoopCore* loop, const ExceptionContext& context);
 
 }  // namespace pyconc::asyncio::internal
 
-#endif  // PYCONC_ASYNCIO_LOOP_CORE_H_
+#endif  // PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_
