@@ -25,7 +25,7 @@
 #include "absl/time/time.h"
 #include "asyncio/debug.h"
 #include "asyncio/errors.h"
-#include "asyncio/handle.h"
+#include "asyncio/internal/schedule.h"
 #include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio {

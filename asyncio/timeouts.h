@@ -53,8 +53,8 @@
 #include "absl/time/time.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
-#include "asyncio/handle.h"
 #include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/schedule.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {

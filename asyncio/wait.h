@@ -56,8 +56,8 @@
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
 #include "asyncio/future.h"
-#include "asyncio/handle.h"
 #include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/schedule.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {

@@ -13,7 +13,7 @@
 #include <cstdint>
 
 #include "asyncio/errors.h"
-#include "asyncio/handle.h"
+#include "asyncio/internal/schedule.h"
 
 namespace pyconc::asyncio::internal {
 

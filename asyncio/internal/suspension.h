@@ -19,8 +19,8 @@
 #include <memory>
 #include <string>
 
-#include "asyncio/handle.h"
 #include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/schedule.h"
 
 namespace pyconc::asyncio::internal {
 
