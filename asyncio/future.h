@@ -46,6 +46,7 @@
 #include "absl/functional/any_invocable.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
+#include "asyncio/internal/frame_cache.h"
 #include "asyncio/internal/loop_core.h"
 #include "asyncio/internal/suspension.h"
 
