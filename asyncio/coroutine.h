@@ -1,7 +1,10 @@
 // Coroutine<T>: what an `async def` returns.
 //
-//   Coroutine<int> Answer() { co_await Sleep(absl::Milliseconds(5)); co_return
-//   42; } Coroutine<void> Main() { int x = co_await Answer(); }
+//   Coroutine<int> Answer() {
+//     co_await Sleep(absl::Milliseconds(5));
+//     co_return 42;
+//   }
+//   Coroutine<void> Main() { int x = co_await Answer(); }
 //
 // Lazy: calling Answer() allocates its frame and runs nothing. The body starts
 // when the Coroutine is awaited (it then runs inside the awaiting task, like

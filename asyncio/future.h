@@ -27,8 +27,8 @@
 // copied and dropped on the loop's thread only; to hand one to another thread,
 // move it there and move it back inside the CallSoonThreadsafe callback:
 //   std::thread([&loop, f]() mutable {
-//     loop.CallSoonThreadsafe([f = std::move(f)]() mutable { f.SetResult(1);
-//     });
+//     loop.CallSoonThreadsafe(
+//         [f = std::move(f)]() mutable { f.SetResult(1); });
 //   });
 
 #ifndef PYCONC_ASYNCIO_FUTURE_H_

@@ -1,10 +1,12 @@
 // Timeout, TimeoutAt and WaitFor: Python's asyncio.timeout(delay),
 // asyncio.timeout_at(when) and asyncio.wait_for(aw, timeout), 3.12 semantics.
 //
-//   Timeout timeout(absl::Milliseconds(50));        // async with
-//   timeout(0.05): absl::StatusOr<int> r = co_await timeout.Run(Slow());  // r
-//   = await slow() if (timeout.Expired()) ...                       //
-//   cm.expired()
+// clang-format off
+//   Timeout cm(absl::Milliseconds(50));  // async with timeout(0.05) as cm:
+//   absl::StatusOr<int> r =              //     r = await slow()
+//       co_await cm.Run(Slow());
+//   if (cm.Expired()) ...                // cm.expired()
+// clang-format on
 //
 //   absl::StatusOr<int> r = co_await WaitFor(Slow(), absl::Milliseconds(50));
 //
