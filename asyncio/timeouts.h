@@ -47,8 +47,10 @@
 #define PYCONC_ASYNCIO_TIMEOUTS_H_
 
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -103,30 +105,26 @@ class Timeout final : private internal::TimerNode {
   template <typename T, typename A>
   Coroutine<internal::StatusOrOf<T>> RunAwait(A body) {
     Enter();
-    if constexpr (std::is_void_v<T>) {
-      try {
+    // The body's value; a void body leaves it empty.
+    std::optional<std::conditional_t<std::is_void_v<T>, std::monostate, T>>
+        value;
+    try {
+      if constexpr (std::is_void_v<T>) {
         co_await std::move(body);
-      } catch (const CancelledError&) {
-        if (Exit(true)) co_return internal::TimeoutErrorStatus();
-        throw;
-      } catch (...) {
-        Exit(false);
-        throw;
+      } else {
+        value.emplace(co_await std::move(body));
       }
+    } catch (const CancelledError&) {
+      if (Exit(true)) co_return internal::TimeoutErrorStatus();
+      throw;
+    } catch (...) {
       Exit(false);
+      throw;
+    }
+    Exit(false);
+    if constexpr (std::is_void_v<T>) {
       co_return absl::OkStatus();
     } else {
-      std::optional<T> value;
-      try {
-        value.emplace(co_await std::move(body));
-      } catch (const CancelledError&) {
-        if (Exit(true)) co_return internal::TimeoutErrorStatus();
-        throw;
-      } catch (...) {
-        Exit(false);
-        throw;
-      }
-      Exit(false);
       co_return std::move(*value);
     }
   }
