@@ -32,14 +32,6 @@ using pyconc::internal::Misuse;
 
 thread_local EventLoop* running_loop = nullptr;
 
-// The loop running on this thread; misuse (RuntimeError) when none is.
-EventLoop& RunningEventLoopOrDie(const char* what) {
-  if (running_loop == nullptr) {
-    Misuse("RuntimeError", absl::StrCat(what, ": no running event loop"));
-  }
-  return *running_loop;
-}
-
 [[noreturn]] void SystemError(const char* call) {
   Misuse("OSError", absl::StrCat(call, ": ", std::strerror(errno)));
 }
@@ -75,7 +67,14 @@ int64_t LoopCore::NowNs() {
 LoopCore* RunningLoopCore() { return running_loop; }
 
 LoopCore& RunningLoopOrDie(const char* what) {
-  return RunningEventLoopOrDie(what);
+  if (running_loop == nullptr) {
+    Misuse("RuntimeError", absl::StrCat(what, ": no running event loop"));
+  }
+  return *running_loop;
+}
+
+void LoopCore::CallExceptionHandler(const ExceptionContext& context) {
+  static_cast<EventLoop*>(this)->CallExceptionHandler(context);
 }
 
 void Report(LoopCore* loop, const ExceptionContext& context) {
@@ -88,7 +87,9 @@ void Report(LoopCore* loop, const ExceptionContext& context) {
 
 }  // namespace internal
 
-EventLoop& GetRunningLoop() { return RunningEventLoopOrDie("GetRunningLoop"); }
+EventLoop& GetRunningLoop() {
+  return static_cast<EventLoop&>(internal::RunningLoopOrDie("GetRunningLoop"));
+}
 
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
   std::unique_ptr<EventLoop> loop(new EventLoop(Unopened{}));
@@ -372,29 +373,29 @@ void EventLoop::UpdateFd(int fd, FdWatch& watch) {
 
 void EventLoop::AddReader(int fd, absl::AnyInvocable<void()> callback,
                           internal::Where where) {
-  WatchFd(fd, /*writer=*/false, std::move(callback), where);
+  AddWatch(fd, /*writer=*/false, std::move(callback), where);
 }
 
 void EventLoop::AddWriter(int fd, absl::AnyInvocable<void()> callback,
                           internal::Where where) {
-  WatchFd(fd, /*writer=*/true, std::move(callback), where);
+  AddWatch(fd, /*writer=*/true, std::move(callback), where);
 }
 
-void EventLoop::WatchFd(int fd, bool writer,
-                        absl::AnyInvocable<void()> callback,
-                        internal::Where where) {
+void EventLoop::AddWatch(int fd, bool writer,
+                         absl::AnyInvocable<void()> callback,
+                         internal::Where where) {
   CheckOpen(writer ? "AddWriter" : "AddReader");
-  UnwatchFd(fd, writer);  // Python replaces a previous callback.
+  RemoveWatch(fd, writer);  // Python replaces a previous callback.
   FdWatch& watch = fds_[fd];
   (writer ? watch.writer : watch.reader) =
       NewCallback(std::move(callback), where);
   UpdateFd(fd, watch);
 }
 
-bool EventLoop::RemoveReader(int fd) { return UnwatchFd(fd, false); }
-bool EventLoop::RemoveWriter(int fd) { return UnwatchFd(fd, true); }
+bool EventLoop::RemoveReader(int fd) { return RemoveWatch(fd, false); }
+bool EventLoop::RemoveWriter(int fd) { return RemoveWatch(fd, true); }
 
-bool EventLoop::UnwatchFd(int fd, bool writer) {
+bool EventLoop::RemoveWatch(int fd, bool writer) {
   auto it = fds_.find(fd);
   if (it == fds_.end()) return false;
   internal::CallbackNode*& slot =

@@ -166,7 +166,7 @@ class EventLoop : public internal::LoopCore {
   // the default.
   void SetExceptionHandler(ExceptionHandler handler);
   // Python's loop.call_exception_handler(context).
-  void CallExceptionHandler(const ExceptionContext& context) override;
+  void CallExceptionHandler(const ExceptionContext& context);
   // Python's loop.default_exception_handler(context): reports the context
   // through //base:report's sink, stderr by default.
   static void DefaultExceptionHandler(const ExceptionContext& context);
@@ -192,6 +192,7 @@ class EventLoop : public internal::LoopCore {
   void RunOnce();
 
  private:
+  friend class internal::LoopCore;
   struct FdWatch {
     internal::CallbackNode* reader = nullptr;
     internal::CallbackNode* writer = nullptr;
@@ -206,9 +207,9 @@ class EventLoop : public internal::LoopCore {
   internal::CallbackNode* NewCallback(absl::AnyInvocable<void()> callback,
                                       internal::Where where);
   void UpdateFd(int fd, FdWatch& watch);
-  void WatchFd(int fd, bool writer, absl::AnyInvocable<void()> callback,
-               internal::Where where) override;
-  bool UnwatchFd(int fd, bool writer) override;
+  void AddWatch(int fd, bool writer, absl::AnyInvocable<void()> callback,
+                internal::Where where);
+  bool RemoveWatch(int fd, bool writer);
   // Queues `node` (taking its first reference) for the next iteration and
   // wakes the loop; false, leaving `node` to the caller, once closed.
   bool EnqueueThreadsafe(internal::CallbackNode* node) ABSL_LOCKS_EXCLUDED(mu_);

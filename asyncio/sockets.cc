@@ -27,17 +27,26 @@ SocketAwaiter::SocketAwaiter(int fd, bool write, const char* operation,
 SocketAwaiter::~SocketAwaiter() { Unregister(); }
 
 void SocketAwaiter::Register() {
-  task_->task_loop()->WatchFd(
-      fd_, write_, [this] { OnReady(); }, where_);
+  auto* loop = static_cast<EventLoop*>(task_->task_loop());
+  auto ready = [this] { OnReady(); };
+  if (write_) {
+    loop->AddWriter(fd_, ready, where_);
+  } else {
+    loop->AddReader(fd_, ready, where_);
+  }
   registered_ = true;
 }
 
 void SocketAwaiter::Unregister() {
   if (!registered_) return;
   registered_ = false;
-  internal::LoopCore* loop = task_->task_loop();
-  if (loop->closed()) return;
-  loop->UnwatchFd(fd_, write_);
+  auto* loop = static_cast<EventLoop*>(task_->task_loop());
+  if (loop->IsClosed()) return;
+  if (write_) {
+    loop->RemoveWriter(fd_);
+  } else {
+    loop->RemoveReader(fd_);
+  }
 }
 
 void SocketAwaiter::OnReady() {

@@ -3,10 +3,7 @@
 // Futures and tasks schedule themselves on their loop's ready queue and timer
 // heap without a virtual call or an allocation; this header gives them that
 // access without depending on loop.h (which depends on them, for
-// CreateTask and RunUntilComplete). What needs the loop's own machinery
-// (watching a descriptor, the exception handler) is a virtual call that
-// EventLoop answers, so no user of a LoopCore casts it to EventLoop. Internal:
-// users include "asyncio/loop.h".
+// CreateTask and RunUntilComplete). Users include "asyncio/loop.h".
 //
 // Thread-safety: the loop's thread only.
 
@@ -15,8 +12,6 @@
 
 #include <cstdint>
 
-#include "absl/functional/any_invocable.h"
-#include "asyncio/debug.h"
 #include "asyncio/errors.h"
 #include "asyncio/internal/schedule.h"
 
@@ -58,18 +53,10 @@ class LoopCore {
   bool eager_task_factory() const { return eager_task_factory_; }
 
   // Python's loop.call_exception_handler(context).
-  virtual void CallExceptionHandler(const ExceptionContext& context) = 0;
-  // Python's loop.add_reader(fd, callback) (add_writer with `writer`):
-  // `callback` runs in every iteration in which `fd` is ready, replacing an
-  // earlier one.
-  virtual void WatchFd(int fd, bool writer, absl::AnyInvocable<void()> callback,
-                       Where where) = 0;
-  // Python's loop.remove_reader(fd) / remove_writer(fd): whether one was
-  // registered.
-  virtual bool UnwatchFd(int fd, bool writer) = 0;
+  void CallExceptionHandler(const ExceptionContext& context);
 
  protected:
-  virtual ~LoopCore() = default;
+  ~LoopCore() = default;
 
   ReadyQueue ready_;
   TimerHeap timers_;
