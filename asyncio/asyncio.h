@@ -2,6 +2,7 @@
 //
 // Include this header for all of it, or the parts:
 //   asyncio/loop.h       EventLoop (call_soon, call_later, readers, run_*)
+//   asyncio/handle.h     Handle, TimerHandle
 //   asyncio/run.h        Run(coro), asyncio.run
 //   asyncio/coroutine.h  Coroutine<T>, what an `async def` returns
 //   asyncio/task.h       CreateTask, Task<T>, CurrentTask, AllTasks
@@ -20,7 +21,7 @@
 //                        StreamWriter, Server (and the Unix variants)
 //   asyncio/subprocess.h CreateSubprocessExec, CreateSubprocessShell, Process
 //   asyncio/debug.h      DumpTasks, debug mode
-//   asyncio/errors.h     CancelledError
+//   asyncio/errors.h     CancelledError, ExceptionContext
 //   asyncio/executor.h   ToThread, RunInExecutor, WrapFuture,
 //                        RunCoroutineThreadsafe (bridges to //threading/pool)
 //

@@ -37,6 +37,17 @@ class CancelledError {
   std::string message_;
 };
 
+// What Python passes to an exception handler as the `context` dict
+// (EventLoop::SetExceptionHandler).
+struct ExceptionContext {
+  // Python's context["message"], e.g. "Task exception was never retrieved".
+  std::string message;
+  // Python's context["exception"]; may be null.
+  std::exception_ptr exception;
+  // Python's context["future"] / ["task"] / ["handle"]: what it concerns.
+  std::string source;
+};
+
 namespace internal {
 
 // absl::StatusOr<T>, or absl::Status for void: what an operation whose

@@ -27,8 +27,8 @@
 // copied and dropped on the loop's thread only; to hand one to another thread,
 // move it there and move it back inside the CallSoonThreadsafe callback:
 //   std::thread([&loop, f]() mutable {
-//     loop.CallSoonThreadsafe([f = std::move(f)]() mutable { f.SetResult(1);
-//     });
+//     loop.CallSoonThreadsafe(
+//         [f = std::move(f)]() mutable { f.SetResult(1); });
 //   });
 
 #ifndef PYCONC_ASYNCIO_FUTURE_H_
@@ -47,8 +47,9 @@
 #include "absl/functional/function_ref.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
-#include "asyncio/loop_core.h"
-#include "asyncio/suspension.h"
+#include "asyncio/internal/frame_cache.h"
+#include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio {
 namespace internal {

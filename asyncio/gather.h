@@ -49,6 +49,7 @@
 #include "absl/functional/function_ref.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
+#include "asyncio/internal/group_wait.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {
@@ -108,46 +109,33 @@ concept GatherAwaitable = requires(A&& a) {
   GatherChild(std::forward<A>(a));
 };
 
+// What Gather's children report to (kept alive by their done callbacks).
+struct GatherState : GroupWaitState {
+  size_t total = 0;
+  size_t finished = 0;
+  bool return_exceptions = false;
+  bool cancel_requested = false;
+  std::string cancel_message;
+  std::exception_ptr error;
+};
+
 // Python's _GatheringFuture and its _done_callback, as the Waitable the
 // awaiting task is suspended on.
-class GatherWaiter final : public Waitable {
+class GatherWaiter final : public GroupWaiter<GatherState> {
  public:
   GatherWaiter(std::vector<AnyFuture> children, bool return_exceptions);
-  GatherWaiter(const GatherWaiter&) = delete;
-  GatherWaiter& operator=(const GatherWaiter&) = delete;
-  ~GatherWaiter();
 
-  bool await_ready() const noexcept { return shared_->answered; }
-  template <typename P>
-  void await_suspend(std::coroutine_handle<P> caller) {
-    shared_->task = caller.promise().task();
-    shared_->task->SuspendOn(caller, this);
-  }
   // Rethrows the first failure, or CancelledError when Gather was cancelled.
   void await_resume();
 
   bool CancelWait(const std::string& message) override;
-  void AbandonWait(TaskBase* task) override;
   std::string DescribeWait() const override;
   void ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) override;
 
  private:
-  // Kept alive by the children's done callbacks, which may outlive Gather.
-  struct Shared {
-    size_t total = 0;
-    size_t finished = 0;
-    bool return_exceptions = false;
-    bool answered = false;  // Python's outer.done().
-    bool cancel_requested = false;
-    std::string cancel_message;
-    std::exception_ptr error;
-    TaskFrame* task = nullptr;  // Null until suspended, or once abandoned.
-  };
-  static void ChildDone(Shared& shared, AnyFuture& child);
-  static void Answer(Shared& shared);
+  static void ChildDone(GatherState& state, AnyFuture& child);
 
   std::vector<AnyFuture> children_;
-  std::shared_ptr<Shared> shared_;
 };
 
 template <typename F, typename T = FutureValueT<F>>

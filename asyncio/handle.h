@@ -1,190 +1,21 @@
-// Handles and timers: the units of work an EventLoop runs.
+// Handle and TimerHandle: Python's asyncio.Handle and asyncio.TimerHandle, what
+// CallSoon / CallLater / CallAt return. A Handle holds its callback's node (see
+// asyncio/internal/schedule.h for the loop's ready queue and timer heap); its
+// Cancel() stops a callback that has not run yet.
 //
-// The loop keeps two structures, as Python's BaseEventLoop does: a FIFO ready
-// queue (`_ready`) of things to run in the next iteration, and a heap of timers
-// (`_scheduled`) ordered by deadline. Both are intrusive: a task is its own
-// ready-queue node and a Sleep awaiter is its own timer, so scheduling a
-// coroutine never allocates. Callbacks from CallSoon / CallLater / CallAt are
-// reference-counted CallbackNodes; the user holds them as a Handle or
-// TimerHandle (Python's asyncio.Handle / asyncio.TimerHandle), whose Cancel()
-// stops a callback that has not run yet.
-//
-// Differences from Python: timers with the same deadline run in the order they
-// were scheduled (Python's heap does not promise it), and a cancelled timer
-// leaves the heap at once rather than lazily.
-//
-// Thread-safety: everything here belongs to the loop's thread, except that a
-// Handle returned by CallSoonThreadsafe may be copied, cancelled and dropped
-// on any thread (its reference count and flag are atomic).
+// Thread-safety: a Handle belongs to the loop's thread, except that one
+// returned by CallSoonThreadsafe may be copied, cancelled and dropped on any
+// thread (its node's reference count and flag are atomic).
 
 #ifndef PYCONC_ASYNCIO_HANDLE_H_
 #define PYCONC_ASYNCIO_HANDLE_H_
 
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <vector>
+#include <utility>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
-#include "asyncio/debug.h"
+#include "asyncio/internal/schedule.h"
 
 namespace pyconc::asyncio {
-namespace internal {
-
-class LoopCore;
-
-// Something the loop runs once when it reaches the front of the ready queue.
-class ReadyNode {
- public:
-  virtual void RunReady() = 0;
-  // What ran, for debug reports ("Task 'Task-3' step", "callback at f.cc:3").
-  virtual std::string DescribeReady() const = 0;
-
-  // The loop closes with the node still queued: release what the queue held.
-  virtual void DropReady() {}
-
-  ReadyNode* ready_next_ = nullptr;
-
- protected:
-  ~ReadyNode() = default;
-};
-
-// An intrusive FIFO of ReadyNodes. A node is in at most one queue at a time.
-class ReadyQueue {
- public:
-  bool empty() const { return head_ == nullptr; }
-  void Push(ReadyNode* node) {
-    node->ready_next_ = nullptr;
-    if (tail_ == nullptr) {
-      head_ = node;
-    } else {
-      tail_->ready_next_ = node;
-    }
-    tail_ = node;
-  }
-  // O(n); for the rare removal of a node that will not run.
-  bool Remove(ReadyNode* node);
-  ReadyNode* Pop() {
-    ReadyNode* node = head_;
-    head_ = node->ready_next_;
-    if (head_ == nullptr) tail_ = nullptr;
-    return node;
-  }
-  // Moves every node into `batch` (which must be empty), leaving this empty.
-  void TakeAll(ReadyQueue* batch) {
-    batch->head_ = head_;
-    batch->tail_ = tail_;
-    head_ = tail_ = nullptr;
-  }
-
- private:
-  ReadyNode* head_ = nullptr;
-  ReadyNode* tail_ = nullptr;
-};
-
-// Something due at a deadline (in loop-clock nanoseconds).
-class TimerNode {
- public:
-  static constexpr size_t kNotInHeap = ~size_t{0};
-  // Called by the loop once the deadline has passed; the node is out of the
-  // heap by then.
-  virtual void Fire() = 0;
-  // The loop closes with the timer still in the heap.
-  virtual void DropTimer() {}
-
-  bool in_heap() const { return heap_index_ != kNotInHeap; }
-  int64_t when_ns() const { return when_ns_; }
-
- protected:
-  ~TimerNode() = default;
-
- private:
-  friend class TimerHeap;
-  int64_t when_ns_ = 0;
-  size_t heap_index_ = kNotInHeap;
-};
-
-// A binary min-heap of timers by (deadline, insertion order) that can remove
-// any member in O(log n), because each node knows its index.
-class TimerHeap {
- public:
-  bool empty() const { return entries_.empty(); }
-  size_t size() const { return entries_.size(); }
-  TimerNode* top() const { return entries_.front().node; }
-  void Push(TimerNode* node, int64_t when_ns);
-  void Remove(TimerNode* node);
-  TimerNode* Pop() {
-    TimerNode* node = top();
-    Remove(node);
-    return node;
-  }
-
- private:
-  struct Entry {
-    int64_t when_ns;
-    uint64_t seq;
-    TimerNode* node;
-  };
-  static bool Before(const Entry& a, const Entry& b) {
-    return a.when_ns < b.when_ns || (a.when_ns == b.when_ns && a.seq < b.seq);
-  }
-  void Place(size_t index, const Entry& entry) {
-    entries_[index] = entry;
-    entry.node->heap_index_ = index;
-  }
-  void SiftUp(size_t index);
-  void SiftDown(size_t index);
-
-  std::vector<Entry> entries_;
-  uint64_t next_seq_ = 0;
-};
-
-// A callback scheduled by CallSoon, CallLater, CallAt, AddReader or
-// AddWriter, shared by the loop and the user's Handle.
-class CallbackNode final : public ReadyNode, public TimerNode {
- public:
-  CallbackNode(absl::AnyInvocable<void()> fn, Where where)
-      : fn_(std::move(fn)), where_(where) {}
-
-  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void Unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
-  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
-
-  // Runs the callback unless cancelled (exceptions are reported via the loop;
-  // through the loop). The queue's reference is released afterwards.
-  void RunReady() override;
-  std::string DescribeReady() const override;
-  // A due timer moves to the ready queue, as in Python.
-  void Fire() override;
-  void DropReady() override { Unref(); }
-  void DropTimer() override { Unref(); }
-
-  void set_loop(LoopCore* loop) { loop_ = loop; }
-  // Runs once (not a reader or writer): what the callback holds is destroyed
-  // on the loop's thread right after it runs, not with the node's last
-  // Handle, which may be on the thread that called CallSoonThreadsafe.
-  void set_one_shot() { one_shot_ = true; }
-  LoopCore* loop() const { return loop_; }
-  absl::AnyInvocable<void()>& fn() { return fn_; }
-  Where where() const { return where_; }
-
- private:
-  ~CallbackNode() = default;
-
-  absl::AnyInvocable<void()> fn_;
-  Where where_;
-  bool one_shot_ = false;
-  LoopCore* loop_ = nullptr;
-  std::atomic<int> refs_{1};
-  std::atomic<bool> cancelled_{false};
-};
-
-}  // namespace internal
 
 // Python's asyncio.Handle: a scheduled callback that can be cancelled until it
 // runs. Copyable; an empty Handle (default-constructed) does nothing.

@@ -49,7 +49,7 @@
 #include "asyncio/debug.h"
 #include "asyncio/future.h"
 #include "asyncio/handle.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
 #include "asyncio/task.h"
 
 namespace pyconc::futures {
@@ -205,8 +205,12 @@ class EventLoop : public internal::LoopCore {
   // Python's loop.set_task_factory(asyncio.eager_task_factory) (kEager) or
   // set_task_factory(None) (kDefault), and get_task_factory(); task.h says
   // what an eager task does.
-  void SetTaskFactory(TaskFactory factory) { task_factory_ = factory; }
-  TaskFactory GetTaskFactory() const { return task_factory_; }
+  void SetTaskFactory(TaskFactory factory) {
+    eager_task_factory_ = factory == TaskFactory::kEager;
+  }
+  TaskFactory GetTaskFactory() const {
+    return eager_task_factory_ ? TaskFactory::kEager : TaskFactory::kDefault;
+  }
   // Python's loop.set_debug() / get_debug(); see debug.h.
   void SetDebug(bool enabled) { debug_ = enabled; }
   bool GetDebug() const { return debug_; }

@@ -67,44 +67,36 @@ namespace internal {
 
 [[noreturn]] void TaskDoneTooManyTimes();
 
-// The storage of each kind: Python's _init, _put, _get.
-template <typename T>
-class FifoItems {
+// The storage of each kind: Python's _init, _put, _get. FIFO and LIFO both
+// add at the back of a sequence; FIFO takes from its front, LIFO from its back.
+template <typename T, typename Sequence, bool kFromFront>
+class SequenceItems {
  public:
   template <typename U>
   void Push(U&& item) {
     items_.push_back(std::forward<U>(item));
   }
   T Pop() {
-    T item = std::move(items_.front());
-    items_.pop_front();
-    return item;
+    if constexpr (kFromFront) {
+      T item = std::move(items_.front());
+      items_.pop_front();
+      return item;
+    } else {
+      T item = std::move(items_.back());
+      items_.pop_back();
+      return item;
+    }
   }
   size_t size() const { return items_.size(); }
   void Clear() { items_.clear(); }
 
  private:
-  std::deque<T> items_;
+  Sequence items_;
 };
-
 template <typename T>
-class LifoItems {
- public:
-  template <typename U>
-  void Push(U&& item) {
-    items_.push_back(std::forward<U>(item));
-  }
-  T Pop() {
-    T item = std::move(items_.back());
-    items_.pop_back();
-    return item;
-  }
-  size_t size() const { return items_.size(); }
-  void Clear() { items_.clear(); }
-
- private:
-  std::vector<T> items_;
-};
+using FifoItems = SequenceItems<T, std::deque<T>, /*kFromFront=*/true>;
+template <typename T>
+using LifoItems = SequenceItems<T, std::vector<T>, /*kFromFront=*/false>;
 
 template <typename T, typename Compare>
 class HeapItems {

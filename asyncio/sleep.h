@@ -25,8 +25,8 @@
 #include "absl/time/time.h"
 #include "asyncio/debug.h"
 #include "asyncio/errors.h"
-#include "asyncio/handle.h"
-#include "asyncio/suspension.h"
+#include "asyncio/internal/schedule.h"
+#include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio {
 namespace internal {

@@ -33,7 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "asyncio/debug.h"
-#include "asyncio/suspension.h"
+#include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio {
 namespace internal {

@@ -65,8 +65,8 @@
 #include "absl/functional/any_invocable.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/future.h"
-#include "asyncio/loop_core.h"
-#include "asyncio/suspension.h"
+#include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio {
 
@@ -84,6 +84,11 @@ struct TaskOptions {
   bool eager_start = false;
 };
 static_assert(std::is_trivially_destructible_v<TaskOptions>);
+
+// Python's task factories: the default one, and asyncio.eager_task_factory
+// (3.12), under which every new task starts eagerly (see the top of this file;
+// EventLoop::SetTaskFactory).
+enum class TaskFactory { kDefault, kEager };
 
 namespace internal {
 
@@ -273,9 +278,8 @@ Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
   auto* state = new TaskState<T>(&loop, std::move(coro), options.name);
   Task<T> task(state);
   state->Unref();  // The loop's reference is the one TaskBase took.
-  state->Start(
-      (options.eager_start || loop.task_factory() == TaskFactory::kEager) &&
-      RunningLoopCore() == &loop);
+  state->Start((options.eager_start || loop.eager_task_factory()) &&
+               RunningLoopCore() == &loop);
   return task;
 }
 }  // namespace internal

@@ -1,11 +1,13 @@
 // TaskGroup: Python 3.11+'s asyncio.TaskGroup, structured concurrency.
 //
-//   TaskGroup group;                               // async with TaskGroup() as
-//   tg: co_await group.Run([&]() -> Coroutine<void> {
-//     Task<int> a = group.CreateTask(Fetch(1));    //     tg.create_task(...)
-//     Task<int> b = group.CreateTask(Fetch(2));
+// clang-format off
+//   TaskGroup tg;                             // async with TaskGroup() as tg:
+//   co_await tg.Run([&]() -> Coroutine<void> {
+//     Task<int> a = tg.CreateTask(Fetch(1));  //     tg.create_task(...)
+//     Task<int> b = tg.CreateTask(Fetch(2));
 //     co_return;
-//   }());                                           // all done here
+//   }());                                     // all done here
+// clang-format on
 //
 // Where it matches Python (taskgroups.py, 3.13): Run returns only when the
 // body and every task created in the group are done. The first task to fail
@@ -53,7 +55,7 @@
 #include "absl/functional/function_ref.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/future.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {

@@ -1,10 +1,12 @@
 // Timeout, TimeoutAt and WaitFor: Python's asyncio.timeout(delay),
 // asyncio.timeout_at(when) and asyncio.wait_for(aw, timeout), 3.12 semantics.
 //
-//   Timeout timeout(absl::Milliseconds(50));        // async with
-//   timeout(0.05): absl::StatusOr<int> r = co_await timeout.Run(Slow());  // r
-//   = await slow() if (timeout.Expired()) ...                       //
-//   cm.expired()
+// clang-format off
+//   Timeout cm(absl::Milliseconds(50));  // async with timeout(0.05) as cm:
+//   absl::StatusOr<int> r =              //     r = await slow()
+//       co_await cm.Run(Slow());
+//   if (cm.Expired()) ...                // cm.expired()
+// clang-format on
 //
 //   absl::StatusOr<int> r = co_await WaitFor(Slow(), absl::Milliseconds(50));
 //
@@ -45,16 +47,18 @@
 #define PYCONC_ASYNCIO_TIMEOUTS_H_
 
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
-#include "asyncio/handle.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/schedule.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {
@@ -101,30 +105,26 @@ class Timeout final : private internal::TimerNode {
   template <typename T, typename A>
   Coroutine<internal::StatusOrOf<T>> RunAwait(A body) {
     Enter();
-    if constexpr (std::is_void_v<T>) {
-      try {
+    // The body's value; a void body leaves it empty.
+    std::optional<std::conditional_t<std::is_void_v<T>, std::monostate, T>>
+        value;
+    try {
+      if constexpr (std::is_void_v<T>) {
         co_await std::move(body);
-      } catch (const CancelledError&) {
-        if (Exit(true)) co_return internal::TimeoutErrorStatus();
-        throw;
-      } catch (...) {
-        Exit(false);
-        throw;
+      } else {
+        value.emplace(co_await std::move(body));
       }
+    } catch (const CancelledError&) {
+      if (Exit(true)) co_return internal::TimeoutErrorStatus();
+      throw;
+    } catch (...) {
       Exit(false);
+      throw;
+    }
+    Exit(false);
+    if constexpr (std::is_void_v<T>) {
       co_return absl::OkStatus();
     } else {
-      std::optional<T> value;
-      try {
-        value.emplace(co_await std::move(body));
-      } catch (const CancelledError&) {
-        if (Exit(true)) co_return internal::TimeoutErrorStatus();
-        throw;
-      } catch (...) {
-        Exit(false);
-        throw;
-      }
-      Exit(false);
       co_return std::move(*value);
     }
   }

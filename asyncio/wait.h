@@ -57,8 +57,9 @@
 #include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
 #include "asyncio/future.h"
-#include "asyncio/handle.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/group_wait.h"
+#include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/schedule.h"
 #include "asyncio/task.h"
 
 namespace pyconc::asyncio {
@@ -83,44 +84,35 @@ struct WaitResult {
 
 namespace internal {
 
+// What Wait's futures and its timeout timer report to (kept alive by the
+// futures' done callbacks).
+struct WaitState final : GroupWaitState, TimerNode {
+  void Fire() override { Answer(); }
+  // Wakes the task once, with the timer gone.
+  void Answer();
+  size_t remaining = 0;
+  ReturnWhen return_when = ReturnWhen::kAllCompleted;
+  bool cancelled = false;
+  std::string cancel_message;
+  LoopCore* loop = nullptr;
+};
+
 // Python's _wait: the Waitable the awaiting task is suspended on.
-class WaitWaiter final : public Waitable {
+class WaitWaiter final : public GroupWaiter<WaitState> {
  public:
   WaitWaiter(std::vector<AnyFuture> futures, const WaitOptions& options);
-  WaitWaiter(const WaitWaiter&) = delete;
-  WaitWaiter& operator=(const WaitWaiter&) = delete;
   ~WaitWaiter();
 
-  bool await_ready() const noexcept { return false; }
-  template <typename P>
-  void await_suspend(std::coroutine_handle<P> caller) {
-    shared_->task = caller.promise().task();
-    shared_->task->SuspendOn(caller, this);
-  }
   // Throws CancelledError when the awaiting task was cancelled.
   void await_resume();
 
   bool CancelWait(const std::string& message) override;
-  void AbandonWait(TaskBase* task) override;
   std::string DescribeWait() const override;
   void ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) override;
 
  private:
-  struct Shared final : TimerNode {
-    void Fire() override { Answer(); }
-    void Answer();
-    size_t remaining = 0;
-    ReturnWhen return_when = ReturnWhen::kAllCompleted;
-    bool answered = false;
-    bool cancelled = false;
-    std::string cancel_message;
-    TaskFrame* task = nullptr;
-    LoopCore* loop = nullptr;
-  };
-
   std::vector<AnyFuture> futures_;
   std::vector<uint64_t> callback_ids_;
-  std::shared_ptr<Shared> shared_;
 };
 
 template <typename F>

@@ -39,8 +39,8 @@
 #include <cstdint>
 #include <string>
 
-#include "asyncio/loop_core.h"
-#include "asyncio/suspension.h"
+#include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/suspension.h"
 
 namespace pyconc::asyncio::internal {
 

@@ -1,12 +1,15 @@
 // Barrier: Python's threading.Barrier, a meeting point for a fixed number of
 // threads.
 //
-//   Python                                  pyconc
-//   b = Barrier(3, action=f, timeout=5)     sync::Barrier b(3, {.action = f,
-//   .timeout = absl::Seconds(5)}); i = b.wait(), b.wait(timeout=1)
-//   absl::StatusOr<int> i = b.Wait(), b.Wait(absl::Seconds(1)); b.abort(),
-//   b.reset()                    b.Abort(), b.Reset() b.parties, b.n_waiting,
-//   b.broken        b.parties(), b.n_waiting(), b.broken()
+// clang-format off
+//   Python                             pyconc
+//   b = Barrier(3, action=f,           sync::Barrier b(3, {.action = f,
+//               timeout=5)               .timeout = absl::Seconds(5)});
+//   i = b.wait(), b.wait(timeout=1)    absl::StatusOr<int> i = b.Wait(),
+//                                      b.Wait(absl::Seconds(1))
+//   b.abort(), b.reset()               b.Abort(), b.Reset()
+//   b.parties, b.n_waiting, b.broken   b.parties(), b.n_waiting(), b.broken()
+// clang-format on
 //
 // Each of `parties` threads calls Wait(); all of them return together once the
 // last one arrives, each with a distinct index in [0, parties). The last to
@@ -25,6 +28,11 @@
 // what each thread wrote before Wait() is visible to every thread after its
 // Wait() returns an index, and to the action. The action runs while the
 // barrier's internal lock is held, so it must not call the barrier.
+//
+// Lifetime: a party whose Wait() returned may destroy the Barrier at once, even
+// while the other parties of its round are still leaving Wait() (~Barrier waits
+// for them; tests/sync/lifetime). Destroying it while a round is filling is
+// misuse.
 
 #ifndef PYCONC_SYNC_BARRIER_BARRIER_H_
 #define PYCONC_SYNC_BARRIER_BARRIER_H_

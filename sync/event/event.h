@@ -1,11 +1,13 @@
 // Event: Python's threading.Event, a flag that threads can wait for.
 //
-//   Python                                  pyconc
-//   event = threading.Event()               sync::Event event;
-//   event.set(), event.clear()              event.Set(), event.Clear()
-//   event.is_set()                          event.IsSet()
-//   event.wait(), event.wait(0.5)           event.Wait(),
-//   event.Wait(absl::Milliseconds(500))
+// clang-format off
+//   Python                          pyconc
+//   event = threading.Event()       sync::Event event;
+//   event.set(), event.clear()      event.Set(), event.Clear()
+//   event.is_set()                  event.IsSet()
+//   event.wait()                    event.Wait()
+//   event.wait(0.5)                 event.Wait(absl::Milliseconds(500))
+// clang-format on
 //
 // Unlike absl::Notification, an Event can be cleared and set again. Wait()
 // returns true when the flag is set, or was set while the caller waited: a

@@ -1,11 +1,13 @@
 // Local<T>: Python's threading.local, a value of which every thread has its own
 // copy.
 //
-//   Python                                  pyconc
-//   data = threading.local()                sync::Local<Data> data;
-//   data.x = 1; print(data.x)               data->x = 1; print(data->x);
-//   class L(local): def __init__(s): ...    sync::Local<Data> data([] { return
-//   Data{...}; });
+// clang-format off
+//   Python                          pyconc
+//   data = threading.local()        sync::Local<Data> data;
+//   data.x = 1; print(data.x)       data->x = 1; print(data->x);
+//   class L(local):                 sync::Local<Data> data(
+//       def __init__(s): ...            [] { return Data{...}; });
+// clang-format on
 //
 // Each thread that touches a Local gets its own T, made on first use by the
 // initializer (default construction when none is given), as Python runs a local

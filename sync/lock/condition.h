@@ -1,13 +1,16 @@
 // Condition: Python's threading.Condition, a condition variable bound to a
 // lock.
 //
-//   Python                                  pyconc
-//   cond = threading.Condition()            sync::Condition cond;        //
-//   owns an RLock cond = threading.Condition(lock)        sync::Condition
-//   cond(lock);  // Lock or RLock with cond: cond.wait(timeout=1)         {
-//   sync::Guard g(cond); cond.Wait(absl::Seconds(1)); } cond.wait_for(lambda:
-//   ready)            cond.WaitFor([&] { return ready; }) cond.notify(2),
-//   cond.notify_all()       cond.Notify(2), cond.NotifyAll()
+// clang-format off
+//   Python                             pyconc
+//   cond = threading.Condition()       sync::Condition cond;  // owns an RLock
+//   cond = threading.Condition(lock)   sync::Condition cond(lock);
+//                                      // lock: a Lock or an RLock
+//   with cond: cond.wait(timeout=1)    { sync::Guard g(cond);
+//                                        cond.Wait(absl::Seconds(1)); }
+//   cond.wait_for(lambda: ready)       cond.WaitFor([&] { return ready; })
+//   cond.notify(2), cond.notify_all()  cond.Notify(2), cond.NotifyAll()
+// clang-format on
 //
 // Wait() releases the lock (every level of an RLock), sleeps until notified or
 // timed out, then takes the lock back. Waiters are woken in the order they
@@ -22,6 +25,11 @@
 // time, not by clang, since the lock may be taken through the Lock object as
 // well as through the Condition). Memory ordering is the lock's: a waiter sees
 // what the notifier wrote before it released the lock.
+//
+// Lifetime: a Condition may be destroyed once no thread is inside a call on it
+// and none waits. A waiter that a Notify woke may destroy it, and its lock,
+// as soon as it has released the lock, even while the notifier is still
+// returning from its own release (tests/sync/lifetime).
 
 #ifndef PYCONC_SYNC_LOCK_CONDITION_H_
 #define PYCONC_SYNC_LOCK_CONDITION_H_

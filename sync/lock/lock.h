@@ -1,12 +1,14 @@
 // Lock: Python's threading.Lock, a mutual-exclusion lock with timeouts.
 //
-//   Python                                  pyconc
-//   lock = threading.Lock()                 sync::Lock lock;
-//   with lock: ...                          { sync::Guard guard(lock); ... }
-//   lock.acquire()                          lock.Acquire();
-//   lock.acquire(timeout=0.5)               lock.Acquire(true,
-//   absl::Milliseconds(500)) lock.acquire(blocking=False) lock.Acquire(false)
-//   lock.release(), lock.locked()           lock.Release(), lock.Locked()
+// clang-format off
+//   Python                          pyconc
+//   lock = threading.Lock()         sync::Lock lock;
+//   with lock: ...                  { sync::Guard guard(lock); ... }
+//   lock.acquire()                  lock.Acquire();
+//   lock.acquire(timeout=0.5)       lock.Acquire(true, absl::Milliseconds(500))
+//   lock.acquire(blocking=False)    lock.Acquire(false)
+//   lock.release(), lock.locked()   lock.Release(), lock.Locked()
+// clang-format on
 //
 // As in Python, a Lock has no owner: a thread other than the one that acquired
 // it may release it (a handoff between threads), which a bare absl::Mutex
@@ -21,6 +23,11 @@
 // thread than the acquirer needs ABSL_NO_THREAD_SAFETY_ANALYSIS at that call,
 // because the analysis follows one thread. Uncontended, Acquire() and Release()
 // are one atomic operation each.
+//
+// Lifetime: a Lock may be destroyed once no thread is inside a call on it.
+// Release() touches nothing of the Lock after it frees it, so the thread whose
+// Acquire() then succeeds may destroy it at once, even while the releasing
+// thread is still returning (as absl::Mutex allows; tests/sync/lifetime).
 
 #ifndef PYCONC_SYNC_LOCK_LOCK_H_
 #define PYCONC_SYNC_LOCK_LOCK_H_

@@ -9,11 +9,13 @@
 // sleep. For an Event that wait is Event::Wait(timeout); for a stop_token it is
 // WaitForStop below:
 //
-//   Python                                  pyconc
-//   while not stop_event.wait(1):           while (!sync::WaitForStop(token,
-//   absl::Seconds(1))) {
-//       work()                                work();
-//                                           }
+// clang-format off
+//   Python                          pyconc
+//   while not stop_event.wait(1):   while (!sync::WaitForStop(
+//                                              token, absl::Seconds(1))) {
+//       work()                        work();
+//                                   }
+// clang-format on
 //
 // Thread-safety: may be called from any thread, with tokens shared between
 // threads. Memory ordering: what a thread wrote before request_stop() is

@@ -1,10 +1,12 @@
 // Timer: Python's threading.Timer, a thread that calls a function after a
 // delay.
 //
-//   Python                                  pyconc
-//   t = threading.Timer(30.0, f, args=[1])  sync::Timer t(absl::Seconds(30), f,
-//   1); t.start(); t.cancel(); t.join()         t.Start(); t.Cancel();
-//   t.Join();
+// clang-format off
+//   Python                          pyconc
+//   t = threading.Timer(30.0, f,    sync::Timer t(absl::Seconds(30), f, 1);
+//                       args=[1])
+//   t.start(); t.cancel(); t.join() t.Start(); t.Cancel(); t.Join();
+// clang-format on
 //
 // A Timer is a pyconc::threading::Thread: Start() begins the countdown on a new
 // thread, which calls `function(args...)` when `interval` has passed, unless

@@ -20,3 +20,16 @@ if [[ -n "${violations}" ]]; then
   exit 1
 fi
 echo "no library includes tools/"
+
+# asyncio is one library: its sources are the files of asyncio/ and asyncio/internal/;
+# every other folder under asyncio/ is a tutorial page's tool (BUILD.bazel, tool.cc),
+# except asyncio/http/, the HTTP client, a library apart so that //asyncio needs no
+# libcurl.
+strays=$(find -L asyncio -mindepth 2 -type f ! -path 'asyncio/internal/*' \
+  ! -path 'asyncio/http/*' ! -name BUILD.bazel ! -name tool.cc 2> /dev/null || true)
+if [[ -n "${strays}" ]]; then
+  echo "asyncio's tool folders hold only BUILD.bazel and tool.cc (the library is asyncio/*):"
+  echo "${strays}"
+  exit 1
+fi
+echo "asyncio's folders are tools, its files the library"

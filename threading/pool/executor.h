@@ -68,8 +68,8 @@
 #include "absl/time/time.h"
 #include "base/misuse.h"
 #include "threading/pool/future.h"
+#include "threading/pool/internal/work_queue.h"
 #include "threading/pool/map_results.h"
-#include "threading/pool/work_queue.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::futures {

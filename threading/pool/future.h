@@ -44,6 +44,10 @@
 // //threading/thread only to report), so any executor, e.g. the process
 // pool's result thread, or a test can complete one. A moved-from Future may
 // only be assigned to or destroyed.
+//
+// Lifetime: any handle may be destroyed at any time, on any thread, even while
+// its call runs: the shared state lives until its last handle (the executor's
+// and a done callback's included) is gone.
 
 #ifndef PYCONC_THREADING_POOL_FUTURE_H_
 #define PYCONC_THREADING_POOL_FUTURE_H_

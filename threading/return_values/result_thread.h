@@ -7,8 +7,7 @@
 //
 //   ResultThread<int64_t> t(CountPrimes, 0, 1'000'000);
 //   t.Start();
-//   int64_t n = t.Result();  // Joins, then returns the value or rethrows the
-//   exception.
+//   int64_t n = t.Result();  // Joins, then gives the value or rethrows.
 //
 // An exception thrown by the function is not sent to ExceptHook: it is kept for
 // Result() to rethrow. If nobody calls Result(), it is reported through

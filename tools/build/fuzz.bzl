@@ -14,10 +14,10 @@ a libFuzzer binary: `tools/bazel run --config=fuzz //tests/fuzz:serializer_fuzz 
 -max_total_time=10 $PWD/tests/fuzz/corpus/serializer`.
 """
 
-load("@rules_cc//cc:defs.bzl", "cc_test")
+load("//tools/build:pyconc.bzl", "pyconc_test")
 
 def pyconc_fuzz_test(name, srcs, corpus, deps = [], **kwargs):
-    cc_test(
+    pyconc_test(
         name = name,
         srcs = srcs,
         data = corpus,
@@ -26,7 +26,7 @@ def pyconc_fuzz_test(name, srcs, corpus, deps = [], **kwargs):
             "//tools/build:fuzzing": ["-fsanitize=fuzzer"],
             "//conditions:default": [],
         }),
-        deps = deps + ["//base:tsan_suppressions"] + select({
+        deps = deps + select({
             "//tools/build:fuzzing": [],
             "//conditions:default": ["//tools/build:fuzz_replay_main"],
         }),

@@ -12,16 +12,16 @@
 //
 // Thread-safety: the loop's thread only.
 
-#ifndef PYCONC_ASYNCIO_SUSPENSION_H_
-#define PYCONC_ASYNCIO_SUSPENSION_H_
+#ifndef PYCONC_ASYNCIO_INTERNAL_SUSPENSION_H_
+#define PYCONC_ASYNCIO_INTERNAL_SUSPENSION_H_
 
 #include <coroutine>
 #include <memory>
 #include <string>
 
 #include "absl/functional/function_ref.h"
-#include "asyncio/handle.h"
-#include "asyncio/loop_core.h"
+#include "asyncio/internal/loop_core.h"
+#include "asyncio/internal/schedule.h"
 
 namespace pyconc::asyncio::internal {
 
@@ -101,4 +101,4 @@ class TaskFrame : public ReadyNode {
 
 }  // namespace pyconc::asyncio::internal
 
-#endif  // PYCONC_ASYNCIO_SUSPENSION_H_
+#endif  // PYCONC_ASYNCIO_INTERNAL_SUSPENSION_H_

@@ -9,8 +9,8 @@
 // Thread-safety: Push() from any thread; Pop() and Drain() from any thread
 // (they take the consumer lock).
 
-#ifndef PYCONC_THREADING_POOL_WORK_QUEUE_H_
-#define PYCONC_THREADING_POOL_WORK_QUEUE_H_
+#ifndef PYCONC_THREADING_POOL_INTERNAL_WORK_QUEUE_H_
+#define PYCONC_THREADING_POOL_INTERNAL_WORK_QUEUE_H_
 
 #include <atomic>
 #include <cstdint>
@@ -134,4 +134,4 @@ class WorkQueue {
 
 }  // namespace pyconc::futures::internal
 
-#endif  // PYCONC_THREADING_POOL_WORK_QUEUE_H_
+#endif  // PYCONC_THREADING_POOL_INTERNAL_WORK_QUEUE_H_

@@ -7,33 +7,15 @@
 //
 // Thread-safety: the loop's thread only.
 
-#ifndef PYCONC_ASYNCIO_LOOP_CORE_H_
-#define PYCONC_ASYNCIO_LOOP_CORE_H_
+#ifndef PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_
+#define PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_
 
 #include <cstdint>
-#include <exception>
-#include <string>
 
-#include "absl/time/time.h"
-#include "asyncio/handle.h"
+#include "asyncio/errors.h"
+#include "asyncio/internal/schedule.h"
 
-namespace pyconc::asyncio {
-
-// What Python passes to an exception handler as the `context` dict.
-struct ExceptionContext {
-  // Python's context["message"], e.g. "Task exception was never retrieved".
-  std::string message;
-  // Python's context["exception"]; may be null.
-  std::exception_ptr exception;
-  // Python's context["future"] / ["task"] / ["handle"]: what it concerns.
-  std::string source;
-};
-
-// Python's task factories: the default one, and asyncio.eager_task_factory
-// (3.12), under which every new task starts eagerly (see task.h).
-enum class TaskFactory { kDefault, kEager };
-
-namespace internal {
+namespace pyconc::asyncio::internal {
 
 class FutureBase;
 class TaskBase;
@@ -67,7 +49,8 @@ class LoopCore {
   uint64_t NextTaskId() { return ++last_task_id_; }
   bool closed() const { return closed_; }
   bool debug() const { return debug_; }
-  TaskFactory task_factory() const { return task_factory_; }
+  // Python's loop.get_task_factory() is asyncio.eager_task_factory.
+  bool eager_task_factory() const { return eager_task_factory_; }
 
   // Python's loop.call_exception_handler(context).
   void CallExceptionHandler(const ExceptionContext& context);
@@ -82,7 +65,7 @@ class LoopCore {
   uint64_t last_task_id_ = 0;
   bool closed_ = false;
   bool debug_ = false;
-  TaskFactory task_factory_ = TaskFactory::kDefault;
+  bool eager_task_factory_ = false;
 };
 
 // The loop running on this thread, or null (Python's _get_running_loop()).
@@ -91,7 +74,6 @@ LoopCore* RunningLoopCore();
 // Reports through `loop`'s exception handler, or to stderr when it is null.
 void Report(LoopCore* loop, const ExceptionContext& context);
 
-}  // namespace internal
-}  // namespace pyconc::asyncio
+}  // namespace pyconc::asyncio::internal
 
-#endif  // PYCONC_ASYNCIO_LOOP_CORE_H_
+#endif  // PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_

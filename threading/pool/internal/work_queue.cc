@@ -1,4 +1,4 @@
-#include "threading/pool/work_queue.h"
+#include "threading/pool/internal/work_queue.h"
 
 #include <thread>
 

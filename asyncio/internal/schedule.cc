@@ -1,0 +1,90 @@
+#include "asyncio/internal/schedule.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+#include "asyncio/internal/loop_core.h"
+#include "base/trace.h"
+
+namespace pyconc::asyncio::internal {
+
+bool ReadyQueue::Remove(ReadyNode* node) {
+  ReadyNode* previous = nullptr;
+  for (ReadyNode* n = head_; n != nullptr; previous = n, n = n->ready_next_) {
+    if (n != node) continue;
+    (previous == nullptr ? head_ : previous->ready_next_) = n->ready_next_;
+    if (tail_ == n) tail_ = previous;
+    return true;
+  }
+  return false;
+}
+
+void TimerHeap::Push(TimerNode* node, int64_t when_ns) {
+  node->when_ns_ = when_ns;
+  entries_.push_back(Entry{when_ns, next_seq_++, node});
+  node->heap_index_ = entries_.size() - 1;
+  SiftUp(entries_.size() - 1);
+}
+
+void TimerHeap::Remove(TimerNode* node) {
+  const size_t index = node->heap_index_;
+  node->heap_index_ = TimerNode::kNotInHeap;
+  const Entry last = entries_.back();
+  entries_.pop_back();
+  if (index == entries_.size()) return;  // It was the last entry.
+  Place(index, last);
+  SiftUp(index);
+  SiftDown(last.node->heap_index_);
+}
+
+void TimerHeap::SiftUp(size_t index) {
+  const Entry moving = entries_[index];
+  while (index > 0) {
+    const size_t parent = (index - 1) / 2;
+    if (!Before(moving, entries_[parent])) break;
+    Place(index, entries_[parent]);
+    index = parent;
+  }
+  Place(index, moving);
+}
+
+void TimerHeap::SiftDown(size_t index) {
+  const Entry moving = entries_[index];
+  const size_t n = entries_.size();
+  while (true) {
+    size_t child = 2 * index + 1;
+    if (child >= n) break;
+    if (child + 1 < n && Before(entries_[child + 1], entries_[child])) ++child;
+    if (!Before(entries_[child], moving)) break;
+    Place(index, entries_[child]);
+    index = child;
+  }
+  Place(index, moving);
+}
+
+void CallbackNode::RunReady() {
+  if (!cancelled()) {
+    // On the timeline, named after the function that scheduled it.
+    trace::Slice slice("callback", where_.function);
+    try {
+      fn_();
+    } catch (...) {
+      Report(loop_, {"Exception in callback " + where_.ShortString(),
+                     std::current_exception(), DescribeReady()});
+    }
+  }
+  // A Future handle in the callback must go on the loop's thread.
+  if (one_shot_) fn_ = nullptr;
+  Unref();
+}
+
+std::string CallbackNode::DescribeReady() const {
+  return "callback scheduled at " + where_.ShortString() + " (" +
+         where_.function + ")";
+}
+
+void CallbackNode::Fire() { loop_->Schedule(this); }
+
+}  // namespace pyconc::asyncio::internal
