@@ -72,7 +72,6 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -289,9 +288,6 @@ std::string RunCall(std::string_view payload) {
 
 // An element of a Map() chunk: the input itself for one range, a tuple of
 // fn's arguments for several; and what fn returns for it in the worker.
-template <typename Range>
-using ElementOf =
-    std::decay_t<std::ranges::range_reference_t<std::views::all_t<Range>>>;
 template <typename... Ranges>
 struct ChunkInput {
   using type = std::tuple<ElementOf<Ranges>...>;

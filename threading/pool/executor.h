@@ -197,9 +197,6 @@ class ThreadPoolExecutor {
   static constexpr uint64_t kBrokenBit = 2;
   static constexpr uint64_t kOneSubmit = 4;
 
-  // Queues `item`, taking the queue's reference (dropped at once when the
-  // call is refused). An error after the item was queued means no worker
-  // could be started for it; it stays queued.
   // Map() over the zipped ranges.
   template <typename F, typename... Ranges>
   auto MapZipped(const MapOptions& options, const F& fn, Ranges&&... inputs) {
@@ -224,6 +221,9 @@ class ThreadPoolExecutor {
     };
   }
 
+  // Queues `item`, taking the queue's reference (dropped at once when the
+  // call is refused). An error after the item was queued means no worker
+  // could be started for it; it stays queued.
   absl::Status Enqueue(internal::WorkItem* item);
   // Python's _adjust_thread_count(): an error when a needed worker could not
   // be started.

@@ -20,7 +20,6 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -53,32 +52,39 @@ struct MapOptions {
 
 namespace internal {
 
+// How Zip reaches a range: its iterator and its elements' type. Plain
+// std::begin/std::end rather than <ranges>, which clang 14 cannot compile
+// with libstdc++ 12.
+template <typename Range>
+using IteratorOf =
+    decltype(std::begin(std::declval<std::remove_reference_t<Range>&>()));
+template <typename Range>
+using ElementOf = std::decay_t<decltype(*std::declval<IteratorOf<Range>&>())>;
+
 // Python's zip(*iterables) over C++ ranges: the elements of each, in
 // lockstep, ending with the shortest. Keeps an rvalue range (moved in) and
-// refers to an lvalue one, as std::views::all does. Neither copyable nor
-// movable: its iterators may point into the ranges it keeps.
-template <typename... Views>
+// refers to an lvalue one (`Ranges` is T& for those), as std::views::all
+// does. Neither copyable nor movable: its iterators may point into the
+// ranges it keeps.
+template <typename... Ranges>
 class Zip {
  public:
   // What fn(elements...) returns when the elements are copies, as Submit()
   // passes them.
   template <typename F>
-  using Result = std::invoke_result_t<
-      F, std::decay_t<std::ranges::range_reference_t<Views>>...>;
+  using Result = std::invoke_result_t<F, ElementOf<Ranges>...>;
 
-  template <typename... Ranges>
-  explicit Zip(Ranges&&... ranges)
-      : views_(std::views::all(std::forward<Ranges>(ranges))...),
+  template <typename... Args>
+  explicit Zip(Args&&... ranges)
+      : ranges_(std::forward<Args>(ranges)...),
         its_(std::apply(
-            [](Views&... views) {
-              return std::tuple(std::ranges::begin(views)...);
-            },
-            views_)) {}
+            [](auto&... kept) { return std::tuple(std::begin(kept)...); },
+            ranges_)) {}
   Zip(const Zip&) = delete;
   Zip& operator=(const Zip&) = delete;
 
   // Whether the shortest range has ended.
-  bool Done() const { return Done(std::index_sequence_for<Views...>()); }
+  bool Done() { return Done(std::index_sequence_for<Ranges...>()); }
 
   // Calls fn(element...) on the current elements, then steps past them.
   template <typename G>
@@ -98,17 +104,17 @@ class Zip {
 
  private:
   template <size_t... I>
-  bool Done(std::index_sequence<I...>) const {
-    return ((std::get<I>(its_) == std::ranges::end(std::get<I>(views_))) ||
-            ...);
+  bool Done(std::index_sequence<I...>) {
+    return ((std::get<I>(its_) == std::end(std::get<I>(ranges_))) || ...);
   }
 
-  mutable std::tuple<Views...> views_;
-  std::tuple<std::ranges::iterator_t<Views>...> its_;
+  std::tuple<Ranges...> ranges_;
+  std::tuple<IteratorOf<Ranges>...> its_;
 };
 
-template <typename... Ranges>
-Zip(Ranges&&...) -> Zip<std::views::all_t<Ranges>...>;
+// An lvalue deduces T& (kept by reference), an rvalue T (kept by value).
+template <typename... Args>
+Zip(Args&&...) -> Zip<Args...>;
 
 // Calls fn(options, ranges...) for Map(fn, ranges..., options): the options
 // are the last argument when it is an `Options`, else the defaults.

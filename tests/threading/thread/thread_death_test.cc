@@ -17,7 +17,8 @@ TEST_F(ThreadDeathTest, StartingTwiceIsRuntimeError) {
   Thread t([] {});
   EXPECT_TRUE(t.Start().ok());
   t.Join();
-  EXPECT_DEATH(t.Start(), "RuntimeError: threads can only be started once");
+  EXPECT_DEATH((void)t.Start(),
+               "RuntimeError: threads can only be started once");
 }
 
 TEST_F(ThreadDeathTest, JoiningAnUnstartedThreadIsRuntimeError) {
