@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -89,9 +90,10 @@ Client::Client(Options options)
 }
 
 Client::~Client() {
-  if (in_flight_ > 0) {
-    Misuse("RuntimeError", absl::StrCat("http::Client destroyed with ",
-                                        in_flight_, " transfers in flight"));
+  if (gets_ > 0) {
+    Misuse("RuntimeError", absl::StrCat("http::Client destroyed while ", gets_,
+                                        " Get(s) are in progress (", in_flight_,
+                                        " transfer(s) in flight)"));
   }
   // Closes the cached connections through OnCloseSocket; libcurl may set a
   // timer meanwhile, which must not fire on a destroyed client.
@@ -107,6 +109,8 @@ Coroutine<absl::StatusOr<Page>> Client::Get(std::string url) {
   if (absl::Status usable = stocks::internal::CheckUrl(url); !usable.ok()) {
     co_return usable;
   }
+  ++gets_;
+  const absl::Cleanup finished = [this] { --gets_; };
   absl::Duration pause = options_.backoff;
   for (int attempt = 1;; ++attempt) {
     bool retryable = false;

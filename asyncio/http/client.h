@@ -29,7 +29,8 @@
 //
 // Thread-safety: a Client belongs to the loop that was running when it was
 // made, and is used on that loop's thread. It must outlive its Gets: a Client
-// destroyed while a Get is in flight is misuse (RuntimeError).
+// destroyed while a Get is in progress (a transfer in flight, or the pause
+// before a retry) is misuse (RuntimeError), never a use after free.
 
 #ifndef PYCONC_ASYNCIO_HTTP_CLIENT_H_
 #define PYCONC_ASYNCIO_HTTP_CLIENT_H_
@@ -58,7 +59,7 @@ class Client {
   explicit Client(Options options = {});
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
-  // Closes the kept-alive connections. Misuse while a Get is in flight.
+  // Closes the kept-alive connections. Misuse while a Get is in progress.
   ~Client();
 
   // GETs `url` (absolute http or https), following redirects and retrying as
@@ -92,6 +93,8 @@ class Client {
   absl::flat_hash_map<int, Watch> watches_;
   TimerHandle timer_;
   int in_flight_ = 0;
+  // Gets begun and not finished, those pausing before a retry included.
+  int gets_ = 0;
 };
 
 }  // namespace pyconc::asyncio::http

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -580,6 +581,29 @@ std::atomic<Client*> client{nullptr};
 void ShutdownAtExit() { ShutdownForkServer(); }
 
 }  // namespace
+
+void ChildState::SetExited(int wait_status) {
+  absl::MutexLock lock(&mu_);
+  wait_status_ = wait_status;
+  if (sentinel_ >= 0) {
+    const uint64_t one = 1;
+    (void)::write(sentinel_, &one, sizeof(one));  // Never blocks: once.
+  }
+}
+
+absl::Status ChildState::MakeSentinel() {
+  const int fd = ::eventfd(0, EFD_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot make the process's sentinel");
+  absl::MutexLock lock(&mu_);
+  sentinel_ = fd;
+  return absl::OkStatus();
+}
+
+void ChildState::CloseSentinel() {
+  absl::MutexLock lock(&mu_);
+  if (sentinel_ >= 0) ::close(sentinel_);
+  sentinel_ = -1;
+}
 
 std::optional<int> ChildState::ExitCode() const {
   absl::MutexLock lock(&mu_);

@@ -78,6 +78,9 @@ class ChildState {
       : name_(std::move(name)),
         identity_(std::move(identity)),
         daemon_(daemon) {}
+  ChildState(const ChildState&) = delete;
+  ChildState& operator=(const ChildState&) = delete;
+  ~ChildState() { CloseSentinel(); }
 
   const std::string& name() const { return name_; }
   // Python's _identity, joined: "3" for the third child of the main process,
@@ -102,11 +105,23 @@ class ChildState {
     absl::MutexLock lock(&mu_);
     start_order_ = order;
   }
-  // Records the child's wait status (as waitpid() gives it); wakes joiners.
-  void SetExited(int wait_status) {
+  // Records the child's wait status (as waitpid() gives it); wakes joiners
+  // and makes the sentinel readable.
+  void SetExited(int wait_status);
+
+  // Makes the Process's sentinel, an eventfd that polls readable once
+  // SetExited() has run. Made before the child starts, so that a process
+  // with no descriptor left does not start (Python fails the same way making
+  // its sentinel pipe): an OSError then.
+  absl::Status MakeSentinel();
+  // The sentinel's descriptor; -1 before MakeSentinel() or after
+  // CloseSentinel().
+  int sentinel() const {
     absl::MutexLock lock(&mu_);
-    wait_status_ = wait_status;
+    return sentinel_;
   }
+  // Closes the sentinel (Python's Process.close()).
+  void CloseSentinel();
   // Waits up to `timeout` for the child to end; answers whether it has.
   bool WaitExited(absl::Duration timeout) const {
     absl::MutexLock lock(&mu_);
@@ -129,6 +144,7 @@ class ChildState {
   pid_t pid_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t start_order_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<int> wait_status_ ABSL_GUARDED_BY(mu_);
+  int sentinel_ ABSL_GUARDED_BY(mu_) = -1;
 };
 
 // Starts the server unless it runs. Misuse (aborts) when the process already

@@ -2,8 +2,6 @@
 
 #include <sched.h>
 #include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,7 +13,6 @@
 #include "multiprocessing/process/io.h"
 
 namespace pyconc::multiprocessing {
-namespace {}  // namespace
 
 Process::Process(ProcessOptions options, internal::ChildEntry entry)
     : identity_(internal::NewChildIdentity()),
@@ -37,6 +34,10 @@ absl::Status Process::Start() {
   if (!start_error_.ok()) return start_error_;
   auto state =
       std::make_shared<internal::ChildState>(name_, identity_, daemon_);
+  if (absl::Status made = state->MakeSentinel(); !made.ok()) {
+    start_error_ = std::move(made);
+    return start_error_;
+  }
   const absl::StatusOr<pid_t> pid =
       internal::StartChild(entry_, state, payload_, std::move(fds_));
   if (!pid.ok()) {
@@ -45,10 +46,6 @@ absl::Status Process::Start() {
   }
   state_ = std::move(state);
   payload_.clear();
-  // A pidfd polls readable when the child ends. If it has ended and been
-  // reaped already, an eventfd that is readable for ever stands in.
-  sentinel_.reset(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
-  if (!sentinel_.valid()) sentinel_.reset(::eventfd(1, EFD_CLOEXEC));
   return absl::OkStatus();
 }
 
@@ -57,7 +54,7 @@ int Process::sentinel() const {
   if (state_ == nullptr) {
     pyconc::internal::Misuse("ValueError", "process not started");
   }
-  return sentinel_.get();
+  return state_->sentinel();
 }
 
 void Process::Join() const { Join(absl::InfiniteDuration()); }
@@ -104,7 +101,7 @@ void Process::Close() {
   }
   fds_.fds.clear();
   payload_.clear();
-  sentinel_.reset();
+  if (state_ != nullptr) state_->CloseSentinel();
   closed_ = true;
 }
 

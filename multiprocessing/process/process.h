@@ -196,9 +196,9 @@ class Process {
   void Close();
 
   // Python's sentinel: a descriptor that polls readable once the child has
-  // ended (then Join() returns at once, or nearly: the exit code arrives from
-  // the fork server a moment later). For connection::Wait(). Misuse before
-  // Start().
+  // ended and its exit code is known (then Join() returns at once). For
+  // connection::Wait(). Misuse before Start(). Start() makes it first, so a
+  // process with no descriptor left does not start (OSError).
   int sentinel() const;
 
   // Python's name and daemon attributes; daemon can change only before
@@ -222,7 +222,6 @@ class Process {
   // Why Start() cannot (or could not) start the child; ok until then.
   absl::Status start_error_;
   std::shared_ptr<internal::ChildState> state_;  // Set by Start().
-  internal::UniqueFd sentinel_;                  // Set by Start().
   bool closed_ = false;
 };
 

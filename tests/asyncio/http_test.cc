@@ -240,7 +240,29 @@ TEST(HttpDeathTest, ClientMustOutliveItsGets) {
                  co_await Sleep(absl::ZeroDuration());
                  client.reset();
                }()),
-               "RuntimeError.*destroyed with 1 transfers in flight");
+               "RuntimeError.*destroyed while 1 Get\\(s\\) are in progress "
+               "\\(1 transfer\\(s\\) in flight\\)");
+}
+
+// Between attempts a Get has no transfer but still uses its Client when the
+// pause ends: destroying the Client then is the same misuse, not a use after
+// free.
+TEST_F(HttpTest, ClientMustOutliveAGetPausingBeforeARetry) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      asyncio::Run([this]() -> Coroutine<void> {
+        auto client = std::make_unique<Client>(
+            Options{.max_retries = 1, .backoff = absl::Hours(1)});
+        Task<absl::StatusOr<Page>> task =
+            GetRunningLoop().CreateTask(client->Get(Url("ERR500")));
+        // Until the 500 has come back and the Get pauses for an hour.
+        while (server_->Requests("ERR500") < 1 || client->InFlight() > 0) {
+          co_await Sleep(absl::Milliseconds(1));
+        }
+        client.reset();
+      }()),
+      "RuntimeError.*destroyed while 1 Get\\(s\\) are in progress \\(0 "
+      "transfer\\(s\\) in flight\\)");
 }
 
 }  // namespace

@@ -193,6 +193,44 @@ TEST(DescriptorsTest, AProcessWhoseConnectionCannotBeDuplicatedAnswersOSError) {
       {kRefused});
 }
 
+void Nothing() {}
+
+// A Process started with few descriptors free either answers EMFILE's
+// OSError or starts with a sentinel that works (before, with none left after
+// the start, sentinel() was -1).
+TEST(DescriptorsTest, AStartedProcessAlwaysHasASentinel) {
+  ExpectChildExitsWith(
+      [] {
+        if (!multiprocessing::StartForkServer().ok()) return kWrong;
+        for (int free = 0; free <= 4; ++free) {
+          std::vector<int> fillers = OccupyAllBut(free);
+          multiprocessing::Process process(&Nothing);
+          const absl::Status status = process.Start();
+          if (!status.ok()) {
+            Release(fillers);
+            if (!IsTooManyOpenFiles(status)) {
+              std::fprintf(stderr, "Start(): %s\n",
+                           status.ToString().c_str());
+              return kWrong;
+            }
+            continue;
+          }
+          const int sentinel = process.sentinel();
+          Release(fillers);
+          if (sentinel < 0 ||
+              multiprocessing::connection::Wait({sentinel}) !=
+                  std::vector<int>{sentinel}) {
+            std::fprintf(stderr, "%d free: sentinel %d\n", free, sentinel);
+            return kWrong;
+          }
+          process.Join();
+          if (process.ExitCode() != 0) return kWrong;
+        }
+        return kRefused;
+      },
+      {kRefused});
+}
+
 TEST(DescriptorsTest, StartForkServerWithNoDescriptorAnswersOSError) {
   ExpectChildExitsWith(
       [] {
