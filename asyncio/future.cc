@@ -8,6 +8,7 @@
 #include "asyncio/errors.h"
 #include "asyncio/task.h"
 #include "base/misuse.h"
+#include "base/trace.h"
 
 namespace pyconc::asyncio::internal {
 
@@ -101,6 +102,7 @@ int FutureBase::RemoveDoneCallback(uint64_t id) {
 
 void FutureBase::AddDoneNode(ReadyNode* node) {
   if (done()) {
+    if (trace::Enabled()) node->TraceWake();
     loop_->Schedule(node);
     return;
   }
@@ -129,6 +131,7 @@ void FutureBase::ScheduleCallbacks() {
   callbacks_.clear();
   for (DoneCallback& callback : callbacks) {
     if (callback.node != nullptr) {
+      if (trace::Enabled()) callback.node->TraceWake();
       loop_->Schedule(callback.node);
       continue;
     }

@@ -89,13 +89,35 @@ void TaskBase::RunReady() {
   // The name outlives the step, which may destroy the task.
   const std::string name = this->name();
   trace::Slice slice("asyncio", name);
+  if (std::exchange(await_traced_, false)) {
+    trace::AsyncEnd("asyncio", "await", TraceId());
+  }
+  if (std::exchange(wake_traced_, false)) {
+    trace::FlowEnd("asyncio", WakeFlowId());
+  }
   Step();
+}
+
+void TaskBase::TraceWake() {
+  if (wake_traced_) return;  // One flow per step.
+  wake_traced_ = true;
+  ++wakes_traced_;
+  trace::FlowBegin("asyncio", WakeFlowId());
 }
 
 uint64_t TaskBase::TraceId() const {
   // The address alone would repeat as tasks come and go; the loop's task
   // number (above the 47 bits of a user-space address) tells them apart.
   return reinterpret_cast<uintptr_t>(this) ^ (id_ << 47);
+}
+
+uint64_t TaskBase::WakeFlowId() const {
+  // Distinct per task and per wake-up, and unlike any other flow's id:
+  // mixed (splitmix64's finalizer) from the life's id and the wake count.
+  uint64_t x = TraceId() + 0x9e3779b97f4a7c15 * (wakes_traced_ + 1);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111eb;
+  return x ^ (x >> 31);
 }
 
 void TaskBase::Step() {
@@ -132,6 +154,10 @@ void TaskBase::Step() {
   if (top_.done()) {
     Finish();
     return;
+  }
+  if (trace::Enabled()) [[unlikely]] {
+    await_traced_ = true;  // Until the next step.
+    trace::AsyncBegin("asyncio", "await", TraceId());
   }
   // Python: a task that cancelled itself cancels what it now waits on.
   if (must_cancel_ && waiting_on_ != nullptr &&
@@ -191,7 +217,12 @@ void TaskBase::AbandonAtClose() {
   // may reach this task.
   std::vector<DoneCallback> dropped = std::move(callbacks_);
   callbacks_.clear();
-  if (trace::Enabled()) trace::AsyncEnd("asyncio", name(), TraceId());
+  if (trace::Enabled()) {
+    if (std::exchange(await_traced_, false)) {
+      trace::AsyncEnd("asyncio", "await", TraceId());
+    }
+    trace::AsyncEnd("asyncio", name(), TraceId());
+  }
   Unref();
 }
 

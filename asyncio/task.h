@@ -125,9 +125,11 @@ class TaskBase : public FutureBase, public TaskFrame {
   void AbandonAtClose();
 
   // ReadyNode: one step (Python's Task.__step), a slice on the timeline while
-  // a trace records.
+  // a trace records, with an "await" span from each suspension to the next
+  // step and a flow from the future whose result woke the task.
   void RunReady() override;
   std::string DescribeReady() const override;
+  void TraceWake() override;
 
  protected:
   ~TaskBase() override;
@@ -137,8 +139,10 @@ class TaskBase : public FutureBase, public TaskFrame {
 
  private:
   void Step();
-  // The id of the task's life on the timeline.
+  // The id of the task's life and its awaits on the timeline.
   uint64_t TraceId() const;
+  // The id of the flow into the task's next step.
+  uint64_t WakeFlowId() const;
   void Finish();
   void FinishCancelled(std::exception_ptr error);
   void DestroyFrame();
@@ -154,6 +158,11 @@ class TaskBase : public FutureBase, public TaskFrame {
   bool wait_cancelled_ = false;
   bool started_ = false;
   bool running_ = false;
+  // The timeline's open "await" span and pending wake flow (a trace recorded
+  // their starts), and how many flows the task has had.
+  bool await_traced_ = false;
+  bool wake_traced_ = false;
+  uint32_t wakes_traced_ = 0;
 };
 
 template <typename T>

@@ -42,6 +42,9 @@ class ReadyNode {
 
   // The loop closes with the node still queued: release what the queue held.
   virtual void DropReady() {}
+  // While a trace records, a future whose result wakes this node calls it
+  // first: a task starts the flow that its next step ends.
+  virtual void TraceWake() {}
 
   ReadyNode* ready_next_ = nullptr;
 

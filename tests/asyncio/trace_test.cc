@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "asyncio/future.h"
 #include "asyncio/loop.h"
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"
@@ -54,10 +55,10 @@ TEST(AsyncioTrace, TaskLivesAndSteps) {
 
   std::map<std::string, std::pair<int64_t, int64_t>> lives;
   for (const trace::Event& begin : Of(events, 'b', "asyncio")) {
-    lives[begin.name].first = begin.ts_ns;
+    if (begin.name != "await") lives[begin.name].first = begin.ts_ns;
   }
   for (const trace::Event& end : Of(events, 'e', "asyncio")) {
-    lives[end.name].second = end.ts_ns;
+    if (end.name != "await") lives[end.name].second = end.ts_ns;
   }
   // The three workers, the cancelled one and Run()'s main task.
   EXPECT_EQ(lives.size(), 5u);
@@ -67,6 +68,62 @@ TEST(AsyncioTrace, TaskLivesAndSteps) {
     EXPECT_LE(begin, step.ts_ns) << step.name;
     EXPECT_LE(step.ts_ns, end) << step.name;
   }
+}
+
+Coroutine<int> Produce(Future<int>& ready) {
+  co_await Sleep(absl::ZeroDuration());
+  ready.SetResult(7);
+  co_return 0;
+}
+
+// Each await is a span inside the task's life, and a future's result draws a
+// flow from the step that set it to the step of the task it resumes.
+TEST(AsyncioTrace, AwaitsAndWakeFlows) {
+  ASSERT_TRUE(trace::Start());
+  asyncio::Run([]() -> Coroutine<void> {
+    Future<int> ready = GetRunningLoop().CreateFuture<int>();
+    Task<int> producer = CreateTask(Produce(ready), {.name = "producer"});
+    Task<int> consumer = CreateTask(
+        [](Future<int>& ready) -> Coroutine<int> {
+          co_return co_await ready;
+        }(ready),
+        {.name = "consumer"});
+    EXPECT_EQ(co_await consumer, 7);
+    co_await producer;
+  }());
+  const std::vector<trace::Event> events = trace::Stop();
+  ExpectWellFormed(events);
+
+  std::map<std::string, int64_t> step_of;  // A step's start, by task name.
+  int awaits = 0;
+  for (const trace::Event& begin : Of(events, 'b', "asyncio")) {
+    if (begin.name == "await") ++awaits;
+  }
+  // The producer's sleep, the consumer's future and main's await of the
+  // consumer (the producer is done by then: no suspension).
+  EXPECT_EQ(awaits, 3);
+  // The flow into the consumer's second step starts in the producer's step.
+  const std::vector<trace::Event> starts = Of(events, 's', "asyncio");
+  const std::vector<trace::Event> finishes = Of(events, 'f', "asyncio");
+  bool producer_to_consumer = false;
+  for (const trace::Event& start : starts) {
+    for (const trace::Event& finish : finishes) {
+      if (finish.id != start.id) continue;
+      std::string from, to;
+      for (const trace::Event& step : Of(events, 'X', "asyncio")) {
+        if (step.ts_ns <= start.ts_ns &&
+            start.ts_ns <= step.ts_ns + step.dur_ns) {
+          from = step.name;
+        }
+        if (step.ts_ns <= finish.ts_ns &&
+            finish.ts_ns <= step.ts_ns + step.dur_ns) {
+          to = step.name;
+        }
+      }
+      if (from == "producer" && to == "consumer") producer_to_consumer = true;
+    }
+  }
+  EXPECT_TRUE(producer_to_consumer);
 }
 
 }  // namespace

@@ -51,9 +51,11 @@ inline bool InsideASlice(const std::vector<Event>& events, int pid, int tid,
 }
 
 // Checks what a viewer relies on: the slices of one track nest (two either do
-// not overlap or one contains the other); every 'b' has one 'e' of the same
-// id and name, no earlier; every 's' has one 'f' of the same id, no earlier;
-// each end of a flow lies inside a slice of its track; counters are >= 0.
+// not overlap or one contains the other); the 'b'/'e' spans of one id nest
+// (an asyncio task's awaits inside its life), each 'e' closing the latest
+// open 'b' of its id, of the same name and category, and none left open;
+// every 's' has one 'f' of the same id, no earlier, and each end of a flow
+// lies inside a slice of its track; counters are >= 0.
 inline void ExpectWellFormed(const std::vector<Event>& events) {
   const std::vector<Event> slices = Of(events, 'X');
   for (size_t i = 0; i < slices.size(); ++i) {
@@ -71,32 +73,39 @@ inline void ExpectWellFormed(const std::vector<Event>& events) {
           << "' overlap without nesting";
     }
   }
-  for (const auto& [open, close] : {std::pair{'b', 'e'}, std::pair{'s', 'f'}}) {
-    std::map<uint64_t, std::vector<Event>> opened, closed;
-    for (const Event& event : Of(events, open))
-      opened[event.id].push_back(event);
-    for (const Event& event : Of(events, close)) {
-      closed[event.id].push_back(event);
+  // Events come ordered by time (trace::Stop()), a thread's in its order.
+  std::map<uint64_t, std::vector<const Event*>> open_spans;
+  for (const Event& event : events) {
+    if (event.phase == 'b') open_spans[event.id].push_back(&event);
+    if (event.phase != 'e') continue;
+    std::vector<const Event*>& open = open_spans[event.id];
+    ASSERT_FALSE(open.empty()) << "'e' " << event.name << " never began";
+    EXPECT_EQ(open.back()->name, event.name) << "spans of one id cross";
+    EXPECT_EQ(open.back()->category, event.category) << event.name;
+    open.pop_back();
+  }
+  for (const auto& [id, open] : open_spans) {
+    for (const Event* begin : open) {
+      ADD_FAILURE() << "span '" << begin->name << "' (id " << id
+                    << ") never ends";
     }
-    EXPECT_EQ(opened.size(), closed.size()) << open << "/" << close;
-    for (const auto& [id, starts] : opened) {
-      ASSERT_EQ(starts.size(), 1u) << open << " id " << id << " reused";
-      const auto ends = closed.find(id);
-      ASSERT_NE(ends, closed.end()) << open << " id " << id << " never ends";
-      ASSERT_EQ(ends->second.size(), 1u) << close << " id " << id << " twice";
-      const Event& start = starts[0];
-      const Event& end = ends->second[0];
-      EXPECT_LE(start.ts_ns, end.ts_ns) << start.name;
-      if (open == 'b') {
-        EXPECT_EQ(start.name, end.name);
-        EXPECT_EQ(start.category, end.category);
-      } else {
-        EXPECT_TRUE(InsideASlice(events, start.pid, start.tid, start.ts_ns))
-            << "flow " << id << " starts outside a slice";
-        EXPECT_TRUE(InsideASlice(events, end.pid, end.tid, end.ts_ns))
-            << "flow " << id << " ends outside a slice";
-      }
-    }
+  }
+  std::map<uint64_t, std::vector<Event>> opened, closed;
+  for (const Event& event : Of(events, 's')) opened[event.id].push_back(event);
+  for (const Event& event : Of(events, 'f')) closed[event.id].push_back(event);
+  EXPECT_EQ(opened.size(), closed.size()) << "s/f";
+  for (const auto& [id, starts] : opened) {
+    ASSERT_EQ(starts.size(), 1u) << "s id " << id << " reused";
+    const auto ends = closed.find(id);
+    ASSERT_NE(ends, closed.end()) << "s id " << id << " never ends";
+    ASSERT_EQ(ends->second.size(), 1u) << "f id " << id << " twice";
+    const Event& start = starts[0];
+    const Event& end = ends->second[0];
+    EXPECT_LE(start.ts_ns, end.ts_ns) << start.name;
+    EXPECT_TRUE(InsideASlice(events, start.pid, start.tid, start.ts_ns))
+        << "flow " << id << " starts outside a slice";
+    EXPECT_TRUE(InsideASlice(events, end.pid, end.tid, end.ts_ns))
+        << "flow " << id << " ends outside a slice";
   }
   for (const Event& counter : Of(events, 'C')) {
     EXPECT_GE(counter.value, 0) << counter.name;

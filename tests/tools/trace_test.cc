@@ -99,15 +99,24 @@ int CheckTimeline(const std::string& title, const nlohmann::json& events) {
       open.push_back(&slice);
     }
   }
+  // A flow's id is used once; spans of one id may nest (an asyncio task's
+  // awaits inside its life): as many ends as begins, the k-th end no earlier
+  // than the k-th begin.
   for (const auto& [begin, end] : {std::pair{"b", "e"}, std::pair{"s", "f"}}) {
     EXPECT_EQ(ends[begin].size(), ends[end].size())
         << title << ": " << begin << "/" << end << " ids";
-    for (const auto& [id, starts] : ends[begin]) {
-      const auto& stops = ends[end][id];
-      EXPECT_EQ(starts.size(), 1u) << title << ": " << begin << " id " << id;
-      EXPECT_EQ(stops.size(), 1u) << title << ": " << end << " id " << id;
-      if (starts.size() == 1 && stops.size() == 1) {
-        EXPECT_LE(starts[0], stops[0]) << title << ": id " << id;
+    for (auto& [id, starts] : ends[begin]) {
+      std::vector<double>& stops = ends[end][id];
+      if (std::string(begin) == "s") {
+        EXPECT_EQ(starts.size(), 1u) << title << ": s id " << id;
+      }
+      EXPECT_EQ(starts.size(), stops.size())
+          << title << ": " << begin << "/" << end << " id " << id;
+      if (starts.size() != stops.size()) continue;
+      std::sort(starts.begin(), starts.end());
+      std::sort(stops.begin(), stops.end());
+      for (size_t k = 0; k < starts.size(); ++k) {
+        EXPECT_LE(starts[k], stops[k]) << title << ": id " << id;
       }
     }
   }
