@@ -22,7 +22,8 @@ constexpr char kBrokenMessage[] =
 // pause between looks, then giving its core away between looks, which is what
 // helps on a machine with more threads than cores. Not base/spin_wait.h's
 // policy (2 pauses, then yields): with it, the bench's "pool 1M tasks, 2
-// workers" row took 175 ns a task instead of 134 (A/B, 2 cores).
+// workers" row took 154 ns a task instead of 141 (medians of 9 interleaved
+// rounds on 2 cores).
 constexpr int kSpins = 100;
 constexpr int kYields = 8;
 
