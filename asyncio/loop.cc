@@ -75,7 +75,66 @@ LoopCore& RunningLoopOrDie(const char* what) {
 }
 
 void LoopCore::CallExceptionHandler(const ExceptionContext& context) {
-  static_cast<EventLoop*>(this)->CallExceptionHandler(context);
+  if (!exception_handler_) {
+    EventLoop::DefaultExceptionHandler(context);
+    return;
+  }
+  try {
+    exception_handler_(context);
+  } catch (...) {
+    EventLoop::DefaultExceptionHandler({"Unhandled error in exception handler",
+                                        std::current_exception(),
+                                        context.message});
+  }
+}
+
+void LoopCore::CheckOpen(const char* what) const {
+  if (closed_)
+    Misuse("RuntimeError", absl::StrCat(what, ": Event loop is closed"));
+}
+
+CallbackNode* LoopCore::NewCallback(absl::AnyInvocable<void()> callback,
+                                    Where where) {
+  auto* node = new CallbackNode(std::move(callback), where);
+  node->set_loop(this);
+  return node;
+}
+
+void LoopCore::UpdateFd(int fd, FdWatch& watch) {
+  const uint32_t events = (watch.reader != nullptr ? EPOLLIN : 0u) |
+                          (watch.writer != nullptr ? EPOLLOUT : 0u);
+  if (events == watch.events) return;
+  epoll_event event{};
+  event.events = events;
+  event.data.fd = fd;
+  const int op = watch.events == 0 ? EPOLL_CTL_ADD
+                 : events == 0     ? EPOLL_CTL_DEL
+                                   : EPOLL_CTL_MOD;
+  if (epoll_ctl(epoll_fd_, op, fd, &event) != 0) SystemError("epoll_ctl");
+  watch.events = events;
+  if (events == 0) fds_.erase(fd);
+}
+
+void LoopCore::WatchFd(int fd, bool writer, absl::AnyInvocable<void()> callback,
+                       Where where) {
+  CheckOpen(writer ? "AddWriter" : "AddReader");
+  UnwatchFd(fd, writer);  // Python replaces a previous callback.
+  FdWatch& watch = fds_[fd];
+  (writer ? watch.writer : watch.reader) =
+      NewCallback(std::move(callback), where);
+  UpdateFd(fd, watch);
+}
+
+bool LoopCore::UnwatchFd(int fd, bool writer) {
+  auto it = fds_.find(fd);
+  if (it == fds_.end()) return false;
+  CallbackNode*& slot = writer ? it->second.writer : it->second.reader;
+  if (slot == nullptr) return false;
+  slot->Cancel();  // It may be in the ready queue already.
+  slot->Unref();
+  slot = nullptr;
+  UpdateFd(fd, it->second);
+  return true;
 }
 
 void Report(LoopCore* loop, const ExceptionContext& context) {
@@ -89,7 +148,8 @@ void Report(LoopCore* loop, const ExceptionContext& context) {
 }  // namespace internal
 
 EventLoop& GetRunningLoop() {
-  return static_cast<EventLoop&>(internal::RunningLoopOrDie("GetRunningLoop"));
+  internal::RunningLoopOrDie("GetRunningLoop");
+  return *running_loop;
 }
 
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
@@ -133,18 +193,6 @@ EventLoop::~EventLoop() {
     f = next;
   }
   tracked_head_ = nullptr;
-}
-
-void EventLoop::CheckOpen(const char* what) const {
-  if (closed_)
-    Misuse("RuntimeError", absl::StrCat(what, ": Event loop is closed"));
-}
-
-internal::CallbackNode* EventLoop::NewCallback(
-    absl::AnyInvocable<void()> callback, internal::Where where) {
-  auto* node = new internal::CallbackNode(std::move(callback), where);
-  node->set_loop(this);
-  return node;
 }
 
 Handle EventLoop::CallSoon(absl::AnyInvocable<void()> callback,
@@ -358,73 +406,15 @@ void EventLoop::Close() {
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
-void EventLoop::UpdateFd(int fd, FdWatch& watch) {
-  const uint32_t events = (watch.reader != nullptr ? EPOLLIN : 0u) |
-                          (watch.writer != nullptr ? EPOLLOUT : 0u);
-  if (events == watch.events) return;
-  epoll_event event{};
-  event.events = events;
-  event.data.fd = fd;
-  const int op = watch.events == 0 ? EPOLL_CTL_ADD
-                 : events == 0     ? EPOLL_CTL_DEL
-                                   : EPOLL_CTL_MOD;
-  if (epoll_ctl(epoll_fd_, op, fd, &event) != 0) SystemError("epoll_ctl");
-  watch.events = events;
-  if (events == 0) fds_.erase(fd);
-}
-
-void EventLoop::AddReader(int fd, absl::AnyInvocable<void()> callback,
-                          internal::Where where) {
-  AddWatch(fd, /*writer=*/false, std::move(callback), where);
-}
-
-void EventLoop::AddWriter(int fd, absl::AnyInvocable<void()> callback,
-                          internal::Where where) {
-  AddWatch(fd, /*writer=*/true, std::move(callback), where);
-}
-
-void EventLoop::AddWatch(int fd, bool writer,
-                         absl::AnyInvocable<void()> callback,
-                         internal::Where where) {
-  CheckOpen(writer ? "AddWriter" : "AddReader");
-  RemoveWatch(fd, writer);  // Python replaces a previous callback.
-  FdWatch& watch = fds_[fd];
-  (writer ? watch.writer : watch.reader) =
-      NewCallback(std::move(callback), where);
-  UpdateFd(fd, watch);
-}
-
-bool EventLoop::RemoveReader(int fd) { return RemoveWatch(fd, false); }
-bool EventLoop::RemoveWriter(int fd) { return RemoveWatch(fd, true); }
-
-bool EventLoop::RemoveWatch(int fd, bool writer) {
-  auto it = fds_.find(fd);
-  if (it == fds_.end()) return false;
-  internal::CallbackNode*& slot =
-      writer ? it->second.writer : it->second.reader;
-  if (slot == nullptr) return false;
-  slot->Cancel();  // It may be in the ready queue already.
-  slot->Unref();
-  slot = nullptr;
-  UpdateFd(fd, it->second);
-  return true;
-}
-
 void EventLoop::SetExceptionHandler(ExceptionHandler handler) {
-  handler_ = std::move(handler);
-}
-
-void EventLoop::CallExceptionHandler(const ExceptionContext& context) {
-  if (!handler_) {
-    DefaultExceptionHandler(context);
+  if (!handler) {
+    exception_handler_ = nullptr;
     return;
   }
-  try {
-    handler_(*this, context);
-  } catch (...) {
-    DefaultExceptionHandler({"Unhandled error in exception handler",
-                             std::current_exception(), context.message});
-  }
+  exception_handler_ = [this, handler = std::move(handler)](
+                           const ExceptionContext& context) mutable {
+    handler(*this, context);
+  };
 }
 
 void EventLoop::DefaultExceptionHandler(const ExceptionContext& context) {

@@ -36,10 +36,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -156,13 +156,17 @@ class EventLoop : public internal::LoopCore {
   // iteration in which `fd` is readable, until RemoveReader. Replaces a
   // previous reader of `fd`.
   void AddReader(int fd, absl::AnyInvocable<void()> callback,
-                 internal::Where where = internal::Where::Here());
+                 internal::Where where = internal::Where::Here()) {
+    WatchFd(fd, /*writer=*/false, std::move(callback), where);
+  }
   // Python's loop.remove_reader(fd): whether a reader was registered.
-  bool RemoveReader(int fd);
+  bool RemoveReader(int fd) { return UnwatchFd(fd, /*writer=*/false); }
   // Python's loop.add_writer(fd, callback) / remove_writer(fd).
   void AddWriter(int fd, absl::AnyInvocable<void()> callback,
-                 internal::Where where = internal::Where::Here());
-  bool RemoveWriter(int fd);
+                 internal::Where where = internal::Where::Here()) {
+    WatchFd(fd, /*writer=*/true, std::move(callback), where);
+  }
+  bool RemoveWriter(int fd) { return UnwatchFd(fd, /*writer=*/true); }
 
   // Python's loop.add_signal_handler(sig, callback): `callback` runs on the
   // loop's thread, as a callback of the iteration after `sig` arrives,
@@ -197,7 +201,7 @@ class EventLoop : public internal::LoopCore {
   // the default.
   void SetExceptionHandler(ExceptionHandler handler);
   // Python's loop.call_exception_handler(context).
-  void CallExceptionHandler(const ExceptionContext& context);
+  using internal::LoopCore::CallExceptionHandler;
   // Python's loop.default_exception_handler(context): reports the context
   // through //base:report's sink, stderr by default.
   static void DefaultExceptionHandler(const ExceptionContext& context);
@@ -223,38 +227,22 @@ class EventLoop : public internal::LoopCore {
   void RunOnce();
 
  private:
-  friend class internal::LoopCore;
   friend class internal::SignalHandlers;
-  struct FdWatch {
-    internal::CallbackNode* reader = nullptr;
-    internal::CallbackNode* writer = nullptr;
-    uint32_t events = 0;
-  };
   // A loop without its descriptors yet (Create() opens them).
   struct Unopened {};
   explicit EventLoop(Unopened);
   // Creates the epoll and eventfd descriptors.
   absl::Status Open();
-  void CheckOpen(const char* what) const;
-  internal::CallbackNode* NewCallback(absl::AnyInvocable<void()> callback,
-                                      internal::Where where);
-  void UpdateFd(int fd, FdWatch& watch);
-  void AddWatch(int fd, bool writer, absl::AnyInvocable<void()> callback,
-                internal::Where where);
-  bool RemoveWatch(int fd, bool writer);
   // Queues `node` (taking its first reference) for the next iteration and
   // wakes the loop; false, leaving `node` to the caller, once closed.
   bool EnqueueThreadsafe(internal::CallbackNode* node) ABSL_LOCKS_EXCLUDED(mu_);
   void DrainThreadsafe() ABSL_LOCKS_EXCLUDED(mu_);
   void RunBatch();
 
-  int epoll_fd_ = -1;
   int wake_fd_ = -1;  // Written by other threads under mu_.
   bool running_ = false;
   bool stopping_ = false;
   absl::Duration slow_callback_ = absl::Milliseconds(100);
-  absl::flat_hash_map<int, FdWatch> fds_;
-  ExceptionHandler handler_;
   std::unique_ptr<futures::ThreadPoolExecutor> default_executor_;
   std::unique_ptr<internal::SignalHandlers> signals_;  // On first use.
 

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "asyncio/errors.h"
-#include "asyncio/loop.h"
+#include "asyncio/internal/loop_core.h"
 #include "base/errors.h"
 #include "base/misuse.h"
 
@@ -27,26 +27,16 @@ SocketAwaiter::SocketAwaiter(int fd, bool write, const char* operation,
 SocketAwaiter::~SocketAwaiter() { Unregister(); }
 
 void SocketAwaiter::Register() {
-  auto* loop = static_cast<EventLoop*>(task_->task_loop());
-  auto ready = [this] { OnReady(); };
-  if (write_) {
-    loop->AddWriter(fd_, ready, where_);
-  } else {
-    loop->AddReader(fd_, ready, where_);
-  }
+  task_->task_loop()->WatchFd(
+      fd_, write_, [this] { OnReady(); }, where_);
   registered_ = true;
 }
 
 void SocketAwaiter::Unregister() {
   if (!registered_) return;
   registered_ = false;
-  auto* loop = static_cast<EventLoop*>(task_->task_loop());
-  if (loop->IsClosed()) return;
-  if (write_) {
-    loop->RemoveWriter(fd_);
-  } else {
-    loop->RemoveReader(fd_);
-  }
+  LoopCore* loop = task_->task_loop();
+  if (!loop->closed()) loop->UnwatchFd(fd_, write_);
 }
 
 void SocketAwaiter::OnReady() {

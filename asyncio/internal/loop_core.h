@@ -5,6 +5,13 @@
 // access without depending on loop.h (which depends on them, for
 // CreateTask and RunUntilComplete). Users include "asyncio/loop.h".
 //
+// Everything a loop's users reach through a LoopCore* lives here, state and
+// code, so nothing casts a LoopCore down to the EventLoop around it: the ready
+// queue and timers, the descriptors the loop watches (socket awaiters) and the
+// exception handler (Report). LoopCore has no virtual function: a vptr would
+// be read by UBSan's vptr check on every member call, also during the loop's
+// destruction.
+//
 // Thread-safety: the loop's thread only.
 
 #ifndef PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_
@@ -12,6 +19,9 @@
 
 #include <cstdint>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "asyncio/debug.h"
 #include "asyncio/errors.h"
 #include "asyncio/internal/schedule.h"
 
@@ -52,11 +62,35 @@ class LoopCore {
   // Python's loop.get_task_factory() is asyncio.eager_task_factory.
   bool eager_task_factory() const { return eager_task_factory_; }
 
-  // Python's loop.call_exception_handler(context).
+  // Python's loop.add_reader(fd, callback) (`writer` false) and
+  // loop.add_writer(fd, callback) (`writer` true): `callback` runs in every
+  // iteration in which `fd` is ready for that side, until UnwatchFd. Replaces
+  // the side's previous callback. Misuse once closed.
+  void WatchFd(int fd, bool writer, absl::AnyInvocable<void()> callback,
+               Where where);
+  // Python's loop.remove_reader(fd) / remove_writer(fd): whether a callback
+  // was registered for that side.
+  bool UnwatchFd(int fd, bool writer);
+
+  // Python's loop.call_exception_handler(context): the handler that
+  // EventLoop::SetExceptionHandler installed, else the default one.
   void CallExceptionHandler(const ExceptionContext& context);
 
  protected:
+  // What the loop watches on one descriptor, and the events it asked epoll
+  // for.
+  struct FdWatch {
+    CallbackNode* reader = nullptr;
+    CallbackNode* writer = nullptr;
+    uint32_t events = 0;
+  };
+
   ~LoopCore() = default;
+
+  // Misuse (RuntimeError "<what>: Event loop is closed") once closed.
+  void CheckOpen(const char* what) const;
+  // A callback node of this loop, with its first reference.
+  CallbackNode* NewCallback(absl::AnyInvocable<void()> callback, Where where);
 
   ReadyQueue ready_;
   TimerHeap timers_;
@@ -66,6 +100,14 @@ class LoopCore {
   bool closed_ = false;
   bool debug_ = false;
   bool eager_task_factory_ = false;
+  int epoll_fd_ = -1;
+  absl::flat_hash_map<int, FdWatch> fds_;
+  // The user's handler bound to its EventLoop; empty means the default.
+  absl::AnyInvocable<void(const ExceptionContext&)> exception_handler_;
+
+ private:
+  // Tells epoll what `watch` now wants (and forgets `fd` when nothing).
+  void UpdateFd(int fd, FdWatch& watch);
 };
 
 // The loop running on this thread, or null (Python's _get_running_loop()).

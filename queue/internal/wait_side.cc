@@ -1,26 +1,12 @@
 #include "queue/internal/wait_side.h"
 
 #include <atomic>
-#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "base/cpu_relax.h"
 #include "queue/internal/fence.h"
 
 namespace pyconc::queue::internal {
-
-void WaitSide::Yield() { std::this_thread::yield(); }
-
-void WaitSide::Relax(int step) {
-  // Mostly pause; now and then yield, in case the thread we wait for shares our
-  // CPU.
-  if (step % 64 == 63) {
-    Yield();
-    return;
-  }
-  pyconc::internal::CpuRelax();
-}
 
 void WaitSide::Publish() {
   unwoken_.store(sleeping_ - woken_, std::memory_order_seq_cst);

@@ -3,10 +3,11 @@
 // A queue has three sides: putters waiting for room, getters waiting for an
 // item, and joiners waiting for every task to be done. Each side has its own
 // mutex, so putters never contend with getters. A thread that cannot proceed
-// spins briefly, then sleeps on the side's condition variable. The other side,
-// after making progress, asks NeedsWake() (one atomic load) and only then takes
-// this side's mutex to wake exactly one sleeper that nobody has woken yet: no
-// lock, no syscall, when nobody sleeps, and no thundering herd when several do.
+// spins briefly (base/spin_wait.h's policy, shared by every primitive), then
+// sleeps on the side's condition variable. The other side, after making
+// progress, asks NeedsWake() (one atomic load) and only then takes this side's
+// mutex to wake exactly one sleeper that nobody has woken yet: no lock, no
+// syscall, when nobody sleeps, and no thundering herd when several do.
 //
 // Thread-safety: Await() is called with mu() held; WakeOne(), WakeAll() and
 // NeedsWake() without it, from any thread.
@@ -26,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "base/spin_wait.h"
 #include "queue/internal/fence.h"
 
 namespace pyconc::queue::internal {
@@ -47,10 +49,10 @@ class WaitSide {
   // it may touch state guarded by mu().
   //
   // Before sleeping, the caller spins with mu() released until
-  // `(owner->*likely)(batch)` says the way is probably free: first for a batch
-  // of items (or of room), then for one. Waiting a few microseconds for a batch
-  // lets the other side run on without a cache line bouncing between the two at
-  // every item; `likely` reads only atomics.
+  // `(owner->*likely)(batch)` says the way is probably free: for its first
+  // kBatchLooks looks for a batch of items (or of room), then for one. Waiting
+  // a few microseconds for a batch lets the other side run on without a cache
+  // line bouncing between the two at every item; `likely` reads only atomics.
   template <typename Owner>
   bool Await(Owner* owner, bool (Owner::*ready)(),
              bool (Owner::*likely)(bool batch) const, absl::Duration timeout)
@@ -60,18 +62,11 @@ class WaitSide {
     const absl::Time deadline = timeout == absl::InfiniteDuration()
                                     ? absl::InfiniteFuture()
                                     : absl::Now() + timeout;
-    // One thread per side spins; the others only yield a few times, so that
-    // they do not take CPU time from the threads they wait for.
-    const bool spin = spinners_.fetch_add(1, std::memory_order_relaxed) == 0;
     mu_.Unlock();
-    if (spin) {
-      for (int i = 0; i < kSpins && !(owner->*likely)(i < kBatchSpins); ++i)
-        Relax(i);
-    } else {
-      for (int i = 0; i < kYields && !(owner->*likely)(false); ++i) Yield();
+    for (pyconc::internal::SpinWait spin(deadline); spin.Next();) {
+      if ((owner->*likely)(spin.looks() <= kBatchLooks)) break;
     }
     mu_.Lock();
-    spinners_.fetch_sub(1, std::memory_order_relaxed);
     for (;;) {
       if ((owner->*ready)()) return true;
       Announce();
@@ -95,15 +90,8 @@ class WaitSide {
   void WakeAll() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // Spins before sleeping: a wake-up costs microseconds, the other side often
-  // frees the way sooner. The first kBatchSpins wait for a batch.
-  static constexpr int kSpins = 2048;
-  static constexpr int kBatchSpins = 256;
-  static constexpr int kYields = 16;
-  // One step of spinning: a pause instruction, or now and then a Yield().
-  static void Relax(int step);
-  // Lets another thread run on this CPU.
-  static void Yield();
+  // How many of the spin's looks wait for a batch.
+  static constexpr int kBatchLooks = 16;
 
   // Counts the caller as a sleeper (before its last look at the condition).
   void Announce() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -123,8 +111,6 @@ class WaitSide {
   // one extra wake-up).
   int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
   int woken_ ABSL_GUARDED_BY(mu_) = 0;
-  // Threads between their first look and their first sleep.
-  std::atomic<int> spinners_{0};
   // sleeping_ - woken_, on its own cache line: the other side reads it after
   // every operation, and it changes only when someone sleeps.
   alignas(64) std::atomic<int> unwoken_{0};

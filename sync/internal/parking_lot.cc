@@ -2,7 +2,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
@@ -52,14 +51,6 @@ Bucket& BucketOf(const void* address) {
 }
 
 }  // namespace
-
-int ParkingLot::SpinsBeforeParking() {
-  // 2 pauses, then 62 yields of about 0.5 us each when no other thread wants
-  // the CPU: more than a thread takes to answer a ping, less than a sleep and
-  // a wake-up cost.
-  static const int spins = std::thread::hardware_concurrency() > 1 ? 64 : 0;
-  return spins;
-}
 
 bool ParkingLot::Park(const void* address, absl::FunctionRef<void()> mark,
                       absl::FunctionRef<bool()> ready, absl::Time deadline) {

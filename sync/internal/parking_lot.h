@@ -4,10 +4,10 @@
 // A primitive whose state is one atomic word (Permits' count, Event's flag,
 // RLock's owner) changes it without a lock, so its fast paths cost one atomic
 // operation. A thread that finds the state not to its liking waits here: it
-// spins briefly, with pauses and then yields, because the other side often
-// answers that fast and a sleep and wake-up cost tens of microseconds on a
-// virtual machine; then it parks: it sleeps in a process-wide table keyed by
-// the word's address, which outlives every primitive.
+// spins briefly, as base/spin_wait.h's policy (shared by every primitive)
+// says, because the other side often answers that fast; then it parks: it
+// sleeps in a process-wide table keyed by the word's address, which outlives
+// every primitive.
 //
 // The sleeper bit. The primitive reserves one bit of its word (`sleeper_bit`)
 // meaning "a thread may be parked on this word". A parking thread sets it and
@@ -35,12 +35,11 @@
 
 #include <atomic>
 #include <cstdint>
-#include <thread>
 
 #include "absl/functional/function_ref.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "base/cpu_relax.h"
+#include "base/spin_wait.h"
 
 namespace pyconc::sync::internal {
 
@@ -93,13 +92,7 @@ class ParkingLot {
   static void AwaitParked(const void* address, int n);
 
  private:
-  // How many times a waiter looks at its condition before it parks; 0 on a
-  // machine with one CPU, where the thread it waits for cannot run meanwhile.
-  static int SpinsBeforeParking();
-  // How many of those looks are a pause apart; the rest are a yield apart.
-  static constexpr int kPauses = 2;
-
-  // Looks at `ready()` a few dozen times, a pause or a yield apart (tens of
+  // Looks at `ready()` as //base:spin_wait's policy says (tens of
   // microseconds at most), until it returns true; returns whether it did. Does
   // not spin when `deadline` has passed.
   template <typename Ready>
@@ -114,23 +107,8 @@ class ParkingLot {
 
 template <typename Ready>
 bool ParkingLot::SpinUntil(const Ready& ready, absl::Time deadline) {
-  // A deadline already past (a non-blocking call, a zero timeout) gets no
-  // spinning; Park() then looks once.
-  const bool timed = deadline != absl::InfiniteFuture();
-  if (timed && deadline <= absl::Now()) return false;
-  for (int i = 0; i < SpinsBeforeParking(); ++i) {
+  for (pyconc::internal::SpinWait spin(deadline); spin.Next();) {
     if (ready()) return true;
-    // Two pauses, for an answer already on its way; then yields, which look
-    // far less often: a spinner that reads the cache line on every pause
-    // slows a thread that keeps taking and giving back a lock about fourfold
-    // (measured: 6.5 ns per contended Lock round with yields, 25-40 ns with
-    // 300 pauses), and a yield also lets a thread waiting for this CPU run.
-    if (i < kPauses) {
-      pyconc::internal::CpuRelax();
-    } else {
-      std::this_thread::yield();  // On a busy machine, maybe for a while:
-      if (timed && deadline <= absl::Now()) return false;
-    }
   }
   return false;
 }

@@ -4,9 +4,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "base/cpu_relax.h"
 #include "base/errors.h"
 #include "base/misuse.h"
+#include "base/spin_wait.h"
 #include "base/trace.h"
 
 namespace pyconc::futures {
@@ -20,7 +20,10 @@ constexpr char kBrokenMessage[] =
 
 // How often an idle worker looks at the queue before it sleeps: first with a
 // pause between looks, then giving its core away between looks, which is what
-// helps on a machine with more threads than cores.
+// helps on a machine with more threads than cores. Not base/spin_wait.h's
+// policy (2 pauses, then yields): with it, the bench's "pool 1M tasks, 2
+// workers" row took 154 ns a task instead of 141 (medians of 9 interleaved
+// rounds on 2 cores).
 constexpr int kSpins = 100;
 constexpr int kYields = 8;
 
