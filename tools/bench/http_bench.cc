@@ -96,7 +96,11 @@ int GetAllOnThreads(const std::string& base) {
         if (page.ok() && !page->body.empty()) ++ok;
       }
     }));
-    threads.back()->Start();
+    // A thread that cannot start leaves the pages to the others.
+    if (!threads.back()->Start().ok()) {
+      threads.pop_back();
+      break;
+    }
   }
   for (auto& thread : threads) thread->Join();
   return ok.load();
