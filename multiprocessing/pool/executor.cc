@@ -19,7 +19,7 @@
 #include "base/misuse.h"
 #include "base/trace.h"
 #include "multiprocessing/process/connection.h"
-#include "multiprocessing/process/io.h"
+#include "multiprocessing/process/internal/io.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::futures {
@@ -103,7 +103,7 @@ class RecordReader {
   // next Fill() or Next().
   bool Next(RecordHeader* header, std::string_view* bytes) {
     DropTaken();
-    if (large_.size() > 0 && !large_taken_) {
+    if (large_.size() > 0) {
       if (large_done_ < large_.size()) return false;
       *header = large_header_;
       *bytes = std::string_view(large_.data(), large_.size());

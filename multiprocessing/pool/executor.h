@@ -13,7 +13,8 @@
 // The function is a plain function (or captureless lambda) and its arguments
 // and result are serialized with cereal, as Python pickles them: the workers
 // are other processes (started by the fork server, so a program that runs
-// threads can use a pool safely; see multiprocessing/process/fork_server.h).
+// threads can use a pool safely; see
+// multiprocessing/process/internal/fork_server.h).
 //
 // Outcomes, as in Python: an exception in the worker reaches Result() as a
 // RemoteError whose what() is the worker's "type: message". Arguments that
@@ -94,8 +95,8 @@
 #include "absl/time/time.h"
 #include "base/errors.h"
 #include "base/misuse.h"
+#include "multiprocessing/process/internal/serialize.h"
 #include "multiprocessing/process/process.h"
-#include "multiprocessing/process/serialize.h"
 #include "threading/pool/executor.h"
 #include "threading/pool/future.h"
 #include "threading/pool/map_results.h"

@@ -1,4 +1,4 @@
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -22,6 +23,23 @@ namespace {
 
 thread_local FdTable* current_table = nullptr;
 
+// Writes to the file in pieces of this size: small values gather in memory.
+constexpr size_t kFilePiece = size_t{64} << 10;
+
+// Message files kept for reuse: at most this many, each at most this large.
+constexpr size_t kCachedFiles = 2;
+constexpr off_t kCachedFileBytes = off_t{256} << 20;
+
+struct FileCache {
+  absl::Mutex mu;
+  std::vector<UniqueFd> files ABSL_GUARDED_BY(mu);
+};
+
+FileCache& Files() {
+  static FileCache* cache = new FileCache;
+  return *cache;
+}
+
 }  // namespace
 
 void AdviseHugePages(void* data, size_t size) {
@@ -32,44 +50,24 @@ void AdviseHugePages(void* data, size_t size) {
   (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
 }
 
-namespace {
-
-// Writes to the file in pieces of this size: small values gather in memory.
-constexpr size_t kFilePiece = size_t{64} << 10;
-
-// Message files kept for reuse: at most this many, each at most this large.
-constexpr size_t kCachedFiles = 2;
-constexpr off_t kCachedFileBytes = off_t{256} << 20;
-
-absl::Mutex& FileCacheMutex() {
-  static absl::Mutex* mu = new absl::Mutex;
-  return *mu;
-}
-
-std::vector<UniqueFd>& FileCache()
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(FileCacheMutex()) {
-  static std::vector<UniqueFd>* files = new std::vector<UniqueFd>;
-  return *files;
-}
-
-}  // namespace
-
 void OfferMessageFile(UniqueFd file) {
   struct stat status;
   if (!file.valid() || ::fstat(file.get(), &status) != 0 ||
       status.st_size > kCachedFileBytes) {
     return;
   }
-  absl::MutexLock lock(&FileCacheMutex());
-  if (FileCache().size() < kCachedFiles) FileCache().push_back(std::move(file));
+  FileCache& cache = Files();
+  absl::MutexLock lock(&cache.mu);
+  if (cache.files.size() < kCachedFiles) cache.files.push_back(std::move(file));
 }
 
 UniqueFd TakeMessageFile() {
   {
-    absl::MutexLock lock(&FileCacheMutex());
-    if (!FileCache().empty()) {
-      UniqueFd file = std::move(FileCache().back());
-      FileCache().pop_back();
+    FileCache& cache = Files();
+    absl::MutexLock lock(&cache.mu);
+    if (!cache.files.empty()) {
+      UniqueFd file = std::move(cache.files.back());
+      cache.files.pop_back();
       return file;
     }
   }

@@ -5,8 +5,8 @@
 // Fork-safety: async-signal-safe apart from reading the clock, so they may run
 // between fork and exec.
 
-#ifndef PYCONC_MULTIPROCESSING_PROCESS_IO_H_
-#define PYCONC_MULTIPROCESSING_PROCESS_IO_H_
+#ifndef PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_IO_H_
+#define PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_IO_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -69,4 +69,4 @@ class MappedBuffer {
 
 }  // namespace pyconc::multiprocessing::internal
 
-#endif  // PYCONC_MULTIPROCESSING_PROCESS_IO_H_
+#endif  // PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_IO_H_

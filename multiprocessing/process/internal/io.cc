@@ -1,4 +1,4 @@
-#include "multiprocessing/process/io.h"
+#include "multiprocessing/process/internal/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 namespace pyconc::multiprocessing::internal {
 namespace {

@@ -17,8 +17,8 @@
 // per thread (set by FdScope for the duration of one Serialize/Deserialize).
 // Fork-safety: nothing here forks.
 
-#ifndef PYCONC_MULTIPROCESSING_PROCESS_SERIALIZE_H_
-#define PYCONC_MULTIPROCESSING_PROCESS_SERIALIZE_H_
+#ifndef PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_SERIALIZE_H_
+#define PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_SERIALIZE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -430,4 +430,4 @@ struct get_output_from_input<pyconc::multiprocessing::internal::InputArchive> {
 };
 }  // namespace cereal::traits::detail
 
-#endif  // PYCONC_MULTIPROCESSING_PROCESS_SERIALIZE_H_
+#endif  // PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_SERIALIZE_H_
