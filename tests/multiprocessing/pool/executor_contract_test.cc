@@ -139,6 +139,11 @@ TEST_F(ExecutorContractTest,
 // Without a descriptor for a shared file, a large result crosses through the
 // socket instead.
 TEST_F(ExecutorContractTest, ALargeResultCrossesWhenTheWorkerHasNoDescriptor) {
+#ifdef __SANITIZE_ADDRESS__
+  // The asan configuration's UBSan checks a vptr through a pipe of its own:
+  // a worker without descriptors cannot run under it.
+  GTEST_SKIP() << "needs a worker without descriptors, which UBSan cannot run";
+#endif
   ProcessPoolExecutor pool({.max_workers = 1});
   Future<std::string> result =
       *pool.Submit(&PatternWithoutDescriptors, size_t{6} << 20, 7);
