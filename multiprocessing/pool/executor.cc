@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,7 +19,7 @@
 #include "base/misuse.h"
 #include "base/trace.h"
 #include "multiprocessing/process/connection.h"
-#include "multiprocessing/process/io.h"
+#include "multiprocessing/process/internal/io.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::futures {
@@ -41,80 +42,271 @@ namespace {
 constexpr size_t kWindow = 2;
 
 // The streams between the manager and a worker are runs of records, each a
-// header and `size` bytes:
-//   to a worker:   id, entry (the CallEntry's address), payload
+// header and `size` bytes, which follow it unless `in_file` (then they are in
+// the shared file whose descriptor came with the header: a large Message):
+//   to a worker:   id, tag = entry (the CallEntry's address), payload
 //                  (id 0: exit now)
-//   from a worker: id, ok (1: a result, 0: an exception's text), bytes
+//   from a worker: id, tag = ok (1: a result, 0: an exception's text), bytes
 struct RecordHeader {
   uint64_t id = 0;
   uint64_t tag = 0;
   uint64_t size = 0;
+  uint64_t in_file = 0;
 };
 
-void AppendRecord(std::string* out, uint64_t id, uint64_t tag,
-                  std::string_view bytes) {
-  const RecordHeader header = {id, tag, bytes.size()};
-  out->append(reinterpret_cast<const char*>(&header), sizeof(header));
-  out->append(bytes);
-}
-
-// The records arriving on a socket, read in large pieces (one read brings
-// many small records) into a buffer that grows to the largest record.
+// The records arriving on a socket. Small ones are read in large pieces (one
+// read brings many of them); a record larger than a piece has its body read
+// straight into memory of its own, committed as the bytes arrive.
 class RecordReader {
  public:
   // Reads what the socket holds (waiting for it when `wait`): true when
   // bytes came, false at EOF or on an error (errno EAGAIN: none yet).
   bool Fill(int fd, bool wait) {
-    if (begin_ > 0) {
-      std::memmove(data_.data(), data_.data() + begin_, end_ - begin_);
-      end_ -= begin_;
-      begin_ = 0;
+    DropTaken();
+    if (broken_) {
+      errno = EPROTO;  // A file record without its file: a broken peer.
+      return false;
     }
-    size_t want = kChunk;
-    if (end_ >= sizeof(RecordHeader)) {
-      RecordHeader header;
-      std::memcpy(&header, data_.data(), sizeof(header));
-      want = std::max(want, sizeof(header) + header.size - end_);
-    }
-    if (data_.size() < end_ + want) data_.resize(end_ + want);
-    while (true) {
-      const ssize_t n =
-          ::recv(fd, data_.data() + end_, want, wait ? 0 : MSG_DONTWAIT);
-      if (n > 0) {
-        end_ += static_cast<size_t>(n);
-        return true;
+    char* into;
+    size_t want;
+    if (large_.size() > 0) {
+      into = large_.data() + large_done_;
+      want = large_.size() - large_done_;
+    } else {
+      if (begin_ > 0) {
+        std::memmove(data_.data(), data_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
       }
-      if (n == 0) {
-        errno = 0;
-        return false;
+      if (end_ >= sizeof(RecordHeader)) {
+        std::memcpy(&large_header_, data_.data(), sizeof(large_header_));
+        if (large_header_.in_file == 0 && large_header_.size > kChunk &&
+            end_ - sizeof(RecordHeader) < large_header_.size) {
+          return StartLarge(fd, wait);
+        }
       }
-      if (errno != EINTR) return false;
+      if (data_.size() < end_ + kChunk) data_.resize(end_ + kChunk);
+      into = data_.data() + end_;
+      want = kChunk;
     }
+    const ssize_t n = Receive(fd, into, want, wait);
+    if (n <= 0) return false;
+    if (large_.size() > 0) {
+      large_done_ += static_cast<size_t>(n);
+    } else {
+      end_ += static_cast<size_t>(n);
+    }
+    return true;
   }
 
   // The next whole record, if one is buffered; `bytes` is valid until the
-  // next Fill().
+  // next Fill() or Next().
   bool Next(RecordHeader* header, std::string_view* bytes) {
+    DropTaken();
+    if (large_.size() > 0) {
+      if (large_done_ < large_.size()) return false;
+      *header = large_header_;
+      *bytes = std::string_view(large_.data(), large_.size());
+      large_taken_ = true;
+      return true;
+    }
     if (end_ - begin_ < sizeof(RecordHeader)) return false;
     std::memcpy(header, data_.data() + begin_, sizeof(*header));
+    if (header->in_file != 0) {
+      // The file came with the header's first byte, if the peer sent one.
+      if (files_.empty() ||
+          !large_.MapFile(files_.front().get(), header->size)) {
+        broken_ = true;
+        return false;
+      }
+      large_file_ = std::move(files_.front());
+      files_.pop_front();
+      begin_ += sizeof(RecordHeader);
+      if (begin_ == end_) begin_ = end_ = 0;
+      *bytes = std::string_view(large_.data(), large_.size());
+      large_taken_ = true;
+      return true;
+    }
     if (end_ - begin_ - sizeof(RecordHeader) < header->size) return false;
     *bytes = std::string_view(data_.data() + begin_ + sizeof(RecordHeader),
                               header->size);
     begin_ += sizeof(RecordHeader) + header->size;
-    if (begin_ == end_) {
-      begin_ = end_ = 0;
-      // A huge record passed: do not keep its buffer for ever.
-      if (data_.size() > kKeep) data_ = std::string();
-    }
+    if (begin_ == end_) begin_ = end_ = 0;
     return true;
   }
 
  private:
   static constexpr size_t kChunk = 64 << 10;
-  static constexpr size_t kKeep = 1 << 20;
-  std::string data_;
-  size_t begin_ = 0;  // Unread bytes are data_[begin_, end_).
+  // Descriptors one read may bring (a writer sends one at a time).
+  static constexpr size_t kMaxFiles = 4;
+
+  // Reads into `into`, keeping the descriptors that come with the bytes.
+  ssize_t Receive(int fd, char* into, size_t want, bool wait) {
+    iovec part = {into, want};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFiles)];
+    msghdr message = {};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    ssize_t n;
+    do {
+      n = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return n;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
+         c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int file;
+        std::memcpy(&file, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        files_.emplace_back(file);
+      }
+    }
+    if ((message.msg_flags & MSG_CTRUNC) != 0) broken_ = true;
+    if (n == 0) errno = 0;
+    return n;
+  }
+
+  // The buffered header (in large_header_) starts a record larger than a
+  // piece: its body goes to a buffer of its own, starting with what came
+  // with the header; reads what else the socket holds.
+  bool StartLarge(int fd, bool wait) {
+    if (!large_.Reset(large_header_.size)) return false;
+    large_done_ = end_ - sizeof(RecordHeader);
+    std::memcpy(large_.data(), data_.data() + sizeof(RecordHeader),
+                large_done_);
+    begin_ = end_ = 0;
+    return Fill(fd, wait);
+  }
+
+  // Releases the large record that Next() returned; its file, read, is
+  // this process's to reuse.
+  void DropTaken() {
+    if (!large_taken_) return;
+    large_.Release();
+    if (large_file_.valid()) {
+      multiprocessing::internal::OfferMessageFile(std::move(large_file_));
+    }
+    large_done_ = 0;
+    large_taken_ = false;
+  }
+
+  std::string data_;  // Small records: data_[begin_, end_) is unread.
+  size_t begin_ = 0;
   size_t end_ = 0;
+  // The large record being read, if any: its header and body, of which
+  // large_done_ bytes have come; large_taken_ once Next() has returned it.
+  RecordHeader large_header_;
+  multiprocessing::internal::MappedBuffer large_;
+  multiprocessing::internal::UniqueFd large_file_;  // When in a file.
+  size_t large_done_ = 0;
+  bool large_taken_ = false;
+  // The shared files that came with headers not yet read, in order.
+  std::deque<multiprocessing::internal::UniqueFd> files_;
+  bool broken_ = false;  // The peer broke the protocol.
+};
+
+// Records on their way to a socket, written as they are (a header and the
+// Message's bytes, or its file's descriptor) with as few system calls as the
+// socket allows: one sendmsg() carries many small records, or one file.
+class RecordWriter {
+ public:
+  // Queues a record of `message`, which must stay put until Pending() is
+  // false or Clear() is called.
+  void Add(uint64_t id, uint64_t tag,
+           const multiprocessing::internal::Message& message) {
+    const bool in_file = message.fd() >= 0;
+    records_.push_back({.header = {id, tag, message.size(), in_file},
+                        .bytes = message.bytes(),
+                        .file = message.fd(),
+                        .done = 0});
+  }
+
+  bool Pending() const { return !records_.empty(); }
+
+  // Forgets what is not written (the worker is gone).
+  void Clear() { records_.clear(); }
+
+  // Writes what the socket takes now, never waiting (or until all is written
+  // when `wait`). False when the socket fails (the worker is gone; what is
+  // left is dropped).
+  bool Flush(int fd, bool wait) {
+    while (!records_.empty()) {
+      iovec parts[kMaxParts];
+      size_t count = 0;
+      int file = -1;
+      for (auto it = records_.begin();
+           it != records_.end() && count + 2 <= kMaxParts; ++it) {
+        if (it->file >= 0 && it->done == 0) {
+          // A descriptor travels with the first byte of its header, alone
+          // in its sendmsg() (so that the reader gets it with that byte).
+          if (count > 0) break;
+          file = it->file;
+        }
+        const size_t header_left = it->done < sizeof(RecordHeader)
+                                       ? sizeof(RecordHeader) - it->done
+                                       : 0;
+        if (header_left > 0) {
+          parts[count++] = {reinterpret_cast<char*>(&it->header) + it->done,
+                            header_left};
+        }
+        const size_t body_done = it->done > sizeof(RecordHeader)
+                                     ? it->done - sizeof(RecordHeader)
+                                     : 0;
+        if (body_done < it->bytes.size()) {
+          parts[count++] = {const_cast<char*>(it->bytes.data()) + body_done,
+                            it->bytes.size() - body_done};
+        }
+        if (file >= 0) break;
+      }
+      msghdr message = {};
+      message.msg_iov = parts;
+      message.msg_iovlen = count;
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+      if (file >= 0) {
+        message.msg_control = control;
+        message.msg_controllen = sizeof(control);
+        cmsghdr* c = CMSG_FIRSTHDR(&message);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &file, sizeof(int));
+      }
+      const ssize_t n =
+          ::sendmsg(fd, &message, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return true;
+        records_.clear();
+        return false;
+      }
+      size_t written = static_cast<size_t>(n);
+      while (written > 0) {
+        Record& front = records_.front();
+        const size_t left =
+            sizeof(RecordHeader) + front.bytes.size() - front.done;
+        if (written < left) {
+          front.done += written;
+          break;
+        }
+        written -= left;
+        records_.pop_front();
+      }
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMaxParts = 64;
+  struct Record {
+    RecordHeader header;
+    std::string_view bytes;  // Empty when in a file.
+    int file;                // The Message's file, or -1.
+    size_t done;             // Bytes of header and body written.
+  };
+  std::deque<Record> records_;
 };
 
 // The timeline's flow from the manager sending call `id` to the worker running
@@ -135,6 +327,7 @@ void WorkerMain(Connection conn, int max_tasks, InitCall init) {
   if (init.entry != nullptr) init.entry(init.payload, init.fds.get());
   const int fd = conn.fileno();
   RecordReader in;
+  RecordWriter out;
   int done = 0;
   while (true) {
     RecordHeader call;
@@ -143,21 +336,19 @@ void WorkerMain(Connection conn, int max_tasks, InitCall init) {
       if (!in.Fill(fd, /*wait=*/true)) return;
     }
     if (call.id == 0) return;
-    std::string result;
-    RecordHeader reply = {call.id, 1, 0};
+    multiprocessing::internal::Message result;
+    uint64_t ok = 1;
     try {
       trace::Slice slice("pool", "call");
       trace::FlowEnd("pool", CallFlow(call.id));
       result = reinterpret_cast<CallEntry>(call.tag)(payload);
     } catch (...) {
-      result = threading::DescribeException(std::current_exception());
-      reply.tag = 0;
+      result = multiprocessing::internal::Message(
+          threading::DescribeException(std::current_exception()));
+      ok = 0;
     }
-    reply.size = result.size();
-    if (!multiprocessing::internal::WriteAll(fd, &reply, sizeof(reply),
-                                             result.data(), result.size())) {
-      return;
-    }
+    out.Add(call.id, ok, result);
+    if (!out.Flush(fd, /*wait=*/true)) return;
     if (max_tasks > 0 && ++done >= max_tasks) return;
   }
 }
@@ -265,8 +456,9 @@ class PoolCore {
     std::unique_ptr<Process> process;  // Null once retired for good.
     Connection conn;
     RecordReader in;
-    std::string out;      // Records not yet taken by the socket...
-    size_t out_done = 0;  // ...from this offset.
+    // Records not yet taken by the socket; their bytes are the payloads of
+    // in_flight's calls.
+    RecordWriter out;
     // Calls sent and not yet answered, in the order sent (and answered).
     std::vector<std::pair<uint64_t, std::unique_ptr<PendingCall>>> in_flight;
     int sent = 0;  // Calls ever sent, for max_tasks_per_child.
@@ -329,27 +521,10 @@ class PoolCore {
   }
 
   // Writes what the socket takes now, never waiting: a worker busy writing
-  // its result must not stop the manager from reading it.
+  // its result must not stop the manager from reading it. A worker that is
+  // gone is left for its EOF to tell.
   void Flush(Worker& worker) {
-    while (worker.out_done < worker.out.size()) {
-      const ssize_t n = ::send(
-          worker.conn.fileno(), worker.out.data() + worker.out_done,
-          worker.out.size() - worker.out_done, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) return;
-        // The worker is gone; its EOF tells the rest.
-        worker.out_done = worker.out.size();
-        break;
-      }
-      worker.out_done += static_cast<size_t>(n);
-    }
-    if (worker.out.capacity() > (size_t{1} << 20)) {
-      worker.out = std::string();
-    } else {
-      worker.out.clear();
-    }
-    worker.out_done = 0;
+    (void)worker.out.Flush(worker.conn.fileno(), /*wait=*/false);
   }
 
   // Fills every worker's window from the queue, in order: first one call for
@@ -379,8 +554,8 @@ class PoolCore {
             trace::Slice slice("pool", "send");
             trace::FlowBegin("pool", CallFlow(id));
           }
-          AppendRecord(&w.out, id, reinterpret_cast<uint64_t>(call->entry()),
-                       call->payload());
+          w.out.Add(id, reinterpret_cast<uint64_t>(call->entry()),
+                    call->payload());
           w.in_flight.emplace_back(id, std::move(call));
           ++w.sent;
           added[i] = true;
@@ -478,6 +653,7 @@ class PoolCore {
       return std::make_exception_ptr(BrokenProcessPool(reason));
     };
     for (Worker& w : workers_) {
+      w.out.Clear();  // It points into the calls' payloads.
       for (auto& [id, call] : w.in_flight) call->Fail(error());
       w.in_flight.clear();
       if (w.process != nullptr) w.process->Kill();
@@ -509,7 +685,7 @@ class PoolCore {
       if (shutdown && Idle()) break;
       fds.assign(1, {.fd = wake_fd_, .events = POLLIN, .revents = 0});
       for (const Worker& w : workers_) {
-        const short events = POLLIN | (w.out_done < w.out.size() ? POLLOUT : 0);
+        const short events = POLLIN | (w.out.Pending() ? POLLOUT : 0);
         fds.push_back({.fd = w.process == nullptr ? -1 : w.conn.fileno(),
                        .events = events,
                        .revents = 0});
@@ -548,10 +724,8 @@ class PoolCore {
     for (Worker& w : workers_) {
       if (w.process == nullptr) continue;
       if (!broken) {
-        AppendRecord(&w.out, 0, 0, {});
-        (void)multiprocessing::internal::WriteAll(w.conn.fileno(),
-                                                  w.out.data() + w.out_done,
-                                                  w.out.size() - w.out_done);
+        w.out.Add(0, 0, multiprocessing::internal::Message());
+        (void)w.out.Flush(w.conn.fileno(), /*wait=*/true);
       }
       w.process->Join();
     }

@@ -13,7 +13,8 @@
 // The function is a plain function (or captureless lambda) and its arguments
 // and result are serialized with cereal, as Python pickles them: the workers
 // are other processes (started by the fork server, so a program that runs
-// threads can use a pool safely; see multiprocessing/process/fork_server.h).
+// threads can use a pool safely; see
+// multiprocessing/process/internal/fork_server.h).
 //
 // Outcomes, as in Python: an exception in the worker reaches Result() as a
 // RemoteError whose what() is the worker's "type: message". Arguments that
@@ -32,6 +33,13 @@
 // kFirstCompleted) and AsCompleted() see it at once. Map() with a chunksize
 // sends each chunk as one call (Python's), so a chunk's results arrive
 // together.
+//
+// Large arguments and results (over 1 MiB serialized) cross in shared memory
+// (a memfd whose descriptor goes over the worker's socket), not through the
+// socket: each side copies the bytes once, and each process keeps a couple of
+// these files for its next large messages, so a 64 MiB round trip allocates
+// no shared memory after the first. Arguments a function takes by value are
+// moved into it.
 //
 // Running() and Cancel(): a call is running once a worker has it in hand:
 // the call it executes and, so that a worker never waits for a round trip,
@@ -87,8 +95,8 @@
 #include "absl/time/time.h"
 #include "base/errors.h"
 #include "base/misuse.h"
+#include "multiprocessing/process/internal/serialize.h"
 #include "multiprocessing/process/process.h"
-#include "multiprocessing/process/serialize.h"
 #include "threading/pool/executor.h"
 #include "threading/pool/future.h"
 #include "threading/pool/map_results.h"
@@ -212,17 +220,18 @@ namespace internal {
 
 // What a worker runs for one message: decodes the call from `payload`, runs
 // it, answers the encoded result. Throws what the call throws.
-using CallEntry = std::string (*)(std::string_view payload);
+using CallEntry =
+    multiprocessing::internal::Message (*)(std::string_view payload);
 
 // One call (or one chunk of a Map) waiting in the parent for its outcome.
 class PendingCall {
  public:
-  PendingCall(CallEntry entry, std::string payload)
+  PendingCall(CallEntry entry, multiprocessing::internal::Message payload)
       : entry_(entry), payload_(std::move(payload)) {}
   virtual ~PendingCall() = default;
 
   CallEntry entry() const { return entry_; }
-  const std::string& payload() const { return payload_; }
+  const multiprocessing::internal::Message& payload() const { return payload_; }
 
   // Before sending: marks the Futures running; false when all were cancelled.
   virtual bool Start() = 0;
@@ -237,7 +246,7 @@ class PendingCall {
 
  private:
   const CallEntry entry_;
-  const std::string payload_;
+  const multiprocessing::internal::Message payload_;
 };
 
 // A plain function or a captureless lambda, as for Process.
@@ -246,12 +255,12 @@ concept PoolFunction = multiprocessing::internal::StatelessTarget<F>;
 
 // Encodes the function (its address, for a pointer) in front of the values.
 template <typename F, typename... Values>
-std::string EncodeCall(F fn, const Values&... values) {
+multiprocessing::internal::Message EncodeCall(F fn, const Values&... values) {
   if constexpr (std::is_pointer_v<F>) {
-    return multiprocessing::internal::Serialize(
-        nullptr, reinterpret_cast<uint64_t>(fn), values...);
+    return multiprocessing::internal::SerializeMessage(
+        reinterpret_cast<uint64_t>(fn), values...);
   } else {
-    return multiprocessing::internal::Serialize(nullptr, values...);
+    return multiprocessing::internal::SerializeMessage(values...);
   }
 }
 
@@ -274,15 +283,25 @@ using Stored = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
 
 // The worker side of Submit(fn, args...).
 template <typename F, typename R, typename... Args>
-std::string RunCall(std::string_view payload) {
+multiprocessing::internal::Message RunCall(std::string_view payload) {
   std::tuple<Args...> args;
   F fn = std::apply(
       [&](Args&... values) { return DecodeCall<F>(payload, values...); }, args);
+  // The arguments are the call's own, as in Python: moved into a function
+  // that takes them by value (a 64 MiB string is not copied again).
+  auto call = [&]() -> decltype(auto) {
+    if constexpr (std::is_invocable_v<F&, Args&&...> &&
+                  std::is_same_v<std::invoke_result_t<F&, Args&&...>, R>) {
+      return std::apply(fn, std::move(args));
+    } else {
+      return std::apply(fn, args);
+    }
+  };
   if constexpr (std::is_void_v<R>) {
-    std::apply(fn, args);
-    return std::string();
+    call();
+    return multiprocessing::internal::Message();
   } else {
-    return multiprocessing::internal::Serialize(nullptr, std::apply(fn, args));
+    return multiprocessing::internal::SerializeMessage(call());
   }
 }
 
@@ -305,7 +324,7 @@ struct ChunkInput<Range> {
 // (for a void fn, how many calls returned). With kSpread each input is a
 // tuple of fn's arguments.
 template <typename F, typename R, typename Input, bool kSpread>
-std::string RunChunk(std::string_view payload) {
+multiprocessing::internal::Message RunChunk(std::string_view payload) {
   std::vector<Input> inputs;
   F fn = DecodeCall<F>(payload, inputs);
   auto call = [&fn](Input& input) -> decltype(auto) {
@@ -317,22 +336,22 @@ std::string RunChunk(std::string_view payload) {
   };
   if constexpr (std::is_void_v<R>) {
     for (Input& input : inputs) call(input);
-    return multiprocessing::internal::Serialize(
-        nullptr, static_cast<uint64_t>(inputs.size()));
+    return multiprocessing::internal::SerializeMessage(
+        static_cast<uint64_t>(inputs.size()));
   } else {
     std::vector<R> results;
     results.reserve(inputs.size());
     for (Input& input : inputs) results.push_back(call(input));
-    return multiprocessing::internal::Serialize(nullptr, results);
+    return multiprocessing::internal::SerializeMessage(results);
   }
 }
 
 template <typename R>
-void SetDecoded(const Future<R>& future, const Stored<R>& value) {
+void SetDecoded(const Future<R>& future, Stored<R>&& value) {
   if constexpr (std::is_void_v<R>) {
     future.SetResult();
   } else {
-    future.SetResult(value);
+    future.SetResult(std::move(value));
   }
 }
 
@@ -342,7 +361,7 @@ std::exception_ptr UnpicklingError(const std::exception& e);
 template <typename R>
 class CallOfFutures : public PendingCall {
  public:
-  CallOfFutures(CallEntry entry, std::string payload,
+  CallOfFutures(CallEntry entry, multiprocessing::internal::Message payload,
                 std::vector<Future<R>> futures, bool chunk)
       : PendingCall(entry, std::move(payload)),
         futures_(std::move(futures)),
@@ -385,11 +404,11 @@ class CallOfFutures : public PendingCall {
       return;
     }
     if (!chunk_) {
-      if (running_[0]) SetDecoded<R>(futures_[0], value);
+      if (running_[0]) SetDecoded<R>(futures_[0], std::move(value));
       return;
     }
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (running_[i]) SetDecoded<R>(futures_[i], values[i]);
+      if (running_[i]) SetDecoded<R>(futures_[i], std::move(values[i]));
     }
   }
   void Fail(std::exception_ptr error) override {
@@ -433,7 +452,7 @@ class ProcessPoolExecutor {
       Submit(F fn, const Args&... args) {
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
     Future<R> future;
-    std::string payload;
+    multiprocessing::internal::Message payload;
     try {
       payload = internal::EncodeCall(fn, args...);
     } catch (const std::exception& e) {
@@ -560,7 +579,7 @@ class ProcessPoolExecutor {
   template <typename R, bool kSpread, typename F, typename Input>
   absl::Status SendChunk(F fn, const std::vector<Input>& chunk,
                          const std::vector<Future<R>>& futures) {
-    std::string payload;
+    multiprocessing::internal::Message payload;
     try {
       payload = internal::EncodeCall(fn, chunk);
     } catch (const std::exception& e) {

@@ -13,7 +13,7 @@
 
 #include "base/errors.h"
 #include "base/misuse.h"
-#include "multiprocessing/process/io.h"
+#include "multiprocessing/process/internal/io.h"
 
 namespace pyconc::multiprocessing {
 

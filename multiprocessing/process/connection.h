@@ -48,7 +48,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cereal/cereal.hpp"
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 namespace pyconc::multiprocessing {
 

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/misuse.h"
-#include "multiprocessing/process/io.h"
+#include "multiprocessing/process/internal/io.h"
 
 namespace pyconc::multiprocessing {
 

@@ -31,10 +31,10 @@
 // after flushing stdio: the parent's atexit handlers and static destructors
 // are not run in it.
 //
-// Fork-safety: children are forked by the fork server (fork_server.h), a
-// single-threaded process started while this program had one thread, so a
-// child never waits on a lock that one of this program's threads held when
-// Start() was called. Programs that start threads before their first Process
+// Fork-safety: children are forked by the fork server
+// (internal/fork_server.h), a single-threaded process started while this
+// program had one thread, so a child never waits on a lock that one of this
+// program's threads held when Start() was called. Programs that start threads before their first Process
 // call StartForkServer() at the top of main; otherwise the first Start()
 // starts it, and aborts with that advice if other threads already run.
 //
@@ -65,8 +65,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "multiprocessing/process/fork_server.h"
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/fork_server.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 namespace pyconc::multiprocessing {
 

@@ -20,8 +20,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/misuse.h"
-#include "multiprocessing/process/fork_server.h"
-#include "multiprocessing/process/io.h"
+#include "multiprocessing/process/internal/fork_server.h"
+#include "multiprocessing/process/internal/io.h"
 
 namespace pyconc::multiprocessing::internal {
 

@@ -60,8 +60,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "multiprocessing/process/internal/serialize.h"
 #include "multiprocessing/process/process.h"
-#include "multiprocessing/process/serialize.h"
 
 namespace pyconc::multiprocessing {
 

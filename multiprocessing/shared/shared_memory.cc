@@ -13,7 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "base/errors.h"
 #include "cereal/details/helpers.hpp"
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 namespace pyconc::multiprocessing {
 namespace {

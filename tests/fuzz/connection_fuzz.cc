@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "base/errors.h"
 #include "multiprocessing/process/connection.h"
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using pyconc::IsError;

@@ -1,6 +1,7 @@
 // The MPI pool's one contact with the process pool: how values become bytes
-// (the process pool's cereal archives, multiprocessing/process/serialize.h)
-// and the RemoteError a worker's exception becomes. Kept in this one file so
+// (the process pool's cereal archives,
+// multiprocessing/process/internal/serialize.h) and the RemoteError a
+// worker's exception becomes. Kept in this one file so
 // that a change of the process pool's serialization changes only this file.
 //
 // Thread-safety: the functions are thread-safe.
@@ -12,7 +13,7 @@
 #include <string_view>
 
 #include "multiprocessing/pool/executor.h"  // RemoteError.
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 namespace pyconc::futures::internal::mpi {
 

@@ -28,7 +28,7 @@
 #include <memory>
 
 #include "absl/time/time.h"
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 namespace pyconc::multiprocessing::internal {
 

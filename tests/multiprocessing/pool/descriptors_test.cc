@@ -26,7 +26,7 @@
 #include "gtest/gtest.h"
 #include "multiprocessing/pool/executor.h"
 #include "multiprocessing/process/connection.h"
-#include "multiprocessing/process/fork_server.h"
+#include "multiprocessing/process/internal/fork_server.h"
 #include "multiprocessing/process/process.h"
 
 namespace pyconc::futures {

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "multiprocessing/process/fork_server.h"
+#include "multiprocessing/process/internal/fork_server.h"
 #include "multiprocessing/process/process.h"
 
 // Never destroyed: what happens at exit must not depend on the handle. (Not

@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "multiprocessing/process/connection.h"
-#include "multiprocessing/process/fork_server.h"
+#include "multiprocessing/process/internal/fork_server.h"
 #include "multiprocessing/process/process.h"
 #include "tests/multiprocessing/process/no_orphans.h"
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "gmock/gmock.h"
-#include "multiprocessing/process/fork_server.h"
+#include "multiprocessing/process/internal/fork_server.h"
 
 namespace pyconc::multiprocessing::testing {
 namespace {

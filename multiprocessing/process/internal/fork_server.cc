@@ -1,4 +1,4 @@
-#include "multiprocessing/process/fork_server.h"
+#include "multiprocessing/process/internal/fork_server.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,7 +30,7 @@
 #include "base/errors.h"
 #include "base/misuse.h"
 #include "base/trace.h"
-#include "multiprocessing/process/io.h"
+#include "multiprocessing/process/internal/io.h"
 #include "threading/thread/thread.h"
 
 namespace pyconc::multiprocessing::internal {

@@ -45,8 +45,8 @@
 // Thread-safety: every function may be called from any thread once the
 // server runs. Fork-safety: this is the one place pyconc forks.
 
-#ifndef PYCONC_MULTIPROCESSING_PROCESS_FORK_SERVER_H_
-#define PYCONC_MULTIPROCESSING_PROCESS_FORK_SERVER_H_
+#ifndef PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_FORK_SERVER_H_
+#define PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_FORK_SERVER_H_
 
 #include <sys/types.h>
 
@@ -61,7 +61,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "multiprocessing/process/serialize.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 namespace pyconc::multiprocessing::internal {
 
@@ -192,4 +192,4 @@ std::string CurrentProcessName();
 
 }  // namespace pyconc::multiprocessing::internal
 
-#endif  // PYCONC_MULTIPROCESSING_PROCESS_FORK_SERVER_H_
+#endif  // PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_FORK_SERVER_H_

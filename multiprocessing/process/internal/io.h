@@ -5,8 +5,8 @@
 // Fork-safety: async-signal-safe apart from reading the clock, so they may run
 // between fork and exec.
 
-#ifndef PYCONC_MULTIPROCESSING_PROCESS_IO_H_
-#define PYCONC_MULTIPROCESSING_PROCESS_IO_H_
+#ifndef PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_IO_H_
+#define PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_IO_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +35,38 @@ bool ReadGrowing(int fd, uint64_t size, std::string* out);
 bool WaitReadable(int fd, absl::Time deadline);
 bool WaitWritable(int fd, absl::Time deadline);
 
+// Memory for one large message body, read straight into it: reserved whole
+// but committed only as bytes are written (so a length prefix that lies costs
+// what the peer really sends), on huge pages where the kernel gives them (64
+// MiB then costs 32 page faults, not 16,384); or the mapping of a Message's
+// shared file. Move-only; unmapped when destroyed.
+class MappedBuffer {
+ public:
+  MappedBuffer() = default;
+  MappedBuffer(MappedBuffer&& other) noexcept;
+  MappedBuffer& operator=(MappedBuffer&& other) noexcept;
+  ~MappedBuffer() { Release(); }
+
+  // Releases what it held and reserves `size` bytes; false with errno set
+  // when the address space has no room for them.
+  bool Reset(size_t size);
+  // Releases what it held and maps the first `size` bytes of the sealed
+  // file `fd` (a Message's), read-only; false with errno set when the file is
+  // not sealed against shrinking, is shorter, or cannot be mapped.
+  bool MapFile(int fd, size_t size);
+  // Unmaps the buffer (size() is then 0).
+  void Release();
+
+  char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  void* mapping_ = nullptr;  // What mmap() gave: data_ rounded down.
+  size_t mapping_size_ = 0;
+  char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 }  // namespace pyconc::multiprocessing::internal
 
-#endif  // PYCONC_MULTIPROCESSING_PROCESS_IO_H_
+#endif  // PYCONC_MULTIPROCESSING_PROCESS_INTERNAL_IO_H_

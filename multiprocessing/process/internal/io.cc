@@ -1,15 +1,20 @@
-#include "multiprocessing/process/io.h"
+#include "multiprocessing/process/internal/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
+#include <utility>
 
 #include "absl/time/clock.h"
+#include "multiprocessing/process/internal/serialize.h"
 
 namespace pyconc::multiprocessing::internal {
 namespace {
@@ -107,6 +112,73 @@ bool WaitReadable(int fd, absl::Time deadline) {
 
 bool WaitWritable(int fd, absl::Time deadline) {
   return WaitFor(fd, POLLOUT, deadline);
+}
+
+MappedBuffer::MappedBuffer(MappedBuffer&& other) noexcept
+    : mapping_(std::exchange(other.mapping_, nullptr)),
+      mapping_size_(std::exchange(other.mapping_size_, 0)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+MappedBuffer& MappedBuffer::operator=(MappedBuffer&& other) noexcept {
+  if (this != &other) {
+    Release();
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    mapping_size_ = std::exchange(other.mapping_size_, 0);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+bool MappedBuffer::Reset(size_t size) {
+  Release();
+  if (size == 0) return true;
+  // One huge page more, so that the data can start on a huge page boundary.
+  if (size > SIZE_MAX - kHugePage) {
+    errno = ENOMEM;
+    return false;
+  }
+  const size_t mapping_size = size + kHugePage;
+  void* mapping = ::mmap(nullptr, mapping_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mapping == MAP_FAILED) return false;
+  mapping_ = mapping;
+  mapping_size_ = mapping_size;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(mapping);
+  data_ = reinterpret_cast<char*>((start + kHugePage - 1) & ~(kHugePage - 1));
+  size_ = size;
+  AdviseHugePages(data_, size_);
+  return true;
+}
+
+bool MappedBuffer::MapFile(int fd, size_t size) {
+  Release();
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0) return false;
+  struct stat file;
+  if ((seals & F_SEAL_SHRINK) == 0 || ::fstat(fd, &file) != 0 ||
+      static_cast<uint64_t>(file.st_size) < size) {
+    errno = EPROTO;
+    return false;
+  }
+  if (size == 0) return true;
+  void* mapping =
+      ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (mapping == MAP_FAILED) return false;
+  mapping_ = mapping;
+  mapping_size_ = size;
+  data_ = static_cast<char*>(mapping);
+  size_ = size;
+  return true;
+}
+
+void MappedBuffer::Release() {
+  if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
+  mapping_ = nullptr;
+  mapping_size_ = 0;
+  data_ = nullptr;
+  size_ = 0;
 }
 
 }  // namespace pyconc::multiprocessing::internal

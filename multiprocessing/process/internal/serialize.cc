@@ -1,0 +1,192 @@
+#include "multiprocessing/process/internal/serialize.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "base/errors.h"
+#include "cereal/details/helpers.hpp"
+
+namespace pyconc::multiprocessing::internal {
+namespace {
+
+thread_local FdTable* current_table = nullptr;
+
+// Writes to the file in pieces of this size: small values gather in memory.
+constexpr size_t kFilePiece = size_t{64} << 10;
+
+// Message files kept for reuse: at most this many, each at most this large.
+constexpr size_t kCachedFiles = 2;
+constexpr off_t kCachedFileBytes = off_t{256} << 20;
+
+struct FileCache {
+  absl::Mutex mu;
+  std::vector<UniqueFd> files ABSL_GUARDED_BY(mu);
+};
+
+FileCache& Files() {
+  static FileCache* cache = new FileCache;
+  return *cache;
+}
+
+}  // namespace
+
+void AdviseHugePages(void* data, size_t size) {
+  const uintptr_t start = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = (start + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t last = (start + size) & ~(kHugePage - 1);
+  if (first >= last) return;
+  (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
+
+void OfferMessageFile(UniqueFd file) {
+  struct stat status;
+  if (!file.valid() || ::fstat(file.get(), &status) != 0 ||
+      status.st_size > kCachedFileBytes) {
+    return;
+  }
+  FileCache& cache = Files();
+  absl::MutexLock lock(&cache.mu);
+  if (cache.files.size() < kCachedFiles) cache.files.push_back(std::move(file));
+}
+
+UniqueFd TakeMessageFile() {
+  {
+    FileCache& cache = Files();
+    absl::MutexLock lock(&cache.mu);
+    if (!cache.files.empty()) {
+      UniqueFd file = std::move(cache.files.back());
+      cache.files.pop_back();
+      return file;
+    }
+  }
+  UniqueFd file(
+      ::memfd_create("pyconc-message", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  // Sealed against shrinking, a reader may map it: nobody can cut it under
+  // the mapping.
+  if (file.valid() &&
+      ::fcntl(file.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+    file.reset();
+  }
+  return file;
+}
+
+std::streamsize MessageStreamBuf::xsputn(const char* bytes, std::streamsize n) {
+  const size_t size = static_cast<size_t>(n);
+  std::string& buffered = out_->bytes_;
+  if (!out_->file_.valid() && !memory_only_ &&
+      buffered.size() + size > kSpillBytes) {
+    out_->file_ = TakeMessageFile();
+    if (out_->file_.valid()) {
+      WriteBuffered();
+    } else {
+      memory_only_ = true;
+    }
+  }
+  if (!out_->file_.valid()) {
+    ReserveForFill(buffered, buffered.size() + size);
+    buffered.append(bytes, size);
+  } else if (size >= kFilePiece) {
+    WriteBuffered();
+    Write(bytes, size);
+  } else {
+    buffered.append(bytes, size);
+    if (buffered.size() >= kFilePiece) WriteBuffered();
+  }
+  return n;
+}
+
+MessageStreamBuf::int_type MessageStreamBuf::overflow(int_type c) {
+  if (!traits_type::eq_int_type(c, traits_type::eof())) {
+    const char byte = traits_type::to_char_type(c);
+    xsputn(&byte, 1);
+  }
+  return c;
+}
+
+void MessageStreamBuf::Write(const char* bytes, size_t size) {
+  // At explicit offsets: a reused file's offset is shared with the process
+  // that wrote it before.
+  while (size > 0) {
+    const ssize_t n = ::pwrite(out_->file_.get(), bytes, size,
+                               static_cast<off_t>(out_->file_size_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      throw cereal::Exception(
+          absl::StrCat("cannot write a large message to shared memory: ",
+                       std::strerror(errno)));
+    }
+    bytes += n;
+    size -= static_cast<size_t>(n);
+    out_->file_size_ += static_cast<size_t>(n);
+  }
+}
+
+void MessageStreamBuf::WriteBuffered() {
+  Write(out_->bytes_.data(), out_->bytes_.size());
+  out_->bytes_.clear();
+}
+
+void MessageStreamBuf::Finish() {
+  if (!out_->file_.valid()) return;
+  WriteBuffered();
+  out_->bytes_ = std::string();
+}
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+FdScope::FdScope(FdTable* table) : previous_(current_table) {
+  current_table = table;
+}
+
+FdScope::~FdScope() { current_table = previous_; }
+
+int ExportFd(int fd) {
+  if (current_table == nullptr) {
+    throw cereal::Exception(
+        "a Connection or Queue can cross to another process only as an "
+        "argument of Process or a pool's initializer, not inside a message");
+  }
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw FdExportError(errno, fd);
+  current_table->fds.emplace_back(copy);
+  return static_cast<int>(current_table->fds.size()) - 1;
+}
+
+FdExportError::FdExportError(int error, int fd)
+    : cereal::Exception(absl::StrCat("cannot duplicate descriptor ", fd,
+                                     " for another process")),
+      error_(error) {}
+
+absl::Status SerializeError(const std::exception& e) {
+  if (const auto* fd_error = dynamic_cast<const FdExportError*>(&e)) {
+    return ErrnoError(fd_error->error(), fd_error->what());
+  }
+  return MakeError(PythonError::kPicklingError, e.what());
+}
+
+UniqueFd ImportFd(int index) {
+  if (current_table == nullptr || index < 0 ||
+      index >= static_cast<int>(current_table->fds.size()) ||
+      !current_table->fds[index].valid()) {
+    throw cereal::Exception(
+        absl::StrCat("no file descriptor #", index, " came with the message"));
+  }
+  return std::move(current_table->fds[index]);
+}
+
+}  // namespace pyconc::multiprocessing::internal
