@@ -587,7 +587,9 @@ void ChildState::SetExited(int wait_status) {
   wait_status_ = wait_status;
   if (sentinel_ >= 0) {
     const uint64_t one = 1;
-    (void)::write(sentinel_, &one, sizeof(one));  // Never blocks: once.
+    // Never blocks (written once); an eventfd this object owns cannot fail.
+    const ssize_t written = ::write(sentinel_, &one, sizeof(one));
+    static_cast<void>(written);
   }
 }
 
