@@ -21,6 +21,12 @@ Process::Process(ProcessOptions options, internal::ChildEntry entry)
       daemon_(options.daemon),
       entry_(entry) {}
 
+Process::~Process() {
+  // The fork server may hold the child's state until it ends; the sentinel
+  // goes with this object, as Python's goes with close().
+  if (state_ != nullptr) state_->CloseSentinel();
+}
+
 void Process::CheckNotClosed() const {
   if (closed_)
     pyconc::internal::Misuse("ValueError", "process object is closed");

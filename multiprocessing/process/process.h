@@ -164,7 +164,8 @@ class Process {
 
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
-  ~Process() = default;
+  // Closes the sentinel; the child, if it still runs, goes on.
+  ~Process();
 
   // Python's start(): the child begins running the target. Starting twice is
   // misuse. When no child can be created, answers the OSError (Python's
