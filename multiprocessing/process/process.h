@@ -34,9 +34,10 @@
 // Fork-safety: children are forked by the fork server
 // (internal/fork_server.h), a single-threaded process started while this
 // program had one thread, so a child never waits on a lock that one of this
-// program's threads held when Start() was called. Programs that start threads before their first Process
-// call StartForkServer() at the top of main; otherwise the first Start()
-// starts it, and aborts with that advice if other threads already run.
+// program's threads held when Start() was called. Programs that start threads
+// before their first Process call StartForkServer() at the top of main;
+// otherwise the first Start() starts it, and aborts with that advice if other
+// threads already run.
 //
 // Misuse that Python answers with an error aborts with its name: starting
 // twice (RuntimeError), joining an unstarted process (AssertionError), using

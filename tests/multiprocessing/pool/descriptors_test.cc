@@ -209,17 +209,15 @@ TEST(DescriptorsTest, AStartedProcessAlwaysHasASentinel) {
           if (!status.ok()) {
             Release(fillers);
             if (!IsTooManyOpenFiles(status)) {
-              std::fprintf(stderr, "Start(): %s\n",
-                           status.ToString().c_str());
+              std::fprintf(stderr, "Start(): %s\n", status.ToString().c_str());
               return kWrong;
             }
             continue;
           }
           const int sentinel = process.sentinel();
           Release(fillers);
-          if (sentinel < 0 ||
-              multiprocessing::connection::Wait({sentinel}) !=
-                  std::vector<int>{sentinel}) {
+          if (sentinel < 0 || multiprocessing::connection::Wait({sentinel}) !=
+                                  std::vector<int>{sentinel}) {
             std::fprintf(stderr, "%d free: sentinel %d\n", free, sentinel);
             return kWrong;
           }

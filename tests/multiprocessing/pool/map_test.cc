@@ -66,13 +66,10 @@ TEST_F(MapTest, SeveralRangesInLockstep) {
   ProcessPoolExecutor pool({.max_workers = 2});
   std::vector<int> expected;
   for (int i = 0; i < 10; ++i) expected.push_back(Pow(i, i));
-  EXPECT_EQ(
-      Collect(pool.Map(&Pow, Count(0, 10), Count(0, 10))),
-      expected);
-  EXPECT_EQ(
-      Collect(pool.Map(&Pow, Count(0, 10), Count(0, 10),
-                       ProcessMapOptions{.chunksize = 3})),
-      expected);
+  EXPECT_EQ(Collect(pool.Map(&Pow, Count(0, 10), Count(0, 10))), expected);
+  EXPECT_EQ(Collect(pool.Map(&Pow, Count(0, 10), Count(0, 10),
+                             ProcessMapOptions{.chunksize = 3})),
+            expected);
   const std::vector<int> bases = {1, 2, 3};
   EXPECT_EQ(Collect(pool.Map(&Add, bases, Count(10),
                              ProcessMapOptions{.chunksize = 2})),
@@ -89,11 +86,10 @@ TEST_F(MapTest, BuffersizeKeepsResultsAndOrder) {
           Collect(pool.Map(&Str, Count(0, 4),
                            {.chunksize = chunksize, .buffersize = buffersize})),
           (std::vector<std::string>{"0", "1", "2", "3"}));
-      EXPECT_EQ(
-          Collect(pool.Map(&Add, Count(0, 4), Count(0, 4),
-                           ProcessMapOptions{.chunksize = chunksize,
-                                             .buffersize = buffersize})),
-          (std::vector<int>{0, 2, 4, 6}));
+      EXPECT_EQ(Collect(pool.Map(&Add, Count(0, 4), Count(0, 4),
+                                 ProcessMapOptions{.chunksize = chunksize,
+                                                   .buffersize = buffersize})),
+                (std::vector<int>{0, 2, 4, 6}));
     }
   }
 }
@@ -129,8 +125,7 @@ TEST_F(MapTest, BuffersizeOnAnEmptyInput) {
 TEST_F(MapTest, BuffersizeBoundsTheInputsTaken) {
   ProcessPoolExecutor pool({.max_workers = 1});
   int taken = 0;  // Read only on this thread, which runs the range.
-  auto counted =
-      Count(0, 8).OnRead([&taken] { ++taken; });
+  auto counted = Count(0, 8).OnRead([&taken] { ++taken; });
   auto results = pool.Map(&Str, counted, {.chunksize = 2, .buffersize = 2});
   EXPECT_EQ(taken, 4);
   auto it = results.begin();
@@ -149,9 +144,8 @@ TEST_F(MapTest, MapUnorderedYieldsEveryResult) {
   std::vector<int> expected;
   for (int i = 0; i < 1000; ++i) expected.push_back(Square(i));
   for (int chunksize : {1, 20}) {
-    std::vector<int> got =
-        Collect(pool.MapUnordered(&Square, Count(0, 1000),
-                                  ProcessMapOptions{.chunksize = chunksize}));
+    std::vector<int> got = Collect(pool.MapUnordered(
+        &Square, Count(0, 1000), ProcessMapOptions{.chunksize = chunksize}));
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, expected);
   }
@@ -183,10 +177,11 @@ TEST_F(MapTest, MapUnorderedYieldsInCompletionOrder) {
 TEST_F(MapTest, TakesStdViews) {
   ProcessPoolExecutor pool({.max_workers = 2});
   int taken = 0;  // Read only on this thread, which runs the range.
-  auto counted = std::views::iota(0, 3) | std::views::transform([&taken](int i) {
-                   ++taken;
-                   return i;
-                 });
+  auto counted =
+      std::views::iota(0, 3) | std::views::transform([&taken](int i) {
+        ++taken;
+        return i;
+      });
   EXPECT_EQ(Collect(pool.Map(&Add, counted, std::views::iota(10))),
             (std::vector<int>{10, 12, 14}));
   EXPECT_EQ(taken, 3);

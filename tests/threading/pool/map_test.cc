@@ -42,9 +42,7 @@ TEST(MapTest, SeveralRangesInLockstep) {
   ThreadPoolExecutor pool({.max_workers = 2});
   std::vector<int> expected;
   for (int i = 0; i < 10; ++i) expected.push_back(Pow(i, i));
-  EXPECT_EQ(
-      Collect(pool.Map(&Pow, Count(0, 10), Count(0, 10))),
-      expected);
+  EXPECT_EQ(Collect(pool.Map(&Pow, Count(0, 10), Count(0, 10))), expected);
   // zip() ends with the shortest range.
   const std::vector<int> bases = {1, 2, 3};
   EXPECT_EQ(Collect(pool.Map(&Add, bases, Count(10))),
@@ -58,13 +56,11 @@ TEST(MapTest, SeveralRangesInLockstep) {
 TEST(MapTest, BuffersizeKeepsResultsAndOrder) {
   ThreadPoolExecutor pool({.max_workers = 2});
   for (int buffersize : {1, 2, 4, 8}) {
-    EXPECT_EQ(Collect(pool.Map(&Str, Count(0, 4),
-                               {.buffersize = buffersize})),
+    EXPECT_EQ(Collect(pool.Map(&Str, Count(0, 4), {.buffersize = buffersize})),
               (std::vector<std::string>{"0", "1", "2", "3"}));
-    EXPECT_EQ(
-        Collect(pool.Map(&Add, Count(0, 4), Count(0, 4),
-                         MapOptions{.buffersize = buffersize})),
-        (std::vector<int>{0, 2, 4, 6}));
+    EXPECT_EQ(Collect(pool.Map(&Add, Count(0, 4), Count(0, 4),
+                               MapOptions{.buffersize = buffersize})),
+              (std::vector<int>{0, 2, 4, 6}));
   }
 }
 
@@ -79,8 +75,8 @@ TEST(MapTest, BuffersizeMakesAnEndlessInputWork) {
     EXPECT_EQ(**++it, "1");
     EXPECT_EQ(**++it, "2");
   }  // The calls submitted ahead are cancelled.
-  auto results = pool.Map(&Add, Count(0), Count(0),
-                          MapOptions{.buffersize = 2});
+  auto results =
+      pool.Map(&Add, Count(0), Count(0), MapOptions{.buffersize = 2});
   auto it = results.begin();
   EXPECT_EQ(**it, 0);
   EXPECT_EQ(**++it, 2);
@@ -99,8 +95,7 @@ TEST(MapTest, BuffersizeOnAnEmptyInput) {
 TEST(MapTest, BuffersizeBoundsTheInputsTaken) {
   ThreadPoolExecutor pool({.max_workers = 1});
   std::atomic<int> taken{0};
-  auto counted =
-      Count(0, 4).OnRead([&taken] { taken.fetch_add(1); });
+  auto counted = Count(0, 4).OnRead([&taken] { taken.fetch_add(1); });
   auto results = pool.Map(&Str, counted, {.buffersize = 2});
   EXPECT_EQ(taken.load(), 2);
   auto it = results.begin();
@@ -162,10 +157,11 @@ TEST(MapDeathTest, BuffersizeBelowOneIsValueError) {
 TEST(MapTest, TakesStdViews) {
   ThreadPoolExecutor pool({.max_workers = 2});
   int taken = 0;  // Read only on this thread, which runs the range.
-  auto counted = std::views::iota(0, 3) | std::views::transform([&taken](int i) {
-                   ++taken;
-                   return i;
-                 });
+  auto counted =
+      std::views::iota(0, 3) | std::views::transform([&taken](int i) {
+        ++taken;
+        return i;
+      });
   EXPECT_EQ(Collect(pool.Map(&Add, counted, std::views::iota(10))),
             (std::vector<int>{10, 12, 14}));
   EXPECT_EQ(taken, 3);
