@@ -29,11 +29,13 @@
 //
 // Python has no built-in equivalent; viztracer and Perfetto's SDK record the
 // same kinds of events, and this is their Trace Event vocabulary:
-//   Slice          "X"  a span of work on one thread (a task step, a pool call)
-//   AsyncBegin/End "b"/"e"  a span not tied to a thread (an asyncio task's
-//   life) FlowBegin/End  "s"/"f"  an arrow from one slice to another (Submit ->
-//   call) Counter        "C"  a value over time (queue depth, permits, calls in
-//   flight) NameThisThread "M"  the name of the calling thread's track
+// clang-format off
+//   Slice           "X"      work on one thread (a task step, a pool call)
+//   AsyncBegin/End  "b"/"e"  a span of no one thread (an asyncio task's life)
+//   FlowBegin/End   "s"/"f"  an arrow between two slices (Submit -> call)
+//   Counter         "C"      a value over time (queue depth, permits)
+//   NameThisThread  "M"      the name of the calling thread's track
+// clang-format on
 
 #ifndef PYCONC_BASE_TRACE_H_
 #define PYCONC_BASE_TRACE_H_

@@ -30,6 +30,12 @@
 // but never tears a value nor is undefined behaviour; larger T are copied
 // byte by byte and must be locked by the caller.
 //
+// Lifetime: each handle keeps the shared memory mapped; it is gone once no
+// handle in any process is left. A span from GetObj() is valid while the
+// handle it came from lives. As for any C++ object, a handle may not be
+// destroyed while another thread is inside a call on it: give each thread a
+// copy.
+//
 // Thread-safety: as the lock makes it (see above); GetObj() is raw memory.
 // Fork-safety: nothing here forks.
 

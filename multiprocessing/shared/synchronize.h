@@ -45,6 +45,13 @@
 // process killed while it waits in Condition::Wait() keeps its place in the
 // queue, and a later Notify() may choose it.
 //
+// Lifetime: each handle keeps its block of shared memory mapped, and the
+// block is gone once no handle in any process is left. Unlike //sync's
+// primitives, a handle may not be destroyed while another thread is inside a
+// call on that same handle (Release() reads the block after it publishes);
+// a thread that wants to destroy the lock right after taking it holds a copy
+// of its own, which costs a reference count.
+//
 // Thread-safety: every member may be called from any thread of any process
 // that holds the object, as for //sync. Fork-safety: nothing here forks.
 

@@ -18,15 +18,6 @@ constexpr char kShutdownMessage[] =
 constexpr char kBrokenMessage[] =
     "A thread initializer failed, the thread pool is not usable anymore";
 
-// How often an idle worker looks at the queue before it sleeps: first with a
-// pause between looks, then giving its core away between looks, which is what
-// helps on a machine with more threads than cores. Not base/spin_wait.h's
-// policy (2 pauses, then yields): with it, the bench's "pool 1M tasks, 2
-// workers" row took 154 ns a task instead of 141 (medians of 9 interleaved
-// rounds on 2 cores).
-constexpr int kSpins = 100;
-constexpr int kYields = 8;
-
 int DefaultMaxWorkers() {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   return std::min(32, std::max(cores, 1) + 4);
@@ -176,12 +167,9 @@ void ThreadPoolExecutor::RunTraced(internal::WorkItem* item) {
 internal::WorkItem* ThreadPoolExecutor::NextItem() {
   if (internal::WorkItem* item = queue_.Pop()) return item;
   // Waking a sleeping worker costs the submitter a system call; a short spin
-  // (a few microseconds) catches the next Submit() of a busy producer.
-  for (int spin = 0; spin < kSpins && queue_.LooksEmpty(); ++spin) {
-    pyconc::internal::CpuRelax();
-  }
-  for (int spin = 0; spin < kYields && queue_.LooksEmpty(); ++spin) {
-    std::this_thread::yield();
+  // (base/spin_wait.h's policy) catches the next Submit() of a busy producer.
+  for (pyconc::internal::SpinWait spin; spin.Next();) {
+    if (!queue_.LooksEmpty()) break;
   }
   if (internal::WorkItem* item = queue_.Pop()) return item;
   return Sleep();
