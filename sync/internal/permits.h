@@ -4,8 +4,9 @@
 // Why not a bare absl::Mutex: Python lets any thread release a Lock or a
 // Semaphore, while an absl::Mutex must be unlocked by the thread that locked
 // it. Here taking and giving back are single atomic operations on the count, so
-// the uncontended path costs one compare-and-swap; threads that have to wait
-// do so in a ParkingLot.
+// the uncontended path costs one compare-and-swap (a plain load and store
+// while the process has one thread: single_threaded.h); threads that have to
+// wait do so in a ParkingLot.
 //
 // Thread-safe. Memory ordering: a successful take synchronizes with the
 // Release() that made the permit available, so what the releasing thread wrote
@@ -22,6 +23,7 @@
 
 #include "absl/time/time.h"
 #include "sync/internal/parking_lot.h"
+#include "sync/internal/single_threaded.h"
 
 namespace pyconc::sync::internal {
 
@@ -39,6 +41,7 @@ class Permits {
 
   // Takes a permit if one is available now; never waits.
   bool TryAcquire() {
+    if (SingleThreaded()) return Change(-1, kMax);
     int64_t word = word_.load(std::memory_order_seq_cst);
     while (word >= kOne) {
       // Keeps the sleeper bit: the thread that parked still sleeps.
@@ -59,6 +62,7 @@ class Permits {
   // (at most kMax): then it adds nothing and returns false. Touches nothing
   // of this object after the permits are published.
   bool Release(int64_t n, int64_t max) {
+    if (SingleThreaded()) return Change(n, max);
     int64_t word = word_.load(std::memory_order_relaxed);
     do {
       if (word / kOne > max - n) return false;
@@ -80,6 +84,18 @@ class Permits {
   //
   // Acquire() when no permit is free: waits in the lot until one is.
   bool AcquireSlow(absl::Time deadline);
+
+  // TryAcquire() (`n` = -1) and Release(n, max) while the caller is the only
+  // thread: the same change of the word, with a plain load and store.
+  bool Change(int64_t n, int64_t max) {
+    const int64_t word = word_.load(std::memory_order_relaxed);
+    const int64_t permits = word / kOne;
+    if (permits + n < 0 || permits > max - n) return false;
+    word_.store((word + n * kOne) & ~kSleepers, std::memory_order_relaxed);
+    // A waiter whose deadline passed may have left the bit behind.
+    if (n > 0 && (word & kSleepers) != 0) ParkingLot::WakeAll(&word_);
+    return true;
+  }
 
   // The count times kOne; kSleepers while a thread may be parked on it.
   static constexpr int64_t kSleepers = 1;

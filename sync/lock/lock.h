@@ -22,7 +22,8 @@
 // then succeeds. Clang's -Wthread-safety checks callers; releasing on another
 // thread than the acquirer needs ABSL_NO_THREAD_SAFETY_ANALYSIS at that call,
 // because the analysis follows one thread. Uncontended, Acquire() and Release()
-// are one atomic operation each.
+// are one atomic operation each; while the process has a single thread, a
+// plain load and store, as glibc's pthread_mutex_lock does.
 //
 // Lifetime: a Lock may be destroyed once no thread is inside a call on it.
 // Release() touches nothing of the Lock after it frees it, so the thread whose

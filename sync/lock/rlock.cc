@@ -2,6 +2,7 @@
 
 #include "base/misuse.h"
 #include "sync/internal/parking_lot.h"
+#include "sync/internal/single_threaded.h"
 #include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
@@ -38,6 +39,14 @@ bool RLock::AcquireUntil(absl::Time deadline) {
 }
 
 bool RLock::TakeIfFree(uintptr_t me) {
+  if (internal::SingleThreaded()) {
+    // Nobody else can be parked or racing; a deadline may have left the bit.
+    if ((owner_.load(std::memory_order_relaxed) & ~kSleepers) != 0) {
+      return false;
+    }
+    owner_.store(me, std::memory_order_relaxed);
+    return true;
+  }
   uintptr_t seen = 0;
   if (owner_.compare_exchange_strong(seen, me, std::memory_order_seq_cst,
                                      std::memory_order_relaxed)) {
@@ -74,7 +83,14 @@ int64_t RLock::ReleaseSave() {
   const int64_t count = count_;
   count_ = 0;
   // The last access to the RLock: its address is the parked threads' key.
-  if ((owner_.exchange(0, std::memory_order_seq_cst) & kSleepers) != 0) {
+  uintptr_t owner;
+  if (internal::SingleThreaded()) {
+    owner = owner_.load(std::memory_order_relaxed);
+    owner_.store(0, std::memory_order_relaxed);
+  } else {
+    owner = owner_.exchange(0, std::memory_order_seq_cst);
+  }
+  if ((owner & kSleepers) != 0) {
     internal::ParkingLot::WakeAll(&owner_);
   }
   return count;
