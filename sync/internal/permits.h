@@ -63,6 +63,7 @@ class Permits {
   // of this object after the permits are published.
   bool Release(int64_t n, int64_t max) {
     if (SingleThreaded()) return Change(n, max);
+    if (n == 1 && max == 1) return ReleaseTheOne();
     int64_t word = word_.load(std::memory_order_relaxed);
     do {
       if (word / kOne > max - n) return false;
@@ -84,6 +85,15 @@ class Permits {
   //
   // Acquire() when no permit is free: waits in the lot until one is.
   bool AcquireSlow(absl::Time deadline);
+
+  // Release(1, 1), a Lock's: the one permit comes back with one exchange
+  // (which also clears the sleeper bit) instead of a compare-and-swap loop.
+  bool ReleaseTheOne() {
+    const int64_t word = word_.exchange(kOne, std::memory_order_seq_cst);
+    if (word >= kOne) return false;  // It was free: kOne is what it held.
+    if ((word & kSleepers) != 0) ParkingLot::WakeAll(&word_);
+    return true;
+  }
 
   // TryAcquire() (`n` = -1) and Release(n, max) while the caller is the only
   // thread: the same change of the word, with a plain load and store.

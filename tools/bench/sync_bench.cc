@@ -8,8 +8,14 @@
 // lock. Workloads of two threads swing from run to run with how the threads
 // happen to interleave (absl::Mutex between about 10 and 60 ns); the driver's
 // rounds (bench_main.cc) give each its median and spread.
+//
+// "uncontended" runs in a process with one thread, where glibc's mutexes and
+// pyconc's locks skip their atomic instructions (sync/internal/
+// single_threaded.h); "uncontended, a second thread alive" is the same loop
+// while another thread exists, which is what a threaded program pays.
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <mutex>
 #include <semaphore>
 #include <thread>
@@ -58,6 +64,16 @@ void Uncontended(benchmark::State& state) {
   }
 }
 
+// As Uncontended, while a second thread (idle) exists.
+template <typename L>
+void UncontendedAmongThreads(benchmark::State& state) {
+  std::promise<void> stop;
+  std::thread idle([done = stop.get_future()] { done.wait(); });
+  Uncontended<L>(state);
+  stop.set_value();
+  idle.join();
+}
+
 // Two threads each add one to a shared counter under the lock.
 template <typename L>
 void SharedCounter(benchmark::State& state) {
@@ -73,6 +89,11 @@ void SharedCounter(benchmark::State& state) {
 #define PYCONC_LOCK_BENCH(workload, type, implementation)             \
   BENCHMARK_TEMPLATE(Uncontended, type)                               \
       ->Name(workload " uncontended acquire+release/" implementation) \
+      ->UseRealTime();                                                \
+  BENCHMARK_TEMPLATE(UncontendedAmongThreads, type)                   \
+      ->Name(workload                                                 \
+             " uncontended acquire+release, a second thread "         \
+             "alive/" implementation)                                 \
       ->UseRealTime();                                                \
   BENCHMARK_TEMPLATE(SharedCounter, type)                             \
       ->Name(workload                                                 \
