@@ -18,6 +18,13 @@
 // fences (internal/fence.h) order each side's store before its load, so either
 // the sleeper sees the progress or the waker sees the sleeper: no wake-up is
 // lost, and the waker's hot path has no fence instruction.
+//
+// Why the sleepers are not a bit of the published word, as in
+// sync/internal/parking_lot.h: there the bit lets a Lock's Release() be its
+// last access, so the next owner may destroy the Lock at once; it costs a
+// read-modify-write per release. A queue may not be destroyed while a call is
+// inside it (basic_queue.h), so its counters stay plain stores and the check
+// for sleepers is one more load.
 
 #ifndef PYCONC_QUEUE_INTERNAL_WAIT_SIDE_H_
 #define PYCONC_QUEUE_INTERNAL_WAIT_SIDE_H_
