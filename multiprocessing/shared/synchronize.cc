@@ -5,12 +5,16 @@
 #include <climits>
 
 #include "base/errors.h"
+#include "base/futex.h"
 #include "base/misuse.h"
 #include "sync/internal/timeout.h"
 
 namespace pyconc::multiprocessing {
 namespace internal {
 namespace {
+
+// Every word here is in memory that other processes map.
+constexpr auto kShared = pyconc::internal::FutexScope::kShared;
 
 // The calling thread's kernel id, unique among the live threads of every
 // process. Asked of the kernel each time, because a cached copy would be
@@ -24,7 +28,7 @@ bool Sleep(const std::atomic<uint32_t>& word, uint32_t seen,
   sleepers.fetch_add(1, std::memory_order_seq_cst);
   bool woke = true;
   if (word.load(std::memory_order_seq_cst) == seen) {
-    woke = FutexWait(&word, seen, deadline);
+    woke = pyconc::internal::FutexWait(&word, seen, deadline, kShared);
   }
   sleepers.fetch_sub(1, std::memory_order_seq_cst);
   return woke;
@@ -33,7 +37,9 @@ bool Sleep(const std::atomic<uint32_t>& word, uint32_t seen,
 // Wakes up to `count` sleepers on `word` if there are any.
 void Wake(const std::atomic<uint32_t>& word,
           const std::atomic<uint32_t>& sleepers, int count) {
-  if (sleepers.load(std::memory_order_seq_cst) > 0) FutexWake(&word, count);
+  if (sleepers.load(std::memory_order_seq_cst) > 0) {
+    pyconc::internal::FutexWake(&word, count, kShared);
+  }
 }
 
 }  // namespace
@@ -295,7 +301,10 @@ bool Condition::Wait(absl::Duration timeout) {
   slot.store(Block::kWaiting, std::memory_order_seq_cst);
   const uint32_t saved = ReleaseSave();
   while (slot.load(std::memory_order_acquire) == Block::kWaiting) {
-    if (!internal::FutexWait(&slot, Block::kWaiting, deadline)) break;
+    if (!pyconc::internal::FutexWait(&slot, Block::kWaiting, deadline,
+                                     internal::kShared)) {
+      break;
+    }
   }
   AcquireRestore(saved);
   // Under the lock again: Notify() chose this waiter or it did not.
@@ -314,7 +323,7 @@ void Condition::Notify(int n) {
     std::atomic<uint32_t>& slot = block.slot(ticket);
     if (slot.load(std::memory_order_relaxed) != Block::kWaiting) continue;
     slot.store(Block::kNotified, std::memory_order_release);
-    internal::FutexWake(&slot, 1);
+    pyconc::internal::FutexWake(&slot, 1, internal::kShared);
     --n;
   }
 }

@@ -1,17 +1,11 @@
 #include "multiprocessing/shared/internal/segment.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <climits>
-#include <ctime>
 #include <system_error>
-
-#include "absl/time/clock.h"
 
 namespace pyconc::multiprocessing::internal {
 namespace {
@@ -45,28 +39,5 @@ std::shared_ptr<const Segment> Segment::Map(UniqueFd fd) {
 }
 
 Segment::~Segment() { ::munmap(data_, size_); }
-
-bool FutexWait(const std::atomic<uint32_t>* word, uint32_t expected,
-               absl::Time deadline) {
-  timespec relative;
-  timespec* timeout = nullptr;
-  if (deadline != absl::InfiniteFuture()) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return false;
-    relative = absl::ToTimespec(left);
-    timeout = &relative;
-  }
-  // The kernel compares the word with `expected` atomically with going to
-  // sleep, so a wake between the caller's check and this call is not lost.
-  const long result =
-      ::syscall(SYS_futex, const_cast<std::atomic<uint32_t>*>(word), FUTEX_WAIT,
-                expected, timeout, nullptr, 0);
-  return result == 0 || errno != ETIMEDOUT;
-}
-
-void FutexWake(const std::atomic<uint32_t>* word, int count) {
-  ::syscall(SYS_futex, const_cast<std::atomic<uint32_t>*>(word), FUTEX_WAKE,
-            count, nullptr, nullptr, 0);
-}
 
 }  // namespace pyconc::multiprocessing::internal

@@ -1,5 +1,5 @@
-// Segment and futex waits: the two pieces every cross-process object in
-// //multiprocessing/shared stands on. (Internal.)
+// Segment: the memory every cross-process object in //multiprocessing/shared
+// stands on. (Internal.)
 //
 // A Segment is memory that several processes map at once: an anonymous memfd,
 // mapped MAP_SHARED, that crosses to a child Process as its descriptor (the
@@ -12,12 +12,12 @@
 // segments, which outlive their processes, are SharedMemory's
 // (shared_memory.h).
 //
-// FutexWait and FutexWake are Linux's futex(2) on a 32-bit word in such
-// memory, without FUTEX_PRIVATE_FLAG, so that a wake in one process reaches a
-// waiter in another.
+// The objects sleep on words in such memory with base/futex.h's FutexWait
+// and FutexWake in FutexScope::kShared, so that a wake in one process reaches
+// a waiter in another.
 //
-// Thread-safety: a Segment is immutable once made; the futex functions are
-// thread-safe. Fork-safety: nothing here forks.
+// Thread-safety: a Segment is immutable once made. Fork-safety: nothing here
+// forks.
 
 #ifndef PYCONC_MULTIPROCESSING_SHARED_INTERNAL_SEGMENT_H_
 #define PYCONC_MULTIPROCESSING_SHARED_INTERNAL_SEGMENT_H_
@@ -79,15 +79,6 @@ template <typename T>
 T* ObjectIn(const Segment& segment) {
   return static_cast<T*>(segment.data());
 }
-
-// Sleeps while `*word` equals `expected`, until woken, or until `deadline`
-// (InfiniteFuture: no limit). Returns false only when the deadline passed;
-// true for a wake-up, a changed word or a signal, after which the caller
-// checks its condition again (spurious returns are allowed, as for futex).
-bool FutexWait(const std::atomic<uint32_t>* word, uint32_t expected,
-               absl::Time deadline);
-// Wakes up to `count` processes or threads sleeping on `word`.
-void FutexWake(const std::atomic<uint32_t>* word, int count);
 
 }  // namespace pyconc::multiprocessing::internal
 
