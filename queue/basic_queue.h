@@ -6,7 +6,7 @@
 // FifoBuffer, StackBuffer or HeapBuffer (queue/internal/). Use the names in
 // queue/queue.h.
 //
-// How it is built, and why it is fast: putters and getters have a mutex each
+// How it is built, and why it is fast: putters and getters have a lock each
 // (a WaitSide), so a producer and a consumer never wait for each other's lock.
 // The queue's size is two counters, `pushed_` (written only by putters) and
 // `popped_` (written only by getters); each side keeps the last value of the
@@ -37,7 +37,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/misuse.h"
 #include "base/trace.h"
@@ -81,7 +80,7 @@ class BasicQueue {
     CheckTimeout(timeout);
     absl::StatusOr<T> result(absl::Status(absl::StatusCode::kUnknown, ""));
     {
-      absl::MutexLock lock(get_.mu());
+      internal::SideGuard lock(get_.mu());
       const bool ready =
           CanGet() || get_.Await(this, &BasicQueue::CanGet,
                                  &BasicQueue::ItemsLikely, timeout);
@@ -122,7 +121,7 @@ class BasicQueue {
   // join has no timeout; this is its Condition.wait_for).
   bool Join(absl::Duration timeout) {
     static_assert(kTracksTasks, "this queue does not track tasks");
-    absl::MutexLock lock(join_.mu());
+    internal::SideGuard lock(join_.mu());
     return join_.Await(this, &BasicQueue::AllTasksDone,
                        &BasicQueue::AllTasksDoneLikely, timeout);
   }
@@ -151,13 +150,13 @@ class BasicQueue {
   // `immediate` adds.
   void Shutdown(bool immediate = false) {
     {
-      absl::MutexLock lock(put_.mu());
+      internal::SideGuard lock(put_.mu());
       shutdown_.store(true, std::memory_order_seq_cst);
     }
     put_.WakeAll();
     int64_t discarded = 0;
     {
-      absl::MutexLock lock(get_.mu());
+      internal::SideGuard lock(get_.mu());
       if (immediate) {
         const int64_t pos = popped_.load(std::memory_order_relaxed);
         pushed_seen_ = pushed_.load(std::memory_order_acquire);
@@ -186,7 +185,7 @@ class BasicQueue {
   absl::Status PutImpl(U&& item, absl::Duration timeout) {
     CheckTimeout(timeout);
     {
-      absl::MutexLock lock(put_.mu());
+      internal::SideGuard lock(put_.mu());
       if (!CanPut() && !put_.Await(this, &BasicQueue::CanPut,
                                    &BasicQueue::RoomLikely, timeout)) {
         return FullError();

@@ -1,12 +1,17 @@
 #include "queue/internal/wait_side.h"
 
 #include <atomic>
+#include <climits>
+#include <cstdint>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/futex.h"
 #include "queue/internal/fence.h"
 
 namespace pyconc::queue::internal {
+
+constexpr auto kProcess = pyconc::internal::FutexScope::kProcess;
 
 void WaitSide::Publish() {
   unwoken_.store(sleeping_ - woken_, std::memory_order_seq_cst);
@@ -26,7 +31,12 @@ void WaitSide::Withdraw() {
 }
 
 bool WaitSide::Sleep(absl::Time deadline) {
-  const bool timed_out = cv_.WaitWithDeadline(&mu_, deadline);
+  const uint32_t wakes = wakes_.load(std::memory_order_relaxed);
+  mu_.Unlock();
+  pyconc::internal::FutexWait(&wakes_, wakes, deadline, kProcess);
+  mu_.Lock();
+  const bool timed_out =
+      deadline != absl::InfiniteFuture() && absl::Now() >= deadline;
   --sleeping_;
   if (woken_ > 0) --woken_;
   Publish();
@@ -34,19 +44,21 @@ bool WaitSide::Sleep(absl::Time deadline) {
 }
 
 void WaitSide::WakeOne() {
-  absl::MutexLock lock(&mu_);
+  SideGuard lock(&mu_);
   if (sleeping_ > woken_) {
     ++woken_;
     Publish();
-    cv_.Signal();
+    wakes_.fetch_add(1, std::memory_order_relaxed);
+    pyconc::internal::FutexWake(&wakes_, 1, kProcess);
   }
 }
 
 void WaitSide::WakeAll() {
-  absl::MutexLock lock(&mu_);
+  SideGuard lock(&mu_);
   woken_ = sleeping_;
   Publish();
-  cv_.SignalAll();
+  wakes_.fetch_add(1, std::memory_order_relaxed);
+  pyconc::internal::FutexWake(&wakes_, INT_MAX, kProcess);
 }
 
 }  // namespace pyconc::queue::internal

@@ -2,12 +2,13 @@
 //
 // A queue has three sides: putters waiting for room, getters waiting for an
 // item, and joiners waiting for every task to be done. Each side has its own
-// mutex, so putters never contend with getters. A thread that cannot proceed
-// spins briefly (base/spin_wait.h's policy, shared by every primitive), then
-// sleeps on the side's condition variable. The other side, after making
-// progress, asks NeedsWake() (one atomic load) and only then takes this side's
-// mutex to wake exactly one sleeper that nobody has woken yet: no lock, no
-// syscall, when nobody sleeps, and no thundering herd when several do.
+// lock (a SideLock, side_lock.h), so putters never contend with getters. A
+// thread that cannot proceed spins briefly (base/spin_wait.h's policy, shared
+// by every primitive), then sleeps on the side's futex word, which every
+// wake-up advances. The other side, after making progress, asks NeedsWake()
+// (one atomic load) and only then takes this side's lock to wake exactly one
+// sleeper that nobody has woken yet: no lock, no syscall, when nobody sleeps,
+// and no thundering herd when several do.
 //
 // Thread-safety: Await() is called with mu() held; WakeOne(), WakeAll() and
 // NeedsWake() without it, from any thread.
@@ -30,12 +31,13 @@
 #define PYCONC_QUEUE_INTERNAL_WAIT_SIDE_H_
 
 #include <atomic>
+#include <cstdint>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/spin_wait.h"
 #include "queue/internal/fence.h"
+#include "queue/internal/side_lock.h"
 
 namespace pyconc::queue::internal {
 
@@ -47,7 +49,7 @@ class WaitSide {
 
   // Serializes the threads of this side; the queue guards its side state with
   // it.
-  absl::Mutex* mu() const ABSL_LOCK_RETURNED(mu_) { return &mu_; }
+  SideLock* mu() const ABSL_LOCK_RETURNED(mu_) { return &mu_; }
 
   // Returns true as soon as `(owner->*ready)()` does, false if it is still
   // false after `timeout` (zero: one look, no wait). `ready` runs with mu()
@@ -109,8 +111,7 @@ class WaitSide {
   // Publishes sleeping_ - woken_ for NeedsWake().
   void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable absl::Mutex mu_;
-  absl::CondVar cv_;
+  mutable SideLock mu_;
   // Threads inside Sleep(), and how many of them WakeOne()/WakeAll() has
   // signalled and not yet returned. Invariant: woken_ <= sleeping_, and every
   // sleeper not yet signalled is counted by sleeping_ - woken_ (a sleeper whose
@@ -118,6 +119,9 @@ class WaitSide {
   // one extra wake-up).
   int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
   int woken_ ABSL_GUARDED_BY(mu_) = 0;
+  // The sleepers' futex word: every WakeOne() or WakeAll() advances it (under
+  // mu_), so a sleeper that read it before releasing mu_ cannot miss one.
+  std::atomic<uint32_t> wakes_{0};
   // sleeping_ - woken_, on its own cache line: the other side reads it after
   // every operation, and it changes only when someone sleeps.
   alignas(64) std::atomic<int> unwoken_{0};
