@@ -16,20 +16,15 @@
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
-#include "tests/testing/count.h"
-
-// <ranges> where the compiler can build it (clang 14 cannot, with libstdc++
-// 12): std::views as a user passes them.
-#if !defined(__clang__) || __clang_major__ >= 15
-#define PYCONC_TEST_STD_VIEWS 1
-#include <ranges>
-#endif
 #include "multiprocessing/pool/executor.h"
 #include "tests/multiprocessing/process/no_orphans.h"
+#include "tests/testing/count.h"
+#include "tests/testing/map_checks.h"
 
 namespace pyconc::futures {
 namespace {
 
+using ::pyconc::testing::Collect;
 using ::pyconc::testing::Count;
 
 using MapTest = multiprocessing::testing::NoOrphansTest;
@@ -52,13 +47,6 @@ int WaitOnFifo(std::string fifo) {
   if (fd < 0 || ::read(fd, &byte, 1) != 1) std::abort();
   ::close(fd);
   return 1;
-}
-
-template <typename Range>
-auto Collect(Range&& results) {
-  std::vector<typename std::decay_t<Range>::Value> values;
-  for (auto& result : results) values.push_back(*result);
-  return values;
 }
 
 // test_map: map(pow, range(10), range(10)), also with chunksize=3.
@@ -176,17 +164,7 @@ TEST_F(MapTest, MapUnorderedYieldsInCompletionOrder) {
 #if PYCONC_TEST_STD_VIEWS
 TEST_F(MapTest, TakesStdViews) {
   ProcessPoolExecutor pool({.max_workers = 2});
-  int taken = 0;  // Read only on this thread, which runs the range.
-  auto counted =
-      std::views::iota(0, 3) | std::views::transform([&taken](int i) {
-        ++taken;
-        return i;
-      });
-  EXPECT_EQ(Collect(pool.Map(&Add, counted, std::views::iota(10))),
-            (std::vector<int>{10, 12, 14}));
-  EXPECT_EQ(taken, 3);
-  auto endless = pool.Map(&Str, std::views::iota(0), {.buffersize = 1});
-  EXPECT_EQ(**endless.begin(), "0");
+  testing::ExpectMapTakesStdViews(pool, &Add, &Str);
 }
 #endif
 

@@ -12,30 +12,18 @@
 #include "base/errors.h"
 #include "gtest/gtest.h"
 #include "tests/testing/count.h"
-
-// <ranges> where the compiler can build it (clang 14 cannot, with libstdc++
-// 12): std::views as a user passes them.
-#if !defined(__clang__) || __clang_major__ >= 15
-#define PYCONC_TEST_STD_VIEWS 1
-#include <ranges>
-#endif
+#include "tests/testing/map_checks.h"
 #include "threading/pool/executor.h"
 
 namespace pyconc::futures {
 namespace {
 
+using ::pyconc::testing::Collect;
 using ::pyconc::testing::Count;
 
 int Pow(int x, int y) { return static_cast<int>(std::pow(x, y)); }
 int Add(int x, int y) { return x + y; }
 std::string Str(int x) { return std::to_string(x); }
-
-template <typename Range>
-auto Collect(Range&& results) {
-  std::vector<typename std::decay_t<Range>::Value> values;
-  for (auto& result : results) values.push_back(*result);
-  return values;
-}
 
 // test_map: map(pow, range(10), range(10)), as the built-in map().
 TEST(MapTest, SeveralRangesInLockstep) {
@@ -156,17 +144,7 @@ TEST(MapDeathTest, BuffersizeBelowOneIsValueError) {
 #if PYCONC_TEST_STD_VIEWS
 TEST(MapTest, TakesStdViews) {
   ThreadPoolExecutor pool({.max_workers = 2});
-  int taken = 0;  // Read only on this thread, which runs the range.
-  auto counted =
-      std::views::iota(0, 3) | std::views::transform([&taken](int i) {
-        ++taken;
-        return i;
-      });
-  EXPECT_EQ(Collect(pool.Map(&Add, counted, std::views::iota(10))),
-            (std::vector<int>{10, 12, 14}));
-  EXPECT_EQ(taken, 3);
-  auto endless = pool.Map(&Str, std::views::iota(0), {.buffersize = 1});
-  EXPECT_EQ(**endless.begin(), "0");
+  testing::ExpectMapTakesStdViews(pool, &Add, &Str);
 }
 #endif
 
