@@ -70,7 +70,7 @@ inline std::coroutine_handle<> Transfer(TaskFrame* task,
   if constexpr (kSymmetricTransfer) {
     return to;
   } else {
-    task->next_ = to;
+    task->task_loop()->trampoline_next_ = to;
     return std::noop_coroutine();
   }
 }

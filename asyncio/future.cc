@@ -85,18 +85,28 @@ std::exception_ptr FutureBase::Exception(const char* kind) {
   return exception_;
 }
 
+FutureBase::DoneCallbacks& FutureBase::more_callbacks() {
+  if (more_callbacks_ == nullptr) {
+    more_callbacks_ = std::make_unique<DoneCallbacks>();
+  }
+  return *more_callbacks_;
+}
+
 uint64_t FutureBase::AddDoneCallback(absl::AnyInvocable<void(FutureBase&)> fn) {
-  const uint64_t id = next_callback_id_++;
-  callbacks_.push_back(DoneCallback{id, nullptr, std::move(fn)});
+  DoneCallbacks& more = more_callbacks();
+  const uint64_t id = more.next_id++;
+  more.list.push_back(DoneCallback{id, nullptr, std::move(fn)});
   if (done()) ScheduleCallbacks();
   return id;
 }
 
 int FutureBase::RemoveDoneCallback(uint64_t id) {
-  auto it = std::find_if(callbacks_.begin(), callbacks_.end(),
+  if (more_callbacks_ == nullptr) return 0;
+  std::vector<DoneCallback>& list = more_callbacks_->list;
+  auto it = std::find_if(list.begin(), list.end(),
                          [id](const DoneCallback& c) { return c.id == id; });
-  if (it == callbacks_.end()) return 0;
-  callbacks_.erase(it);
+  if (it == list.end()) return 0;
+  list.erase(it);
   return 1;
 }
 
@@ -106,29 +116,44 @@ void FutureBase::AddDoneNode(ReadyNode* node) {
     loop_->Schedule(node);
     return;
   }
-  callbacks_.push_back(DoneCallback{0, node, nullptr});
+  if (!has_callbacks()) {
+    first_node_ = node;
+    return;
+  }
+  more_callbacks().list.push_back(DoneCallback{0, node, nullptr});
 }
 
 bool FutureBase::RemoveDoneNode(ReadyNode* node) {
+  if (first_node_ == node) {
+    first_node_ = nullptr;
+    return true;
+  }
+  if (more_callbacks_ == nullptr) return false;
+  std::vector<DoneCallback>& list = more_callbacks_->list;
   auto it =
-      std::find_if(callbacks_.begin(), callbacks_.end(),
+      std::find_if(list.begin(), list.end(),
                    [node](const DoneCallback& c) { return c.node == node; });
-  if (it == callbacks_.end()) return false;
-  callbacks_.erase(it);
+  if (it == list.end()) return false;
+  list.erase(it);
   return true;
 }
 
 void FutureBase::AbandonWait(TaskBase* task) { RemoveDoneNode(task); }
 
 void FutureBase::ScheduleCallbacks() {
-  if (callbacks_.empty()) return;
+  if (!has_callbacks()) return;
   if (loop_ == nullptr || loop_->closed()) {
     pyconc::internal::Misuse("RuntimeError",
                              "Event loop is closed (a future completed after "
                              "its loop closed)");
   }
-  std::vector<DoneCallback> callbacks = std::move(callbacks_);
-  callbacks_.clear();
+  if (ReadyNode* node = std::exchange(first_node_, nullptr)) {
+    if (trace::Enabled()) node->TraceWake();
+    loop_->Schedule(node);
+  }
+  if (more_callbacks_ == nullptr || more_callbacks_->list.empty()) return;
+  std::vector<DoneCallback> callbacks = std::move(more_callbacks_->list);
+  more_callbacks_->list.clear();
   for (DoneCallback& callback : callbacks) {
     if (callback.node != nullptr) {
       if (trace::Enabled()) callback.node->TraceWake();
@@ -143,6 +168,14 @@ void FutureBase::ScheduleCallbacks() {
     node->set_loop(loop_);
     loop_->Schedule(node);
   }
+}
+
+void FutureBase::DropCallbacks() {
+  first_node_ = nullptr;
+  if (more_callbacks_ == nullptr) return;
+  // Moved out first: destroying one may reach this future.
+  std::vector<DoneCallback> dropped = std::move(more_callbacks_->list);
+  more_callbacks_->list.clear();
 }
 
 void InvalidState(const char* what, const std::string& which) {

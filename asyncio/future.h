@@ -37,6 +37,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -125,6 +126,8 @@ class FutureBase : public Waitable {
  protected:
   virtual ~FutureBase();
   void ScheduleCallbacks();
+  // Destroys the done callbacks unrun (the loop closed under a pending task).
+  void DropCallbacks();
   static const char* StateName(State state);
 
   LoopCore* loop_;
@@ -136,9 +139,22 @@ class FutureBase : public Waitable {
     ReadyNode* node;
     absl::AnyInvocable<void(FutureBase&)> fn;
   };
-  std::vector<DoneCallback> callbacks_;
+  // The done callbacks in the order they were added, but for first_node_.
+  struct DoneCallbacks {
+    std::vector<DoneCallback> list;
+    uint32_t next_id = 1;
+  };
+  DoneCallbacks& more_callbacks();
+  bool has_callbacks() const {
+    return first_node_ != nullptr ||
+           (more_callbacks_ != nullptr && !more_callbacks_->list.empty());
+  }
+
+  // The common case without an allocation: a single awaiting task. Used only
+  // while it comes first, before every entry of more_callbacks_.
+  ReadyNode* first_node_ = nullptr;
+  std::unique_ptr<DoneCallbacks> more_callbacks_;
   uint32_t refs_ = 1;
-  uint32_t next_callback_id_ = 1;
   State state_ = State::kPending;
 
  protected:

@@ -103,9 +103,7 @@ class TaskBase : public FutureBase, public TaskFrame {
   int Uncancel();
 
   std::string name() const;
-  void set_name(std::string name) {
-    name_ = std::make_unique<std::string>(std::move(name));
-  }
+  void set_name(std::string name) { extras().name = std::move(name); }
   // Where the task is: "running", "scheduled", "suspended on <what>".
   std::string WhereSuspended() const;
   std::string Describe() const override;
@@ -135,6 +133,8 @@ class TaskBase : public FutureBase, public TaskFrame {
   ~TaskBase() override;
   // Moves the coroutine's return value into the task.
   virtual void TakeResult() = 0;
+  // The promise of the task's own coroutine; the frame must be alive.
+  virtual PromiseBase* TopPromise() const = 0;
   std::coroutine_handle<> top() const { return top_; }
 
  private:
@@ -147,22 +147,16 @@ class TaskBase : public FutureBase, public TaskFrame {
   void FinishCancelled(std::exception_ptr error);
   void DestroyFrame();
 
-  std::coroutine_handle<> top_;
-  PromiseBase* promise_;
-  std::unique_ptr<std::string> name_;  // Null: "Task-<id_>".
-  uint64_t id_;
-  int num_cancels_requested_ = 0;
+  // Packed by hand: the first four fill TaskFrame's tail padding.
   bool must_cancel_ = false;
   // Cancel() cancelled what the task waits on in this suspension: the
   // awaitable will throw CancelledError with that first message.
   bool wait_cancelled_ = false;
   bool started_ = false;
   bool running_ = false;
-  // The timeline's open "await" span and pending wake flow (a trace recorded
-  // their starts), and how many flows the task has had.
-  bool await_traced_ = false;
-  bool wake_traced_ = false;
-  uint32_t wakes_traced_ = 0;
+  int num_cancels_requested_ = 0;
+  std::coroutine_handle<> top_;  // Null once the frame is destroyed.
+  uint64_t id_;
 };
 
 template <typename T>
@@ -175,15 +169,17 @@ class TaskState final : public TaskBase, public ResultSlot<T> {
   TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
             std::string_view name)
       : TaskBase(loop, handle, &handle.promise(), name) {}
+  Promise<T>& promise() const {
+    return Coroutine<T>::Handle::from_address(top().address()).promise();
+  }
   void TakeResult() override {
-    auto& promise =
-        Coroutine<T>::Handle::from_address(top().address()).promise();
     if constexpr (std::is_void_v<T>) {
-      promise.TakeResult();
+      promise().TakeResult();
     } else {
-      this->Set(promise.TakeResult());
+      this->Set(promise().TakeResult());
     }
   }
+  PromiseBase* TopPromise() const override { return &promise(); }
 };
 
 }  // namespace internal
