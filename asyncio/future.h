@@ -72,7 +72,7 @@ class FutureBase : public Waitable {
 
   void Ref() { ++refs_; }
   void Unref() {
-    if (--refs_ == 0) delete this;
+    if (--refs_ == 0) Destroy();
   }
 
   State state() const { return state_; }
@@ -144,6 +144,8 @@ class FutureBase : public Waitable {
     std::vector<DoneCallback> list;
     uint32_t next_id = 1;
   };
+  // Destroys and frees this (a task in its frame's block frees that block).
+  virtual void Destroy() { delete this; }
   DoneCallbacks& more_callbacks();
   bool has_callbacks() const {
     return first_node_ != nullptr ||

@@ -1,8 +1,10 @@
 #include "asyncio/task.h"
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -198,6 +200,12 @@ void TaskBase::FinishCancelled(std::exception_ptr error) {
   ScheduleCallbacks();
   if (trace::Enabled()) trace::AsyncEnd("asyncio", name(), TraceId());
   Unref();
+}
+
+void TaskFrameFreed(void* room, std::size_t frame_size) {
+  // TaskBase is the first base of the TaskState<T> built there.
+  std::launder(static_cast<TaskBase*>(room))->frame_size_ =
+      static_cast<uint32_t>(frame_size);
 }
 
 void TaskBase::DestroyFrame() {

@@ -52,9 +52,11 @@
 #define PYCONC_ASYNCIO_TASK_H_
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -136,6 +138,10 @@ class TaskBase : public FutureBase, public TaskFrame {
   // The promise of the task's own coroutine; the frame must be alive.
   virtual PromiseBase* TopPromise() const = 0;
   std::coroutine_handle<> top() const { return top_; }
+  // The size of the frame once destroyed (TaskFrameFreed), when the task
+  // lives in the frame's block.
+  std::size_t frame_size() const { return frame_size_; }
+  void DestroyFrame();
 
  private:
   void Step();
@@ -145,7 +151,7 @@ class TaskBase : public FutureBase, public TaskFrame {
   uint64_t WakeFlowId() const;
   void Finish();
   void FinishCancelled(std::exception_ptr error);
-  void DestroyFrame();
+  friend void TaskFrameFreed(void* room, std::size_t frame_size);
 
   // Packed by hand: the first four fill TaskFrame's tail padding.
   bool must_cancel_ = false;
@@ -155,20 +161,23 @@ class TaskBase : public FutureBase, public TaskFrame {
   bool started_ = false;
   bool running_ = false;
   int num_cancels_requested_ = 0;
+  uint32_t frame_size_ = 0;
   std::coroutine_handle<> top_;  // Null once the frame is destroyed.
   uint64_t id_;
 };
 
+static_assert(sizeof(TaskBase) == kTaskBaseSize);
+
+// A task's state. Built in the room in front of its coroutine's frame (see
+// kTaskRoom in coroutine.h), unless T is over-aligned.
 template <typename T>
 class TaskState final : public TaskBase, public ResultSlot<T> {
  public:
-  TaskState(LoopCore* loop, Coroutine<T> coro, std::string_view name)
-      : TaskState(loop, coro.Release(), name) {}
-
- private:
   TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
             std::string_view name)
       : TaskBase(loop, handle, &handle.promise(), name) {}
+
+ private:
   Promise<T>& promise() const {
     return Coroutine<T>::Handle::from_address(top().address()).promise();
   }
@@ -180,6 +189,19 @@ class TaskState final : public TaskBase, public ResultSlot<T> {
     }
   }
   PromiseBase* TopPromise() const override { return &promise(); }
+  void Destroy() override {
+    if constexpr (kTaskRoom<T> == 0) {
+      delete this;
+    } else {
+      static_assert(sizeof(TaskState) <= kTaskRoom<T> &&
+                    alignof(TaskState) <= 16);
+      DestroyFrame();  // The frame first: it records its size.
+      const std::size_t block_size = kTaskRoom<T> + frame_size();
+      void* block = this;
+      this->~TaskState();
+      FreeFrame(block, block_size);
+    }
+  }
 };
 
 }  // namespace internal
@@ -280,7 +302,14 @@ struct FutureValue<Task<T>> {
 
 template <typename T>
 Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
-  auto* state = new TaskState<T>(&loop, std::move(coro), options.name);
+  typename Coroutine<T>::Handle handle = coro.Release();
+  TaskState<T>* state;
+  if constexpr (kTaskRoom<T> == 0) {
+    state = new TaskState<T>(&loop, handle, options.name);
+  } else {
+    void* room = static_cast<char*>(handle.address()) - kTaskRoom<T>;
+    state = ::new (room) TaskState<T>(&loop, handle, options.name);
+  }
   Task<T> task(state);
   state->Unref();  // The loop's reference is the one TaskBase took.
   state->Start((options.eager_start || loop.eager_task_factory()) &&
