@@ -81,10 +81,13 @@ class SleepAwaiter final : public Waitable, public TimerNode {
 
 }  // namespace internal
 
-// Python's asyncio.sleep(delay); see the top of this file.
+// Python's asyncio.sleep(delay); see the top of this file. The location is
+// taken as scalars, not as a Where: g++ keeps the temporaries of a co_await's
+// operand in the coroutine's frame, and scalars take none there.
 inline internal::SleepAwaiter Sleep(
-    absl::Duration delay, internal::Where where = internal::Where::Here()) {
-  return internal::SleepAwaiter(delay, where);
+    absl::Duration delay, const char* file = __builtin_FILE(),
+    int line = __builtin_LINE(), const char* function = __builtin_FUNCTION()) {
+  return internal::SleepAwaiter(delay, internal::Where{file, line, function});
 }
 
 }  // namespace pyconc::asyncio
