@@ -104,7 +104,8 @@ class PromiseBase {
   // The location is the coroutine's own (the default argument is evaluated
   // where the compiler constructs the promise, inside the coroutine). Taking a
   // Where, not plain strings, keeps coroutine parameters from matching.
-  explicit PromiseBase(Where where) : where_(where) {}
+  explicit PromiseBase(Where where)
+      : file_(where.file), function_(where.function), line_(where.line) {}
 
   struct InitialAwaiter {
     PromiseBase* promise;
@@ -145,16 +146,20 @@ class PromiseBase {
     return PromiseAt(continuation_.address());
   }
   bool started() const { return started_; }
-  const Where& where() const { return where_; }
+  Where where() const { return Where{file_, line_, function_}; }
   std::exception_ptr& exception() { return exception_; }
 
  private:
   TaskFrame* task_ = nullptr;
   std::coroutine_handle<> continuation_;
   std::exception_ptr exception_;
-  Where where_;
+  // The coroutine's Where, flattened so that the flags below fill the padding
+  // after its line: every coroutine frame holds one.
+  const char* file_;
+  const char* function_;
+  int line_;
   bool started_ = false;
-  bool awaiter_unknown_ = false;  // In started_'s padding: no size added.
+  bool awaiter_unknown_ = false;
 };
 
 // A task's state is built in the room in front of its coroutine's frame, in
@@ -162,7 +167,7 @@ class PromiseBase {
 // bytes there. The room's first word tells the frame's operator delete whether
 // a task lives there: null as allocated, the task's vptr (never null) once it
 // is built. A task's frame leaves the block to the task, which frees it.
-inline constexpr std::size_t kTaskBaseSize = 144;  // sizeof(TaskBase), checked.
+inline constexpr std::size_t kTaskBaseSize = 128;  // sizeof(TaskBase), checked.
 template <typename T>
 constexpr std::size_t TaskRoomSize() {
   constexpr std::size_t kAlign = 16;  // What malloc and the frames keep.
@@ -184,8 +189,8 @@ template <typename T>
 inline constexpr std::size_t kTaskRoom = TaskRoomSize<T>();
 
 // The frame of the task in `room` was destroyed (task.cc): the task records
-// the frame's size, to free the block when it goes.
-void TaskFrameFreed(void* room, std::size_t frame_size);
+// the size of the block (room and frame), to free it when it goes.
+void TaskFrameFreed(void* room, std::size_t block_size);
 
 inline void* AllocateFrameWithRoom(std::size_t size, std::size_t room) {
   char* block = static_cast<char*>(AllocateFrame(size + room));
@@ -203,7 +208,7 @@ inline void FreeFrameWithRoom(void* frame, std::size_t size,
     void* task;
     std::memcpy(&task, block, sizeof task);
     if (task != nullptr) {
-      TaskFrameFreed(block, size);
+      TaskFrameFreed(block, size + room);
       return;
     }
   }
@@ -237,7 +242,7 @@ class [[nodiscard]] Coroutine {
   // Whether this holds a coroutine (false after a move or Release()).
   bool valid() const { return handle_ != nullptr; }
   // Where the coroutine's function is (for reports and task dumps).
-  const internal::Where& where() const { return handle_.promise().where(); }
+  internal::Where where() const { return handle_.promise().where(); }
 
   // `co_await coro` runs the body inside the awaiting task and gives its
   // value, or rethrows its exception (Python: `await coro`).

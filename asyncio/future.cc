@@ -24,6 +24,7 @@ FutureBase::~FutureBase() {
            {"Future exception was never retrieved", exception_, Describe()});
   }
   if (loop_ != nullptr) loop_->Untrack(this);
+  if (callbacks_listed_) delete static_cast<DoneCallbacks*>(callbacks_);
 }
 
 const char* FutureBase::StateName(State state) {
@@ -85,24 +86,31 @@ std::exception_ptr FutureBase::Exception(const char* kind) {
   return exception_;
 }
 
-FutureBase::DoneCallbacks& FutureBase::more_callbacks() {
-  if (more_callbacks_ == nullptr) {
-    more_callbacks_ = std::make_unique<DoneCallbacks>();
+FutureBase::DoneCallbacks& FutureBase::callback_list() {
+  if (!callbacks_listed_) {
+    auto* callbacks = new DoneCallbacks;
+    if (callbacks_ != nullptr) {
+      callbacks->list.push_back(
+          DoneCallback{0, static_cast<ReadyNode*>(callbacks_), nullptr});
+    }
+    callbacks_ = callbacks;
+    callbacks_listed_ = true;
   }
-  return *more_callbacks_;
+  return *static_cast<DoneCallbacks*>(callbacks_);
 }
 
 uint64_t FutureBase::AddDoneCallback(absl::AnyInvocable<void(FutureBase&)> fn) {
-  DoneCallbacks& more = more_callbacks();
-  const uint64_t id = more.next_id++;
-  more.list.push_back(DoneCallback{id, nullptr, std::move(fn)});
+  DoneCallbacks& callbacks = callback_list();
+  const uint64_t id = callbacks.next_id++;
+  callbacks.list.push_back(DoneCallback{id, nullptr, std::move(fn)});
   if (done()) ScheduleCallbacks();
   return id;
 }
 
 int FutureBase::RemoveDoneCallback(uint64_t id) {
-  if (more_callbacks_ == nullptr) return 0;
-  std::vector<DoneCallback>& list = more_callbacks_->list;
+  if (!callbacks_listed_) return 0;
+  std::vector<DoneCallback>& list =
+      static_cast<DoneCallbacks*>(callbacks_)->list;
   auto it = std::find_if(list.begin(), list.end(),
                          [id](const DoneCallback& c) { return c.id == id; });
   if (it == list.end()) return 0;
@@ -116,20 +124,21 @@ void FutureBase::AddDoneNode(ReadyNode* node) {
     loop_->Schedule(node);
     return;
   }
-  if (!has_callbacks()) {
-    first_node_ = node;
+  if (callbacks_ == nullptr) {
+    callbacks_ = node;
     return;
   }
-  more_callbacks().list.push_back(DoneCallback{0, node, nullptr});
+  callback_list().list.push_back(DoneCallback{0, node, nullptr});
 }
 
 bool FutureBase::RemoveDoneNode(ReadyNode* node) {
-  if (first_node_ == node) {
-    first_node_ = nullptr;
+  if (!callbacks_listed_) {
+    if (callbacks_ != node) return false;
+    callbacks_ = nullptr;
     return true;
   }
-  if (more_callbacks_ == nullptr) return false;
-  std::vector<DoneCallback>& list = more_callbacks_->list;
+  std::vector<DoneCallback>& list =
+      static_cast<DoneCallbacks*>(callbacks_)->list;
   auto it =
       std::find_if(list.begin(), list.end(),
                    [node](const DoneCallback& c) { return c.node == node; });
@@ -147,13 +156,16 @@ void FutureBase::ScheduleCallbacks() {
                              "Event loop is closed (a future completed after "
                              "its loop closed)");
   }
-  if (ReadyNode* node = std::exchange(first_node_, nullptr)) {
+  if (!callbacks_listed_) {
+    auto* node = static_cast<ReadyNode*>(std::exchange(callbacks_, nullptr));
     if (trace::Enabled()) node->TraceWake();
     loop_->Schedule(node);
+    return;
   }
-  if (more_callbacks_ == nullptr || more_callbacks_->list.empty()) return;
-  std::vector<DoneCallback> callbacks = std::move(more_callbacks_->list);
-  more_callbacks_->list.clear();
+  std::vector<DoneCallback>& list =
+      static_cast<DoneCallbacks*>(callbacks_)->list;
+  std::vector<DoneCallback> callbacks = std::move(list);
+  list.clear();
   for (DoneCallback& callback : callbacks) {
     if (callback.node != nullptr) {
       if (trace::Enabled()) callback.node->TraceWake();
@@ -171,11 +183,15 @@ void FutureBase::ScheduleCallbacks() {
 }
 
 void FutureBase::DropCallbacks() {
-  first_node_ = nullptr;
-  if (more_callbacks_ == nullptr) return;
+  if (!callbacks_listed_) {
+    callbacks_ = nullptr;
+    return;
+  }
   // Moved out first: destroying one may reach this future.
-  std::vector<DoneCallback> dropped = std::move(more_callbacks_->list);
-  more_callbacks_->list.clear();
+  std::vector<DoneCallback>& list =
+      static_cast<DoneCallbacks*>(callbacks_)->list;
+  std::vector<DoneCallback> dropped = std::move(list);
+  list.clear();
 }
 
 void InvalidState(const char* what, const std::string& which) {

@@ -37,7 +37,6 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -139,25 +138,28 @@ class FutureBase : public Waitable {
     ReadyNode* node;
     absl::AnyInvocable<void(FutureBase&)> fn;
   };
-  // The done callbacks in the order they were added, but for first_node_.
+  // The done callbacks in the order they were added.
   struct DoneCallbacks {
     std::vector<DoneCallback> list;
     uint32_t next_id = 1;
   };
   // Destroys and frees this (a task in its frame's block frees that block).
   virtual void Destroy() { delete this; }
-  DoneCallbacks& more_callbacks();
+  // The list, made on first need (a single node moves into it first).
+  DoneCallbacks& callback_list();
   bool has_callbacks() const {
-    return first_node_ != nullptr ||
-           (more_callbacks_ != nullptr && !more_callbacks_->list.empty());
+    return callbacks_listed_
+               ? !static_cast<DoneCallbacks*>(callbacks_)->list.empty()
+               : callbacks_ != nullptr;
   }
 
-  // The common case without an allocation: a single awaiting task. Used only
-  // while it comes first, before every entry of more_callbacks_.
-  ReadyNode* first_node_ = nullptr;
-  std::unique_ptr<DoneCallbacks> more_callbacks_;
+  // The done callbacks: none (null), one ReadyNode (a task awaiting this,
+  // the common case: no allocation), or a DoneCallbacks when
+  // callbacks_listed_ (owned).
+  void* callbacks_ = nullptr;
   uint32_t refs_ = 1;
   State state_ = State::kPending;
+  bool callbacks_listed_ = false;
 
  protected:
   bool log_traceback_ = false;  // An exception nobody has retrieved yet.

@@ -34,7 +34,10 @@ namespace internal {
 class SleepAwaiter final : public Waitable, public TimerNode {
  public:
   SleepAwaiter(absl::Duration delay, Where where)
-      : delay_ns_(ToNanos(delay)), where_(where) {}
+      : delay_ns_(ToNanos(delay)),
+        file_(where.file),
+        function_(where.function),
+        line_(where.line) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
@@ -73,8 +76,12 @@ class SleepAwaiter final : public Waitable, public TimerNode {
   [[noreturn]] void ThrowCancelled();
 
   int64_t delay_ns_;
-  Where where_;
+  // Where the Sleep is, flattened so that the flags below fill the padding
+  // after its line: a sleeping task's frame holds one.
+  const char* file_;
+  const char* function_;
   TaskFrame* task_ = nullptr;
+  int line_;
   bool fired_ = false;
   bool cancelled_ = false;
 };

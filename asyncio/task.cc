@@ -1,5 +1,6 @@
 #include "asyncio/task.h"
 
+#include <algorithm>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -59,7 +60,7 @@ std::string TaskBase::name() const {
 bool TaskBase::Cancel(const std::string& message) {
   log_traceback_ = false;
   if (done()) return false;
-  ++num_cancels_requested_;
+  ++extras().num_cancels_requested;
   // Python leaves _fut_waiter set: it may be a task that swallows the
   // cancellation, to be cancelled again later.
   if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) {
@@ -76,11 +77,10 @@ bool TaskBase::Cancel(const std::string& message) {
 }
 
 int TaskBase::Uncancel() {
-  if (num_cancels_requested_ > 0) {
-    --num_cancels_requested_;
-    if (num_cancels_requested_ == 0) must_cancel_ = false;
+  if (cancelling() > 0 && --extras_->num_cancels_requested == 0) {
+    must_cancel_ = false;
   }
-  return num_cancels_requested_;
+  return cancelling();
 }
 
 void TaskBase::RunReady() {
@@ -202,10 +202,13 @@ void TaskBase::FinishCancelled(std::exception_ptr error) {
   Unref();
 }
 
-void TaskFrameFreed(void* room, std::size_t frame_size) {
-  // TaskBase is the first base of the TaskState<T> built there.
-  std::launder(static_cast<TaskBase*>(room))->frame_size_ =
-      static_cast<uint32_t>(frame_size);
+void TaskFrameFreed(void* room, std::size_t block_size) {
+  // TaskBase is the first base of the TaskState<T> built there. A block too
+  // large for the cache keeps a class past its last, as FreeFrameOfClass
+  // expects.
+  std::launder(static_cast<TaskBase*>(room))->block_class_ =
+      static_cast<uint8_t>(std::min<std::size_t>(
+          FrameCache::ClassOf(block_size), FrameCache::kClasses));
 }
 
 void TaskBase::DestroyFrame() {
@@ -251,7 +254,7 @@ std::string TaskBase::WhereSuspended() const {
 std::string TaskBase::Describe() const {
   std::string out = absl::StrCat("Task '", name(), "'");
   if (top_ != nullptr) {
-    const Where& where = TopPromise()->where();
+    const Where where = TopPromise()->where();
     absl::StrAppend(&out, " coroutine ", where.function, " (",
                     where.ShortString(), ")");
   }

@@ -101,7 +101,9 @@ class TaskBase : public FutureBase, public TaskFrame {
 
   // Python's Task.cancel(msg), cancelling(), uncancel().
   bool Cancel(const std::string& message) override;
-  int cancelling() const { return num_cancels_requested_; }
+  int cancelling() const {
+    return extras_ == nullptr ? 0 : extras_->num_cancels_requested;
+  }
   int Uncancel();
 
   std::string name() const;
@@ -138,9 +140,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   // The promise of the task's own coroutine; the frame must be alive.
   virtual PromiseBase* TopPromise() const = 0;
   std::coroutine_handle<> top() const { return top_; }
-  // The size of the frame once destroyed (TaskFrameFreed), when the task
-  // lives in the frame's block.
-  std::size_t frame_size() const { return frame_size_; }
+  // The frame-cache class of the block of the task and its frame, recorded
+  // when the frame is destroyed (TaskFrameFreed).
+  std::size_t block_class() const { return block_class_; }
   void DestroyFrame();
 
  private:
@@ -151,17 +153,16 @@ class TaskBase : public FutureBase, public TaskFrame {
   uint64_t WakeFlowId() const;
   void Finish();
   void FinishCancelled(std::exception_ptr error);
-  friend void TaskFrameFreed(void* room, std::size_t frame_size);
+  friend void TaskFrameFreed(void* room, std::size_t block_size);
 
-  // Packed by hand: the first four fill TaskFrame's tail padding.
+  // Packed by hand: the first five fill TaskFrame's tail padding.
   bool must_cancel_ = false;
   // Cancel() cancelled what the task waits on in this suspension: the
   // awaitable will throw CancelledError with that first message.
   bool wait_cancelled_ = false;
   bool started_ = false;
   bool running_ = false;
-  int num_cancels_requested_ = 0;
-  uint32_t frame_size_ = 0;
+  uint8_t block_class_ = 0;
   std::coroutine_handle<> top_;  // Null once the frame is destroyed.
   uint64_t id_;
 };
@@ -195,11 +196,11 @@ class TaskState final : public TaskBase, public ResultSlot<T> {
     } else {
       static_assert(sizeof(TaskState) <= kTaskRoom<T> &&
                     alignof(TaskState) <= 16);
-      DestroyFrame();  // The frame first: it records its size.
-      const std::size_t block_size = kTaskRoom<T> + frame_size();
+      DestroyFrame();  // The frame first: it records the block's class.
+      const std::size_t block_class = this->block_class();
       void* block = this;
       this->~TaskState();
-      FreeFrame(block, block_size);
+      FreeFrameOfClass(block, block_class);
     }
   }
 };

@@ -66,8 +66,10 @@ inline void* AllocateFrame(std::size_t size) {
   return ::operator new(FrameCache::BlockSize(c));
 }
 
-inline void FreeFrame(void* frame, std::size_t size) noexcept {
-  const std::size_t c = FrameCache::ClassOf(size);
+// Frees a block of class `c`, FrameCache::ClassOf(its size): what a task
+// keeps instead of its block's size. A class of kClasses or more was not
+// cached.
+inline void FreeFrameOfClass(void* frame, std::size_t c) noexcept {
   if (!kCacheFrames || c >= FrameCache::kClasses ||
       frame_cache.counts[c] >= FrameCache::kMaxCached) {
     ::operator delete(frame);
@@ -80,6 +82,10 @@ inline void FreeFrame(void* frame, std::size_t size) noexcept {
   block->next = frame_cache.heads[c];
   frame_cache.heads[c] = block;
   ++frame_cache.counts[c];
+}
+
+inline void FreeFrame(void* frame, std::size_t size) noexcept {
+  FreeFrameOfClass(frame, FrameCache::ClassOf(size));
 }
 
 }  // namespace pyconc::asyncio::internal

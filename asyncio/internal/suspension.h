@@ -57,6 +57,7 @@ class Waitable {
 struct TaskExtras {
   std::optional<std::string> name;  // Unset: "Task-<id>".
   std::string cancel_message;
+  int num_cancels_requested = 0;  // Python's Task._num_cancels_requested.
   // The timeline's open "await" span and pending wake flow (a trace recorded
   // their starts), and how many flows the task has had.
   bool await_traced = false;
