@@ -84,7 +84,14 @@ int TaskBase::Uncancel() {
 }
 
 void TaskBase::RunReady() {
-  if (!trace::Enabled()) return Step();
+  if (!trace::Enabled()) [[likely]] {
+    Step();
+    return;
+  }
+  RunReadyTraced();
+}
+
+void TaskBase::RunReadyTraced() {
   // The name outlives the step, which may destroy the task.
   const std::string name = this->name();
   trace::Slice slice("asyncio", name);
