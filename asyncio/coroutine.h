@@ -31,7 +31,10 @@
 // (Python's "RuntimeWarning: coroutine '...' was never awaited").
 //
 // Frames are allocated from a per-thread cache of recently freed frames (off
-// under AddressSanitizer, so that use-after-free is still caught).
+// under AddressSanitizer, so that use-after-free is still caught). Each frame
+// has room in front of it for the state of a task (see kTaskRoom below), so
+// that a task is one allocation; a coroutine that is only awaited leaves that
+// room unused (memory, not time).
 //
 // Thread-safety: a Coroutine runs on the loop's thread of the task that runs
 // it. It may be created on another thread and handed over before it starts.
@@ -41,6 +44,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <optional>
@@ -70,7 +74,7 @@ inline std::coroutine_handle<> Transfer(TaskFrame* task,
   if constexpr (kSymmetricTransfer) {
     return to;
   } else {
-    task->next_ = to;
+    task->task_loop()->trampoline_next_ = to;
     return std::noop_coroutine();
   }
 }
@@ -100,12 +104,8 @@ class PromiseBase {
   // The location is the coroutine's own (the default argument is evaluated
   // where the compiler constructs the promise, inside the coroutine). Taking a
   // Where, not plain strings, keeps coroutine parameters from matching.
-  explicit PromiseBase(Where where) : where_(where) {}
-
-  static void* operator new(std::size_t size) { return AllocateFrame(size); }
-  static void operator delete(void* frame, std::size_t size) noexcept {
-    FreeFrame(frame, size);
-  }
+  explicit PromiseBase(Where where)
+      : file_(where.file), function_(where.function), line_(where.line) {}
 
   struct InitialAwaiter {
     PromiseBase* promise;
@@ -146,17 +146,74 @@ class PromiseBase {
     return PromiseAt(continuation_.address());
   }
   bool started() const { return started_; }
-  const Where& where() const { return where_; }
+  Where where() const { return Where{file_, line_, function_}; }
   std::exception_ptr& exception() { return exception_; }
 
  private:
   TaskFrame* task_ = nullptr;
   std::coroutine_handle<> continuation_;
   std::exception_ptr exception_;
-  Where where_;
+  // The coroutine's Where, flattened so that the flags below fill the padding
+  // after its line: every coroutine frame holds one.
+  const char* file_;
+  const char* function_;
+  int line_;
   bool started_ = false;
-  bool awaiter_unknown_ = false;  // In started_'s padding: no size added.
+  bool awaiter_unknown_ = false;
 };
+
+// A task's state is built in the room in front of its coroutine's frame, in
+// the frame's block (task.h): every Coroutine<T> frame reserves kTaskRoom<T>
+// bytes there. The room's first word tells the frame's operator delete whether
+// a task lives there: null as allocated, the task's vptr (never null) once it
+// is built. A task's frame leaves the block to the task, which frees it.
+inline constexpr std::size_t kTaskBaseSize = 128;  // sizeof(TaskBase), checked.
+template <typename T>
+constexpr std::size_t TaskRoomSize() {
+  constexpr std::size_t kAlign = 16;  // What malloc and the frames keep.
+  auto round_up = [](std::size_t n, std::size_t to) {
+    return (n + to - 1) / to * to;
+  };
+  if constexpr (std::is_void_v<T>) {
+    return round_up(kTaskBaseSize, kAlign);
+  } else if constexpr (alignof(std::optional<T>) > kAlign) {
+    return 0;  // Over-aligned: the task's state is allocated apart.
+  } else {
+    // TaskState<T>: TaskBase, then the optional<T> of its ResultSlot<T>.
+    return round_up(round_up(kTaskBaseSize, alignof(std::optional<T>)) +
+                        sizeof(std::optional<T>),
+                    kAlign);
+  }
+}
+template <typename T>
+inline constexpr std::size_t kTaskRoom = TaskRoomSize<T>();
+
+// The frame of the task in `room` was destroyed (task.cc): the task records
+// the size of the block (room and frame), to free it when it goes.
+void TaskFrameFreed(void* room, std::size_t block_size);
+
+inline void* AllocateFrameWithRoom(std::size_t size, std::size_t room) {
+  char* block = static_cast<char*>(AllocateFrame(size + room));
+  if (room != 0) {
+    void* const no_task = nullptr;
+    std::memcpy(block, &no_task, sizeof no_task);
+  }
+  return block + room;
+}
+
+inline void FreeFrameWithRoom(void* frame, std::size_t size,
+                              std::size_t room) noexcept {
+  char* block = static_cast<char*>(frame) - room;
+  if (room != 0) {
+    void* task;
+    std::memcpy(&task, block, sizeof task);
+    if (task != nullptr) {
+      TaskFrameFreed(block, size + room);
+      return;
+    }
+  }
+  FreeFrame(block, size + room);
+}
 
 template <typename T>
 class Promise;
@@ -185,7 +242,7 @@ class [[nodiscard]] Coroutine {
   // Whether this holds a coroutine (false after a move or Release()).
   bool valid() const { return handle_ != nullptr; }
   // Where the coroutine's function is (for reports and task dumps).
-  const internal::Where& where() const { return handle_.promise().where(); }
+  internal::Where where() const { return handle_.promise().where(); }
 
   // `co_await coro` runs the body inside the awaiting task and gives its
   // value, or rethrows its exception (Python: `await coro`).
@@ -228,6 +285,12 @@ template <typename T>
 class Promise : public PromiseBase {
  public:
   Promise(Where where = Where::Here()) : PromiseBase(where) {}
+  static void* operator new(std::size_t size) {
+    return AllocateFrameWithRoom(size, kTaskRoom<T>);
+  }
+  static void operator delete(void* frame, std::size_t size) noexcept {
+    FreeFrameWithRoom(frame, size, kTaskRoom<T>);
+  }
   Coroutine<T> get_return_object() {
     return Coroutine<T>(std::coroutine_handle<Promise>::from_promise(*this));
   }
@@ -248,6 +311,12 @@ template <>
 class Promise<void> : public PromiseBase {
  public:
   Promise(Where where = Where::Here()) : PromiseBase(where) {}
+  static void* operator new(std::size_t size) {
+    return AllocateFrameWithRoom(size, kTaskRoom<void>);
+  }
+  static void operator delete(void* frame, std::size_t size) noexcept {
+    FreeFrameWithRoom(frame, size, kTaskRoom<void>);
+  }
   Coroutine<void> get_return_object() {
     return Coroutine<void>(std::coroutine_handle<Promise>::from_promise(*this));
   }

@@ -24,6 +24,7 @@ FutureBase::~FutureBase() {
            {"Future exception was never retrieved", exception_, Describe()});
   }
   if (loop_ != nullptr) loop_->Untrack(this);
+  if (callbacks_listed_) delete static_cast<DoneCallbacks*>(callbacks_);
 }
 
 const char* FutureBase::StateName(State state) {
@@ -85,18 +86,35 @@ std::exception_ptr FutureBase::Exception(const char* kind) {
   return exception_;
 }
 
+FutureBase::DoneCallbacks& FutureBase::callback_list() {
+  if (!callbacks_listed_) {
+    auto* callbacks = new DoneCallbacks;
+    if (callbacks_ != nullptr) {
+      callbacks->list.push_back(
+          DoneCallback{0, static_cast<ReadyNode*>(callbacks_), nullptr});
+    }
+    callbacks_ = callbacks;
+    callbacks_listed_ = true;
+  }
+  return *static_cast<DoneCallbacks*>(callbacks_);
+}
+
 uint64_t FutureBase::AddDoneCallback(absl::AnyInvocable<void(FutureBase&)> fn) {
-  const uint64_t id = next_callback_id_++;
-  callbacks_.push_back(DoneCallback{id, nullptr, std::move(fn)});
+  DoneCallbacks& callbacks = callback_list();
+  const uint64_t id = callbacks.next_id++;
+  callbacks.list.push_back(DoneCallback{id, nullptr, std::move(fn)});
   if (done()) ScheduleCallbacks();
   return id;
 }
 
 int FutureBase::RemoveDoneCallback(uint64_t id) {
-  auto it = std::find_if(callbacks_.begin(), callbacks_.end(),
+  if (!callbacks_listed_) return 0;
+  std::vector<DoneCallback>& list =
+      static_cast<DoneCallbacks*>(callbacks_)->list;
+  auto it = std::find_if(list.begin(), list.end(),
                          [id](const DoneCallback& c) { return c.id == id; });
-  if (it == callbacks_.end()) return 0;
-  callbacks_.erase(it);
+  if (it == list.end()) return 0;
+  list.erase(it);
   return 1;
 }
 
@@ -106,29 +124,48 @@ void FutureBase::AddDoneNode(ReadyNode* node) {
     loop_->Schedule(node);
     return;
   }
-  callbacks_.push_back(DoneCallback{0, node, nullptr});
+  if (callbacks_ == nullptr) {
+    callbacks_ = node;
+    return;
+  }
+  callback_list().list.push_back(DoneCallback{0, node, nullptr});
 }
 
 bool FutureBase::RemoveDoneNode(ReadyNode* node) {
+  if (!callbacks_listed_) {
+    if (callbacks_ != node) return false;
+    callbacks_ = nullptr;
+    return true;
+  }
+  std::vector<DoneCallback>& list =
+      static_cast<DoneCallbacks*>(callbacks_)->list;
   auto it =
-      std::find_if(callbacks_.begin(), callbacks_.end(),
+      std::find_if(list.begin(), list.end(),
                    [node](const DoneCallback& c) { return c.node == node; });
-  if (it == callbacks_.end()) return false;
-  callbacks_.erase(it);
+  if (it == list.end()) return false;
+  list.erase(it);
   return true;
 }
 
 void FutureBase::AbandonWait(TaskBase* task) { RemoveDoneNode(task); }
 
 void FutureBase::ScheduleCallbacks() {
-  if (callbacks_.empty()) return;
+  if (!has_callbacks()) return;
   if (loop_ == nullptr || loop_->closed()) {
     pyconc::internal::Misuse("RuntimeError",
                              "Event loop is closed (a future completed after "
                              "its loop closed)");
   }
-  std::vector<DoneCallback> callbacks = std::move(callbacks_);
-  callbacks_.clear();
+  if (!callbacks_listed_) {
+    auto* node = static_cast<ReadyNode*>(std::exchange(callbacks_, nullptr));
+    if (trace::Enabled()) node->TraceWake();
+    loop_->Schedule(node);
+    return;
+  }
+  std::vector<DoneCallback>& list =
+      static_cast<DoneCallbacks*>(callbacks_)->list;
+  std::vector<DoneCallback> callbacks = std::move(list);
+  list.clear();
   for (DoneCallback& callback : callbacks) {
     if (callback.node != nullptr) {
       if (trace::Enabled()) callback.node->TraceWake();
@@ -143,6 +180,18 @@ void FutureBase::ScheduleCallbacks() {
     node->set_loop(loop_);
     loop_->Schedule(node);
   }
+}
+
+void FutureBase::DropCallbacks() {
+  if (!callbacks_listed_) {
+    callbacks_ = nullptr;
+    return;
+  }
+  // Moved out first: destroying one may reach this future.
+  std::vector<DoneCallback>& list =
+      static_cast<DoneCallbacks*>(callbacks_)->list;
+  std::vector<DoneCallback> dropped = std::move(list);
+  list.clear();
 }
 
 void InvalidState(const char* what, const std::string& which) {

@@ -71,7 +71,7 @@ class FutureBase : public Waitable {
 
   void Ref() { ++refs_; }
   void Unref() {
-    if (--refs_ == 0) delete this;
+    if (--refs_ == 0) Destroy();
   }
 
   State state() const { return state_; }
@@ -125,6 +125,8 @@ class FutureBase : public Waitable {
  protected:
   virtual ~FutureBase();
   void ScheduleCallbacks();
+  // Destroys the done callbacks unrun (the loop closed under a pending task).
+  void DropCallbacks();
   static const char* StateName(State state);
 
   LoopCore* loop_;
@@ -136,10 +138,28 @@ class FutureBase : public Waitable {
     ReadyNode* node;
     absl::AnyInvocable<void(FutureBase&)> fn;
   };
-  std::vector<DoneCallback> callbacks_;
+  // The done callbacks in the order they were added.
+  struct DoneCallbacks {
+    std::vector<DoneCallback> list;
+    uint32_t next_id = 1;
+  };
+  // Destroys and frees this (a task in its frame's block frees that block).
+  virtual void Destroy() { delete this; }
+  // The list, made on first need (a single node moves into it first).
+  DoneCallbacks& callback_list();
+  bool has_callbacks() const {
+    return callbacks_listed_
+               ? !static_cast<DoneCallbacks*>(callbacks_)->list.empty()
+               : callbacks_ != nullptr;
+  }
+
+  // The done callbacks: none (null), one ReadyNode (a task awaiting this,
+  // the common case: no allocation), or a DoneCallbacks when
+  // callbacks_listed_ (owned).
+  void* callbacks_ = nullptr;
   uint32_t refs_ = 1;
-  uint32_t next_callback_id_ = 1;
   State state_ = State::kPending;
+  bool callbacks_listed_ = false;
 
  protected:
   bool log_traceback_ = false;  // An exception nobody has retrieved yet.

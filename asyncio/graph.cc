@@ -39,7 +39,7 @@ namespace {
 // ("GatherTuple<pyconc::asyncio::Task<void> >"): the name alone reads as
 // Python's co_qualname does.
 FrameCallGraphEntry EntryOf(const PromiseBase& promise) {
-  const Where& where = promise.where();
+  const Where where = promise.where();
   std::string function = where.function;
   if (!absl::StartsWith(function, "operator")) {
     function = function.substr(0, function.find('<'));

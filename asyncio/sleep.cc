@@ -31,9 +31,10 @@ void SleepAwaiter::AbandonWait(TaskBase*) {
 }
 
 std::string SleepAwaiter::DescribeWait() const {
+  const Where where{file_, line_, function_};
   return absl::StrCat("Sleep(",
                       absl::FormatDuration(absl::Nanoseconds(delay_ns_)),
-                      ") at ", where_.ShortString(), " in ", where_.function);
+                      ") at ", where.ShortString(), " in ", where.function);
 }
 
 void SleepAwaiter::ThrowCancelled() {

@@ -34,7 +34,10 @@ namespace internal {
 class SleepAwaiter final : public Waitable, public TimerNode {
  public:
   SleepAwaiter(absl::Duration delay, Where where)
-      : delay_ns_(ToNanos(delay)), where_(where) {}
+      : delay_ns_(ToNanos(delay)),
+        file_(where.file),
+        function_(where.function),
+        line_(where.line) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
@@ -73,18 +76,25 @@ class SleepAwaiter final : public Waitable, public TimerNode {
   [[noreturn]] void ThrowCancelled();
 
   int64_t delay_ns_;
-  Where where_;
+  // Where the Sleep is, flattened so that the flags below fill the padding
+  // after its line: a sleeping task's frame holds one.
+  const char* file_;
+  const char* function_;
   TaskFrame* task_ = nullptr;
+  int line_;
   bool fired_ = false;
   bool cancelled_ = false;
 };
 
 }  // namespace internal
 
-// Python's asyncio.sleep(delay); see the top of this file.
+// Python's asyncio.sleep(delay); see the top of this file. The location is
+// taken as scalars, not as a Where: g++ keeps the temporaries of a co_await's
+// operand in the coroutine's frame, and scalars take none there.
 inline internal::SleepAwaiter Sleep(
-    absl::Duration delay, internal::Where where = internal::Where::Here()) {
-  return internal::SleepAwaiter(delay, where);
+    absl::Duration delay, const char* file = __builtin_FILE(),
+    int line = __builtin_LINE(), const char* function = __builtin_FUNCTION()) {
+  return internal::SleepAwaiter(delay, internal::Where{file, line, function});
 }
 
 }  // namespace pyconc::asyncio

@@ -1,8 +1,11 @@
 #include "asyncio/task.h"
 
+#include <algorithm>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,12 +27,8 @@ void TaskFrame::ThrowCancel() {
 
 TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
                    PromiseBase* promise, std::string_view name)
-    : FutureBase(loop),
-      TaskFrame(loop),
-      top_(top),
-      promise_(promise),
-      name_(name.empty() ? nullptr : std::make_unique<std::string>(name)),
-      id_(loop->NextTaskId()) {
+    : FutureBase(loop), TaskFrame(loop), top_(top), id_(loop->NextTaskId()) {
+  if (!name.empty()) extras().name.emplace(name);
   Ref();  // The loop's, until the task is done: pending tasks stay alive.
   promise->set_task(this);
   resume_ = top;
@@ -54,13 +53,14 @@ TaskBase::~TaskBase() {
 }
 
 std::string TaskBase::name() const {
-  return name_ == nullptr ? absl::StrCat("Task-", id_) : *name_;
+  if (extras_ != nullptr && extras_->name.has_value()) return *extras_->name;
+  return absl::StrCat("Task-", id_);
 }
 
 bool TaskBase::Cancel(const std::string& message) {
   log_traceback_ = false;
   if (done()) return false;
-  ++num_cancels_requested_;
+  ++extras().num_cancels_requested;
   // Python leaves _fut_waiter set: it may be a task that swallows the
   // cancellation, to be cancelled again later.
   if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) {
@@ -77,31 +77,39 @@ bool TaskBase::Cancel(const std::string& message) {
 }
 
 int TaskBase::Uncancel() {
-  if (num_cancels_requested_ > 0) {
-    --num_cancels_requested_;
-    if (num_cancels_requested_ == 0) must_cancel_ = false;
+  if (cancelling() > 0 && --extras_->num_cancels_requested == 0) {
+    must_cancel_ = false;
   }
-  return num_cancels_requested_;
+  return cancelling();
 }
 
 void TaskBase::RunReady() {
-  if (!trace::Enabled()) return Step();
+  if (!trace::Enabled()) [[likely]] {
+    Step();
+    return;
+  }
+  RunReadyTraced();
+}
+
+void TaskBase::RunReadyTraced() {
   // The name outlives the step, which may destroy the task.
   const std::string name = this->name();
   trace::Slice slice("asyncio", name);
-  if (std::exchange(await_traced_, false)) {
+  TaskExtras& extras = this->extras();
+  if (std::exchange(extras.await_traced, false)) {
     trace::AsyncEnd("asyncio", "await", TraceId());
   }
-  if (std::exchange(wake_traced_, false)) {
+  if (std::exchange(extras.wake_traced, false)) {
     trace::FlowEnd("asyncio", WakeFlowId());
   }
   Step();
 }
 
 void TaskBase::TraceWake() {
-  if (wake_traced_) return;  // One flow per step.
-  wake_traced_ = true;
-  ++wakes_traced_;
+  TaskExtras& extras = this->extras();
+  if (extras.wake_traced) return;  // One flow per step.
+  extras.wake_traced = true;
+  ++extras.wakes_traced;
   trace::FlowBegin("asyncio", WakeFlowId());
 }
 
@@ -114,7 +122,8 @@ uint64_t TaskBase::TraceId() const {
 uint64_t TaskBase::WakeFlowId() const {
   // Distinct per task and per wake-up, and unlike any other flow's id:
   // mixed (splitmix64's finalizer) from the life's id and the wake count.
-  uint64_t x = TraceId() + 0x9e3779b97f4a7c15 * (wakes_traced_ + 1);
+  const uint32_t wakes = extras_ == nullptr ? 0 : extras_->wakes_traced;
+  uint64_t x = TraceId() + 0x9e3779b97f4a7c15 * (wakes + 1);
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9;
   x = (x ^ (x >> 27)) * 0x94d049bb133111eb;
   return x ^ (x >> 31);
@@ -141,13 +150,13 @@ void TaskBase::Step() {
   loop->set_current_task(this);
   running_ = true;
   // The trampoline (see coroutine.h): each transfer returns here. With
-  // symmetric transfer next_ stays null and this runs once, so translation
-  // units built either way can be linked together.
+  // symmetric transfer the next handle stays null and this runs once, so
+  // translation units built either way can be linked together.
   std::coroutine_handle<> next = resume_;
   do {
-    next_ = nullptr;
+    loop->trampoline_next_ = nullptr;
     next.resume();
-    next = next_;
+    next = loop->trampoline_next_;
   } while (next != nullptr);
   running_ = false;
   loop->set_current_task(previous);
@@ -156,7 +165,7 @@ void TaskBase::Step() {
     return;
   }
   if (trace::Enabled()) [[unlikely]] {
-    await_traced_ = true;  // Until the next step.
+    extras().await_traced = true;  // Until the next step.
     trace::AsyncBegin("asyncio", "await", TraceId());
   }
   // Python: a task that cancelled itself cancels what it now waits on.
@@ -168,7 +177,7 @@ void TaskBase::Step() {
 }
 
 void TaskBase::Finish() {
-  std::exception_ptr error = std::exchange(promise_->exception(), nullptr);
+  std::exception_ptr error = std::exchange(TopPromise()->exception(), nullptr);
   if (error != nullptr) {
     if (IsCancelledError(error)) {
       FinishCancelled(std::move(error));
@@ -200,6 +209,15 @@ void TaskBase::FinishCancelled(std::exception_ptr error) {
   Unref();
 }
 
+void TaskFrameFreed(void* room, std::size_t block_size) {
+  // TaskBase is the first base of the TaskState<T> built there. A block too
+  // large for the cache keeps a class past its last, as FreeFrameOfClass
+  // expects.
+  std::launder(static_cast<TaskBase*>(room))->block_class_ =
+      static_cast<uint8_t>(std::min<std::size_t>(
+          FrameCache::ClassOf(block_size), FrameCache::kClasses));
+}
+
 void TaskBase::DestroyFrame() {
   if (top_ == nullptr) return;
   std::exchange(top_, nullptr).destroy();
@@ -213,12 +231,10 @@ void TaskBase::AbandonAtClose() {
   }
   DestroyFrame();
   // Its done callbacks can no longer run; what they hold goes now, with the
-  // loop, not whenever the last handle does. Moved out first: destroying one
-  // may reach this task.
-  std::vector<DoneCallback> dropped = std::move(callbacks_);
-  callbacks_.clear();
+  // loop, not whenever the last handle does.
+  DropCallbacks();
   if (trace::Enabled()) {
-    if (std::exchange(await_traced_, false)) {
+    if (std::exchange(extras().await_traced, false)) {
       trace::AsyncEnd("asyncio", "await", TraceId());
     }
     trace::AsyncEnd("asyncio", name(), TraceId());
@@ -228,7 +244,7 @@ void TaskBase::AbandonAtClose() {
 
 const PromiseBase* TaskBase::InnermostCoroutine() const {
   if (done() || top_ == nullptr) return nullptr;
-  if (!started_ || running_ || resume_promise_unknown_) return promise_;
+  if (!started_ || running_ || resume_promise_unknown_) return TopPromise();
   return PromiseAt(resume_.address());
 }
 
@@ -245,8 +261,9 @@ std::string TaskBase::WhereSuspended() const {
 std::string TaskBase::Describe() const {
   std::string out = absl::StrCat("Task '", name(), "'");
   if (top_ != nullptr) {
-    absl::StrAppend(&out, " coroutine ", promise_->where().function, " (",
-                    promise_->where().ShortString(), ")");
+    const Where where = TopPromise()->where();
+    absl::StrAppend(&out, " coroutine ", where.function, " (",
+                    where.ShortString(), ")");
   }
   absl::StrAppend(&out, " <", StateName(state()), ">");
   if (!done()) {

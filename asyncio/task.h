@@ -52,9 +52,11 @@
 #define PYCONC_ASYNCIO_TASK_H_
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +64,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/functional/any_invocable.h"
 #include "asyncio/coroutine.h"
 #include "asyncio/future.h"
@@ -99,13 +102,13 @@ class TaskBase : public FutureBase, public TaskFrame {
 
   // Python's Task.cancel(msg), cancelling(), uncancel().
   bool Cancel(const std::string& message) override;
-  int cancelling() const { return num_cancels_requested_; }
+  int cancelling() const {
+    return extras_ == nullptr ? 0 : extras_->num_cancels_requested;
+  }
   int Uncancel();
 
   std::string name() const;
-  void set_name(std::string name) {
-    name_ = std::make_unique<std::string>(std::move(name));
-  }
+  void set_name(std::string name) { extras().name = std::move(name); }
   // Where the task is: "running", "scheduled", "suspended on <what>".
   std::string WhereSuspended() const;
   std::string Describe() const override;
@@ -135,53 +138,73 @@ class TaskBase : public FutureBase, public TaskFrame {
   ~TaskBase() override;
   // Moves the coroutine's return value into the task.
   virtual void TakeResult() = 0;
+  // The promise of the task's own coroutine; the frame must be alive.
+  virtual PromiseBase* TopPromise() const = 0;
   std::coroutine_handle<> top() const { return top_; }
+  // The frame-cache class of the block of the task and its frame, recorded
+  // when the frame is destroyed (TaskFrameFreed).
+  std::size_t block_class() const { return block_class_; }
+  void DestroyFrame();
 
  private:
   void Step();
+  // RunReady while a trace records. Apart, so that an untraced step pays
+  // nothing for its frame.
+  ABSL_ATTRIBUTE_NOINLINE void RunReadyTraced();
   // The id of the task's life and its awaits on the timeline.
   uint64_t TraceId() const;
   // The id of the flow into the task's next step.
   uint64_t WakeFlowId() const;
   void Finish();
   void FinishCancelled(std::exception_ptr error);
-  void DestroyFrame();
+  friend void TaskFrameFreed(void* room, std::size_t block_size);
 
-  std::coroutine_handle<> top_;
-  PromiseBase* promise_;
-  std::unique_ptr<std::string> name_;  // Null: "Task-<id_>".
-  uint64_t id_;
-  int num_cancels_requested_ = 0;
+  // Packed by hand: the first five fill TaskFrame's tail padding.
   bool must_cancel_ = false;
   // Cancel() cancelled what the task waits on in this suspension: the
   // awaitable will throw CancelledError with that first message.
   bool wait_cancelled_ = false;
   bool started_ = false;
   bool running_ = false;
-  // The timeline's open "await" span and pending wake flow (a trace recorded
-  // their starts), and how many flows the task has had.
-  bool await_traced_ = false;
-  bool wake_traced_ = false;
-  uint32_t wakes_traced_ = 0;
+  uint8_t block_class_ = 0;
+  std::coroutine_handle<> top_;  // Null once the frame is destroyed.
+  uint64_t id_;
 };
 
+static_assert(sizeof(TaskBase) == kTaskBaseSize);
+
+// A task's state. Built in the room in front of its coroutine's frame (see
+// kTaskRoom in coroutine.h), unless T is over-aligned.
 template <typename T>
 class TaskState final : public TaskBase, public ResultSlot<T> {
  public:
-  TaskState(LoopCore* loop, Coroutine<T> coro, std::string_view name)
-      : TaskState(loop, coro.Release(), name) {}
-
- private:
   TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
             std::string_view name)
       : TaskBase(loop, handle, &handle.promise(), name) {}
+
+ private:
+  Promise<T>& promise() const {
+    return Coroutine<T>::Handle::from_address(top().address()).promise();
+  }
   void TakeResult() override {
-    auto& promise =
-        Coroutine<T>::Handle::from_address(top().address()).promise();
     if constexpr (std::is_void_v<T>) {
-      promise.TakeResult();
+      promise().TakeResult();
     } else {
-      this->Set(promise.TakeResult());
+      this->Set(promise().TakeResult());
+    }
+  }
+  PromiseBase* TopPromise() const override { return &promise(); }
+  void Destroy() override {
+    if constexpr (kTaskRoom<T> == 0) {
+      delete this;
+    } else {
+      static_assert(sizeof(TaskState) <= kTaskRoom<T> &&
+                    alignof(TaskState) <= 16);
+      DestroyFrame();  // The frame first: it records the block's class.
+      const std::size_t block_class = this->block_class();
+      void* block = this;
+      this->~TaskState();
+      FreeFrameOfClass(block, block_class);
     }
   }
 };
@@ -284,7 +307,14 @@ struct FutureValue<Task<T>> {
 
 template <typename T>
 Task<T> NewTask(LoopCore& loop, Coroutine<T> coro, TaskOptions options) {
-  auto* state = new TaskState<T>(&loop, std::move(coro), options.name);
+  typename Coroutine<T>::Handle handle = coro.Release();
+  TaskState<T>* state;
+  if constexpr (kTaskRoom<T> == 0) {
+    state = new TaskState<T>(&loop, handle, options.name);
+  } else {
+    void* room = static_cast<char*>(handle.address()) - kTaskRoom<T>;
+    state = ::new (room) TaskState<T>(&loop, handle, options.name);
+  }
   Task<T> task(state);
   state->Unref();  // The loop's reference is the one TaskBase took.
   state->Start((options.eager_start || loop.eager_task_factory()) &&

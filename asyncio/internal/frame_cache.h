@@ -1,6 +1,6 @@
 // The frame cache: coroutine frames (and task and future states) come from a
-// per-thread cache of freed blocks in size classes of 16 bytes up to 512, at
-// most kMaxCached per class: a coroutine called and awaited in a loop reuses
+// per-thread cache of freed blocks in size classes 16 bytes apart up to 760,
+// at most kMaxCached per class: a coroutine called and awaited in a loop reuses
 // one block instead of calling malloc each time. The fast paths are inline;
 // trivially destructible so that reaching the cache costs no TLS guard
 // (RegisterFrameCacheCleanup frees what is left at thread exit). Internal:
@@ -19,7 +19,15 @@ namespace pyconc::asyncio::internal {
 
 struct FrameCache {
   static constexpr std::size_t kGranule = 16;
-  static constexpr std::size_t kClasses = 32;
+  static constexpr std::size_t kClasses = 48;
+  // Class c holds blocks of c * 16 + 8 bytes: glibc's malloc puts an 8-byte
+  // header before each block and rounds the two to 16, so such a block fills
+  // its chunk with nothing wasted (a block of c * 16 bytes would waste 8).
+  static std::size_t ClassOf(std::size_t size) {
+    return (size + kHeader - 1) / kGranule;
+  }
+  static std::size_t BlockSize(std::size_t c) { return c * kGranule + kHeader; }
+  static constexpr std::size_t kHeader = 8;
   static constexpr unsigned kMaxCached = 4096;
   struct Free {
     Free* next;
@@ -47,8 +55,7 @@ inline constexpr bool kCacheFrames = true;
 #endif
 
 inline void* AllocateFrame(std::size_t size) {
-  const std::size_t c =
-      (size + FrameCache::kGranule - 1) / FrameCache::kGranule - 1;
+  const std::size_t c = FrameCache::ClassOf(size);
   if (!kCacheFrames || c >= FrameCache::kClasses) return ::operator new(size);
   FrameCache::Free* block = frame_cache.heads[c];
   if (block != nullptr) [[likely]] {
@@ -56,12 +63,13 @@ inline void* AllocateFrame(std::size_t size) {
     --frame_cache.counts[c];
     return block;
   }
-  return ::operator new((c + 1) * FrameCache::kGranule);
+  return ::operator new(FrameCache::BlockSize(c));
 }
 
-inline void FreeFrame(void* frame, std::size_t size) noexcept {
-  const std::size_t c =
-      (size + FrameCache::kGranule - 1) / FrameCache::kGranule - 1;
+// Frees a block of class `c`, FrameCache::ClassOf(its size): what a task
+// keeps instead of its block's size. A class of kClasses or more was not
+// cached.
+inline void FreeFrameOfClass(void* frame, std::size_t c) noexcept {
   if (!kCacheFrames || c >= FrameCache::kClasses ||
       frame_cache.counts[c] >= FrameCache::kMaxCached) {
     ::operator delete(frame);
@@ -74,6 +82,10 @@ inline void FreeFrame(void* frame, std::size_t size) noexcept {
   block->next = frame_cache.heads[c];
   frame_cache.heads[c] = block;
   ++frame_cache.counts[c];
+}
+
+inline void FreeFrame(void* frame, std::size_t size) noexcept {
+  FreeFrameOfClass(frame, FrameCache::ClassOf(size));
 }
 
 }  // namespace pyconc::asyncio::internal

@@ -17,6 +17,7 @@
 #ifndef PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_
 #define PYCONC_ASYNCIO_INTERNAL_LOOP_CORE_H_
 
+#include <coroutine>
 #include <cstdint>
 
 #include "absl/container/flat_hash_map.h"
@@ -49,6 +50,9 @@ class LoopCore {
 
   TaskBase* current_task() const { return current_task_; }
   void set_current_task(TaskBase* task) { current_task_ = task; }
+  // The trampoline's next coroutine (see coroutine.h): the loop runs one
+  // task's step at a time, so one slot serves every task.
+  std::coroutine_handle<> trampoline_next_;
 
   // Every live future and task of this loop, so the loop can list tasks and
   // detach them when it goes away.

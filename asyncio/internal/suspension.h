@@ -16,7 +16,9 @@
 #define PYCONC_ASYNCIO_INTERNAL_SUSPENSION_H_
 
 #include <coroutine>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -49,6 +51,20 @@ class Waitable {
   ~Waitable() = default;
 };
 
+// What few tasks need, allocated on first use: most tasks are never named,
+// cancelled with a message or traced, and a task's size is the memory of every
+// sleeping task.
+struct TaskExtras {
+  std::optional<std::string> name;  // Unset: "Task-<id>".
+  std::string cancel_message;
+  int num_cancels_requested = 0;  // Python's Task._num_cancels_requested.
+  // The timeline's open "await" span and pending wake flow (a trace recorded
+  // their starts), and how many flows the task has had.
+  bool await_traced = false;
+  bool wake_traced = false;
+  uint32_t wakes_traced = 0;
+};
+
 // The part of a task that awaitables use.
 class TaskFrame : public ReadyNode {
  public:
@@ -76,25 +92,25 @@ class TaskFrame : public ReadyNode {
   // which awaitables cancelled on the task's behalf throw with.
   const std::string& cancel_message() const {
     static const std::string* const kEmpty = new std::string;
-    return cancel_message_ == nullptr ? *kEmpty : *cancel_message_;
+    return extras_ == nullptr ? *kEmpty : extras_->cancel_message;
   }
   void set_cancel_message(const std::string& message) {
-    if (message.empty() && cancel_message_ == nullptr) return;
-    cancel_message_ = std::make_unique<std::string>(message);
+    if (message.empty() && extras_ == nullptr) return;
+    extras().cancel_message = message;
   }
-
-  // The trampoline's next handle (see coroutine.h).
-  std::coroutine_handle<> next_;
 
  protected:
   ~TaskFrame() = default;
   [[noreturn]] void ThrowCancel();
+  TaskExtras& extras() {
+    if (extras_ == nullptr) extras_ = std::make_unique<TaskExtras>();
+    return *extras_;
+  }
 
   LoopCore* task_loop_;
   std::coroutine_handle<> resume_;
   Waitable* waiting_on_ = nullptr;
-  // Allocated only by a Cancel with a message: most tasks never need it.
-  std::unique_ptr<std::string> cancel_message_;
+  std::unique_ptr<TaskExtras> extras_;
   bool throw_cancel_ = false;
   bool resume_promise_unknown_ = false;  // See SuspendOn.
 };

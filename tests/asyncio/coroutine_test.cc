@@ -1,9 +1,11 @@
 // Coroutine<T>: laziness, values, exceptions, flat stacks, "never awaited".
 #include "asyncio/coroutine.h"
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
+#include "asyncio/internal/frame_cache.h"
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"
 #include "gmock/gmock.h"
@@ -22,6 +24,18 @@ Coroutine<void> Fail() {
 Coroutine<int> Recurse(int depth) {
   if (depth == 0) co_return 0;
   co_return 1 + co_await Recurse(depth - 1);
+}
+
+TEST(FrameCacheTest, BlocksFillMallocsChunksWithLessThanAGranuleSpare) {
+  using internal::FrameCache;
+  const std::size_t largest = FrameCache::BlockSize(FrameCache::kClasses - 1);
+  for (std::size_t size = 1; size <= largest; ++size) {
+    const std::size_t block = FrameCache::BlockSize(FrameCache::ClassOf(size));
+    EXPECT_GE(block, size);
+    EXPECT_LT(block, size + FrameCache::kGranule);
+    // glibc's chunk: the block and its 8-byte header, a multiple of 16.
+    EXPECT_EQ((block + 8) % 16, 0u) << size;
+  }
 }
 
 TEST(CoroutineTest, AwaitGivesTheValue) {

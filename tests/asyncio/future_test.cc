@@ -8,6 +8,7 @@
 
 #include "asyncio/loop.h"
 #include "asyncio/run.h"
+#include "asyncio/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -75,6 +76,46 @@ TEST(FutureTest, CallbacksAreScheduledInOrderNotCalled) {
   f.AddDoneCallback([&](Future<int>&) { order.push_back(3); });
   loop.RunOnce();
   EXPECT_THAT(order, ElementsAre(1, 2, 3));
+}
+
+// A single awaiting task is kept without a list; the first callback added
+// after it moves it into one, first.
+TEST(FutureTest, AwaitersAndCallbacksRunInTheOrderTheyCameIn) {
+  EventLoop loop;
+  Future<int> f = loop.CreateFuture<int>();
+  std::vector<std::string> order;
+  auto waiter = [&](std::string name) -> Coroutine<void> {
+    const int v = co_await f;
+    order.push_back(name + " " + std::to_string(v));
+  };
+  Task<void> a = loop.CreateTask(waiter("a"));
+  loop.RunOnce();  // `a` awaits f.
+  f.AddDoneCallback([&](Future<int>&) { order.push_back("callback"); });
+  Task<void> b = loop.CreateTask(waiter("b"));
+  loop.RunOnce();  // `b` awaits f.
+  f.SetResult(7);
+  loop.RunUntilDone(b.base());
+  EXPECT_THAT(order, ElementsAre("a 7", "callback", "b 7"));
+}
+
+TEST(FutureTest, ATaskAbandonedAtCloseNoLongerAwaitsItsFuture) {
+  EventLoop loop;
+  std::vector<std::string> messages;
+  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
+    messages.push_back(c.message);
+  });
+  Future<int> f = loop.CreateFuture<int>();
+  auto body = [&]() -> Coroutine<void> {
+    co_await f;
+    ADD_FAILURE() << "resumed after its loop closed";
+  };
+  Task<void> task = loop.CreateTask(body());
+  loop.RunOnce();  // The task awaits f.
+  loop.Close();
+  EXPECT_THAT(messages, ElementsAre("Task was destroyed but it is pending!"));
+  // Nothing left to wake: setting the result is not "Event loop is closed".
+  f.SetResult(1);
+  EXPECT_EQ(f.Result(), 1);
 }
 
 TEST(FutureTest, AwaitAFutureSetByATimer) {

@@ -245,6 +245,120 @@ TEST(TaskTest, RunCancelsLeftoverTasks) {
   EXPECT_TRUE(cleaned_up);
 }
 
+// --- A task's memory: its state is built in front of its coroutine's frame,
+// in one block (coroutine.h's kTaskRoom). These endings each free that block
+// once, after the frame's locals are gone and the last handle has let go
+// (the asan and tsan runs check that nothing leaks or is used after free).
+
+// Counts its destructions: a local of the coroutine lives in the frame.
+struct Tracked {
+  explicit Tracked(int* destroyed) : destroyed(destroyed) {}
+  ~Tracked() { ++*destroyed; }
+  int* destroyed;
+};
+
+// A value long enough to live on the heap, so a stale copy would be caught.
+const std::string kLongValue(100, 'v');
+
+Coroutine<std::string> LongValueAfter(absl::Duration d, int* destroyed) {
+  Tracked local(destroyed);
+  co_await Sleep(d);
+  co_return kLongValue;
+}
+
+TEST(TaskMemoryTest, TheResultOutlivesTheFrameUntilTheLastHandleGoes) {
+  EventLoop loop;
+  int destroyed = 0;
+  Task<std::string> task =
+      loop.CreateTask(LongValueAfter(absl::ZeroDuration(), &destroyed));
+  Task<std::string> copy = task;
+  loop.RunUntilDone(task.base());
+  EXPECT_EQ(destroyed, 1);  // The frame went when the task finished.
+  task = Task<std::string>();
+  EXPECT_EQ(copy.Result(), kLongValue);
+  EXPECT_EQ(copy.name(), "Task-1");
+}
+
+TEST(TaskMemoryTest, EveryEndingFreesTheTaskOnce) {
+  EventLoop loop;
+  int destroyed = 0;
+  std::vector<std::string> messages;
+  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
+    messages.push_back(c.message);
+  });
+  // Finished with no handle left: the loop's reference was the last.
+  loop.CreateTask(LongValueAfter(absl::ZeroDuration(), &destroyed));
+  // Cancelled before its first step: the body never runs.
+  Task<std::string> cancelled_early =
+      loop.CreateTask(LongValueAfter(absl::ZeroDuration(), &destroyed));
+  cancelled_early.Cancel("early");
+  // Failed, its exception never retrieved: reported when the handle goes.
+  Task<void> failed = loop.CreateTask([]() -> Coroutine<void> {
+    throw std::runtime_error("unseen");
+    co_return;
+  }());
+  // Still asleep when the loop closes: abandoned with its frame.
+  Task<std::string> pending =
+      loop.CreateTask(LongValueAfter(absl::Hours(1), &destroyed));
+  // Until the first one's frame is gone (the others are done by then).
+  loop.RunUntilComplete([&]() -> Coroutine<void> {
+    while (destroyed == 0) co_await Sleep(absl::ZeroDuration());
+  }());
+  EXPECT_TRUE(failed.Done());
+  EXPECT_TRUE(cancelled_early.Cancelled());
+  failed = Task<void>();
+  loop.Close();
+  EXPECT_THAT(messages, ElementsAre("Task exception was never retrieved",
+                                    "Task was destroyed but it is pending!"));
+  EXPECT_FALSE(pending.Done());
+  // The frames of the first, the cancelled (its locals never built: the
+  // body never ran, yet its frame is destroyed) and the pending task.
+  EXPECT_EQ(destroyed, 2);
+}
+
+TEST(TaskMemoryTest, AnEagerTaskDoneInCreateTaskKeepsItsValue) {
+  asyncio::Run([]() -> Coroutine<void> {
+    auto body = []() -> Coroutine<std::string> { co_return kLongValue; };
+    Task<std::string> task = CreateTask(body(), {.eager_start = true});
+    EXPECT_TRUE(task.Done());
+    EXPECT_EQ(task.Result(), kLongValue);
+    co_return;
+  }());
+}
+
+TEST(TaskMemoryTest, AnAwaitedCoroutineWithRoomForATaskIsFreedAlone) {
+  // The same coroutine type awaited, never a task: its block (frame and
+  // unused room) is freed with the frame.
+  int destroyed = 0;
+  EXPECT_EQ(asyncio::Run([&]() -> Coroutine<std::string> {
+              co_return co_await LongValueAfter(absl::ZeroDuration(),
+                                                &destroyed);
+            }()),
+            kLongValue);
+  EXPECT_EQ(destroyed, 1);
+}
+
+TEST(TaskTest, NameAndCancelMessageLiveTogetherOutOfLine) {
+  asyncio::Run([]() -> Coroutine<void> {
+    Task<int> task = CreateTask(SleepThen(absl::Hours(1), 1));
+    EXPECT_EQ(task.name(), "Task-2");
+    co_await Sleep(absl::ZeroDuration());  // Now asleep.
+    EXPECT_TRUE(task.Cancel("stop now"));
+    task.set_name("renamed after cancel");
+    EXPECT_EQ(task.name(), "renamed after cancel");
+    task.set_name("");  // Python allows an empty name; it is not "Task-N".
+    EXPECT_EQ(task.name(), "");
+    EXPECT_EQ(task.Cancelling(), 1);
+    try {
+      co_await task;
+      ADD_FAILURE() << "not cancelled";
+    } catch (const CancelledError& e) {
+      EXPECT_EQ(e.message(), "stop now");
+    }
+    EXPECT_TRUE(task.Cancelled());
+  }());
+}
+
 TEST(TaskDeathTest, TaskAwaitingItselfIsRuntimeError) {
   EXPECT_DEATH(
       asyncio::Run([]() -> Coroutine<void> { co_await *CurrentTask(); }()),
