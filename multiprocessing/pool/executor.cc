@@ -4,14 +4,19 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -35,24 +40,152 @@ std::exception_ptr UnpicklingError(const std::exception& e) {
 
 namespace {
 
-// Calls in a worker's hands at once: the one it runs and the next, already
-// sent, so that it never waits for a round trip between two calls. Only these
-// are running (not cancellable), as Python's call queue holds
-// max_workers + 1.
-constexpr size_t kWindow = 2;
+// Calls sent to a worker and not yet answered, at most: enough that a worker
+// running tiny calls never waits for the parent. They stay pending (and
+// cancellable) until the worker claims them in its ClaimRing.
+constexpr size_t kWindow = 256;
+
+// The claim of each call sent to one worker, in memory shared with it: word
+// `seq % kWindow` is seq * 4 + the call's state. The parent offers a call
+// (kOffered) before it sends it; the worker claims it (kStarted) just before
+// running it, or skips it when the parent stopped it first (kStopped), each
+// with one compare-and-swap on the word. The sequence number in the word
+// keeps a late Cancel() of an older call from touching the call that reuses
+// its word. A worker answers its calls in order, so the kWindow calls in
+// flight never share a word.
+class ClaimRing {
+ public:
+  // A new ring in a new shared file, which the worker maps (*file).
+  static absl::StatusOr<std::shared_ptr<ClaimRing>> Create(
+      multiprocessing::internal::UniqueFd* file) {
+    multiprocessing::internal::UniqueFd fd(
+        ::memfd_create("pyconc-pool-claims", MFD_CLOEXEC));
+    if (!fd.valid()) return ErrnoError(errno, "memfd_create");
+    if (::ftruncate(fd.get(), kBytes) != 0) {
+      return ErrnoError(errno, "ftruncate");
+    }
+    std::shared_ptr<ClaimRing> ring = Map(fd.get());
+    if (ring == nullptr) return ErrnoError(errno, "mmap");
+    // Sequence 0, never used, stopped: no word starts out offered.
+    for (size_t i = 0; i < kWindow; ++i) {
+      ring->words_[i].store(kStopped, std::memory_order_relaxed);
+    }
+    *file = std::move(fd);
+    return ring;
+  }
+
+  // The ring in `fd` (made by Create()); null with errno set when it cannot
+  // be mapped.
+  static std::shared_ptr<ClaimRing> Map(int fd) {
+    void* words =
+        ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (words == MAP_FAILED) return nullptr;
+    return std::shared_ptr<ClaimRing>(
+        new ClaimRing(static_cast<std::atomic<uint64_t>*>(words)));
+  }
+
+  ClaimRing(const ClaimRing&) = delete;
+  ClaimRing& operator=(const ClaimRing&) = delete;
+  ~ClaimRing() { ::munmap(words_, kBytes); }
+
+  // The parent, before sending call `seq`: it may be claimed or stopped.
+  void Offer(uint64_t seq) {
+    Word(seq).store(seq * 4 + kOffered, std::memory_order_release);
+  }
+  // Claims call `seq` to run it (the worker), or to fail it (the parent,
+  // when its worker died): true when it started (now or before), false when
+  // it was stopped.
+  bool Claim(uint64_t seq) {
+    uint64_t word = seq * 4 + kOffered;
+    return Word(seq).compare_exchange_strong(word, seq * 4 + kStarted,
+                                             std::memory_order_acq_rel) ||
+           word == seq * 4 + kStarted;
+  }
+  // Future::Cancel(): true when call `seq` will never start (stopped now or
+  // before), false when it has started.
+  bool Stop(uint64_t seq) {
+    uint64_t word = seq * 4 + kOffered;
+    return Word(seq).compare_exchange_strong(word, seq * 4 + kStopped,
+                                             std::memory_order_acq_rel) ||
+           word == seq * 4 + kStopped;
+  }
+  // Whether call `seq` has started (false too once its word is reused: the
+  // call has been answered by then).
+  bool Started(uint64_t seq) const {
+    return Word(seq).load(std::memory_order_acquire) == seq * 4 + kStarted;
+  }
+  // Shutdown(cancel_futures): stops every offered call not yet claimed.
+  void StopAll() {
+    for (size_t i = 0; i < kWindow; ++i) {
+      uint64_t word = words_[i].load(std::memory_order_acquire);
+      while (word % 4 == kOffered &&
+             !words_[i].compare_exchange_weak(word, word - kOffered + kStopped,
+                                              std::memory_order_acq_rel)) {
+      }
+    }
+  }
+
+ private:
+  enum : uint64_t { kOffered = 0, kStarted = 1, kStopped = 2 };
+  static constexpr size_t kBytes = 4096;
+  static_assert(kWindow * sizeof(uint64_t) <= kBytes);
+  static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+  explicit ClaimRing(std::atomic<uint64_t>* words) : words_(words) {}
+
+  std::atomic<uint64_t>& Word(uint64_t seq) const {
+    return words_[seq % kWindow];
+  }
+
+  std::atomic<uint64_t>* const words_;
+};
+
+// A call's claim, as its Futures see it.
+class ClaimHook : public StartHook {
+ public:
+  ClaimHook(std::shared_ptr<ClaimRing> ring, uint64_t seq)
+      : ring_(std::move(ring)), seq_(seq) {}
+  bool TryCancel() override { return ring_->Stop(seq_); }
+  bool Started() const override { return ring_->Started(seq_); }
+
+ private:
+  const std::shared_ptr<ClaimRing> ring_;
+  const uint64_t seq_;
+};
+
+// The ClaimRing's file on its way to a worker (a Process argument).
+struct ClaimFile {
+  int fd = -1;  // Borrowed in the parent; owned by the worker once loaded.
+
+  template <typename Archive>
+  void save(Archive& archive) const {
+    archive(multiprocessing::internal::ExportFd(fd));
+  }
+  template <typename Archive>
+  void load(Archive& archive) {
+    int index = -1;
+    archive(index);
+    fd = multiprocessing::internal::ImportFd(index).release();
+  }
+};
 
 // The streams between the manager and a worker are runs of records, each a
 // header and `size` bytes, which follow it unless `in_file` (then they are in
 // the shared file whose descriptor came with the header: a large Message):
-//   to a worker:   id, tag = entry (the CallEntry's address), payload
+//   to a worker:   id, tag = entry (the CallEntry's address), seq = the
+//                  call's number in the worker's ClaimRing, payload
 //                  (id 0: exit now)
-//   from a worker: id, tag = ok (1: a result, 0: an exception's text), bytes
+//   from a worker: id, tag = ok (kResult, kRaised with an exception's text,
+//                  or kSkipped: the call was stopped before it started),
+//                  bytes
 struct RecordHeader {
   uint64_t id = 0;
   uint64_t tag = 0;
+  uint64_t seq = 0;
   uint64_t size = 0;
   uint64_t in_file = 0;
 };
+enum : uint64_t { kRaised = 0, kResult = 1, kSkipped = 2 };
 
 // The records arriving on a socket. Small ones are read in large pieces (one
 // read brings many of them); a record larger than a piece has its body read
@@ -215,10 +348,10 @@ class RecordWriter {
  public:
   // Queues a record of `message`, which must stay put until Pending() is
   // false or Clear() is called.
-  void Add(uint64_t id, uint64_t tag,
+  void Add(uint64_t id, uint64_t tag, uint64_t seq,
            const multiprocessing::internal::Message& message) {
     const bool in_file = message.fd() >= 0;
-    records_.push_back({.header = {id, tag, message.size(), in_file},
+    records_.push_back({.header = {id, tag, seq, message.size(), in_file},
                         .bytes = message.bytes(),
                         .file = message.fd(),
                         .done = 0});
@@ -320,36 +453,53 @@ uint64_t FirstCallId() {
   return (pools.fetch_add(1, std::memory_order_relaxed) << 32) + 1;
 }
 
-// What each worker process runs: one call at a time, each result sent the
-// moment its call returns, until told to stop, the parent goes away, or it has
-// run `max_tasks` calls.
-void WorkerMain(Connection conn, int max_tasks, InitCall init) {
+// What each worker process runs: one call at a time, each claimed in `claims`
+// first (a call the parent stopped is skipped), each result sent the moment
+// its call returns, until told to stop, the parent goes away, or it has been
+// sent `max_tasks` calls.
+void WorkerMain(Connection conn, int max_tasks, InitCall init,
+                ClaimFile claims) {
+  const multiprocessing::internal::UniqueFd claims_file(claims.fd);
+  const std::shared_ptr<ClaimRing> ring = ClaimRing::Map(claims_file.get());
+  if (ring == nullptr) std::_Exit(1);
   if (init.entry != nullptr) init.entry(init.payload, init.fds.get());
   const int fd = conn.fileno();
+  const multiprocessing::internal::Message nothing;
   RecordReader in;
   RecordWriter out;
-  int done = 0;
+  int received = 0;
   while (true) {
     RecordHeader call;
     std::string_view payload;
     while (!in.Next(&call, &payload)) {
+      // What is left to write (skipped calls) goes before the wait.
+      if (out.Pending() && !out.Flush(fd, /*wait=*/true)) return;
       if (!in.Fill(fd, /*wait=*/true)) return;
     }
     if (call.id == 0) return;
-    multiprocessing::internal::Message result;
-    uint64_t ok = 1;
-    try {
-      trace::Slice slice("pool", "call");
-      trace::FlowEnd("pool", CallFlow(call.id));
-      result = reinterpret_cast<CallEntry>(call.tag)(payload);
-    } catch (...) {
-      result = multiprocessing::internal::Message(
-          threading::DescribeException(std::current_exception()));
-      ok = 0;
+    const bool last = max_tasks > 0 && ++received >= max_tasks;
+    if (!ring->Claim(call.seq)) {
+      out.Add(call.id, kSkipped, 0, nothing);
+      if (last) (void)out.Flush(fd, /*wait=*/true);
+    } else {
+      // Skipped calls are answered before a call that may take long.
+      if (out.Pending() && !out.Flush(fd, /*wait=*/false)) return;
+      multiprocessing::internal::Message result;
+      uint64_t tag = kResult;
+      try {
+        trace::Slice slice("pool", "call");
+        trace::FlowEnd("pool", CallFlow(call.id));
+        result = reinterpret_cast<CallEntry>(call.tag)(payload);
+      } catch (...) {
+        result = multiprocessing::internal::Message(
+            threading::DescribeException(std::current_exception()));
+        tag = kRaised;
+      }
+      out.Add(call.id, tag, 0, result);
+      // Written whole before `result` goes.
+      if (!out.Flush(fd, /*wait=*/true)) return;
     }
-    out.Add(call.id, ok, result);
-    if (!out.Flush(fd, /*wait=*/true)) return;
-    if (max_tasks > 0 && ++done >= max_tasks) return;
+    if (last) return;
   }
 }
 
@@ -385,6 +535,7 @@ class PoolCore {
     workers_.clear();
     absl::MutexLock lock(&mu_);
     pids_.clear();
+    rings_.clear();
   }
 
   ~PoolCore() {
@@ -435,7 +586,12 @@ class PoolCore {
     {
       absl::MutexLock lock(&mu_);
       shutdown_ = true;
-      if (options.cancel_futures) cancelled.swap(queue_);
+      if (options.cancel_futures) {
+        cancelled.swap(queue_);
+        // The calls sent ahead that have not started; their workers skip
+        // them, and the manager then cancels their Futures.
+        for (const auto& ring : rings_) ring->StopAll();
+      }
     }
     for (const auto& call : cancelled) call->Cancel();
     Wake();
@@ -452,15 +608,24 @@ class PoolCore {
   }
 
  private:
+  // A call sent to a worker and not yet answered.
+  struct Sent {
+    uint64_t id;   // The pool's.
+    uint64_t seq;  // In the worker's ClaimRing.
+    std::unique_ptr<PendingCall> call;
+  };
   struct Worker {
     std::unique_ptr<Process> process;  // Null once retired for good.
     Connection conn;
+    std::shared_ptr<ClaimRing> ring;
+    uint64_t next_seq = 1;  // The next call's in `ring`.
     RecordReader in;
     // Records not yet taken by the socket; their bytes are the payloads of
     // in_flight's calls.
     RecordWriter out;
-    // Calls sent and not yet answered, in the order sent (and answered).
-    std::vector<std::pair<uint64_t, std::unique_ptr<PendingCall>>> in_flight;
+    // Calls sent and not yet answered, in the order sent (and answered); at
+    // most kWindow, with consecutive seqs.
+    std::deque<Sent> in_flight;
     int sent = 0;  // Calls ever sent, for max_tasks_per_child.
   };
 
@@ -495,24 +660,31 @@ class PoolCore {
   // slot holds none.
   absl::Status StartWorker(Worker& worker) {
     const pid_t old_pid = worker.process == nullptr ? 0 : worker.process->pid();
+    const std::shared_ptr<ClaimRing> old_ring = std::move(worker.ring);
     worker = Worker();
     {
       absl::MutexLock lock(&mu_);
       pids_.erase(std::remove(pids_.begin(), pids_.end(), old_pid),
                   pids_.end());
+      rings_.erase(std::remove(rings_.begin(), rings_.end(), old_ring),
+                   rings_.end());
     }
+    multiprocessing::internal::UniqueFd claims_file;
+    auto ring = ClaimRing::Create(&claims_file);
+    if (!ring.ok()) return ring.status();
     auto pipe = multiprocessing::internal::TryPipe();
     if (!pipe.ok()) return pipe.status();
     auto& [parent, child] = *pipe;
     auto process = std::make_unique<Process>(
         multiprocessing::ProcessOptions{.daemon = true}, &WorkerMain, child,
-        max_tasks_per_child_, init_);
+        max_tasks_per_child_, init_, ClaimFile{claims_file.get()});
     if (absl::Status status = process->Start(); !status.ok()) return status;
     worker.process = std::move(process);
     worker.conn = std::move(parent);
-    worker.in_flight.reserve(kWindow);
+    worker.ring = *std::move(ring);
     absl::MutexLock lock(&mu_);
     pids_.push_back(worker.process->pid());
+    rings_.push_back(worker.ring);
     return absl::OkStatus();
   }
 
@@ -527,40 +699,64 @@ class PoolCore {
     (void)worker.out.Flush(worker.conn.fileno(), /*wait=*/false);
   }
 
-  // Fills every worker's window from the queue, in order: first one call for
-  // each worker with none, then the second ones, so that no worker idles
-  // while another holds two.
+  // Fills the workers' windows from the queue: each call goes to the worker
+  // with the fewest calls in hand, so that no worker idles while another
+  // holds two.
   void Dispatch() {
-    bool queue_empty = false;
+    size_t room = 0;
+    for (const Worker& w : workers_) {
+      if (w.process != nullptr && !Retiring(w)) {
+        room +=
+            std::min(kWindow - w.in_flight.size(),
+                     max_tasks_per_child_ > 0
+                         ? static_cast<size_t>(max_tasks_per_child_ - w.sent)
+                         : kWindow);
+      }
+    }
+    if (room == 0) return;
+    std::vector<std::unique_ptr<PendingCall>> calls;
+    {
+      absl::MutexLock lock(&mu_);
+      const size_t take = std::min(room, queue_.size());
+      calls.reserve(take);
+      for (size_t i = 0; i < take; ++i) {
+        calls.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    if (calls.empty()) return;
     std::vector<bool> added(workers_.size(), false);
-    for (size_t depth = 1; depth <= kWindow && !queue_empty; ++depth) {
-      for (size_t i = 0; i < workers_.size() && !queue_empty; ++i) {
-        Worker& w = workers_[i];
-        if (w.process == nullptr) continue;
-        while (w.in_flight.size() < depth && !Retiring(w)) {
-          std::unique_ptr<PendingCall> call;
-          {
-            absl::MutexLock lock(&mu_);
-            if (queue_.empty()) {
-              queue_empty = true;
-              break;
-            }
-            call = std::move(queue_.front());
-            queue_.pop_front();
-          }
-          if (!call->Start()) continue;  // Every Future was cancelled.
-          const uint64_t id = next_id_++;
-          if (trace::Enabled()) {
-            trace::Slice slice("pool", "send");
-            trace::FlowBegin("pool", CallFlow(id));
-          }
-          w.out.Add(id, reinterpret_cast<uint64_t>(call->entry()),
-                    call->payload());
-          w.in_flight.emplace_back(id, std::move(call));
-          ++w.sent;
-          added[i] = true;
+    for (std::unique_ptr<PendingCall>& call : calls) {
+      size_t best = workers_.size();
+      for (size_t i = 0; i < workers_.size(); ++i) {
+        const Worker& w = workers_[i];
+        if (w.process == nullptr || Retiring(w) ||
+            w.in_flight.size() >= kWindow) {
+          continue;
+        }
+        if (best == workers_.size() ||
+            w.in_flight.size() < workers_[best].in_flight.size()) {
+          best = i;
         }
       }
+      Worker& w = workers_[best];  // `room` guarantees one.
+      // Offered before its Futures can ask: Cancel() then stops it.
+      const uint64_t seq = w.next_seq;
+      w.ring->Offer(seq);
+      if (!call->Attach(std::make_shared<ClaimHook>(w.ring, seq))) {
+        continue;  // Every Future was cancelled; `seq` is the next call's.
+      }
+      ++w.next_seq;
+      const uint64_t id = next_id_++;
+      if (trace::Enabled()) {
+        trace::Slice slice("pool", "send");
+        trace::FlowBegin("pool", CallFlow(id));
+      }
+      w.out.Add(id, reinterpret_cast<uint64_t>(call->entry()), seq,
+                call->payload());
+      w.in_flight.push_back({id, seq, std::move(call)});
+      ++w.sent;
+      added[best] = true;
     }
     for (size_t i = 0; i < workers_.size(); ++i) {
       if (added[i]) Flush(workers_[i]);
@@ -583,13 +779,20 @@ class PoolCore {
       RecordHeader header;
       std::string_view bytes;
       while (worker.in.Next(&header, &bytes)) {
-        auto it = std::find_if(
-            worker.in_flight.begin(), worker.in_flight.end(),
-            [&](const auto& entry) { return entry.first == header.id; });
-        if (it == worker.in_flight.end()) continue;
-        std::unique_ptr<PendingCall> call = std::move(it->second);
-        worker.in_flight.erase(it);
-        if (header.tag != 0) {
+        // Answers come in the order the calls were sent.
+        if (worker.in_flight.empty() ||
+            worker.in_flight.front().id != header.id) {
+          continue;
+        }
+        std::unique_ptr<PendingCall> call =
+            std::move(worker.in_flight.front().call);
+        worker.in_flight.pop_front();
+        if (header.tag == kSkipped) {
+          call->Cancel();
+          continue;
+        }
+        call->Start();
+        if (header.tag == kResult) {
           call->Finish(bytes);
         } else {
           call->Fail(std::make_exception_ptr(RemoteError(std::string(bytes))));
@@ -654,7 +857,16 @@ class PoolCore {
     };
     for (Worker& w : workers_) {
       w.out.Clear();  // It points into the calls' payloads.
-      for (auto& [id, call] : w.in_flight) call->Fail(error());
+      // Python fails every call of the broken pool, started or not; the
+      // claim decides between that and a Cancel() that came first.
+      for (Sent& sent : w.in_flight) {
+        if (w.ring->Claim(sent.seq)) {
+          sent.call->Start();
+          sent.call->Fail(error());
+        } else {
+          sent.call->Cancel();
+        }
+      }
       w.in_flight.clear();
       if (w.process != nullptr) w.process->Kill();
     }
@@ -724,7 +936,7 @@ class PoolCore {
     for (Worker& w : workers_) {
       if (w.process == nullptr) continue;
       if (!broken) {
-        w.out.Add(0, 0, multiprocessing::internal::Message());
+        w.out.Add(0, 0, 0, multiprocessing::internal::Message());
         (void)w.out.Flush(w.conn.fileno(), /*wait=*/true);
       }
       w.process->Join();
@@ -756,6 +968,8 @@ class PoolCore {
   int signal_ ABSL_GUARDED_BY(mu_) = 0;  // For the workers, from SignalWorkers.
   std::string broken_reason_ ABSL_GUARDED_BY(mu_);
   std::vector<pid_t> pids_ ABSL_GUARDED_BY(mu_);
+  // The live workers' rings, for Shutdown(cancel_futures).
+  std::vector<std::shared_ptr<ClaimRing>> rings_ ABSL_GUARDED_BY(mu_);
 };
 
 thread_local const PoolCore* PoolCore::current_manager = nullptr;

@@ -41,13 +41,24 @@
 // no shared memory after the first. Arguments a function takes by value are
 // moved into it.
 //
-// Running() and Cancel(): a call is running once a worker has it in hand:
-// the call it executes and, so that a worker never waits for a round trip,
-// the next one (at most two per worker; Python's call queue holds
-// max_workers + 1 across the pool). Every other call waits in the parent's
-// queue, pending and cancellable, as in Python. Each idle worker is given a
-// call before any worker is given its second.
-//
+// Running() and Cancel(): each worker is sent up to kWindow (256) calls ahead,
+// so that it goes from one call to the next without waiting for the parent.
+// A call sent ahead is still pending: the worker claims it in memory shared
+// with the parent just before it runs it, and Cancel() takes it back just as
+// atomically, so exactly one of the two wins. A call is Running() from the
+// moment its worker claims it; until then Cancel() succeeds and the call
+// never runs (the worker skips it). So with one busy worker and ten calls
+// queued, one is running and ten are cancellable; Python reports the
+// max_workers + 1 calls in its call queue running (2 running, 8 cancellable)
+// though they have not started: pyconc tells the truth, and every call
+// Python lets you cancel, pyconc does too. Shutdown({.cancel_futures = true})
+// stops every call not yet started, queued or sent ahead (the Futures of
+// those sent ahead are cancelled once their workers skip them). Map() chunks
+// are calls: cancelling any Future of a chunk that has not started cancels
+// the chunk. A call sent ahead to a worker that dies fails with
+// BrokenProcessPool, as Python fails the calls of a broken pool. Idle workers
+// are given calls first, then the least loaded.
+
 // Running out: when the pool cannot start (no descriptor, process or thread
 // left), every Submit() and Map() answers that OSError (e.g.
 // kResourceExhausted "OSError: [Errno 24] Too many open files: ..."), as
@@ -233,9 +244,14 @@ class PendingCall {
   CallEntry entry() const { return entry_; }
   const multiprocessing::internal::Message& payload() const { return payload_; }
 
-  // Before sending: marks the Futures running; false when all were cancelled.
+  // Before sending: gives each Future `hook`, the call's claim in the
+  // worker's memory; false when every Future was cancelled (do not send).
+  virtual bool Attach(std::shared_ptr<StartHook> hook) = 0;
+  // The call started (or will never reach a worker and is about to fail):
+  // marks the Futures it completes running; false when all were cancelled.
   virtual bool Start() = 0;
-  // Shutdown(cancel_futures): cancels the Futures.
+  // Cancels the Futures: Shutdown(cancel_futures), or a call stopped before
+  // it started.
   virtual void Cancel() = 0;
   // The call's encoded result, or what failed.
   virtual void Finish(std::string_view result) = 0;
@@ -357,7 +373,7 @@ void SetDecoded(const Future<R>& future, Stored<R>&& value) {
 
 std::exception_ptr UnpicklingError(const std::exception& e);
 
-// The Futures of `futures` that Start() found not cancelled.
+// The Futures of `futures` that Attach() and Start() found not cancelled.
 template <typename R>
 class CallOfFutures : public PendingCall {
  public:
@@ -365,14 +381,22 @@ class CallOfFutures : public PendingCall {
                 std::vector<Future<R>> futures, bool chunk)
       : PendingCall(entry, std::move(payload)),
         futures_(std::move(futures)),
-        running_(futures_.size(), false),
+        live_(futures_.size(), true),
         chunk_(chunk) {}
 
+  bool Attach(std::shared_ptr<StartHook> hook) override {
+    bool any = false;
+    for (size_t i = 0; i < futures_.size(); ++i) {
+      live_[i] = live_[i] && futures_[i].core()->SetStartHook(hook);
+      any = any || live_[i];
+    }
+    return any;
+  }
   bool Start() override {
     bool any = false;
     for (size_t i = 0; i < futures_.size(); ++i) {
-      running_[i] = futures_[i].SetRunningOrNotifyCancel();
-      any = any || running_[i];
+      live_[i] = live_[i] && futures_[i].SetRunningOrNotifyCancel();
+      any = any || live_[i];
     }
     return any;
   }
@@ -404,27 +428,27 @@ class CallOfFutures : public PendingCall {
       return;
     }
     if (!chunk_) {
-      if (running_[0]) SetDecoded<R>(futures_[0], std::move(value));
+      if (live_[0]) SetDecoded<R>(futures_[0], std::move(value));
       return;
     }
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (running_[i]) SetDecoded<R>(futures_[i], std::move(values[i]));
+      if (live_[i]) SetDecoded<R>(futures_[i], std::move(values[i]));
     }
   }
   void Fail(std::exception_ptr error) override {
     size_t last = futures_.size();
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (running_[i]) last = i;
+      if (live_[i]) last = i;
     }
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (!running_[i]) continue;
+      if (!live_[i]) continue;
       futures_[i].SetException(i == last ? std::move(error) : error);
     }
   }
 
  private:
   std::vector<Future<R>> futures_;
-  std::vector<bool> running_;
+  std::vector<bool> live_;  // Not cancelled: completed by this call.
   const bool chunk_;
 };
 
@@ -513,7 +537,8 @@ class ProcessPoolExecutor {
   }
 
   // Python's shutdown(wait, cancel_futures): refuses new calls; with
-  // cancel_futures cancels those not yet sent to a worker; with wait, returns
+  // cancel_futures cancels those not yet started (see the top of this file);
+  // with wait, returns
   // once every call has finished and the workers have exited. Calling it
   // again is harmless.
   void Shutdown(ShutdownOptions options = {});
