@@ -588,9 +588,10 @@ class PoolCore {
       shutdown_ = true;
       if (options.cancel_futures) {
         cancelled.swap(queue_);
-        // The calls sent ahead that have not started; their workers skip
-        // them, and the manager then cancels their Futures.
+        // The calls sent ahead that have not started will never start now;
+        // the manager cancels their Futures when it wakes.
         for (const auto& ring : rings_) ring->StopAll();
+        cancel_sent_ = true;
       }
     }
     for (const auto& call : cancelled) call->Cancel();
@@ -714,18 +715,18 @@ class PoolCore {
       }
     }
     if (room == 0) return;
-    std::vector<std::unique_ptr<PendingCall>> calls;
+    std::vector<std::unique_ptr<PendingCall>>& calls = dispatching_;
     {
       absl::MutexLock lock(&mu_);
       const size_t take = std::min(room, queue_.size());
-      calls.reserve(take);
       for (size_t i = 0; i < take; ++i) {
         calls.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
     if (calls.empty()) return;
-    std::vector<bool> added(workers_.size(), false);
+    std::vector<bool>& added = added_;
+    added.assign(workers_.size(), false);
     for (std::unique_ptr<PendingCall>& call : calls) {
       size_t best = workers_.size();
       for (size_t i = 0; i < workers_.size(); ++i) {
@@ -758,6 +759,7 @@ class PoolCore {
       ++w.sent;
       added[best] = true;
     }
+    calls.clear();
     for (size_t i = 0; i < workers_.size(); ++i) {
       if (added[i]) Flush(workers_[i]);
     }
@@ -875,6 +877,16 @@ class PoolCore {
     }
   }
 
+  // Shutdown(cancel_futures): cancels the Futures of the calls sent ahead
+  // that have not started (stopping any that Shutdown() did not see).
+  void CancelSent() {
+    for (Worker& w : workers_) {
+      for (Sent& sent : w.in_flight) {
+        if (w.ring->Stop(sent.seq)) sent.call->Cancel();
+      }
+    }
+  }
+
   bool Idle() const {
     for (const Worker& w : workers_) {
       if (!w.in_flight.empty()) return false;
@@ -907,10 +919,13 @@ class PoolCore {
         uint64_t count;
         (void)!::read(wake_fd_, &count, sizeof(count));
         int signal;
+        bool cancel_sent;
         {
           absl::MutexLock lock(&mu_);
           signal = std::exchange(signal_, 0);
+          cancel_sent = std::exchange(cancel_sent_, false);
         }
+        if (cancel_sent) CancelSent();
         if (signal != 0) {
           for (Worker& w : workers_) {
             if (w.process == nullptr) continue;
@@ -953,6 +968,9 @@ class PoolCore {
 
   // The manager thread's own.
   std::vector<Worker> workers_;
+  // Dispatch()'s, kept for their memory.
+  std::vector<std::unique_ptr<PendingCall>> dispatching_;
+  std::vector<bool> added_;
   // Call ids, apart from every other pool's in this process (so are the
   // timeline's flows, CallFlow()).
   uint64_t next_id_ = FirstCallId();
@@ -966,6 +984,8 @@ class PoolCore {
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   int signal_ ABSL_GUARDED_BY(mu_) = 0;  // For the workers, from SignalWorkers.
+  // Shutdown(cancel_futures) asks the manager to cancel the calls sent ahead.
+  bool cancel_sent_ ABSL_GUARDED_BY(mu_) = false;
   std::string broken_reason_ ABSL_GUARDED_BY(mu_);
   std::vector<pid_t> pids_ ABSL_GUARDED_BY(mu_);
   // The live workers' rings, for Shutdown(cancel_futures).

@@ -52,8 +52,10 @@
 // max_workers + 1 calls in its call queue running (2 running, 8 cancellable)
 // though they have not started: pyconc tells the truth, and every call
 // Python lets you cancel, pyconc does too. Shutdown({.cancel_futures = true})
-// stops every call not yet started, queued or sent ahead (the Futures of
-// those sent ahead are cancelled once their workers skip them). Map() chunks
+// stops every call not yet started, queued or sent ahead: none of them will
+// run. The queued ones are cancelled before it returns; those sent ahead are
+// cancelled by the manager thread moments later (as Python's manager thread
+// cancels its pending calls), so Wait() for them first. Map() chunks
 // are calls: cancelling any Future of a chunk that has not started cancels
 // the chunk. A call sent ahead to a worker that dies fails with
 // BrokenProcessPool, as Python fails the calls of a broken pool. Idle workers
@@ -99,11 +101,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "base/errors.h"
 #include "base/misuse.h"
 #include "multiprocessing/process/internal/serialize.h"
@@ -378,9 +382,9 @@ template <typename R>
 class CallOfFutures : public PendingCall {
  public:
   CallOfFutures(CallEntry entry, multiprocessing::internal::Message payload,
-                std::vector<Future<R>> futures, bool chunk)
+                absl::Span<const Future<R>> futures, bool chunk)
       : PendingCall(entry, std::move(payload)),
-        futures_(std::move(futures)),
+        futures_(futures.begin(), futures.end()),
         live_(futures_.size(), true),
         chunk_(chunk) {}
 
@@ -447,8 +451,9 @@ class CallOfFutures : public PendingCall {
   }
 
  private:
-  std::vector<Future<R>> futures_;
-  std::vector<bool> live_;  // Not cancelled: completed by this call.
+  // Inline for Submit()'s one Future.
+  absl::InlinedVector<Future<R>, 1> futures_;
+  absl::InlinedVector<bool, 1> live_;  // Not cancelled: completed by this call.
   const bool chunk_;
 };
 
@@ -487,7 +492,7 @@ class ProcessPoolExecutor {
     }
     auto call = std::make_unique<internal::CallOfFutures<R>>(
         &internal::RunCall<F, R, std::decay_t<Args>...>, std::move(payload),
-        std::vector<Future<R>>{future}, /*chunk=*/false);
+        absl::MakeConstSpan(&future, 1), /*chunk=*/false);
     if (absl::Status status = Enqueue(std::move(call)); !status.ok()) {
       return status;
     }

@@ -144,6 +144,33 @@ void MessageStreamBuf::Finish() {
   out_->bytes_ = std::string();
 }
 
+namespace {
+
+// The stream StreamOver reuses on this thread, and whether it is in use.
+thread_local std::ostream reused_stream(nullptr);
+thread_local bool reused_stream_busy = false;
+
+}  // namespace
+
+StreamOver::StreamOver(std::streambuf* buffer) : reused_(!reused_stream_busy) {
+  if (reused_) {
+    reused_stream_busy = true;
+    reused_stream.rdbuf(buffer);  // Also clears what a failure left.
+    stream_ = &reused_stream;
+  } else {
+    stream_ = new std::ostream(buffer);
+  }
+}
+
+StreamOver::~StreamOver() {
+  if (reused_) {
+    reused_stream.rdbuf(nullptr);
+    reused_stream_busy = false;
+  } else {
+    delete stream_;
+  }
+}
+
 void UniqueFd::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;

@@ -338,15 +338,33 @@ requires(
   archive.LoadBytes(vec.data(), static_cast<size_t>(size) * sizeof(T));
 }
 
+// A std::ostream writing to `buffer` while it lives: this thread's reused
+// stream (building a std::ostream, with its locale and facets, costs more
+// than a small message's bytes), or a new one when a serialization runs
+// inside another.
+class StreamOver {
+ public:
+  explicit StreamOver(std::streambuf* buffer);
+  StreamOver(const StreamOver&) = delete;
+  StreamOver& operator=(const StreamOver&) = delete;
+  ~StreamOver();
+
+  std::ostream& stream() { return *stream_; }
+
+ private:
+  std::ostream* stream_;
+  bool reused_;
+};
+
 // The bytes of `values`, in order; descriptors they export go to `fds`.
 template <typename... T>
 std::string Serialize(FdTable* fds, const T&... values) {
   std::string bytes;
   if constexpr (sizeof...(T) > 0) {
     StringStreamBuf buffer(&bytes);
-    std::ostream out(&buffer);
+    StreamOver out(&buffer);
     FdScope scope(fds);
-    cereal::BinaryOutputArchive archive(out);
+    cereal::BinaryOutputArchive archive(out.stream());
     archive(values...);
   }
   return bytes;
@@ -360,9 +378,9 @@ Message SerializeMessage(const T&... values) {
   if constexpr (sizeof...(T) > 0) {
     MessageStreamBuf buffer(&message);
     {
-      std::ostream out(&buffer);
+      StreamOver out(&buffer);
       FdScope scope(nullptr);
-      cereal::BinaryOutputArchive archive(out);
+      cereal::BinaryOutputArchive archive(out.stream());
       archive(values...);
     }
     buffer.Finish();
