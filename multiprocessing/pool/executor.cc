@@ -702,66 +702,54 @@ class PoolCore {
 
   // Fills the workers' windows from the queue: each call goes to the worker
   // with the fewest calls in hand, so that no worker idles while another
-  // holds two.
+  // holds two. Calls are offered in their rings under the queue's lock, so
+  // that Shutdown(cancel_futures) finds each one queued or offered.
   void Dispatch() {
-    size_t room = 0;
-    for (const Worker& w : workers_) {
-      if (w.process != nullptr && !Retiring(w)) {
-        room +=
-            std::min(kWindow - w.in_flight.size(),
-                     max_tasks_per_child_ > 0
-                         ? static_cast<size_t>(max_tasks_per_child_ - w.sent)
-                         : kWindow);
-      }
-    }
-    if (room == 0) return;
-    std::vector<std::unique_ptr<PendingCall>>& calls = dispatching_;
+    std::vector<size_t>& first_new = first_new_;
+    first_new.clear();
+    for (const Worker& w : workers_) first_new.push_back(w.in_flight.size());
+    bool any = false;
     {
       absl::MutexLock lock(&mu_);
-      const size_t take = std::min(room, queue_.size());
-      for (size_t i = 0; i < take; ++i) {
-        calls.push_back(std::move(queue_.front()));
+      while (!queue_.empty()) {
+        Worker* best = nullptr;
+        for (Worker& w : workers_) {
+          if (w.process == nullptr || Retiring(w) ||
+              w.in_flight.size() >= kWindow) {
+            continue;
+          }
+          if (best == nullptr || w.in_flight.size() < best->in_flight.size()) {
+            best = &w;
+          }
+        }
+        if (best == nullptr) break;
+        const uint64_t seq = best->next_seq++;
+        best->ring->Offer(seq);
+        best->in_flight.push_back({next_id_++, seq, std::move(queue_.front())});
         queue_.pop_front();
+        ++best->sent;
+        any = true;
       }
     }
-    if (calls.empty()) return;
-    std::vector<bool>& added = added_;
-    added.assign(workers_.size(), false);
-    for (std::unique_ptr<PendingCall>& call : calls) {
-      size_t best = workers_.size();
-      for (size_t i = 0; i < workers_.size(); ++i) {
-        const Worker& w = workers_[i];
-        if (w.process == nullptr || Retiring(w) ||
-            w.in_flight.size() >= kWindow) {
-          continue;
-        }
-        if (best == workers_.size() ||
-            w.in_flight.size() < workers_[best].in_flight.size()) {
-          best = i;
-        }
-      }
-      Worker& w = workers_[best];  // `room` guarantees one.
-      // Offered before its Futures can ask: Cancel() then stops it.
-      const uint64_t seq = w.next_seq;
-      w.ring->Offer(seq);
-      if (!call->Attach(std::make_shared<ClaimHook>(w.ring, seq))) {
-        continue;  // Every Future was cancelled; `seq` is the next call's.
-      }
-      ++w.next_seq;
-      const uint64_t id = next_id_++;
-      if (trace::Enabled()) {
-        trace::Slice slice("pool", "send");
-        trace::FlowBegin("pool", CallFlow(id));
-      }
-      w.out.Add(id, reinterpret_cast<uint64_t>(call->entry()), seq,
-                call->payload());
-      w.in_flight.push_back({id, seq, std::move(call)});
-      ++w.sent;
-      added[best] = true;
-    }
-    calls.clear();
+    if (!any) return;
     for (size_t i = 0; i < workers_.size(); ++i) {
-      if (added[i]) Flush(workers_[i]);
+      Worker& w = workers_[i];
+      if (w.in_flight.size() == first_new[i]) continue;
+      for (size_t k = first_new[i]; k < w.in_flight.size(); ++k) {
+        Sent& sent = w.in_flight[k];
+        // Every Future cancelled: the worker skips it (so that the calls in
+        // flight keep consecutive seqs).
+        if (!sent.call->Attach(std::make_shared<ClaimHook>(w.ring, sent.seq))) {
+          w.ring->Stop(sent.seq);
+        }
+        if (trace::Enabled()) {
+          trace::Slice slice("pool", "send");
+          trace::FlowBegin("pool", CallFlow(sent.id));
+        }
+        w.out.Add(sent.id, reinterpret_cast<uint64_t>(sent.call->entry()),
+                  sent.seq, sent.call->payload());
+      }
+      Flush(w);
     }
     if (trace::Enabled()) TraceInFlight();
   }
@@ -968,9 +956,8 @@ class PoolCore {
 
   // The manager thread's own.
   std::vector<Worker> workers_;
-  // Dispatch()'s, kept for their memory.
-  std::vector<std::unique_ptr<PendingCall>> dispatching_;
-  std::vector<bool> added_;
+  // Dispatch()'s, kept for its memory.
+  std::vector<size_t> first_new_;
   // Call ids, apart from every other pool's in this process (so are the
   // timeline's flows, CallFlow()).
   uint64_t next_id_ = FirstCallId();
