@@ -1,6 +1,7 @@
 #include "multiprocessing/pool/executor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -153,8 +154,9 @@ class ClaimHook : public StartHook {
   const uint64_t seq_;
 };
 
-// The ClaimRing's file on its way to a worker (a Process argument).
-struct ClaimFile {
+// A descriptor on its way to a worker (a Process argument): its ClaimRing's
+// file, the write end of its result pipe.
+struct PassedFd {
   int fd = -1;  // Borrowed in the parent; owned by the worker once loaded.
 
   template <typename Archive>
@@ -177,7 +179,9 @@ struct ClaimFile {
 //                  (id 0: exit now)
 //   from a worker: id, tag = ok (kResult, kRaised with an exception's text,
 //                  or kSkipped: the call was stopped before it started),
-//                  bytes
+//                  bytes; through a pipe (cheaper than the socket for
+//                  small records), but through the socket when in a file
+//                  (the descriptor must travel)
 struct RecordHeader {
   uint64_t id = 0;
   uint64_t tag = 0;
@@ -189,9 +193,12 @@ enum : uint64_t { kRaised = 0, kResult = 1, kSkipped = 2 };
 
 // The records arriving on a socket. Small ones are read in large pieces (one
 // read brings many of them); a record larger than a piece has its body read
-// straight into memory of its own, committed as the bytes arrive.
+// straight into memory of its own, committed as the bytes arrive. From a pipe
+// (no descriptors come), records must not be in files.
 class RecordReader {
  public:
+  explicit RecordReader(bool socket = true) : socket_(socket) {}
+
   // Reads what the socket holds (waiting for it when `wait`): true when
   // bytes came, false at EOF or on an error (errno EAGAIN: none yet).
   bool Fill(int fd, bool wait) {
@@ -275,6 +282,15 @@ class RecordReader {
 
   // Reads into `into`, keeping the descriptors that come with the bytes.
   ssize_t Receive(int fd, char* into, size_t want, bool wait) {
+    if (!socket_) {
+      // A pipe: non-blocking when opened so (the manager's end).
+      ssize_t n;
+      do {
+        n = ::read(fd, into, want);
+      } while (n < 0 && errno == EINTR);
+      if (n == 0) errno = 0;
+      return n;
+    }
     iovec part = {into, want};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFiles)];
     msghdr message = {};
@@ -339,6 +355,7 @@ class RecordReader {
   // The shared files that came with headers not yet read, in order.
   std::deque<multiprocessing::internal::UniqueFd> files_;
   bool broken_ = false;  // The peer broke the protocol.
+  bool socket_;          // Else a pipe.
 };
 
 // Records on their way to a socket, written as they are (a header and the
@@ -442,6 +459,37 @@ class RecordWriter {
   std::deque<Record> records_;
 };
 
+// A worker's records for its result pipe, written whole, many at once.
+class PipeWriter {
+ public:
+  // Queues a record (bytes in memory) for the next Write().
+  void Add(uint64_t id, uint64_t tag, std::string_view bytes) {
+    const RecordHeader header = {id, tag, 0, bytes.size(), 0};
+    buffer_.append(reinterpret_cast<const char*>(&header), sizeof(header));
+    buffer_.append(bytes);
+  }
+
+  bool Pending() const { return !buffer_.empty(); }
+
+  // Writes what is queued to `fd`, waiting for room; false when the pipe
+  // fails (the parent is gone).
+  bool Write(int fd) {
+    std::string_view rest = buffer_;
+    while (!rest.empty()) {
+      const ssize_t n = ::write(fd, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      rest.remove_prefix(static_cast<size_t>(n));
+    }
+    const bool written = rest.empty();
+    buffer_.clear();
+    return written;
+  }
+
+ private:
+  std::string buffer_;
+};
+
 // The timeline's flow from the manager sending call `id` to the worker running
 // it: an id apart from trace::NewId()'s.
 uint64_t CallFlow(uint64_t id) { return (uint64_t{1} << 62) | id; }
@@ -455,35 +503,36 @@ uint64_t FirstCallId() {
 
 // What each worker process runs: one call at a time, each claimed in `claims`
 // first (a call the parent stopped is skipped), each result sent the moment
-// its call returns, until told to stop, the parent goes away, or it has been
-// sent `max_tasks` calls.
-void WorkerMain(Connection conn, int max_tasks, InitCall init,
-                ClaimFile claims) {
+// its call returns (through `results`, or `conn` when in a file), until told
+// to stop, the parent goes away, or it has been sent `max_tasks` calls.
+void WorkerMain(Connection conn, int max_tasks, InitCall init, PassedFd claims,
+                PassedFd results) {
   const multiprocessing::internal::UniqueFd claims_file(claims.fd);
+  const multiprocessing::internal::UniqueFd results_pipe(results.fd);
   const std::shared_ptr<ClaimRing> ring = ClaimRing::Map(claims_file.get());
   if (ring == nullptr) std::_Exit(1);
   if (init.entry != nullptr) init.entry(init.payload, init.fds.get());
   const int fd = conn.fileno();
-  const multiprocessing::internal::Message nothing;
   RecordReader in;
-  RecordWriter out;
+  RecordWriter out;  // Records in files.
+  PipeWriter small;  // The others.
   int received = 0;
   while (true) {
     RecordHeader call;
     std::string_view payload;
     while (!in.Next(&call, &payload)) {
       // What is left to write (skipped calls) goes before the wait.
-      if (out.Pending() && !out.Flush(fd, /*wait=*/true)) return;
+      if (small.Pending() && !small.Write(results_pipe.get())) return;
       if (!in.Fill(fd, /*wait=*/true)) return;
     }
     if (call.id == 0) return;
     const bool last = max_tasks > 0 && ++received >= max_tasks;
     if (!ring->Claim(call.seq)) {
-      out.Add(call.id, kSkipped, 0, nothing);
-      if (last) (void)out.Flush(fd, /*wait=*/true);
+      small.Add(call.id, kSkipped, {});
+      if (last) (void)small.Write(results_pipe.get());
     } else {
       // Skipped calls are answered before a call that may take long.
-      if (out.Pending() && !out.Flush(fd, /*wait=*/false)) return;
+      if (small.Pending() && !small.Write(results_pipe.get())) return;
       multiprocessing::internal::Message result;
       uint64_t tag = kResult;
       try {
@@ -495,9 +544,14 @@ void WorkerMain(Connection conn, int max_tasks, InitCall init,
             threading::DescribeException(std::current_exception()));
         tag = kRaised;
       }
-      out.Add(call.id, tag, 0, result);
-      // Written whole before `result` goes.
-      if (!out.Flush(fd, /*wait=*/true)) return;
+      if (result.fd() >= 0) {
+        out.Add(call.id, tag, 0, result);
+        // Written whole before `result` goes.
+        if (!out.Flush(fd, /*wait=*/true)) return;
+      } else {
+        small.Add(call.id, tag, result.bytes());
+        if (!small.Write(results_pipe.get())) return;
+      }
     }
     if (last) return;
   }
@@ -618,14 +672,18 @@ class PoolCore {
   struct Worker {
     std::unique_ptr<Process> process;  // Null once retired for good.
     Connection conn;
+    // The read end of the worker's result pipe (non-blocking), and what came.
+    multiprocessing::internal::UniqueFd results;
+    RecordReader results_in{/*socket=*/false};
     std::shared_ptr<ClaimRing> ring;
     uint64_t next_seq = 1;  // The next call's in `ring`.
     RecordReader in;
     // Records not yet taken by the socket; their bytes are the payloads of
     // in_flight's calls.
     RecordWriter out;
-    // Calls sent and not yet answered, in the order sent (and answered); at
-    // most kWindow, with consecutive seqs.
+    // Calls sent and not yet answered, in the order sent, with consecutive
+    // seqs less than kWindow apart (answers through the pipe and the socket
+    // may come out of order).
     std::deque<Sent> in_flight;
     int sent = 0;  // Calls ever sent, for max_tasks_per_child.
   };
@@ -673,15 +731,25 @@ class PoolCore {
     multiprocessing::internal::UniqueFd claims_file;
     auto ring = ClaimRing::Create(&claims_file);
     if (!ring.ok()) return ring.status();
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
+    multiprocessing::internal::UniqueFd result_pipe[2] = {
+        multiprocessing::internal::UniqueFd(ends[0]),
+        multiprocessing::internal::UniqueFd(ends[1])};
+    if (::fcntl(ends[0], F_SETFL, O_NONBLOCK) != 0) {
+      return ErrnoError(errno, "fcntl");
+    }
     auto pipe = multiprocessing::internal::TryPipe();
     if (!pipe.ok()) return pipe.status();
     auto& [parent, child] = *pipe;
     auto process = std::make_unique<Process>(
         multiprocessing::ProcessOptions{.daemon = true}, &WorkerMain, child,
-        max_tasks_per_child_, init_, ClaimFile{claims_file.get()});
+        max_tasks_per_child_, init_, PassedFd{claims_file.get()},
+        PassedFd{result_pipe[1].get()});
     if (absl::Status status = process->Start(); !status.ok()) return status;
     worker.process = std::move(process);
     worker.conn = std::move(parent);
+    worker.results = std::move(result_pipe[0]);
     worker.ring = *std::move(ring);
     absl::MutexLock lock(&mu_);
     pids_.push_back(worker.process->pid());
@@ -715,7 +783,8 @@ class PoolCore {
         Worker* best = nullptr;
         for (Worker& w : workers_) {
           if (w.process == nullptr || Retiring(w) ||
-              w.in_flight.size() >= kWindow) {
+              (!w.in_flight.empty() &&
+               w.next_seq - w.in_flight.front().seq >= kWindow)) {
             continue;
           }
           if (best == nullptr || w.in_flight.size() < best->in_flight.size()) {
@@ -763,34 +832,42 @@ class PoolCore {
   }
 
   // Completes the Futures of the results `worker` has sent so far. False once
-  // the worker has closed its end (it exited).
+  // the worker has closed its end of either stream (it is exiting).
   bool Collect(Worker& worker) {
+    const bool pipe_open =
+        Drain(worker, worker.results_in, worker.results.get());
+    return Drain(worker, worker.in, worker.conn.fileno()) && pipe_open;
+  }
+
+  // Answers the records `in` holds and reads from `fd` until it would wait.
+  // False at EOF or on an error.
+  bool Drain(Worker& worker, RecordReader& in, int fd) {
     while (true) {
       RecordHeader header;
       std::string_view bytes;
-      while (worker.in.Next(&header, &bytes)) {
-        // Answers come in the order the calls were sent.
-        if (worker.in_flight.empty() ||
-            worker.in_flight.front().id != header.id) {
-          continue;
-        }
-        std::unique_ptr<PendingCall> call =
-            std::move(worker.in_flight.front().call);
-        worker.in_flight.pop_front();
-        if (header.tag == kSkipped) {
-          call->Cancel();
-          continue;
-        }
-        call->Start();
-        if (header.tag == kResult) {
-          call->Finish(bytes);
-        } else {
-          call->Fail(std::make_exception_ptr(RemoteError(std::string(bytes))));
-        }
-      }
-      if (!worker.in.Fill(worker.conn.fileno(), /*wait=*/false)) {
-        return errno == EAGAIN;
-      }
+      while (in.Next(&header, &bytes)) Answer(worker, header, bytes);
+      if (!in.Fill(fd, /*wait=*/false)) return errno == EAGAIN;
+    }
+  }
+
+  // Completes the call a worker answered with `header` and `bytes`.
+  void Answer(Worker& worker, const RecordHeader& header,
+              std::string_view bytes) {
+    // Answers come in the order sent but for those in files.
+    auto it = worker.in_flight.begin();
+    while (it != worker.in_flight.end() && it->id != header.id) ++it;
+    if (it == worker.in_flight.end()) return;
+    std::unique_ptr<PendingCall> call = std::move(it->call);
+    worker.in_flight.erase(it);
+    if (header.tag == kSkipped) {
+      call->Cancel();
+      return;
+    }
+    call->Start();
+    if (header.tag == kResult) {
+      call->Finish(bytes);
+    } else {
+      call->Fail(std::make_exception_ptr(RemoteError(std::string(bytes))));
     }
   }
 
@@ -798,6 +875,8 @@ class PoolCore {
   // replaced; any other exit breaks the pool (false).
   bool Exited(Worker& worker) {
     worker.process->Join();
+    // What it wrote before it ended is all in the pipe now.
+    (void)Collect(worker);
     const int exit_code = worker.process->ExitCode().value_or(0);
     if (Retiring(worker) && worker.in_flight.empty() && exit_code == 0) {
       bool more;
@@ -901,6 +980,9 @@ class PoolCore {
         fds.push_back({.fd = w.process == nullptr ? -1 : w.conn.fileno(),
                        .events = events,
                        .revents = 0});
+        fds.push_back({.fd = w.process == nullptr ? -1 : w.results.get(),
+                       .events = POLLIN,
+                       .revents = 0});
       }
       if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
       if (fds[0].revents != 0) {
@@ -927,9 +1009,11 @@ class PoolCore {
       }
       for (size_t i = 0; i < workers_.size() && !broken; ++i) {
         Worker& w = workers_[i];
-        if (fds[i + 1].revents == 0 || w.process == nullptr) continue;
-        if ((fds[i + 1].revents & POLLOUT) != 0) Flush(w);
-        if ((fds[i + 1].revents & ~POLLOUT) != 0 && !Collect(w)) {
+        const short socket = fds[2 * i + 1].revents;
+        const short pipe = fds[2 * i + 2].revents;
+        if ((socket | pipe) == 0 || w.process == nullptr) continue;
+        if ((socket & POLLOUT) != 0) Flush(w);
+        if (((socket & ~POLLOUT) != 0 || pipe != 0) && !Collect(w)) {
           broken = !Exited(w);
         }
       }
