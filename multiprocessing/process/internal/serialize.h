@@ -38,6 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/errors.h"
 #include "cereal/archives/binary.hpp"
+#include "multiprocessing/process/internal/io.h"
 // The standard types cross without further includes, as Python's built-in
 // types pickle.
 #include "cereal/types/array.hpp"
@@ -219,12 +220,19 @@ class MessageStreamBuf : public std::streambuf {
   int_type overflow(int_type c) override;
 
  private:
-  // Writes to the file, from `bytes` or what is buffered.
+  // Writes to the file, from `bytes` or what is buffered: through the
+  // file's kept mapping (see MapMessageFile), else with pwrite().
   void Write(const char* bytes, size_t size);
   void WriteBuffered();
+  // Whether the file is mapped for writing up to `end`, which it grows to
+  // (allocating its memory first, so that a full memory cgroup is an error
+  // here, not a SIGBUS later).
+  bool Mapped(size_t end);
 
   Message* out_;
   bool memory_only_ = false;  // No memfd could be made.
+  std::shared_ptr<const FileMapping> mapping_;
+  bool unmappable_ = false;  // Written with pwrite() instead.
 };
 
 // The reading side of cereal's BinaryOutputArchive, for bytes that may come
