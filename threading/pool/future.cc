@@ -37,8 +37,7 @@ bool FutureCore::Cancel() {
     if (phase != kPending) return false;
     // A call that starts elsewhere: once the hook has stopped it, nobody
     // completes the Future but a Cancel().
-    if ((s & kHooked) != 0 &&
-        !watchers_.load(std::memory_order_acquire)->hook->TryCancel()) {
+    if ((s & kHooked) != 0 && !hook_->TryCancel()) {
       return false;
     }
     if (state_.compare_exchange_weak(s, (s & ~kPhaseMask) | kCancelled,
@@ -55,17 +54,15 @@ bool FutureCore::Running() const {
   const uint32_t s = state_.load(std::memory_order_acquire);
   const uint32_t phase = s & kPhaseMask;
   if (phase == kRunning) return true;
-  return phase == kPending && (s & kHooked) != 0 &&
-         watchers_.load(std::memory_order_acquire)->hook->Started();
+  return phase == kPending && (s & kHooked) != 0 && hook_->Started();
 }
 
 bool FutureCore::SetStartHook(std::shared_ptr<StartHook> hook) {
-  Watchers& watchers = GetWatchers();
   uint32_t s = state_.load(std::memory_order_acquire);
   if ((s & kHooked) != 0) {
     pyconc::internal::Misuse("RuntimeError", "Future already has a start hook");
   }
-  watchers.hook = std::move(hook);
+  hook_ = std::move(hook);
   for (;;) {
     const uint32_t phase = s & kPhaseMask;
     if (phase == kCancelled) return false;
