@@ -37,7 +37,8 @@ bool FutureCore::Cancel() {
     if (phase != kPending) return false;
     // A call that starts elsewhere: once the hook has stopped it, nobody
     // completes the Future but a Cancel().
-    if ((s & kHooked) != 0 && !hook_->TryCancel()) {
+    if ((s & kHooked) != 0 &&
+        !watchers_.load(std::memory_order_acquire)->hook->TryCancel()) {
       return false;
     }
     if (state_.compare_exchange_weak(s, (s & ~kPhaseMask) | kCancelled,
@@ -54,15 +55,17 @@ bool FutureCore::Running() const {
   const uint32_t s = state_.load(std::memory_order_acquire);
   const uint32_t phase = s & kPhaseMask;
   if (phase == kRunning) return true;
-  return phase == kPending && (s & kHooked) != 0 && hook_->Started();
+  return phase == kPending && (s & kHooked) != 0 &&
+         watchers_.load(std::memory_order_acquire)->hook->Started();
 }
 
 bool FutureCore::SetStartHook(std::shared_ptr<StartHook> hook) {
+  Watchers& watchers = GetWatchers();
   uint32_t s = state_.load(std::memory_order_acquire);
   if ((s & kHooked) != 0) {
     pyconc::internal::Misuse("RuntimeError", "Future already has a start hook");
   }
-  hook_ = std::move(hook);
+  watchers.hook = std::move(hook);
   for (;;) {
     const uint32_t phase = s & kPhaseMask;
     if (phase == kCancelled) return false;

@@ -206,12 +206,14 @@ class FutureCore {
     Waiter* waiter;
     size_t index;
   };
-  // What only a watched Future needs, allocated on first use so that the
-  // common case (nobody waits, one allocation per task) stays small.
+  // What only a watched (or hooked) Future needs, allocated on first use so
+  // that the common case (nobody waits, one allocation per task) stays small.
   struct Watchers {
     absl::Mutex mu;
     std::vector<Callback> callbacks ABSL_GUARDED_BY(mu);
     std::vector<WaiterEntry> waiters ABSL_GUARDED_BY(mu);
+    // Written once, before kHooked is set; read only after it is seen.
+    std::shared_ptr<StartHook> hook;
   };
 
   Watchers& GetWatchers() const;
@@ -225,8 +227,6 @@ class FutureCore {
   std::atomic<int32_t> refs_{1};
   std::exception_ptr exception_;
   mutable std::atomic<Watchers*> watchers_{nullptr};
-  // Written once, before kHooked is set; read only after it is seen.
-  std::shared_ptr<StartHook> hook_;
 };
 
 // Adds the typed value to the core.
