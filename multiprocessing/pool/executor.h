@@ -37,9 +37,10 @@
 // Large arguments and results (over 1 MiB serialized) cross in shared memory
 // (a memfd whose descriptor goes over the worker's socket), not through the
 // socket: each side copies the bytes once, and each process keeps a couple of
-// these files for its next large messages, so a 64 MiB round trip allocates
-// no shared memory after the first. Arguments a function takes by value are
-// moved into it.
+// these files, mapped, for its next large messages, so a 64 MiB round trip
+// allocates and maps no shared memory after the first. Arguments a function
+// takes by value are moved into it. Small results come back through a pipe
+// of the worker's own.
 //
 // Running() and Cancel(): each worker is sent up to kWindow (256) calls ahead,
 // so that it goes from one call to the next without waiting for the parent.

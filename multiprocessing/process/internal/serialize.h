@@ -200,7 +200,9 @@ inline constexpr size_t kSpillBytes = size_t{1} << 20;
 // process at a time: the sender gives it up when it sends it (and only
 // closes it), the receiver offers it here once it has read the message. A
 // few files of at most 256 MiB are kept (so a process keeps up to 512 MiB of
-// shared memory after its largest messages); the others are closed.
+// shared memory after its largest messages, and the mappings it keeps, see
+// MapMessageFile, up to 512 MiB more of files it gave up); the others are
+// closed. Written and read through those kept mappings.
 void OfferMessageFile(UniqueFd file);
 // A file offered before, or a new memfd sealed against shrinking; invalid
 // when the process cannot make one.
