@@ -45,6 +45,9 @@ namespace {
 // running tiny calls never waits for the parent. They stay pending (and
 // cancellable) until the worker claims them in its ClaimRing.
 constexpr size_t kWindow = 256;
+// A Map() chunk runs once sent (see executor.h): it goes only to a worker
+// with fewer calls than this in hand.
+constexpr size_t kChunkWindow = 2;
 
 // The claim of each call sent to one worker, in memory shared with it: word
 // `seq % kWindow` is seq * 4 + the call's state. The parent offers a call
@@ -781,8 +784,10 @@ class PoolCore {
       absl::MutexLock lock(&mu_);
       while (!queue_.empty()) {
         Worker* best = nullptr;
+        const bool chunk = queue_.front()->chunk();
         for (Worker& w : workers_) {
           if (w.process == nullptr || Retiring(w) ||
+              (chunk && w.in_flight.size() >= kChunkWindow) ||
               (!w.in_flight.empty() &&
                w.next_seq - w.in_flight.front().seq >= kWindow)) {
             continue;
@@ -806,9 +811,17 @@ class PoolCore {
       if (w.in_flight.size() == first_new[i]) continue;
       for (size_t k = first_new[i]; k < w.in_flight.size(); ++k) {
         Sent& sent = w.in_flight[k];
-        // Every Future cancelled: the worker skips it (so that the calls in
-        // flight keep consecutive seqs).
-        if (!sent.call->Attach(std::make_shared<ClaimHook>(w.ring, sent.seq))) {
+        if (sent.call->chunk()) {
+          // Started now: claimed for the worker, so that nothing stops it.
+          if (sent.call->Start()) {
+            w.ring->Claim(sent.seq);
+          } else {
+            w.ring->Stop(sent.seq);
+          }
+        } else if (!sent.call->Attach(
+                       std::make_shared<ClaimHook>(w.ring, sent.seq))) {
+          // Every Future cancelled: the worker skips it (so that the calls in
+          // flight keep consecutive seqs).
           w.ring->Stop(sent.seq);
         }
         if (trace::Enabled()) {

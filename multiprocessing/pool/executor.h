@@ -56,11 +56,12 @@
 // stops every call not yet started, queued or sent ahead: none of them will
 // run. The queued ones are cancelled before it returns; those sent ahead are
 // cancelled by the manager thread moments later (as Python's manager thread
-// cancels its pending calls), so Wait() for them first. Map() chunks
-// are calls: cancelling any Future of a chunk that has not started cancels
-// the chunk. A call sent ahead to a worker that dies fails with
-// BrokenProcessPool, as Python fails the calls of a broken pool. Idle workers
-// are given calls first, then the least loaded.
+// cancels its pending calls), so Wait() for them first. A Map() chunk goes
+// only to a worker with fewer than two calls in hand and is running once
+// sent (as in Python's call queue); the chunks behind it are pending. A call
+// sent ahead to a worker that dies fails with BrokenProcessPool, as Python
+// fails the calls of a broken pool. Idle workers are given calls first, then
+// the least loaded.
 
 // Running out: when the pool cannot start (no descriptor, process or thread
 // left), every Submit() and Map() answers that OSError (e.g.
@@ -249,11 +250,16 @@ class PendingCall {
   CallEntry entry() const { return entry_; }
   const multiprocessing::internal::Message& payload() const { return payload_; }
 
-  // Before sending: gives each Future `hook`, the call's claim in the
-  // worker's memory; false when every Future was cancelled (do not send).
+  // A Map() chunk: sent only to a worker with fewer than two calls in hand,
+  // and started when sent (as Python's call queue holds it).
+  virtual bool chunk() const = 0;
+  // Before sending a call that is not a chunk: gives each Future `hook`, the
+  // call's claim in the worker's memory; false when every Future was
+  // cancelled (do not send).
   virtual bool Attach(std::shared_ptr<StartHook> hook) = 0;
   // The call started (or will never reach a worker and is about to fail):
-  // marks the Futures it completes running; false when all were cancelled.
+  // marks the Futures it completes running, once; false when all were
+  // cancelled.
   virtual bool Start() = 0;
   // Cancels the Futures: Shutdown(cancel_futures), or a call stopped before
   // it started.
@@ -397,12 +403,15 @@ class CallOfFutures : public PendingCall {
     }
     return any;
   }
+  bool chunk() const override { return chunk_; }
   bool Start() override {
     bool any = false;
     for (size_t i = 0; i < futures_.size(); ++i) {
-      live_[i] = live_[i] && futures_[i].SetRunningOrNotifyCancel();
+      live_[i] =
+          live_[i] && (started_ || futures_[i].SetRunningOrNotifyCancel());
       any = any || live_[i];
     }
+    started_ = true;
     return any;
   }
   void Cancel() override {
@@ -456,6 +465,7 @@ class CallOfFutures : public PendingCall {
   absl::InlinedVector<Future<R>, 1> futures_;
   absl::InlinedVector<bool, 1> live_;  // Not cancelled: completed by this call.
   const bool chunk_;
+  bool started_ = false;  // Start() has marked the Futures.
 };
 
 class PoolCore;
