@@ -21,6 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "base/errors.h"
 #include "base/misuse.h"
 #include "base/trace.h"
@@ -45,6 +46,15 @@ namespace {
 // running tiny calls never waits for the parent. They stay pending (and
 // cancellable) until the worker claims them in its ClaimRing.
 constexpr size_t kWindow = 256;
+// And at least: the call a worker runs and the next, as before its first
+// answers tell how long its calls take.
+constexpr size_t kMinWindow = 2;
+// The work a worker may hold ahead of the call it runs, in its recent calls'
+// time: calls queued behind a slow one on one worker wait for it while
+// another worker may idle (Python's workers share one queue), so a worker
+// holds kWindow calls of a few microseconds but only kMinWindow of a
+// millisecond or more.
+constexpr int64_t kAheadBudgetNs = 1'000'000;
 // A Map() chunk runs once sent (see executor.h): it goes only to a worker
 // with fewer calls than this in hand.
 constexpr size_t kChunkWindow = 2;
@@ -689,7 +699,19 @@ class PoolCore {
     // may come out of order).
     std::deque<Sent> in_flight;
     int sent = 0;  // Calls ever sent, for max_tasks_per_child.
+    // Answers ever read; the recent time per answer (0 until the first) and
+    // since when the worker has had calls in hand (absl::GetCurrentTimeNanos).
+    uint64_t answered = 0;
+    int64_t ns_per_call = 0;
+    int64_t busy_since_ns = 0;
   };
+
+  // How many calls `worker` may hold unanswered (see kAheadBudgetNs).
+  static size_t Window(const Worker& worker) {
+    if (worker.ns_per_call <= 0) return kMinWindow;
+    return static_cast<size_t>(std::clamp<int64_t>(
+        kAheadBudgetNs / worker.ns_per_call, kMinWindow, kWindow));
+  }
 
   void Wake() {
     const uint64_t one = 1;
@@ -789,7 +811,7 @@ class PoolCore {
           if (w.process == nullptr || Retiring(w) ||
               (chunk && w.in_flight.size() >= kChunkWindow) ||
               (!w.in_flight.empty() &&
-               w.next_seq - w.in_flight.front().seq >= kWindow)) {
+               w.next_seq - w.in_flight.front().seq >= Window(w))) {
             continue;
           }
           if (best == nullptr || w.in_flight.size() < best->in_flight.size()) {
@@ -809,6 +831,7 @@ class PoolCore {
     for (size_t i = 0; i < workers_.size(); ++i) {
       Worker& w = workers_[i];
       if (w.in_flight.size() == first_new[i]) continue;
+      if (first_new[i] == 0) w.busy_since_ns = absl::GetCurrentTimeNanos();
       for (size_t k = first_new[i]; k < w.in_flight.size(); ++k) {
         Sent& sent = w.in_flight[k];
         if (sent.call->chunk()) {
@@ -847,9 +870,25 @@ class PoolCore {
   // Completes the Futures of the results `worker` has sent so far. False once
   // the worker has closed its end of either stream (it is exiting).
   bool Collect(Worker& worker) {
+    const uint64_t answered = worker.answered;
     const bool pipe_open =
         Drain(worker, worker.results_in, worker.results.get());
-    return Drain(worker, worker.in, worker.conn.fileno()) && pipe_open;
+    const bool open = Drain(worker, worker.in, worker.conn.fileno());
+    NoteAnswers(worker, worker.answered - answered);
+    return open && pipe_open;
+  }
+
+  // Updates the worker's recent time per call with the `n` answers just read
+  // (several at once, when the manager was slower than the worker).
+  static void NoteAnswers(Worker& worker, uint64_t n) {
+    if (n == 0) return;
+    const int64_t now = absl::GetCurrentTimeNanos();
+    const int64_t per_call = std::max<int64_t>(
+        1, (now - worker.busy_since_ns) / static_cast<int64_t>(n));
+    worker.ns_per_call = worker.ns_per_call == 0
+                             ? per_call
+                             : (worker.ns_per_call * 7 + per_call) / 8;
+    worker.busy_since_ns = now;
   }
 
   // Answers the records `in` holds and reads from `fd` until it would wait.
@@ -870,6 +909,7 @@ class PoolCore {
     auto it = worker.in_flight.begin();
     while (it != worker.in_flight.end() && it->id != header.id) ++it;
     if (it == worker.in_flight.end()) return;
+    ++worker.answered;
     std::unique_ptr<PendingCall> call = std::move(it->call);
     worker.in_flight.erase(it);
     if (header.tag == kSkipped) {

@@ -42,8 +42,12 @@
 // takes by value are moved into it. Small results come back through a pipe
 // of the worker's own.
 //
-// Running() and Cancel(): each worker is sent up to kWindow (256) calls ahead,
-// so that it goes from one call to the next without waiting for the parent.
+// Running() and Cancel(): each worker is sent calls ahead, so that it goes
+// from one call to the next without waiting for the parent: up to 256 when
+// its recent calls took microseconds, as many as make about a millisecond of
+// its work otherwise, and at least two (the one it runs and the next). The
+// bound keeps a slow call from holding much work behind it on one worker
+// while another idles, which Python's shared call queue never does.
 // A call sent ahead is still pending: the worker claims it in memory shared
 // with the parent just before it runs it, and Cancel() takes it back just as
 // atomically, so exactly one of the two wins. A call is Running() from the

@@ -17,6 +17,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -419,6 +420,43 @@ TEST_F(ExecutorContractTest, ShutdownFromACallbackWhileTheOwnerDestroysIt) {
 
 // 6. Every form a Python user writes: target=f with args=(), captureless
 // lambdas with no arguments, functions returning void.
+// A call of a few milliseconds: the work itself, not a way to order events.
+int SlowSquare(int x) {
+  absl::SleepFor(absl::Milliseconds(3));
+  return x * x;
+}
+
+// Calls are sent to a worker only as far ahead as about a millisecond of its
+// recent calls' time, so calls of milliseconds go two at a time: a call that
+// blocks holds at most one other behind it while the other worker takes the
+// rest (Python's workers share one call queue, so none is held at all).
+TEST_F(ExecutorContractTest, ABlockedCallHoldsAtMostOneSlowCallBehindIt) {
+  Gate gate("balance_fifo");
+  ProcessPoolExecutor pool({.max_workers = 2});
+  std::vector<Future<int>> warm;  // Both workers learn what a call takes.
+  for (int i = 0; i < 8; ++i) warm.push_back(*pool.Submit(&SlowSquare, i));
+  for (Future<int>& f : warm) f.Result();
+  Future<int> blocked = *pool.Submit(&WaitForFifo, gate.path());
+  gate.Opened();
+  std::vector<Future<int>> pending;
+  for (int i = 0; i < 10; ++i) pending.push_back(*pool.Submit(&SlowSquare, i));
+  int done = 0;
+  while (done < 9) {
+    auto [now_done, not_done] =
+        Wait(pending, {.timeout = absl::Seconds(30),
+                       .return_when = ReturnWhen::kFirstCompleted});
+    if (now_done.empty()) break;  // The rest are held behind the gate.
+    done += static_cast<int>(now_done.size());
+    pending = std::move(not_done);
+  }
+  const bool still_blocked = !blocked.Done();
+  gate.Release();
+  EXPECT_GE(done, 9) << "of 10 calls done while one call blocks";
+  EXPECT_TRUE(still_blocked);
+  EXPECT_EQ(blocked.Result(), 1);
+  for (Future<int>& f : pending) EXPECT_GE(f.Result(), 0);
+}
+
 int FortyTwo() { return 42; }
 void NoResult(int) {}
 
