@@ -1,20 +1,27 @@
 #include "multiprocessing/pool/executor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "base/errors.h"
 #include "base/misuse.h"
 #include "base/trace.h"
@@ -35,30 +42,176 @@ std::exception_ptr UnpicklingError(const std::exception& e) {
 
 namespace {
 
-// Calls in a worker's hands at once: the one it runs and the next, already
-// sent, so that it never waits for a round trip between two calls. Only these
-// are running (not cancellable), as Python's call queue holds
-// max_workers + 1.
-constexpr size_t kWindow = 2;
+// Calls sent to a worker and not yet answered, at most: enough that a worker
+// running tiny calls never waits for the parent. They stay pending (and
+// cancellable) until the worker claims them in its ClaimRing.
+constexpr size_t kWindow = 256;
+// And at least: the call a worker runs and the next, as before its first
+// answers tell how long its calls take.
+constexpr size_t kMinWindow = 2;
+// The work a worker may hold ahead of the call it runs, in its recent calls'
+// time: calls queued behind a slow one on one worker wait for it while
+// another worker may idle (Python's workers share one queue), so a worker
+// holds kWindow calls of a few microseconds but only kMinWindow of a
+// millisecond or more.
+constexpr int64_t kAheadBudgetNs = 1'000'000;
+// A Map() chunk runs once sent (see executor.h): it goes only to a worker
+// with fewer calls than this in hand.
+constexpr size_t kChunkWindow = 2;
+
+// The claim of each call sent to one worker, in memory shared with it: word
+// `seq % kWindow` is seq * 4 + the call's state. The parent offers a call
+// (kOffered) before it sends it; the worker claims it (kStarted) just before
+// running it, or skips it when the parent stopped it first (kStopped), each
+// with one compare-and-swap on the word. The sequence number in the word
+// keeps a late Cancel() of an older call from touching the call that reuses
+// its word. A worker answers its calls in order, so the kWindow calls in
+// flight never share a word.
+class ClaimRing {
+ public:
+  // A new ring in a new shared file, which the worker maps (*file).
+  static absl::StatusOr<std::shared_ptr<ClaimRing>> Create(
+      multiprocessing::internal::UniqueFd* file) {
+    multiprocessing::internal::UniqueFd fd(
+        ::memfd_create("pyconc-pool-claims", MFD_CLOEXEC));
+    if (!fd.valid()) return ErrnoError(errno, "memfd_create");
+    if (::ftruncate(fd.get(), kBytes) != 0) {
+      return ErrnoError(errno, "ftruncate");
+    }
+    std::shared_ptr<ClaimRing> ring = Map(fd.get());
+    if (ring == nullptr) return ErrnoError(errno, "mmap");
+    // Sequence 0, never used, stopped: no word starts out offered.
+    for (size_t i = 0; i < kWindow; ++i) {
+      ring->words_[i].store(kStopped, std::memory_order_relaxed);
+    }
+    *file = std::move(fd);
+    return ring;
+  }
+
+  // The ring in `fd` (made by Create()); null with errno set when it cannot
+  // be mapped.
+  static std::shared_ptr<ClaimRing> Map(int fd) {
+    void* words =
+        ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (words == MAP_FAILED) return nullptr;
+    return std::shared_ptr<ClaimRing>(
+        new ClaimRing(static_cast<std::atomic<uint64_t>*>(words)));
+  }
+
+  ClaimRing(const ClaimRing&) = delete;
+  ClaimRing& operator=(const ClaimRing&) = delete;
+  ~ClaimRing() { ::munmap(words_, kBytes); }
+
+  // The parent, before sending call `seq`: it may be claimed or stopped.
+  void Offer(uint64_t seq) {
+    Word(seq).store(seq * 4 + kOffered, std::memory_order_release);
+  }
+  // Claims call `seq` to run it (the worker), or to fail it (the parent,
+  // when its worker died): true when it started (now or before), false when
+  // it was stopped.
+  bool Claim(uint64_t seq) {
+    uint64_t word = seq * 4 + kOffered;
+    return Word(seq).compare_exchange_strong(word, seq * 4 + kStarted,
+                                             std::memory_order_acq_rel) ||
+           word == seq * 4 + kStarted;
+  }
+  // Future::Cancel(): true when call `seq` will never start (stopped now or
+  // before), false when it has started.
+  bool Stop(uint64_t seq) {
+    uint64_t word = seq * 4 + kOffered;
+    return Word(seq).compare_exchange_strong(word, seq * 4 + kStopped,
+                                             std::memory_order_acq_rel) ||
+           word == seq * 4 + kStopped;
+  }
+  // Whether call `seq` has started (false too once its word is reused: the
+  // call has been answered by then).
+  bool Started(uint64_t seq) const {
+    return Word(seq).load(std::memory_order_acquire) == seq * 4 + kStarted;
+  }
+  // Shutdown(cancel_futures): stops every offered call not yet claimed.
+  void StopAll() {
+    for (size_t i = 0; i < kWindow; ++i) {
+      uint64_t word = words_[i].load(std::memory_order_acquire);
+      while (word % 4 == kOffered &&
+             !words_[i].compare_exchange_weak(word, word - kOffered + kStopped,
+                                              std::memory_order_acq_rel)) {
+      }
+    }
+  }
+
+ private:
+  enum : uint64_t { kOffered = 0, kStarted = 1, kStopped = 2 };
+  static constexpr size_t kBytes = 4096;
+  static_assert(kWindow * sizeof(uint64_t) <= kBytes);
+  static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+  explicit ClaimRing(std::atomic<uint64_t>* words) : words_(words) {}
+
+  std::atomic<uint64_t>& Word(uint64_t seq) const {
+    return words_[seq % kWindow];
+  }
+
+  std::atomic<uint64_t>* const words_;
+};
+
+// A call's claim, as its Futures see it.
+class ClaimHook : public StartHook {
+ public:
+  ClaimHook(std::shared_ptr<ClaimRing> ring, uint64_t seq)
+      : ring_(std::move(ring)), seq_(seq) {}
+  bool TryCancel() override { return ring_->Stop(seq_); }
+  bool Started() const override { return ring_->Started(seq_); }
+
+ private:
+  const std::shared_ptr<ClaimRing> ring_;
+  const uint64_t seq_;
+};
+
+// A descriptor on its way to a worker (a Process argument): its ClaimRing's
+// file, the write end of its result pipe.
+struct PassedFd {
+  int fd = -1;  // Borrowed in the parent; owned by the worker once loaded.
+
+  template <typename Archive>
+  void save(Archive& archive) const {
+    archive(multiprocessing::internal::ExportFd(fd));
+  }
+  template <typename Archive>
+  void load(Archive& archive) {
+    int index = -1;
+    archive(index);
+    fd = multiprocessing::internal::ImportFd(index).release();
+  }
+};
 
 // The streams between the manager and a worker are runs of records, each a
 // header and `size` bytes, which follow it unless `in_file` (then they are in
 // the shared file whose descriptor came with the header: a large Message):
-//   to a worker:   id, tag = entry (the CallEntry's address), payload
+//   to a worker:   id, tag = entry (the CallEntry's address), seq = the
+//                  call's number in the worker's ClaimRing, payload
 //                  (id 0: exit now)
-//   from a worker: id, tag = ok (1: a result, 0: an exception's text), bytes
+//   from a worker: id, tag = ok (kResult, kRaised with an exception's text,
+//                  or kSkipped: the call was stopped before it started),
+//                  bytes; through a pipe (cheaper than the socket for
+//                  small records), but through the socket when in a file
+//                  (the descriptor must travel)
 struct RecordHeader {
   uint64_t id = 0;
   uint64_t tag = 0;
+  uint64_t seq = 0;
   uint64_t size = 0;
   uint64_t in_file = 0;
 };
+enum : uint64_t { kRaised = 0, kResult = 1, kSkipped = 2 };
 
 // The records arriving on a socket. Small ones are read in large pieces (one
 // read brings many of them); a record larger than a piece has its body read
-// straight into memory of its own, committed as the bytes arrive.
+// straight into memory of its own, committed as the bytes arrive. From a pipe
+// (no descriptors come), records must not be in files.
 class RecordReader {
  public:
+  explicit RecordReader(bool socket = true) : socket_(socket) {}
+
   // Reads what the socket holds (waiting for it when `wait`): true when
   // bytes came, false at EOF or on an error (errno EAGAIN: none yet).
   bool Fill(int fd, bool wait) {
@@ -142,6 +295,15 @@ class RecordReader {
 
   // Reads into `into`, keeping the descriptors that come with the bytes.
   ssize_t Receive(int fd, char* into, size_t want, bool wait) {
+    if (!socket_) {
+      // A pipe: non-blocking when opened so (the manager's end).
+      ssize_t n;
+      do {
+        n = ::read(fd, into, want);
+      } while (n < 0 && errno == EINTR);
+      if (n == 0) errno = 0;
+      return n;
+    }
     iovec part = {into, want};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFiles)];
     msghdr message = {};
@@ -206,6 +368,7 @@ class RecordReader {
   // The shared files that came with headers not yet read, in order.
   std::deque<multiprocessing::internal::UniqueFd> files_;
   bool broken_ = false;  // The peer broke the protocol.
+  bool socket_;          // Else a pipe.
 };
 
 // Records on their way to a socket, written as they are (a header and the
@@ -215,10 +378,10 @@ class RecordWriter {
  public:
   // Queues a record of `message`, which must stay put until Pending() is
   // false or Clear() is called.
-  void Add(uint64_t id, uint64_t tag,
+  void Add(uint64_t id, uint64_t tag, uint64_t seq,
            const multiprocessing::internal::Message& message) {
     const bool in_file = message.fd() >= 0;
-    records_.push_back({.header = {id, tag, message.size(), in_file},
+    records_.push_back({.header = {id, tag, seq, message.size(), in_file},
                         .bytes = message.bytes(),
                         .file = message.fd(),
                         .done = 0});
@@ -309,6 +472,37 @@ class RecordWriter {
   std::deque<Record> records_;
 };
 
+// A worker's records for its result pipe, written whole, many at once.
+class PipeWriter {
+ public:
+  // Queues a record (bytes in memory) for the next Write().
+  void Add(uint64_t id, uint64_t tag, std::string_view bytes) {
+    const RecordHeader header = {id, tag, 0, bytes.size(), 0};
+    buffer_.append(reinterpret_cast<const char*>(&header), sizeof(header));
+    buffer_.append(bytes);
+  }
+
+  bool Pending() const { return !buffer_.empty(); }
+
+  // Writes what is queued to `fd`, waiting for room; false when the pipe
+  // fails (the parent is gone).
+  bool Write(int fd) {
+    std::string_view rest = buffer_;
+    while (!rest.empty()) {
+      const ssize_t n = ::write(fd, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      rest.remove_prefix(static_cast<size_t>(n));
+    }
+    const bool written = rest.empty();
+    buffer_.clear();
+    return written;
+  }
+
+ private:
+  std::string buffer_;
+};
+
 // The timeline's flow from the manager sending call `id` to the worker running
 // it: an id apart from trace::NewId()'s.
 uint64_t CallFlow(uint64_t id) { return (uint64_t{1} << 62) | id; }
@@ -320,36 +514,59 @@ uint64_t FirstCallId() {
   return (pools.fetch_add(1, std::memory_order_relaxed) << 32) + 1;
 }
 
-// What each worker process runs: one call at a time, each result sent the
-// moment its call returns, until told to stop, the parent goes away, or it has
-// run `max_tasks` calls.
-void WorkerMain(Connection conn, int max_tasks, InitCall init) {
+// What each worker process runs: one call at a time, each claimed in `claims`
+// first (a call the parent stopped is skipped), each result sent the moment
+// its call returns (through `results`, or `conn` when in a file), until told
+// to stop, the parent goes away, or it has been sent `max_tasks` calls.
+void WorkerMain(Connection conn, int max_tasks, InitCall init, PassedFd claims,
+                PassedFd results) {
+  const multiprocessing::internal::UniqueFd claims_file(claims.fd);
+  const multiprocessing::internal::UniqueFd results_pipe(results.fd);
+  const std::shared_ptr<ClaimRing> ring = ClaimRing::Map(claims_file.get());
+  if (ring == nullptr) std::_Exit(1);
   if (init.entry != nullptr) init.entry(init.payload, init.fds.get());
   const int fd = conn.fileno();
   RecordReader in;
-  RecordWriter out;
-  int done = 0;
+  RecordWriter out;  // Records in files.
+  PipeWriter small;  // The others.
+  int received = 0;
   while (true) {
     RecordHeader call;
     std::string_view payload;
     while (!in.Next(&call, &payload)) {
+      // What is left to write (skipped calls) goes before the wait.
+      if (small.Pending() && !small.Write(results_pipe.get())) return;
       if (!in.Fill(fd, /*wait=*/true)) return;
     }
     if (call.id == 0) return;
-    multiprocessing::internal::Message result;
-    uint64_t ok = 1;
-    try {
-      trace::Slice slice("pool", "call");
-      trace::FlowEnd("pool", CallFlow(call.id));
-      result = reinterpret_cast<CallEntry>(call.tag)(payload);
-    } catch (...) {
-      result = multiprocessing::internal::Message(
-          threading::DescribeException(std::current_exception()));
-      ok = 0;
+    const bool last = max_tasks > 0 && ++received >= max_tasks;
+    if (!ring->Claim(call.seq)) {
+      small.Add(call.id, kSkipped, {});
+      if (last) (void)small.Write(results_pipe.get());
+    } else {
+      // Skipped calls are answered before a call that may take long.
+      if (small.Pending() && !small.Write(results_pipe.get())) return;
+      multiprocessing::internal::Message result;
+      uint64_t tag = kResult;
+      try {
+        trace::Slice slice("pool", "call");
+        trace::FlowEnd("pool", CallFlow(call.id));
+        result = reinterpret_cast<CallEntry>(call.tag)(payload);
+      } catch (...) {
+        result = multiprocessing::internal::Message(
+            threading::DescribeException(std::current_exception()));
+        tag = kRaised;
+      }
+      if (result.fd() >= 0) {
+        out.Add(call.id, tag, 0, result);
+        // Written whole before `result` goes.
+        if (!out.Flush(fd, /*wait=*/true)) return;
+      } else {
+        small.Add(call.id, tag, result.bytes());
+        if (!small.Write(results_pipe.get())) return;
+      }
     }
-    out.Add(call.id, ok, result);
-    if (!out.Flush(fd, /*wait=*/true)) return;
-    if (max_tasks > 0 && ++done >= max_tasks) return;
+    if (last) return;
   }
 }
 
@@ -385,6 +602,7 @@ class PoolCore {
     workers_.clear();
     absl::MutexLock lock(&mu_);
     pids_.clear();
+    rings_.clear();
   }
 
   ~PoolCore() {
@@ -435,7 +653,13 @@ class PoolCore {
     {
       absl::MutexLock lock(&mu_);
       shutdown_ = true;
-      if (options.cancel_futures) cancelled.swap(queue_);
+      if (options.cancel_futures) {
+        cancelled.swap(queue_);
+        // The calls sent ahead that have not started will never start now;
+        // the manager cancels their Futures when it wakes.
+        for (const auto& ring : rings_) ring->StopAll();
+        cancel_sent_ = true;
+      }
     }
     for (const auto& call : cancelled) call->Cancel();
     Wake();
@@ -452,17 +676,42 @@ class PoolCore {
   }
 
  private:
+  // A call sent to a worker and not yet answered.
+  struct Sent {
+    uint64_t id;   // The pool's.
+    uint64_t seq;  // In the worker's ClaimRing.
+    std::unique_ptr<PendingCall> call;
+  };
   struct Worker {
     std::unique_ptr<Process> process;  // Null once retired for good.
     Connection conn;
+    // The read end of the worker's result pipe (non-blocking), and what came.
+    multiprocessing::internal::UniqueFd results;
+    RecordReader results_in{/*socket=*/false};
+    std::shared_ptr<ClaimRing> ring;
+    uint64_t next_seq = 1;  // The next call's in `ring`.
     RecordReader in;
     // Records not yet taken by the socket; their bytes are the payloads of
     // in_flight's calls.
     RecordWriter out;
-    // Calls sent and not yet answered, in the order sent (and answered).
-    std::vector<std::pair<uint64_t, std::unique_ptr<PendingCall>>> in_flight;
+    // Calls sent and not yet answered, in the order sent, with consecutive
+    // seqs less than kWindow apart (answers through the pipe and the socket
+    // may come out of order).
+    std::deque<Sent> in_flight;
     int sent = 0;  // Calls ever sent, for max_tasks_per_child.
+    // Answers ever read; the recent time per answer (0 until the first) and
+    // since when the worker has had calls in hand (absl::GetCurrentTimeNanos).
+    uint64_t answered = 0;
+    int64_t ns_per_call = 0;
+    int64_t busy_since_ns = 0;
   };
+
+  // How many calls `worker` may hold unanswered (see kAheadBudgetNs).
+  static size_t Window(const Worker& worker) {
+    if (worker.ns_per_call <= 0) return kMinWindow;
+    return static_cast<size_t>(std::clamp<int64_t>(
+        kAheadBudgetNs / worker.ns_per_call, kMinWindow, kWindow));
+  }
 
   void Wake() {
     const uint64_t one = 1;
@@ -495,24 +744,41 @@ class PoolCore {
   // slot holds none.
   absl::Status StartWorker(Worker& worker) {
     const pid_t old_pid = worker.process == nullptr ? 0 : worker.process->pid();
+    const std::shared_ptr<ClaimRing> old_ring = std::move(worker.ring);
     worker = Worker();
     {
       absl::MutexLock lock(&mu_);
       pids_.erase(std::remove(pids_.begin(), pids_.end(), old_pid),
                   pids_.end());
+      rings_.erase(std::remove(rings_.begin(), rings_.end(), old_ring),
+                   rings_.end());
+    }
+    multiprocessing::internal::UniqueFd claims_file;
+    auto ring = ClaimRing::Create(&claims_file);
+    if (!ring.ok()) return ring.status();
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
+    multiprocessing::internal::UniqueFd result_pipe[2] = {
+        multiprocessing::internal::UniqueFd(ends[0]),
+        multiprocessing::internal::UniqueFd(ends[1])};
+    if (::fcntl(ends[0], F_SETFL, O_NONBLOCK) != 0) {
+      return ErrnoError(errno, "fcntl");
     }
     auto pipe = multiprocessing::internal::TryPipe();
     if (!pipe.ok()) return pipe.status();
     auto& [parent, child] = *pipe;
     auto process = std::make_unique<Process>(
         multiprocessing::ProcessOptions{.daemon = true}, &WorkerMain, child,
-        max_tasks_per_child_, init_);
+        max_tasks_per_child_, init_, PassedFd{claims_file.get()},
+        PassedFd{result_pipe[1].get()});
     if (absl::Status status = process->Start(); !status.ok()) return status;
     worker.process = std::move(process);
     worker.conn = std::move(parent);
-    worker.in_flight.reserve(kWindow);
+    worker.results = std::move(result_pipe[0]);
+    worker.ring = *std::move(ring);
     absl::MutexLock lock(&mu_);
     pids_.push_back(worker.process->pid());
+    rings_.push_back(worker.ring);
     return absl::OkStatus();
   }
 
@@ -527,43 +793,68 @@ class PoolCore {
     (void)worker.out.Flush(worker.conn.fileno(), /*wait=*/false);
   }
 
-  // Fills every worker's window from the queue, in order: first one call for
-  // each worker with none, then the second ones, so that no worker idles
-  // while another holds two.
+  // Fills the workers' windows from the queue: each call goes to the worker
+  // with the fewest calls in hand, so that no worker idles while another
+  // holds two. Calls are offered in their rings under the queue's lock, so
+  // that Shutdown(cancel_futures) finds each one queued or offered.
   void Dispatch() {
-    bool queue_empty = false;
-    std::vector<bool> added(workers_.size(), false);
-    for (size_t depth = 1; depth <= kWindow && !queue_empty; ++depth) {
-      for (size_t i = 0; i < workers_.size() && !queue_empty; ++i) {
-        Worker& w = workers_[i];
-        if (w.process == nullptr) continue;
-        while (w.in_flight.size() < depth && !Retiring(w)) {
-          std::unique_ptr<PendingCall> call;
-          {
-            absl::MutexLock lock(&mu_);
-            if (queue_.empty()) {
-              queue_empty = true;
-              break;
-            }
-            call = std::move(queue_.front());
-            queue_.pop_front();
+    std::vector<size_t>& first_new = first_new_;
+    first_new.clear();
+    for (const Worker& w : workers_) first_new.push_back(w.in_flight.size());
+    bool any = false;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!queue_.empty()) {
+        Worker* best = nullptr;
+        const bool chunk = queue_.front()->chunk();
+        for (Worker& w : workers_) {
+          if (w.process == nullptr || Retiring(w) ||
+              (chunk && w.in_flight.size() >= kChunkWindow) ||
+              (!w.in_flight.empty() &&
+               w.next_seq - w.in_flight.front().seq >= Window(w))) {
+            continue;
           }
-          if (!call->Start()) continue;  // Every Future was cancelled.
-          const uint64_t id = next_id_++;
-          if (trace::Enabled()) {
-            trace::Slice slice("pool", "send");
-            trace::FlowBegin("pool", CallFlow(id));
+          if (best == nullptr || w.in_flight.size() < best->in_flight.size()) {
+            best = &w;
           }
-          w.out.Add(id, reinterpret_cast<uint64_t>(call->entry()),
-                    call->payload());
-          w.in_flight.emplace_back(id, std::move(call));
-          ++w.sent;
-          added[i] = true;
         }
+        if (best == nullptr) break;
+        const uint64_t seq = best->next_seq++;
+        best->ring->Offer(seq);
+        best->in_flight.push_back({next_id_++, seq, std::move(queue_.front())});
+        queue_.pop_front();
+        ++best->sent;
+        any = true;
       }
     }
+    if (!any) return;
     for (size_t i = 0; i < workers_.size(); ++i) {
-      if (added[i]) Flush(workers_[i]);
+      Worker& w = workers_[i];
+      if (w.in_flight.size() == first_new[i]) continue;
+      if (first_new[i] == 0) w.busy_since_ns = absl::GetCurrentTimeNanos();
+      for (size_t k = first_new[i]; k < w.in_flight.size(); ++k) {
+        Sent& sent = w.in_flight[k];
+        if (sent.call->chunk()) {
+          // Started now: claimed for the worker, so that nothing stops it.
+          if (sent.call->Start()) {
+            w.ring->Claim(sent.seq);
+          } else {
+            w.ring->Stop(sent.seq);
+          }
+        } else if (!sent.call->Attach(
+                       std::make_shared<ClaimHook>(w.ring, sent.seq))) {
+          // Every Future cancelled: the worker skips it (so that the calls in
+          // flight keep consecutive seqs).
+          w.ring->Stop(sent.seq);
+        }
+        if (trace::Enabled()) {
+          trace::Slice slice("pool", "send");
+          trace::FlowBegin("pool", CallFlow(sent.id));
+        }
+        w.out.Add(sent.id, reinterpret_cast<uint64_t>(sent.call->entry()),
+                  sent.seq, sent.call->payload());
+      }
+      Flush(w);
     }
     if (trace::Enabled()) TraceInFlight();
   }
@@ -577,27 +868,59 @@ class PoolCore {
   }
 
   // Completes the Futures of the results `worker` has sent so far. False once
-  // the worker has closed its end (it exited).
+  // the worker has closed its end of either stream (it is exiting).
   bool Collect(Worker& worker) {
+    const uint64_t answered = worker.answered;
+    const bool pipe_open =
+        Drain(worker, worker.results_in, worker.results.get());
+    const bool open = Drain(worker, worker.in, worker.conn.fileno());
+    NoteAnswers(worker, worker.answered - answered);
+    return open && pipe_open;
+  }
+
+  // Updates the worker's recent time per call with the `n` answers just read
+  // (several at once, when the manager was slower than the worker).
+  static void NoteAnswers(Worker& worker, uint64_t n) {
+    if (n == 0) return;
+    const int64_t now = absl::GetCurrentTimeNanos();
+    const int64_t per_call = std::max<int64_t>(
+        1, (now - worker.busy_since_ns) / static_cast<int64_t>(n));
+    worker.ns_per_call = worker.ns_per_call == 0
+                             ? per_call
+                             : (worker.ns_per_call * 7 + per_call) / 8;
+    worker.busy_since_ns = now;
+  }
+
+  // Answers the records `in` holds and reads from `fd` until it would wait.
+  // False at EOF or on an error.
+  bool Drain(Worker& worker, RecordReader& in, int fd) {
     while (true) {
       RecordHeader header;
       std::string_view bytes;
-      while (worker.in.Next(&header, &bytes)) {
-        auto it = std::find_if(
-            worker.in_flight.begin(), worker.in_flight.end(),
-            [&](const auto& entry) { return entry.first == header.id; });
-        if (it == worker.in_flight.end()) continue;
-        std::unique_ptr<PendingCall> call = std::move(it->second);
-        worker.in_flight.erase(it);
-        if (header.tag != 0) {
-          call->Finish(bytes);
-        } else {
-          call->Fail(std::make_exception_ptr(RemoteError(std::string(bytes))));
-        }
-      }
-      if (!worker.in.Fill(worker.conn.fileno(), /*wait=*/false)) {
-        return errno == EAGAIN;
-      }
+      while (in.Next(&header, &bytes)) Answer(worker, header, bytes);
+      if (!in.Fill(fd, /*wait=*/false)) return errno == EAGAIN;
+    }
+  }
+
+  // Completes the call a worker answered with `header` and `bytes`.
+  void Answer(Worker& worker, const RecordHeader& header,
+              std::string_view bytes) {
+    // Answers come in the order sent but for those in files.
+    auto it = worker.in_flight.begin();
+    while (it != worker.in_flight.end() && it->id != header.id) ++it;
+    if (it == worker.in_flight.end()) return;
+    ++worker.answered;
+    std::unique_ptr<PendingCall> call = std::move(it->call);
+    worker.in_flight.erase(it);
+    if (header.tag == kSkipped) {
+      call->Cancel();
+      return;
+    }
+    call->Start();
+    if (header.tag == kResult) {
+      call->Finish(bytes);
+    } else {
+      call->Fail(std::make_exception_ptr(RemoteError(std::string(bytes))));
     }
   }
 
@@ -605,6 +928,8 @@ class PoolCore {
   // replaced; any other exit breaks the pool (false).
   bool Exited(Worker& worker) {
     worker.process->Join();
+    // What it wrote before it ended is all in the pipe now.
+    (void)Collect(worker);
     const int exit_code = worker.process->ExitCode().value_or(0);
     if (Retiring(worker) && worker.in_flight.empty() && exit_code == 0) {
       bool more;
@@ -654,12 +979,31 @@ class PoolCore {
     };
     for (Worker& w : workers_) {
       w.out.Clear();  // It points into the calls' payloads.
-      for (auto& [id, call] : w.in_flight) call->Fail(error());
+      // Python fails every call of the broken pool, started or not; the
+      // claim decides between that and a Cancel() that came first.
+      for (Sent& sent : w.in_flight) {
+        if (w.ring->Claim(sent.seq)) {
+          sent.call->Start();
+          sent.call->Fail(error());
+        } else {
+          sent.call->Cancel();
+        }
+      }
       w.in_flight.clear();
       if (w.process != nullptr) w.process->Kill();
     }
     for (auto& call : queued) {
       if (call->Start()) call->Fail(error());
+    }
+  }
+
+  // Shutdown(cancel_futures): cancels the Futures of the calls sent ahead
+  // that have not started (stopping any that Shutdown() did not see).
+  void CancelSent() {
+    for (Worker& w : workers_) {
+      for (Sent& sent : w.in_flight) {
+        if (w.ring->Stop(sent.seq)) sent.call->Cancel();
+      }
     }
   }
 
@@ -689,16 +1033,22 @@ class PoolCore {
         fds.push_back({.fd = w.process == nullptr ? -1 : w.conn.fileno(),
                        .events = events,
                        .revents = 0});
+        fds.push_back({.fd = w.process == nullptr ? -1 : w.results.get(),
+                       .events = POLLIN,
+                       .revents = 0});
       }
       if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
       if (fds[0].revents != 0) {
         uint64_t count;
         (void)!::read(wake_fd_, &count, sizeof(count));
         int signal;
+        bool cancel_sent;
         {
           absl::MutexLock lock(&mu_);
           signal = std::exchange(signal_, 0);
+          cancel_sent = std::exchange(cancel_sent_, false);
         }
+        if (cancel_sent) CancelSent();
         if (signal != 0) {
           for (Worker& w : workers_) {
             if (w.process == nullptr) continue;
@@ -712,9 +1062,11 @@ class PoolCore {
       }
       for (size_t i = 0; i < workers_.size() && !broken; ++i) {
         Worker& w = workers_[i];
-        if (fds[i + 1].revents == 0 || w.process == nullptr) continue;
-        if ((fds[i + 1].revents & POLLOUT) != 0) Flush(w);
-        if ((fds[i + 1].revents & ~POLLOUT) != 0 && !Collect(w)) {
+        const short socket = fds[2 * i + 1].revents;
+        const short pipe = fds[2 * i + 2].revents;
+        if ((socket | pipe) == 0 || w.process == nullptr) continue;
+        if ((socket & POLLOUT) != 0) Flush(w);
+        if (((socket & ~POLLOUT) != 0 || pipe != 0) && !Collect(w)) {
           broken = !Exited(w);
         }
       }
@@ -724,7 +1076,7 @@ class PoolCore {
     for (Worker& w : workers_) {
       if (w.process == nullptr) continue;
       if (!broken) {
-        w.out.Add(0, 0, multiprocessing::internal::Message());
+        w.out.Add(0, 0, 0, multiprocessing::internal::Message());
         (void)w.out.Flush(w.conn.fileno(), /*wait=*/true);
       }
       w.process->Join();
@@ -741,6 +1093,8 @@ class PoolCore {
 
   // The manager thread's own.
   std::vector<Worker> workers_;
+  // Dispatch()'s, kept for its memory.
+  std::vector<size_t> first_new_;
   // Call ids, apart from every other pool's in this process (so are the
   // timeline's flows, CallFlow()).
   uint64_t next_id_ = FirstCallId();
@@ -754,8 +1108,12 @@ class PoolCore {
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   int signal_ ABSL_GUARDED_BY(mu_) = 0;  // For the workers, from SignalWorkers.
+  // Shutdown(cancel_futures) asks the manager to cancel the calls sent ahead.
+  bool cancel_sent_ ABSL_GUARDED_BY(mu_) = false;
   std::string broken_reason_ ABSL_GUARDED_BY(mu_);
   std::vector<pid_t> pids_ ABSL_GUARDED_BY(mu_);
+  // The live workers' rings, for Shutdown(cancel_futures).
+  std::vector<std::shared_ptr<ClaimRing>> rings_ ABSL_GUARDED_BY(mu_);
 };
 
 thread_local const PoolCore* PoolCore::current_manager = nullptr;

@@ -37,17 +37,36 @@
 // Large arguments and results (over 1 MiB serialized) cross in shared memory
 // (a memfd whose descriptor goes over the worker's socket), not through the
 // socket: each side copies the bytes once, and each process keeps a couple of
-// these files for its next large messages, so a 64 MiB round trip allocates
-// no shared memory after the first. Arguments a function takes by value are
-// moved into it.
+// these files, mapped, for its next large messages, so a 64 MiB round trip
+// allocates and maps no shared memory after the first. Arguments a function
+// takes by value are moved into it. Small results come back through a pipe
+// of the worker's own.
 //
-// Running() and Cancel(): a call is running once a worker has it in hand:
-// the call it executes and, so that a worker never waits for a round trip,
-// the next one (at most two per worker; Python's call queue holds
-// max_workers + 1 across the pool). Every other call waits in the parent's
-// queue, pending and cancellable, as in Python. Each idle worker is given a
-// call before any worker is given its second.
-//
+// Running() and Cancel(): each worker is sent calls ahead, so that it goes
+// from one call to the next without waiting for the parent: up to 256 when
+// its recent calls took microseconds, as many as make about a millisecond of
+// its work otherwise, and at least two (the one it runs and the next). The
+// bound keeps a slow call from holding much work behind it on one worker
+// while another idles, which Python's shared call queue never does.
+// A call sent ahead is still pending: the worker claims it in memory shared
+// with the parent just before it runs it, and Cancel() takes it back just as
+// atomically, so exactly one of the two wins. A call is Running() from the
+// moment its worker claims it; until then Cancel() succeeds and the call
+// never runs (the worker skips it). So with one busy worker and ten calls
+// queued, one is running and ten are cancellable; Python reports the
+// max_workers + 1 calls in its call queue running (2 running, 8 cancellable)
+// though they have not started: pyconc tells the truth, and every call
+// Python lets you cancel, pyconc does too. Shutdown({.cancel_futures = true})
+// stops every call not yet started, queued or sent ahead: none of them will
+// run. The queued ones are cancelled before it returns; those sent ahead are
+// cancelled by the manager thread moments later (as Python's manager thread
+// cancels its pending calls), so Wait() for them first. A Map() chunk goes
+// only to a worker with fewer than two calls in hand and is running once
+// sent (as in Python's call queue); the chunks behind it are pending. A call
+// sent ahead to a worker that dies fails with BrokenProcessPool, as Python
+// fails the calls of a broken pool. Idle workers are given calls first, then
+// the least loaded.
+
 // Running out: when the pool cannot start (no descriptor, process or thread
 // left), every Submit() and Map() answers that OSError (e.g.
 // kResourceExhausted "OSError: [Errno 24] Too many open files: ..."), as
@@ -88,11 +107,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "base/errors.h"
 #include "base/misuse.h"
 #include "multiprocessing/process/internal/serialize.h"
@@ -233,9 +254,19 @@ class PendingCall {
   CallEntry entry() const { return entry_; }
   const multiprocessing::internal::Message& payload() const { return payload_; }
 
-  // Before sending: marks the Futures running; false when all were cancelled.
+  // A Map() chunk: sent only to a worker with fewer than two calls in hand,
+  // and started when sent (as Python's call queue holds it).
+  virtual bool chunk() const = 0;
+  // Before sending a call that is not a chunk: gives each Future `hook`, the
+  // call's claim in the worker's memory; false when every Future was
+  // cancelled (do not send).
+  virtual bool Attach(std::shared_ptr<StartHook> hook) = 0;
+  // The call started (or will never reach a worker and is about to fail):
+  // marks the Futures it completes running, once; false when all were
+  // cancelled.
   virtual bool Start() = 0;
-  // Shutdown(cancel_futures): cancels the Futures.
+  // Cancels the Futures: Shutdown(cancel_futures), or a call stopped before
+  // it started.
   virtual void Cancel() = 0;
   // The call's encoded result, or what failed.
   virtual void Finish(std::string_view result) = 0;
@@ -357,23 +388,34 @@ void SetDecoded(const Future<R>& future, Stored<R>&& value) {
 
 std::exception_ptr UnpicklingError(const std::exception& e);
 
-// The Futures of `futures` that Start() found not cancelled.
+// The Futures of `futures` that Attach() and Start() found not cancelled.
 template <typename R>
 class CallOfFutures : public PendingCall {
  public:
   CallOfFutures(CallEntry entry, multiprocessing::internal::Message payload,
-                std::vector<Future<R>> futures, bool chunk)
+                absl::Span<const Future<R>> futures, bool chunk)
       : PendingCall(entry, std::move(payload)),
-        futures_(std::move(futures)),
-        running_(futures_.size(), false),
+        futures_(futures.begin(), futures.end()),
+        live_(futures_.size(), true),
         chunk_(chunk) {}
 
+  bool Attach(std::shared_ptr<StartHook> hook) override {
+    bool any = false;
+    for (size_t i = 0; i < futures_.size(); ++i) {
+      live_[i] = live_[i] && futures_[i].core()->SetStartHook(hook);
+      any = any || live_[i];
+    }
+    return any;
+  }
+  bool chunk() const override { return chunk_; }
   bool Start() override {
     bool any = false;
     for (size_t i = 0; i < futures_.size(); ++i) {
-      running_[i] = futures_[i].SetRunningOrNotifyCancel();
-      any = any || running_[i];
+      live_[i] =
+          live_[i] && (started_ || futures_[i].SetRunningOrNotifyCancel());
+      any = any || live_[i];
     }
+    started_ = true;
     return any;
   }
   void Cancel() override {
@@ -404,28 +446,30 @@ class CallOfFutures : public PendingCall {
       return;
     }
     if (!chunk_) {
-      if (running_[0]) SetDecoded<R>(futures_[0], std::move(value));
+      if (live_[0]) SetDecoded<R>(futures_[0], std::move(value));
       return;
     }
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (running_[i]) SetDecoded<R>(futures_[i], std::move(values[i]));
+      if (live_[i]) SetDecoded<R>(futures_[i], std::move(values[i]));
     }
   }
   void Fail(std::exception_ptr error) override {
     size_t last = futures_.size();
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (running_[i]) last = i;
+      if (live_[i]) last = i;
     }
     for (size_t i = 0; i < futures_.size(); ++i) {
-      if (!running_[i]) continue;
+      if (!live_[i]) continue;
       futures_[i].SetException(i == last ? std::move(error) : error);
     }
   }
 
  private:
-  std::vector<Future<R>> futures_;
-  std::vector<bool> running_;
+  // Inline for Submit()'s one Future.
+  absl::InlinedVector<Future<R>, 1> futures_;
+  absl::InlinedVector<bool, 1> live_;  // Not cancelled: completed by this call.
   const bool chunk_;
+  bool started_ = false;  // Start() has marked the Futures.
 };
 
 class PoolCore;
@@ -463,7 +507,7 @@ class ProcessPoolExecutor {
     }
     auto call = std::make_unique<internal::CallOfFutures<R>>(
         &internal::RunCall<F, R, std::decay_t<Args>...>, std::move(payload),
-        std::vector<Future<R>>{future}, /*chunk=*/false);
+        absl::MakeConstSpan(&future, 1), /*chunk=*/false);
     if (absl::Status status = Enqueue(std::move(call)); !status.ok()) {
       return status;
     }
@@ -513,7 +557,8 @@ class ProcessPoolExecutor {
   }
 
   // Python's shutdown(wait, cancel_futures): refuses new calls; with
-  // cancel_futures cancels those not yet sent to a worker; with wait, returns
+  // cancel_futures cancels those not yet started (see the top of this file);
+  // with wait, returns
   // once every call has finished and the workers have exited. Calling it
   // again is harmless.
   void Shutdown(ShutdownOptions options = {});

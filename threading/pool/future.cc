@@ -35,6 +35,12 @@ bool FutureCore::Cancel() {
     const uint32_t phase = s & kPhaseMask;
     if (phase == kCancelled) return true;
     if (phase != kPending) return false;
+    // A call that starts elsewhere: once the hook has stopped it, nobody
+    // completes the Future but a Cancel().
+    if ((s & kHooked) != 0 &&
+        !watchers_.load(std::memory_order_acquire)->hook->TryCancel()) {
+      return false;
+    }
     if (state_.compare_exchange_weak(s, (s & ~kPhaseMask) | kCancelled,
                                      std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
@@ -43,6 +49,34 @@ bool FutureCore::Cancel() {
   }
   if ((s & kWatched) != 0) Notify();
   return true;
+}
+
+bool FutureCore::Running() const {
+  const uint32_t s = state_.load(std::memory_order_acquire);
+  const uint32_t phase = s & kPhaseMask;
+  if (phase == kRunning) return true;
+  return phase == kPending && (s & kHooked) != 0 &&
+         watchers_.load(std::memory_order_acquire)->hook->Started();
+}
+
+bool FutureCore::SetStartHook(std::shared_ptr<StartHook> hook) {
+  Watchers& watchers = GetWatchers();
+  uint32_t s = state_.load(std::memory_order_acquire);
+  if ((s & kHooked) != 0) {
+    pyconc::internal::Misuse("RuntimeError", "Future already has a start hook");
+  }
+  watchers.hook = std::move(hook);
+  for (;;) {
+    const uint32_t phase = s & kPhaseMask;
+    if (phase == kCancelled) return false;
+    if (phase != kPending || (s & (kCompleting | kHooked)) != 0) {
+      pyconc::internal::Misuse("RuntimeError", "Future in unexpected state");
+    }
+    if (state_.compare_exchange_weak(s, s | kHooked, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      return true;
+    }
+  }
 }
 
 bool FutureCore::SetRunningOrNotifyCancel() {

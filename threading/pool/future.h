@@ -48,6 +48,15 @@
 // Lifetime: any handle may be destroyed at any time, on any thread, even while
 // its call runs: the shared state lives until its last handle (the executor's
 // and a done callback's included) is gone.
+//
+// Calls that start elsewhere: an executor whose calls are claimed by another
+// process (the process pool's workers claim each call in shared memory) gives
+// a pending Future a StartHook (internal::FutureCore::SetStartHook). While the
+// Future is pending, Cancel() then succeeds only if the hook can stop the call
+// from ever starting, and Running() reports whether the call has started; the
+// executor marks the Future running (SetRunningOrNotifyCancel) once it learns
+// of the start. A Future without a hook (every thread pool Future) pays one
+// bit test in Cancel() and Running().
 
 #ifndef PYCONC_THREADING_POOL_FUTURE_H_
 #define PYCONC_THREADING_POOL_FUTURE_H_
@@ -56,6 +65,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -96,6 +106,20 @@ namespace internal {
 // as CPython's _Waiter. Add() is called with the Future's lock held, once per
 // registered Future, when it is done; it must not block.
 class FutureCore;
+
+// Where a call that another party starts is claimed (see the top of this
+// file). Both functions may be called from any thread, concurrently with the
+// call being claimed.
+class StartHook {
+ public:
+  virtual ~StartHook() = default;
+  // Stops the call from ever starting: true if it will never start (also when
+  // it was stopped before), false once it has started.
+  virtual bool TryCancel() = 0;
+  // Whether the call has started (and was not stopped).
+  virtual bool Started() const = 0;
+};
+
 class Waiter {
  public:
   virtual void Add(size_t index, const FutureCore& future) = 0;
@@ -136,7 +160,14 @@ class FutureCore {
   }
 
   bool Cancel();
+  // Running, or pending with a StartHook whose call has started.
+  bool Running() const;
   bool SetRunningOrNotifyCancel();
+  // For an executor whose calls start elsewhere: from now on Cancel() and
+  // Running() ask `hook` while the Future is pending. False (and no hook) when
+  // the Future is already cancelled: do not start the call. Misuse when it is
+  // running, done or already has a hook.
+  bool SetStartHook(std::shared_ptr<StartHook> hook);
   // Blocks until done or `timeout` passed; returns Done().
   bool WaitFor(absl::Duration timeout) const;
   // Waits, marks the outcome retrieved; throws CancelledError when cancelled.
@@ -168,17 +199,21 @@ class FutureCore {
 
   // Retrieved by Result() or Exception(): a stored exception was seen.
   static constexpr uint32_t kRetrieved = 16;
+  // Has a StartHook (in the Watchers, set before this bit).
+  static constexpr uint32_t kHooked = 32;
 
   struct WaiterEntry {
     Waiter* waiter;
     size_t index;
   };
-  // What only a watched Future needs, allocated on first use so that the
-  // common case (nobody waits, one allocation per task) stays small.
+  // What only a watched (or hooked) Future needs, allocated on first use so
+  // that the common case (nobody waits, one allocation per task) stays small.
   struct Watchers {
     absl::Mutex mu;
     std::vector<Callback> callbacks ABSL_GUARDED_BY(mu);
     std::vector<WaiterEntry> waiters ABSL_GUARDED_BY(mu);
+    // Written once, before kHooked is set; read only after it is seen.
+    std::shared_ptr<StartHook> hook;
   };
 
   Watchers& GetWatchers() const;
@@ -186,8 +221,8 @@ class FutureCore {
   void Notify();
   void RunCallback(Callback& callback);
 
-  // Phase, kWatched, kCompleting, kRetrieved; mutable because waiting sets
-  // kWatched.
+  // Phase, kWatched, kCompleting, kRetrieved, kHooked; mutable because waiting
+  // sets kWatched.
   mutable std::atomic<uint32_t> state_{kPending};
   std::atomic<int32_t> refs_{1};
   std::exception_ptr exception_;
@@ -249,9 +284,7 @@ class Future {
   bool Cancelled() const {
     return state_->phase() == internal::FutureCore::kCancelled;
   }
-  bool Running() const {
-    return state_->phase() == internal::FutureCore::kRunning;
-  }
+  bool Running() const { return state_->Running(); }
   bool Done() const { return state_->Done(); }
 
   // Python's add_done_callback(fn): `fn(future)` runs when the Future is done,

@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <ctime>
 #include <utility>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "multiprocessing/process/internal/serialize.h"
 
@@ -114,9 +116,80 @@ bool WaitWritable(int fd, absl::Time deadline) {
   return WaitFor(fd, POLLOUT, deadline);
 }
 
+namespace {
+
+// The message file mappings this process keeps, most recently used last.
+struct KeptMapping {
+  dev_t device;
+  ino_t inode;
+  std::shared_ptr<const FileMapping> mapping;
+};
+constexpr size_t kKeptMappings = 4;
+constexpr size_t kKeptMappingBytes = size_t{512} << 20;
+
+struct KeptMappings {
+  absl::Mutex mu;
+  std::vector<KeptMapping> kept ABSL_GUARDED_BY(mu);
+};
+
+KeptMappings& Kept() {
+  static KeptMappings* kept = new KeptMappings;
+  return *kept;
+}
+
+}  // namespace
+
+FileMapping::~FileMapping() { ::munmap(data_, size_); }
+
+std::shared_ptr<const FileMapping> MapMessageFile(int fd, size_t size) {
+  struct stat file;
+  if (::fstat(fd, &file) != 0) return nullptr;
+  if (static_cast<size_t>(file.st_size) < size || size == 0) {
+    errno = EPROTO;
+    return nullptr;
+  }
+  const size_t length = size;
+  KeptMappings& kept = Kept();
+  {
+    absl::MutexLock lock(&kept.mu);
+    for (auto it = kept.kept.begin(); it != kept.kept.end(); ++it) {
+      if (it->device != file.st_dev || it->inode != file.st_ino) continue;
+      if (it->mapping->size() >= size) {
+        KeptMapping found = std::move(*it);
+        kept.kept.erase(it);
+        kept.kept.push_back(std::move(found));
+        return kept.kept.back().mapping;
+      }
+      kept.kept.erase(it);  // Too short now: mapped again below.
+      break;
+    }
+  }
+  bool writable = true;
+  void* data = ::mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (data == MAP_FAILED && errno == EACCES) {
+    writable = false;
+    data = ::mmap(nullptr, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  }
+  if (data == MAP_FAILED) return nullptr;
+  auto mapping = std::make_shared<const FileMapping>(static_cast<char*>(data),
+                                                     length, writable);
+  if (!writable || length > kKeptMappingBytes) return mapping;
+  absl::MutexLock lock(&kept.mu);
+  kept.kept.push_back({file.st_dev, file.st_ino, mapping});
+  size_t bytes = 0;
+  for (const KeptMapping& k : kept.kept) bytes += k.mapping->size();
+  while (kept.kept.size() > kKeptMappings || bytes > kKeptMappingBytes) {
+    bytes -= kept.kept.front().mapping->size();
+    kept.kept.erase(kept.kept.begin());
+  }
+  return mapping;
+}
+
 MappedBuffer::MappedBuffer(MappedBuffer&& other) noexcept
     : mapping_(std::exchange(other.mapping_, nullptr)),
       mapping_size_(std::exchange(other.mapping_size_, 0)),
+      file_(std::move(other.file_)),
       data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)) {}
 
@@ -125,6 +198,7 @@ MappedBuffer& MappedBuffer::operator=(MappedBuffer&& other) noexcept {
     Release();
     mapping_ = std::exchange(other.mapping_, nullptr);
     mapping_size_ = std::exchange(other.mapping_size_, 0);
+    file_ = std::move(other.file_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
   }
@@ -163,18 +237,16 @@ bool MappedBuffer::MapFile(int fd, size_t size) {
     return false;
   }
   if (size == 0) return true;
-  void* mapping =
-      ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-  if (mapping == MAP_FAILED) return false;
-  mapping_ = mapping;
-  mapping_size_ = size;
-  data_ = static_cast<char*>(mapping);
+  file_ = MapMessageFile(fd, size);
+  if (file_ == nullptr) return false;
+  data_ = file_->data();
   size_ = size;
   return true;
 }
 
 void MappedBuffer::Release() {
   if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
+  file_.reset();
   mapping_ = nullptr;
   mapping_size_ = 0;
   data_ = nullptr;

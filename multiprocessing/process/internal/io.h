@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
@@ -35,6 +36,38 @@ bool ReadGrowing(int fd, uint64_t size, std::string* out);
 bool WaitReadable(int fd, absl::Time deadline);
 bool WaitWritable(int fd, absl::Time deadline);
 
+// A shared mapping of a message file (see MapMessageFile), unmapped when its
+// last holder lets it go.
+class FileMapping {
+ public:
+  FileMapping(char* data, size_t size, bool writable)
+      : data_(data), size_(size), writable_(writable) {}
+  FileMapping(const FileMapping&) = delete;
+  FileMapping& operator=(const FileMapping&) = delete;
+  ~FileMapping();
+
+  char* data() const { return data_; }
+  size_t size() const { return size_; }
+  // Mapped for writing too (the descriptor allowed it).
+  bool writable() const { return writable_; }
+
+ private:
+  char* const data_;
+  const size_t size_;
+  const bool writable_;
+};
+
+// A shared mapping of the first `size` bytes of the memfd `fd` (which must
+// be that long), populated. This process keeps the mappings of the message
+// files it used last (at most 4, 512 MiB in all) and answers the same one for
+// the same file while it covers `size`: a file that goes back and forth between
+// two processes (a pool's argument out, its result back) is mapped once in
+// each, and its pages are then written and read with no system call (a kept
+// mapping that is too short is replaced). A kept
+// mapping keeps its file's memory until it is dropped for a newer one. Null
+// with errno set when the file cannot be mapped.
+std::shared_ptr<const FileMapping> MapMessageFile(int fd, size_t size);
+
 // Memory for one large message body, read straight into it: reserved whole
 // but committed only as bytes are written (so a length prefix that lies costs
 // what the peer really sends), on huge pages where the kernel gives them (64
@@ -51,8 +84,9 @@ class MappedBuffer {
   // when the address space has no room for them.
   bool Reset(size_t size);
   // Releases what it held and maps the first `size` bytes of the sealed
-  // file `fd` (a Message's), read-only; false with errno set when the file is
-  // not sealed against shrinking, is shorter, or cannot be mapped.
+  // file `fd` (a Message's), through MapMessageFile(); false with errno set
+  // when the file is not sealed against shrinking, is shorter, or cannot be
+  // mapped.
   bool MapFile(int fd, size_t size);
   // Unmaps the buffer (size() is then 0).
   void Release();
@@ -63,6 +97,7 @@ class MappedBuffer {
  private:
   void* mapping_ = nullptr;  // What mmap() gave: data_ rounded down.
   size_t mapping_size_ = 0;
+  std::shared_ptr<const FileMapping> file_;  // Or a file's mapping.
   char* data_ = nullptr;
   size_t size_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -115,7 +116,42 @@ MessageStreamBuf::int_type MessageStreamBuf::overflow(int_type c) {
   return c;
 }
 
+bool MessageStreamBuf::Mapped(size_t end) {
+  if (mapping_ != nullptr && mapping_->size() >= end) return true;
+  if (unmappable_) return false;
+  const int fd = out_->file_.get();
+  struct stat file;
+  if (::fstat(fd, &file) != 0) {
+    unmappable_ = true;
+    return false;
+  }
+  size_t length = static_cast<size_t>(file.st_size);
+  if (length < end) {
+    // Doubling, so that a message written in pieces maps its file a few
+    // times only; in whole huge pages.
+    const size_t grown = std::max(end, length * 2);
+    const size_t want = (grown + kHugePage - 1) & ~(kHugePage - 1);
+    if (::fallocate(fd, 0, 0, static_cast<off_t>(want)) != 0) {
+      unmappable_ = true;
+      return false;
+    }
+    length = want;
+  }
+  mapping_ = MapMessageFile(fd, length);  // All of it, for the next writes.
+  if (mapping_ == nullptr || !mapping_->writable()) {
+    mapping_.reset();
+    unmappable_ = true;
+    return false;
+  }
+  return true;
+}
+
 void MessageStreamBuf::Write(const char* bytes, size_t size) {
+  if (Mapped(out_->file_size_ + size)) {
+    std::memcpy(mapping_->data() + out_->file_size_, bytes, size);
+    out_->file_size_ += size;
+    return;
+  }
   // At explicit offsets: a reused file's offset is shared with the process
   // that wrote it before.
   while (size > 0) {
@@ -142,6 +178,33 @@ void MessageStreamBuf::Finish() {
   if (!out_->file_.valid()) return;
   WriteBuffered();
   out_->bytes_ = std::string();
+}
+
+namespace {
+
+// The stream StreamOver reuses on this thread, and whether it is in use.
+thread_local std::ostream reused_stream(nullptr);
+thread_local bool reused_stream_busy = false;
+
+}  // namespace
+
+StreamOver::StreamOver(std::streambuf* buffer) : reused_(!reused_stream_busy) {
+  if (reused_) {
+    reused_stream_busy = true;
+    reused_stream.rdbuf(buffer);  // Also clears what a failure left.
+    stream_ = &reused_stream;
+  } else {
+    stream_ = new std::ostream(buffer);
+  }
+}
+
+StreamOver::~StreamOver() {
+  if (reused_) {
+    reused_stream.rdbuf(nullptr);
+    reused_stream_busy = false;
+  } else {
+    delete stream_;
+  }
 }
 
 void UniqueFd::reset(int fd) {

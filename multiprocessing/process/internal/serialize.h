@@ -38,6 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/errors.h"
 #include "cereal/archives/binary.hpp"
+#include "multiprocessing/process/internal/io.h"
 // The standard types cross without further includes, as Python's built-in
 // types pickle.
 #include "cereal/types/array.hpp"
@@ -199,7 +200,9 @@ inline constexpr size_t kSpillBytes = size_t{1} << 20;
 // process at a time: the sender gives it up when it sends it (and only
 // closes it), the receiver offers it here once it has read the message. A
 // few files of at most 256 MiB are kept (so a process keeps up to 512 MiB of
-// shared memory after its largest messages); the others are closed.
+// shared memory after its largest messages, and the mappings it keeps, see
+// MapMessageFile, up to 512 MiB more of files it gave up); the others are
+// closed. Written and read through those kept mappings.
 void OfferMessageFile(UniqueFd file);
 // A file offered before, or a new memfd sealed against shrinking; invalid
 // when the process cannot make one.
@@ -219,12 +222,19 @@ class MessageStreamBuf : public std::streambuf {
   int_type overflow(int_type c) override;
 
  private:
-  // Writes to the file, from `bytes` or what is buffered.
+  // Writes to the file, from `bytes` or what is buffered: through the
+  // file's kept mapping (see MapMessageFile), else with pwrite().
   void Write(const char* bytes, size_t size);
   void WriteBuffered();
+  // Whether the file is mapped for writing up to `end`, which it grows to
+  // (allocating its memory first, so that a full memory cgroup is an error
+  // here, not a SIGBUS later).
+  bool Mapped(size_t end);
 
   Message* out_;
   bool memory_only_ = false;  // No memfd could be made.
+  std::shared_ptr<const FileMapping> mapping_;
+  bool unmappable_ = false;  // Written with pwrite() instead.
 };
 
 // The reading side of cereal's BinaryOutputArchive, for bytes that may come
@@ -338,15 +348,33 @@ requires(
   archive.LoadBytes(vec.data(), static_cast<size_t>(size) * sizeof(T));
 }
 
+// A std::ostream writing to `buffer` while it lives: this thread's reused
+// stream (building a std::ostream, with its locale and facets, costs more
+// than a small message's bytes), or a new one when a serialization runs
+// inside another.
+class StreamOver {
+ public:
+  explicit StreamOver(std::streambuf* buffer);
+  StreamOver(const StreamOver&) = delete;
+  StreamOver& operator=(const StreamOver&) = delete;
+  ~StreamOver();
+
+  std::ostream& stream() { return *stream_; }
+
+ private:
+  std::ostream* stream_;
+  bool reused_;
+};
+
 // The bytes of `values`, in order; descriptors they export go to `fds`.
 template <typename... T>
 std::string Serialize(FdTable* fds, const T&... values) {
   std::string bytes;
   if constexpr (sizeof...(T) > 0) {
     StringStreamBuf buffer(&bytes);
-    std::ostream out(&buffer);
+    StreamOver out(&buffer);
     FdScope scope(fds);
-    cereal::BinaryOutputArchive archive(out);
+    cereal::BinaryOutputArchive archive(out.stream());
     archive(values...);
   }
   return bytes;
@@ -360,9 +388,9 @@ Message SerializeMessage(const T&... values) {
   if constexpr (sizeof...(T) > 0) {
     MessageStreamBuf buffer(&message);
     {
-      std::ostream out(&buffer);
+      StreamOver out(&buffer);
       FdScope scope(nullptr);
-      cereal::BinaryOutputArchive archive(out);
+      cereal::BinaryOutputArchive archive(out.stream());
       archive(values...);
     }
     buffer.Finish();

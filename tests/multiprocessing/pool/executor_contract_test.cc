@@ -3,18 +3,21 @@
 // running()/cancel() contract, shutdown that returns, every call form Python
 // users write, and unserializable arguments failing the Future.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -211,32 +214,134 @@ TEST_F(ExecutorContractTest, AResultSentBeforeTheCrashIsKeptByOneWorker) {
   EXPECT_EQ(first.Result(), 25);
 }
 
-// 4. CPython test_concurrent_futures/test_shutdown.py (test_cancel_futures)
-// and test_future.py: calls queued behind a busy worker are pending and can
-// be cancelled; only what the worker has in hand runs.
+// Appends "i\n" to the file at `path` (one write): the call ran.
+int Record(std::string path, int i) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
+  const std::string line = absl::StrCat(i, "\n");
+  const bool written = fd >= 0 && ::write(fd, line.data(), line.size()) ==
+                                      static_cast<ssize_t>(line.size());
+  ::close(fd);
+  return written ? i : -1;
+}
+
+// The calls Record() saw run, each as often as it ran.
+std::multiset<int> Recorded(const std::string& path) {
+  std::multiset<int> runs;
+  std::ifstream in(path);
+  for (int i; in >> i;) runs.insert(i);
+  return runs;
+}
+
+// 4. CPython test_concurrent_futures/test_future.py (test_cancel) and
+// test_shutdown.py (test_cancel_futures): calls queued behind a busy worker
+// are pending and can be cancelled, and a cancelled call never runs. Those
+// already sent to the worker too: only the call it has started is running
+// (Python would report 2 running, 8 cancellable).
 TEST_F(ExecutorContractTest, QueuedCallsStayPendingAndCancellable) {
   Gate gate("cancel_fifo");
+  const std::string runs =
+      std::string(std::getenv("TEST_TMPDIR")) + "/cancel_runs";
+  ::unlink(runs.c_str());
   ProcessPoolExecutor pool({.max_workers = 1});
   Future<int> busy = *pool.Submit(&WaitForFifo, gate.path());
   std::vector<Future<int>> queued;
-  for (int i = 0; i < 10; ++i) queued.push_back(*pool.Submit(&Square, i));
+  for (int i = 0; i < 10; ++i) queued.push_back(*pool.Submit(&Record, runs, i));
   gate.Opened();
   EXPECT_TRUE(busy.Running());
-  int running = 0;
-  for (const Future<int>& f : queued) running += f.Running() ? 1 : 0;
-  // The worker runs one call and holds one more.
-  EXPECT_LE(running, 1);
-  int cancelled = 0;
-  for (const Future<int>& f : queued) cancelled += f.Cancel() ? 1 : 0;
-  EXPECT_GE(cancelled, 9);
+  for (const Future<int>& f : queued) EXPECT_FALSE(f.Running());
+  for (int i = 0; i < 10; i += 2) EXPECT_TRUE(queued[i].Cancel()) << i;
   EXPECT_FALSE(busy.Cancel());
   gate.Release();
   EXPECT_EQ(busy.Result(), 1);
   for (int i = 0; i < 10; ++i) {
-    if (queued[i].Cancelled()) {
+    if (i % 2 == 0) {
+      EXPECT_TRUE(queued[i].Cancelled());
       EXPECT_THROW(queued[i].Result(), CancelledError);
     } else {
-      EXPECT_EQ(queued[i].Result(), i * i);
+      EXPECT_EQ(queued[i].Result(), i);
+    }
+  }
+  EXPECT_EQ(Recorded(runs), (std::multiset<int>{1, 3, 5, 7, 9}));
+}
+
+// Cancel() and the worker's claim race for each call: exactly one wins. A
+// call whose Cancel() succeeded never runs and its Future is cancelled; one
+// whose Cancel() failed is running or done, and runs exactly once.
+TEST_F(ExecutorContractTest, ACancelRacingTheWorkersClaimDecidesOnce) {
+  constexpr int kCalls = 200;
+  for (int round = 0; round < 20; ++round) {
+    Gate gate(absl::StrCat("race_fifo_", round));
+    const std::string runs =
+        absl::StrCat(std::getenv("TEST_TMPDIR"), "/race_runs_", round);
+    ::unlink(runs.c_str());
+    ProcessPoolExecutor pool({.max_workers = 1});
+    Future<int> busy = *pool.Submit(&WaitForFifo, gate.path());
+    std::vector<Future<int>> calls;
+    for (int i = 0; i < kCalls; ++i) {
+      calls.push_back(*pool.Submit(&Record, runs, i));
+    }
+    gate.Opened();
+    std::vector<int> cancelled(kCalls, 0);
+    std::vector<int> lost_running_or_done(kCalls, 0);
+    absl::Notification go;
+    // Cancels every other call just as the worker reaches it: call i once
+    // call i - 1 (never cancelled) has started, so that the worker claims
+    // call i at about the moment Cancel() tries to stop it.
+    threading::Thread canceller([&] {
+      go.WaitForNotification();
+      for (int i = 1; i < kCalls; i += 2) {
+        while (!calls[i - 1].Running() && !calls[i - 1].Done()) {
+          ::sched_yield();
+        }
+        cancelled[i] = calls[i].Cancel() ? 1 : 0;
+        if (cancelled[i] == 0) {
+          lost_running_or_done[i] = calls[i].Running() || calls[i].Done();
+        }
+      }
+    });
+    ASSERT_TRUE(canceller.Start().ok());
+    go.Notify();
+    gate.Release();
+    canceller.Join();
+    pool.Shutdown();
+    std::multiset<int> expected;
+    for (int i = 0; i < kCalls; ++i) {
+      ASSERT_TRUE(calls[i].Done()) << i;
+      if (cancelled[i] != 0) {
+        EXPECT_TRUE(calls[i].Cancelled()) << i;
+        EXPECT_THROW(calls[i].Result(), CancelledError);
+      } else {
+        EXPECT_FALSE(calls[i].Cancelled()) << i;
+        EXPECT_EQ(calls[i].Result(), i);
+        expected.insert(i);
+        if (i % 2 == 1) {
+          EXPECT_EQ(lost_running_or_done[i], 1) << i;
+        }
+      }
+    }
+    EXPECT_EQ(Recorded(runs), expected) << "round " << round;
+  }
+}
+
+// CPython test_concurrent_futures/test_deadlock.py (the pending calls of a
+// broken pool fail): calls sent ahead to a worker that dies before starting
+// them fail with BrokenProcessPool, as every unfinished call of a broken pool
+// does; one cancelled before stays cancelled.
+TEST_F(ExecutorContractTest, CallsSentAheadFailWhenTheirWorkerDies) {
+  Gate gate("sent_ahead_fifo");
+  ProcessPoolExecutor pool({.max_workers = 1});
+  Future<int> dies = *pool.Submit(&WaitThenDie, gate.path());
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 10; ++i) queued.push_back(*pool.Submit(&Square, i));
+  gate.Opened();
+  EXPECT_TRUE(queued[3].Cancel());
+  gate.Release();
+  EXPECT_THROW(dies.Result(), BrokenProcessPool);
+  for (int i = 0; i < 10; ++i) {
+    if (i == 3) {
+      EXPECT_THROW(queued[i].Result(), CancelledError);
+    } else {
+      EXPECT_THROW(queued[i].Result(), BrokenProcessPool) << i;
     }
   }
 }
@@ -315,6 +420,43 @@ TEST_F(ExecutorContractTest, ShutdownFromACallbackWhileTheOwnerDestroysIt) {
 
 // 6. Every form a Python user writes: target=f with args=(), captureless
 // lambdas with no arguments, functions returning void.
+// A call of a few milliseconds: the work itself, not a way to order events.
+int SlowSquare(int x) {
+  absl::SleepFor(absl::Milliseconds(3));
+  return x * x;
+}
+
+// Calls are sent to a worker only as far ahead as about a millisecond of its
+// recent calls' time, so calls of milliseconds go two at a time: a call that
+// blocks holds at most one other behind it while the other worker takes the
+// rest (Python's workers share one call queue, so none is held at all).
+TEST_F(ExecutorContractTest, ABlockedCallHoldsAtMostOneSlowCallBehindIt) {
+  Gate gate("balance_fifo");
+  ProcessPoolExecutor pool({.max_workers = 2});
+  std::vector<Future<int>> warm;  // Both workers learn what a call takes.
+  for (int i = 0; i < 8; ++i) warm.push_back(*pool.Submit(&SlowSquare, i));
+  for (Future<int>& f : warm) f.Result();
+  Future<int> blocked = *pool.Submit(&WaitForFifo, gate.path());
+  gate.Opened();
+  std::vector<Future<int>> pending;
+  for (int i = 0; i < 10; ++i) pending.push_back(*pool.Submit(&SlowSquare, i));
+  int done = 0;
+  while (done < 9) {
+    auto [now_done, not_done] =
+        Wait(pending, {.timeout = absl::Seconds(30),
+                       .return_when = ReturnWhen::kFirstCompleted});
+    if (now_done.empty()) break;  // The rest are held behind the gate.
+    done += static_cast<int>(now_done.size());
+    pending = std::move(not_done);
+  }
+  const bool still_blocked = !blocked.Done();
+  gate.Release();
+  EXPECT_GE(done, 9) << "of 10 calls done while one call blocks";
+  EXPECT_TRUE(still_blocked);
+  EXPECT_EQ(blocked.Result(), 1);
+  for (Future<int>& f : pending) EXPECT_GE(f.Result(), 0);
+}
+
 int FortyTwo() { return 42; }
 void NoResult(int) {}
 

@@ -85,6 +85,52 @@ TEST(FutureTest, SetRunningOrNotifyCancelOnCancelledAnswersFalse) {
   EXPECT_TRUE(f.Cancelled());
 }
 
+// A claim the test starts or stops by hand, as a process pool's worker and
+// Cancel() would.
+class HandHook : public internal::StartHook {
+ public:
+  bool TryCancel() override {
+    int expected = kPending;
+    return state.compare_exchange_strong(expected, kStopped) ||
+           expected == kStopped;
+  }
+  bool Started() const override { return state.load() == kStarted; }
+  bool Start() {
+    int expected = kPending;
+    return state.compare_exchange_strong(expected, kStarted);
+  }
+
+  static constexpr int kPending = 0, kStarted = 1, kStopped = 2;
+  std::atomic<int> state{kPending};
+};
+
+TEST(FutureTest, AStartHookDecidesCancelAndRunningWhilePending) {
+  auto hook = std::make_shared<HandHook>();
+  Future<int> f;
+  ASSERT_TRUE(f.core()->SetStartHook(hook));
+  EXPECT_FALSE(f.Running());
+  ASSERT_TRUE(hook->Start());  // The call starts elsewhere.
+  EXPECT_TRUE(f.Running());
+  EXPECT_FALSE(f.Cancel());
+  EXPECT_FALSE(f.Cancelled());
+  EXPECT_TRUE(f.SetRunningOrNotifyCancel());
+  f.SetResult(7);
+  EXPECT_FALSE(f.Running());
+  EXPECT_EQ(f.Result(), 7);
+
+  auto stopped = std::make_shared<HandHook>();
+  Future<int> g;
+  ASSERT_TRUE(g.core()->SetStartHook(stopped));
+  EXPECT_TRUE(g.Cancel());
+  EXPECT_TRUE(g.Cancelled());
+  EXPECT_FALSE(stopped->Start());  // It will never start.
+  EXPECT_TRUE(g.Cancel());
+
+  Future<int> h;
+  EXPECT_TRUE(h.Cancel());
+  EXPECT_FALSE(h.core()->SetStartHook(std::make_shared<HandHook>()));
+}
+
 TEST(FutureTest, ResultReturnsTheValue) {
   Future<int> f = Finished(42);
   EXPECT_EQ(f.Result(), 42);
