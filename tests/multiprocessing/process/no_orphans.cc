@@ -2,12 +2,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -43,9 +43,16 @@ std::vector<pid_t> ChildrenOf(pid_t parent) {
   while (const dirent* entry = ::readdir(proc)) {
     const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
     if (pid <= 0) continue;
-    std::ifstream file(std::string("/proc/") + entry->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(file)),
-                     std::istreambuf_iterator<char>());
+    // A process may end and be reaped while this looks: its file then reads
+    // as an error (ESRCH), and it is nobody's child any more.
+    const std::string path = std::string("/proc/") + entry->d_name + "/stat";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buffer[512];
+    const ssize_t size = ::read(fd, buffer, sizeof(buffer));
+    ::close(fd);
+    if (size <= 0) continue;
+    const std::string stat(buffer, static_cast<size_t>(size));
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
     const size_t paren = stat.rfind(')');
     if (paren == std::string::npos) continue;
