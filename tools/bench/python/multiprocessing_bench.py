@@ -53,7 +53,7 @@ def echo(data):
 def big_round_trip():
     payload = b"x" * BIG
     with ProcessPoolExecutor(max_workers=1) as pool:
-        pool.submit(echo, b"warm").result()  # Worker up.
+        pool.submit(echo, payload).result()  # Worker up, memory touched.
         start = time.perf_counter_ns()
         for _ in range(ROUND_TRIPS):
             assert len(pool.submit(echo, payload).result()) == BIG
