@@ -53,11 +53,13 @@ class ParkingLot {
   // thread holds the table's lock for `word`. While parked, this thread keeps
   // `sleeper_bit` set in `word`; every change that may make `ready()` true
   // must clear it with the same read-modify-write, and call WakeAll(&word)
-  // when it was set (see the top of this file).
+  // when it was set (see the top of this file). Spins `looks` looks first
+  // (base/spin_wait.h).
   template <typename Word, typename Ready>
   static bool WaitUntil(std::atomic<Word>& word, Word sleeper_bit,
-                        const Ready& ready, absl::Time deadline) {
-    return SpinUntil(ready, deadline) ||
+                        const Ready& ready, absl::Time deadline,
+                        int looks = pyconc::internal::SpinWait::kLooks) {
+    return SpinUntil(ready, deadline, looks) ||
            Park(
                &word,
                [&word, sleeper_bit] {
@@ -71,13 +73,14 @@ class ParkingLot {
   // what it wanted between the wake-up and the try; this thread then waits
   // again. `word`, `sleeper_bit` and `ready` as for WaitUntil(); `take` must
   // keep the sleeper bit as it finds it. InfinitePast() is a non-blocking call
-  // whose caller has tried already: it returns false at once.
+  // whose caller has tried already: it returns false at once. `looks` as for
+  // WaitUntil().
   template <typename Word, typename Ready, typename Take>
   static bool TakeWhenReady(std::atomic<Word>& word, Word sleeper_bit,
                             const Ready& ready, const Take& take,
-                            absl::Time deadline) {
+                            absl::Time deadline, int looks) {
     if (deadline == absl::InfinitePast()) return false;
-    while (WaitUntil(word, sleeper_bit, ready, deadline)) {
+    while (WaitUntil(word, sleeper_bit, ready, deadline, looks)) {
       if (take()) return true;
     }
     return false;
@@ -92,11 +95,11 @@ class ParkingLot {
   static void AwaitParked(const void* address, int n);
 
  private:
-  // Looks at `ready()` as //base:spin_wait's policy says (tens of
-  // microseconds at most), until it returns true; returns whether it did. Does
-  // not spin when `deadline` has passed.
+  // Looks at `ready()` as //base:spin_wait's policy says (`looks` looks, tens
+  // of microseconds at most), until it returns true; returns whether it did.
+  // Does not spin when `deadline` has passed.
   template <typename Ready>
-  static bool SpinUntil(const Ready& ready, absl::Time deadline);
+  static bool SpinUntil(const Ready& ready, absl::Time deadline, int looks);
 
   // Parks on `address` until woken with `ready()` true, or until `deadline`;
   // returns ready()'s last answer. Runs `mark()` (which sets the sleeper bit)
@@ -106,8 +109,8 @@ class ParkingLot {
 };
 
 template <typename Ready>
-bool ParkingLot::SpinUntil(const Ready& ready, absl::Time deadline) {
-  for (pyconc::internal::SpinWait spin(deadline); spin.Next();) {
+bool ParkingLot::SpinUntil(const Ready& ready, absl::Time deadline, int looks) {
+  for (pyconc::internal::SpinWait spin(deadline, looks); spin.Next();) {
     if (ready()) return true;
   }
   return false;

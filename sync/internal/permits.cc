@@ -6,7 +6,7 @@
 
 namespace pyconc::sync::internal {
 
-bool Permits::AcquireSlow(absl::Time deadline) {
+bool Permits::AcquireSlow(absl::Time deadline, int looks) {
   // Only a thread that waits is on the timeline; the fast path records
   // nothing.
   std::optional<trace::Slice> waiting;
@@ -17,7 +17,8 @@ bool Permits::AcquireSlow(absl::Time deadline) {
     return word_.load(std::memory_order_seq_cst) >= kOne;
   };
   return ParkingLot::TakeWhenReady(
-      word_, kSleepers, available, [this] { return TryAcquire(); }, deadline);
+      word_, kSleepers, available, [this] { return TryAcquire(); }, deadline,
+      looks);
 }
 
 }  // namespace pyconc::sync::internal

@@ -22,6 +22,7 @@
 #include <limits>
 
 #include "absl/time/time.h"
+#include "base/spin_wait.h"
 #include "sync/internal/parking_lot.h"
 #include "sync/internal/single_threaded.h"
 
@@ -54,9 +55,11 @@ class Permits {
     return false;
   }
   // Takes a permit, waiting until `deadline` for one; false when the deadline
-  // passed. InfinitePast() means: do not wait at all.
-  bool Acquire(absl::Time deadline) {
-    return TryAcquire() || AcquireSlow(deadline);
+  // passed. InfinitePast() means: do not wait at all. A waiter spins `looks`
+  // looks before it sleeps (a Lock's: SpinWait::kMutexLooks).
+  bool Acquire(absl::Time deadline,
+               int looks = pyconc::internal::SpinWait::kLooks) {
+    return TryAcquire() || AcquireSlow(deadline, looks);
   }
   // Adds `n` permits and wakes waiters, unless the count would exceed `max`
   // (at most kMax): then it adds nothing and returns false. Touches nothing
@@ -84,7 +87,7 @@ class Permits {
   // absl::Mutex does. The rest is out of line:
   //
   // Acquire() when no permit is free: waits in the lot until one is.
-  bool AcquireSlow(absl::Time deadline);
+  bool AcquireSlow(absl::Time deadline, int looks);
 
   // Release(1, 1), a Lock's: the one permit comes back with one exchange
   // (which also clears the sleeper bit) instead of a compare-and-swap loop.

@@ -1,14 +1,20 @@
 #include "sync/lock/lock.h"
 
 #include "base/misuse.h"
+#include "base/spin_wait.h"
 #include "sync/internal/timeout.h"
 
 namespace pyconc::sync {
 
-void Lock::Acquire() { permits_.Acquire(absl::InfiniteFuture()); }
+using ::pyconc::internal::SpinWait;
+
+void Lock::Acquire() {
+  permits_.Acquire(absl::InfiniteFuture(), SpinWait::kMutexLooks);
+}
 
 bool Lock::Acquire(bool blocking, absl::Duration timeout) {
-  return permits_.Acquire(internal::AcquireDeadline(blocking, timeout));
+  return permits_.Acquire(internal::AcquireDeadline(blocking, timeout),
+                          SpinWait::kMutexLooks);
 }
 
 void Lock::Release() {

@@ -64,7 +64,8 @@ bool RLock::TakeWhenFree(uintptr_t me, absl::Time deadline) {
     return (owner_.load(std::memory_order_seq_cst) & ~kSleepers) == 0;
   };
   return internal::ParkingLot::TakeWhenReady(
-      owner_, kSleepers, free, [this, me] { return TakeIfFree(me); }, deadline);
+      owner_, kSleepers, free, [this, me] { return TakeIfFree(me); }, deadline,
+      pyconc::internal::SpinWait::kMutexLooks);
 }
 
 void RLock::Release() {
