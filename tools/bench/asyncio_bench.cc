@@ -1,15 +1,13 @@
 // asyncio: the event loop's cost per task, per timer and per await, on pyconc
 // and on Boost.Asio's C++20 coroutines (co_spawn / awaitable). The Python
-// peers (asyncio, uvloop) are in python/asyncio_bench.py.
+// peers (asyncio, uvloop) are in python/asyncio_bench.py, the hand-written
+// floor in asyncio_floor_bench.cc.
 //
 // Each benchmark runs batches (KeepRunningBatch), so its time is per task, per
 // timer or per await. The timer workload reports overhead only: the batch's
 // wall time minus the longest sleep (100 ms), per timer.
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <random>
 #include <vector>
@@ -31,40 +29,28 @@
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/use_awaitable.hpp"
+#include "tools/bench/asyncio_workloads.h"
 
 namespace {
 
 namespace aio = pyconc::asyncio;
 namespace asio = boost::asio;
 
-constexpr char kYield[] = "asyncio: task with one sleep(0), 1M tasks";
+using ::pyconc::bench::Check;
+using ::pyconc::bench::kAwait;
+using ::pyconc::bench::kAwaits;
+using ::pyconc::bench::kMemory;
+using ::pyconc::bench::kTasks;
+using ::pyconc::bench::kYield;
+using ::pyconc::bench::ReportBytes;
+using ::pyconc::bench::ResidentBytes;
+using ::pyconc::bench::SumBelow;
+
 constexpr char kTimers[] = "asyncio: timer overhead, 1M sleeps of 0-100 ms";
-constexpr char kAwait[] = "asyncio: await a trivial coroutine";
-constexpr int kTasks = 1'000'000;
-constexpr int kAwaits = 10'000'000;
 constexpr char kGather[] = "asyncio: gather of 1M tasks with one sleep(0)";
 constexpr char kWaitFor[] =
     "asyncio: wait_for around an immediately-completing coroutine";
 constexpr int kWaitFors = 1'000'000;
-constexpr char kMemory[] =
-    "asyncio: memory per sleeping task, 1M sleeping (bytes)";
-
-// The process's resident memory, in bytes (/proc/self/statm).
-int64_t ResidentBytes() {
-  std::FILE* statm = std::fopen("/proc/self/statm", "r");
-  long pages = 0, resident = 0;
-  if (statm != nullptr) {
-    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(statm);
-  }
-  return int64_t{resident} * ::sysconf(_SC_PAGESIZE);
-}
-
-// Reports `bytes` for the whole batch of kTasks as the batch's manual time, so
-// the table's "time per iteration" reads as bytes per task.
-void ReportBytes(benchmark::State& state, int64_t bytes) {
-  state.SetIterationTime(static_cast<double>(bytes) * 1e-9);
-}
 
 // The sleeps of the timer workload: 0-100 ms, the same for every peer.
 const std::vector<int>& SleepMicros() {
@@ -120,7 +106,7 @@ aio::Coroutine<int64_t> SpawnAll() {
 
 void PyconcYield(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
-    benchmark::DoNotOptimize(aio::Run(SpawnAll<false>()));
+    Check(state, aio::Run(SpawnAll<false>()), SumBelow(kTasks));
   }
 }
 BENCHMARK(PyconcYield)->Name(std::string(kYield) + "/pyconc")->UseRealTime();
@@ -129,7 +115,7 @@ void PyconcTimers(benchmark::State& state) {
   SleepMicros();
   while (state.KeepRunningBatch(kTasks)) {
     const absl::Time start = absl::Now();
-    benchmark::DoNotOptimize(aio::Run(SpawnAll<true>()));
+    Check(state, aio::Run(SpawnAll<true>()), SumBelow(kTasks));
     state.SetIterationTime(
         absl::ToDoubleSeconds(absl::Now() - start - absl::Milliseconds(100)));
   }
@@ -148,7 +134,7 @@ aio::Coroutine<int64_t> AwaitMany(int n) {
 
 void PyconcAwait(benchmark::State& state) {
   while (state.KeepRunningBatch(kAwaits)) {
-    benchmark::DoNotOptimize(aio::Run(AwaitMany(kAwaits)));
+    Check(state, aio::Run(AwaitMany(kAwaits)), SumBelow(kAwaits));
   }
 }
 BENCHMARK(PyconcAwait)->Name(std::string(kAwait) + "/pyconc")->UseRealTime();
@@ -171,7 +157,7 @@ aio::Coroutine<int64_t> GatherAll() {
 
 void PyconcGather(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
-    benchmark::DoNotOptimize(aio::Run(GatherAll()));
+    Check(state, aio::Run(GatherAll()), SumBelow(kTasks));
   }
 }
 BENCHMARK(PyconcGather)->Name(std::string(kGather) + "/pyconc")->UseRealTime();
@@ -188,7 +174,7 @@ aio::Coroutine<int64_t> WaitForMany(int n) {
 
 void PyconcWaitFor(benchmark::State& state) {
   while (state.KeepRunningBatch(kWaitFors)) {
-    benchmark::DoNotOptimize(aio::Run(WaitForMany(kWaitFors)));
+    Check(state, aio::Run(WaitForMany(kWaitFors)), SumBelow(kWaitFors));
   }
 }
 BENCHMARK(PyconcWaitFor)
@@ -258,7 +244,7 @@ int64_t AsioSpawnAll() {
 
 void AsioYield(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
-    benchmark::DoNotOptimize(AsioSpawnAll<false>());
+    Check(state, AsioSpawnAll<false>(), SumBelow(kTasks));
   }
 }
 BENCHMARK(AsioYield)->Name(std::string(kYield) + "/Boost.Asio")->UseRealTime();
@@ -267,7 +253,7 @@ void AsioTimers(benchmark::State& state) {
   SleepMicros();
   while (state.KeepRunningBatch(kTasks)) {
     const absl::Time start = absl::Now();
-    benchmark::DoNotOptimize(AsioSpawnAll<true>());
+    Check(state, AsioSpawnAll<true>(), SumBelow(kTasks));
     state.SetIterationTime(
         absl::ToDoubleSeconds(absl::Now() - start - absl::Milliseconds(100)));
   }
@@ -289,7 +275,7 @@ void AsioAwait(benchmark::State& state) {
         },
         asio::detached);
     context.run();
-    benchmark::DoNotOptimize(sum);
+    Check(state, sum, SumBelow(kAwaits));
   }
 }
 BENCHMARK(AsioAwait)->Name(std::string(kAwait) + "/Boost.Asio")->UseRealTime();

@@ -11,7 +11,9 @@
 // C++ workloads are Google Benchmark functions named
 // "<workload>/<implementation>", linked in from *_bench.cc files; pyconc's own
 // row is the implementation "pyconc", and rows named "pyconc <variant>" are
-// shown but never counted as peers. Python peers are the scripts in
+// shown but never counted as peers; rows named "floor: ..." are what the
+// workload costs written by hand with the least machinery, and pyconc's
+// ratio to them reads "1.3x the floor". Python peers are the scripts in
 // tools/bench/python/ (see peer.py there): `--list` names their rows, `--run
 // WORKLOAD IMPLEMENTATION` measures one. Python's rows run on --python (CPython
 // 3.13 from pyenv when present), uvloop's and mpi4py's on --uvloop_python
@@ -41,6 +43,7 @@
 namespace {
 
 constexpr char kPyconc[] = "pyconc";
+constexpr char kFloor[] = "floor: ";
 
 struct Options {
   int rounds = 3;
@@ -293,6 +296,10 @@ void PrintTable(const std::map<std::string, std::vector<Entry*>>& workloads,
         ratio = "";
       } else if (IsPyconc(*entry)) {
         ratio = "(pyconc variant)";
+      } else if (absl::StartsWith(entry->implementation, kFloor)) {
+        ratio = pyconc_ns > 0
+                    ? absl::StrFormat("%.3gx the floor", pyconc_ns / median)
+                    : "n/a";
       } else {
         ratio = Compare(pyconc_ns, median, InBytes(workload));
       }
