@@ -265,6 +265,15 @@ std::string Compare(double pyconc, double peer, bool bytes) {
                          bytes ? "larger" : "slower");
 }
 
+// "1.3x the floor", or "1.2x under the floor" when pyconc beats it.
+std::string FloorRatio(double pyconc, double floor) {
+  if (pyconc <= 0 || floor <= 0) return "n/a";
+  if (pyconc < floor) {
+    return absl::StrFormat("%.3gx under the floor", floor / pyconc);
+  }
+  return absl::StrFormat("%.3gx the floor", pyconc / floor);
+}
+
 bool IsPyconc(const Entry& entry) {
   return entry.implementation == kPyconc ||
          absl::StartsWith(entry.implementation, "pyconc ");
@@ -297,9 +306,7 @@ void PrintTable(const std::map<std::string, std::vector<Entry*>>& workloads,
       } else if (IsPyconc(*entry)) {
         ratio = "(pyconc variant)";
       } else if (absl::StartsWith(entry->implementation, kFloor)) {
-        ratio = pyconc_ns > 0
-                    ? absl::StrFormat("%.3gx the floor", pyconc_ns / median)
-                    : "n/a";
+        ratio = FloorRatio(pyconc_ns, median);
       } else {
         ratio = Compare(pyconc_ns, median, InBytes(workload));
       }
