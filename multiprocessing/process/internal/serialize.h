@@ -208,6 +208,14 @@ void OfferMessageFile(UniqueFd file);
 // when the process cannot make one.
 UniqueFd TakeMessageFile();
 
+// Copies `size` bytes from `from` to `to` as memcpy does; from
+// kParallelCopyBytes on, on two threads when the machine has more than one
+// CPU (when no thread can be started, on one). One core copies 64 MiB into a
+// message file's mapping in 11-14 ms here, two in 6.5-7.5. For memory already
+// mapped: two threads taking page faults in one process slow each other down.
+inline constexpr size_t kParallelCopyBytes = size_t{8} << 20;
+void CopyInParallel(char* to, const char* from, size_t size);
+
 // A write-only streambuf filling a Message: in memory up to kSpillBytes, then
 // in a memfd (in memory still when the process cannot make one). Finish()
 // writes what is buffered. Throws cereal::Exception when
