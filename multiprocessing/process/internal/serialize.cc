@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -170,6 +171,36 @@ void CopyInParallel(char* to, const char* from, size_t size) {
     std::memcpy(to + first, from + first, size - first);
   }
   std::memcpy(to, from, first);
+  if (helper.has_value()) helper->join();
+}
+
+void FillWithPrefault(char* data, size_t size, absl::FunctionRef<void()> fill) {
+  static const bool many_cpus = std::thread::hardware_concurrency() > 1;
+  // Whether the kernel has MADV_POPULATE_WRITE (Linux 5.14).
+  static std::atomic<bool> can_populate{true};
+  if (size < kParallelCopyBytes || !many_cpus ||
+      !can_populate.load(std::memory_order_relaxed)) {
+    fill();
+    return;
+  }
+  const uintptr_t page = 4096;
+  const uintptr_t begin =
+      (reinterpret_cast<uintptr_t>(data) + size / 2) & ~(kHugePage - 1);
+  const uintptr_t end =
+      (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);
+  std::optional<std::thread> helper;
+  try {
+    helper.emplace([begin, end] {
+      if (::madvise(reinterpret_cast<void*>(begin), end - begin,
+                    MADV_POPULATE_WRITE) != 0 &&
+          errno == EINVAL) {
+        can_populate.store(false, std::memory_order_relaxed);
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread to spare: the writes fault the pages in themselves.
+  }
+  fill();
   if (helper.has_value()) helper->join();
 }
 

@@ -1,6 +1,7 @@
 // Large messages: the bytes a process pool or Connection writes into a message
 // file arrive whole, also when they are copied on two threads
-// (CopyInParallel).
+// (CopyInParallel) and decoded while another thread faults the string's pages
+// in (FillWithPrefault).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -45,7 +46,8 @@ TEST(CopyInParallelTest, CopiesEveryByteOnceAtAnyAlignment) {
 
 TEST(MessageTest, ALargeValueCrossesWholeThroughItsFile) {
   // Past kSpillBytes the bytes go to a message file, through its mapping,
-  // and past kParallelCopyBytes on two threads.
+  // and past kParallelCopyBytes on two threads; read back, into a string
+  // whose back half another thread faults in (FillWithPrefault).
   const std::string value = Pattern(2 * kParallelCopyBytes + 5);
   const Message message = SerializeMessage(value, int64_t{42});
   ASSERT_GE(message.fd(), 0) << "a large message travels in a file";
