@@ -46,6 +46,28 @@ FileCache& Files() {
   return *cache;
 }
 
+// Whether the machine has more than one CPU.
+bool ManyCpus() {
+  static const bool many = std::thread::hardware_concurrency() > 1;
+  return many;
+}
+
+// Runs `beside` on a thread of its own while `here` runs on this one, and
+// returns when both have; runs both here when no thread can be started.
+void RunBeside(absl::FunctionRef<void()> beside,
+               absl::FunctionRef<void()> here) {
+  std::optional<std::thread> helper;
+  try {
+    helper.emplace(beside);
+  } catch (const std::system_error&) {
+    beside();
+  }
+  here();
+  if (helper.has_value()) helper->join();
+}
+
+constexpr uintptr_t kPage = 4096;
+
 }  // namespace
 
 void AdviseHugePages(void* data, size_t size) {
@@ -152,56 +174,39 @@ bool MessageStreamBuf::Mapped(size_t end) {
 }
 
 void CopyInParallel(char* to, const char* from, size_t size) {
-  static const bool many_cpus = std::thread::hardware_concurrency() > 1;
-  if (size < kParallelCopyBytes || !many_cpus) {
+  if (size < kParallelCopyBytes || !ManyCpus()) {
     std::memcpy(to, from, size);
     return;
   }
   // The halves meet at a page boundary of the destination, so that the two
   // threads never write one page.
-  const size_t page = 4096;
   const uintptr_t middle =
-      (reinterpret_cast<uintptr_t>(to) + size / 2) & ~uintptr_t{page - 1};
+      (reinterpret_cast<uintptr_t>(to) + size / 2) & ~(kPage - 1);
   const size_t first = middle - reinterpret_cast<uintptr_t>(to);
-  std::optional<std::thread> helper;
-  try {
-    helper.emplace(
-        [=] { std::memcpy(to + first, from + first, size - first); });
-  } catch (const std::system_error&) {
-    std::memcpy(to + first, from + first, size - first);
-  }
-  std::memcpy(to, from, first);
-  if (helper.has_value()) helper->join();
+  RunBeside([=] { std::memcpy(to + first, from + first, size - first); },
+            [=] { std::memcpy(to, from, first); });
 }
 
 void FillWithPrefault(char* data, size_t size, absl::FunctionRef<void()> fill) {
-  static const bool many_cpus = std::thread::hardware_concurrency() > 1;
   // Whether the kernel has MADV_POPULATE_WRITE (Linux 5.14).
   static std::atomic<bool> can_populate{true};
-  if (size < kParallelCopyBytes || !many_cpus ||
+  if (size < kParallelCopyBytes || !ManyCpus() ||
       !can_populate.load(std::memory_order_relaxed)) {
     fill();
     return;
   }
-  const uintptr_t page = 4096;
   const uintptr_t begin =
       (reinterpret_cast<uintptr_t>(data) + size / 2) & ~(kHugePage - 1);
   const uintptr_t end =
-      (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);
-  std::optional<std::thread> helper;
-  try {
-    helper.emplace([begin, end] {
-      if (::madvise(reinterpret_cast<void*>(begin), end - begin,
-                    MADV_POPULATE_WRITE) != 0 &&
-          errno == EINVAL) {
-        can_populate.store(false, std::memory_order_relaxed);
-      }
-    });
-  } catch (const std::system_error&) {
-    // No thread to spare: the writes fault the pages in themselves.
-  }
-  fill();
-  if (helper.has_value()) helper->join();
+      (reinterpret_cast<uintptr_t>(data) + size) & ~(kPage - 1);
+  auto populate = [begin, end] {
+    if (::madvise(reinterpret_cast<void*>(begin), end - begin,
+                  MADV_POPULATE_WRITE) != 0 &&
+        errno == EINVAL) {
+      can_populate.store(false, std::memory_order_relaxed);
+    }
+  };
+  RunBeside(populate, fill);
 }
 
 void MessageStreamBuf::Write(const char* bytes, size_t size) {
