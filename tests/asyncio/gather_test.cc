@@ -47,11 +47,15 @@ TEST(GatherTest, TupleOfResultsInArgumentOrder) {
 TEST(GatherTest, VectorOfResultsInOrderWhateverOrderTheyFinish) {
   EventLoop loop;
   std::vector<int> order;
+  std::vector<Future<int>> gates;
+  for (int i = 0; i < 4; ++i) gates.push_back(loop.CreateFuture<int>());
   auto main = [&]() -> Coroutine<std::vector<int>> {
     std::vector<Task<int>> tasks;
     for (int i = 0; i < 4; ++i) {
-      tasks.push_back(CreateTask(After(absl::Milliseconds(4 - i), i, &order)));
+      tasks.push_back(CreateTask(WhenSet(gates[i], &order)));
     }
+    co_await Sleep(absl::ZeroDuration());  // Every task now waits at its gate.
+    for (int i = 3; i >= 0; --i) gates[i].SetResult(i);  // Last one first.
     co_return co_await Gather(tasks);
   };
   EXPECT_THAT(loop.RunUntilComplete(main()), ElementsAre(0, 1, 2, 3));
