@@ -41,6 +41,13 @@
 
 namespace pyconc::internal {
 
+// Whether the machine has more than one CPU: whether a thread that waits, or
+// works beside another, can run while the other does.
+inline bool ManyCpus() {
+  static const bool many = std::thread::hardware_concurrency() > 1;
+  return many;
+}
+
 // Tells the CPU that the calling thread spins (on x86 the pause instruction,
 // on ARM yield): it saves power, gives a sibling hyper-thread the core, and
 // avoids the pipeline flush when the awaited store arrives. Returns after a
@@ -94,12 +101,6 @@ class SpinWait {
   int looks() const { return looks_taken_; }
 
  private:
-  // Whether the machine has more than one CPU.
-  static bool ManyCpus() {
-    static const bool many = std::thread::hardware_concurrency() > 1;
-    return many;
-  }
-
   const absl::Time deadline_;
   int looks_left_;
   int looks_taken_ = 0;

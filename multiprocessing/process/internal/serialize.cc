@@ -22,10 +22,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/errors.h"
+#include "base/spin_wait.h"
 #include "cereal/details/helpers.hpp"
 
 namespace pyconc::multiprocessing::internal {
 namespace {
+
+using ::pyconc::internal::ManyCpus;
 
 thread_local FdTable* current_table = nullptr;
 
@@ -44,12 +47,6 @@ struct FileCache {
 FileCache& Files() {
   static FileCache* cache = new FileCache;
   return *cache;
-}
-
-// Whether the machine has more than one CPU.
-bool ManyCpus() {
-  static const bool many = std::thread::hardware_concurrency() > 1;
-  return many;
 }
 
 // Runs `beside` on a thread of its own while `here` runs on this one, and
