@@ -107,13 +107,8 @@ class PromiseBase {
   explicit PromiseBase(Where where)
       : file_(where.file), function_(where.function), line_(where.line) {}
 
-  struct InitialAwaiter {
-    PromiseBase* promise;
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<>) const noexcept {}
-    void await_resume() const noexcept { promise->started_ = true; }
-  };
-  InitialAwaiter initial_suspend() noexcept { return {this}; }
+  // Lazy: the body starts when the coroutine is awaited or its task steps.
+  std::suspend_always initial_suspend() noexcept { return {}; }
 
   struct FinalAwaiter {
     bool await_ready() const noexcept { return false; }
@@ -121,17 +116,34 @@ class PromiseBase {
     std::coroutine_handle<> await_suspend(
         std::coroutine_handle<P> self) const noexcept {
       PromiseBase& promise = self.promise();
-      if (!promise.continuation_) return std::noop_coroutine();
-      return Transfer(promise.task_, promise.continuation_);
+      if (!promise.continuation_) {  // The task's own coroutine.
+        RunningTaskFrame()->TopReturned();
+        return std::noop_coroutine();
+      }
+      return Transfer(RunningTaskFrame(), promise.continuation_);
     }
     void await_resume() const noexcept {}
   };
   FinalAwaiter final_suspend() noexcept { return {}; }
 
-  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  // The exception is kept by the task until the awaiter (or, for the task's
+  // own coroutine, the task) takes it: one coroutine at a time ends in a
+  // task, and the awaiter takes it before any other can.
+  void unhandled_exception() noexcept {
+    task()->escaping() = std::current_exception();
+    failed_ = true;
+  }
+  // Rethrows the exception the coroutine ended with, if any.
+  void RethrowIfFailed() {
+    if (failed_) [[unlikely]]
+      std::rethrow_exception(std::exchange(task()->escaping(), nullptr));
+  }
 
-  TaskFrame* task() const { return task_; }
-  void set_task(TaskFrame* task) { task_ = task; }
+  // The task the coroutine runs in: the one whose step is running, as a
+  // coroutine runs only inside its task's steps (a frame keeps no pointer).
+  TaskFrame* task() const { return RunningTaskFrame(); }
+  // The coroutine was handed to an awaiter or a task: its body will run.
+  void set_started() { started_ = true; }
   // The coroutine awaiting this one, resumed when this one returns.
   template <typename P>
   void set_continuation(std::coroutine_handle<P> caller) {
@@ -145,14 +157,12 @@ class PromiseBase {
     if (!continuation_ || awaiter_unknown_) return nullptr;
     return PromiseAt(continuation_.address());
   }
+  // Whether it was awaited or given to a task (see set_started).
   bool started() const { return started_; }
   Where where() const { return Where{file_, line_, function_}; }
-  std::exception_ptr& exception() { return exception_; }
 
  private:
-  TaskFrame* task_ = nullptr;
   std::coroutine_handle<> continuation_;
-  std::exception_ptr exception_;
   // The coroutine's Where, flattened so that the flags below fill the padding
   // after its line: every coroutine frame holds one.
   const char* file_;
@@ -160,6 +170,7 @@ class PromiseBase {
   int line_;
   bool started_ = false;
   bool awaiter_unknown_ = false;
+  bool failed_ = false;  // The exception is in the task (escaping()).
 };
 
 // A task's state is built in the room in front of its coroutine's frame, in
@@ -167,7 +178,7 @@ class PromiseBase {
 // bytes there. The room's first word tells the frame's operator delete whether
 // a task lives there: null as allocated, the task's vptr (never null) once it
 // is built. A task's frame leaves the block to the task, which frees it.
-inline constexpr std::size_t kTaskBaseSize = 128;  // sizeof(TaskBase), checked.
+inline constexpr std::size_t kTaskBaseSize = 112;  // sizeof(TaskBase), checked.
 template <typename T>
 constexpr std::size_t TaskRoomSize() {
   constexpr std::size_t kAlign = 16;  // What malloc and the frames keep.
@@ -253,10 +264,9 @@ class [[nodiscard]] Coroutine {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> caller) {
       promise_type& promise = handle.promise();
       if (promise.started()) internal::AwaitedTwice(promise.where());
-      internal::TaskFrame* task = caller.promise().task();
-      promise.set_task(task);
+      promise.set_started();
       promise.set_continuation(caller);
-      return internal::Transfer(task, handle);
+      return internal::Transfer(caller.promise().task(), handle);
     }
     T await_resume() { return handle.promise().TakeResult(); }
   };
@@ -299,7 +309,7 @@ class Promise : public PromiseBase {
   void return_value(U&& value) { value_.emplace(std::forward<U>(value)); }
 
   T TakeResult() {
-    if (exception()) std::rethrow_exception(std::exchange(exception(), {}));
+    RethrowIfFailed();
     return std::move(*value_);
   }
 
@@ -321,9 +331,7 @@ class Promise<void> : public PromiseBase {
     return Coroutine<void>(std::coroutine_handle<Promise>::from_promise(*this));
   }
   void return_void() {}
-  void TakeResult() {
-    if (exception()) std::rethrow_exception(std::exchange(exception(), {}));
-  }
+  void TakeResult() { RethrowIfFailed(); }
 };
 
 }  // namespace internal

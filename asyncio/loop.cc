@@ -216,6 +216,7 @@ TimerHandle EventLoop::CallAt(absl::Time when,
   internal::CallbackNode* node = NewCallback(std::move(callback), where);
   int64_t when_ns =
       when == absl::InfiniteFuture() ? INT64_MAX : absl::ToUnixNanos(when);
+  node->set_when_ns(when_ns);
   AddTimer(node, when_ns);  // The heap holds the node's first reference.
   return TimerHandle(node);
 }
@@ -319,7 +320,7 @@ void EventLoop::RunOnce() {
   if (!ready_.empty() || stopping_) {
     timeout_ms = 0;
   } else if (!timers_.empty()) {
-    const int64_t delta = timers_.top()->when_ns() - NowNs();
+    const int64_t delta = timers_.top_when_ns() - NowNs();
     // Rounded up, so the loop does not wake just before the deadline.
     const int64_t ms = delta <= 0 ? 0 : (delta + 999999) / 1000000;
     timeout_ms = static_cast<int>(ms > INT_MAX ? INT_MAX : ms);
@@ -348,7 +349,7 @@ void EventLoop::RunOnce() {
     }
   }
   const int64_t end_ns = NowNs();
-  while (!timers_.empty() && timers_.top()->when_ns() <= end_ns) {
+  while (!timers_.empty() && timers_.top_when_ns() <= end_ns) {
     timers_.Pop()->Fire();
   }
   RunBatch();

@@ -1,10 +1,12 @@
 #include "asyncio/sleep.h"
 
+#include <coroutine>
 #include <cstdint>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "asyncio/coroutine.h"
 #include "asyncio/errors.h"
 
 namespace pyconc::asyncio::internal {
@@ -31,7 +33,12 @@ void SleepAwaiter::AbandonWait(TaskBase*) {
 }
 
 std::string SleepAwaiter::DescribeWait() const {
-  const Where where{file_, line_, function_};
+  // The coroutine suspended here is the one that awaits this Sleep.
+  Where where;
+  if (std::coroutine_handle<> in = task_->suspended_in()) {
+    where = PromiseAt(in.address())->where();
+  }
+  where.line = line_;
   return absl::StrCat("Sleep(",
                       absl::FormatDuration(absl::Nanoseconds(delay_ns_)),
                       ") at ", where.ShortString(), " in ", where.function);

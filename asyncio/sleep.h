@@ -33,11 +33,11 @@ namespace internal {
 
 class SleepAwaiter final : public Waitable, public TimerNode {
  public:
-  SleepAwaiter(absl::Duration delay, Where where)
-      : delay_ns_(ToNanos(delay)),
-        file_(where.file),
-        function_(where.function),
-        line_(where.line) {}
+  // `line` is the Sleep's; its file and function are those of the coroutine
+  // that awaits it, found when a task dump asks (a sleeping task's frame
+  // holds one SleepAwaiter, so it keeps only what it cannot find).
+  SleepAwaiter(absl::Duration delay, int line)
+      : delay_ns_(ToNanos(delay)), line_(line) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
@@ -76,10 +76,6 @@ class SleepAwaiter final : public Waitable, public TimerNode {
   [[noreturn]] void ThrowCancelled();
 
   int64_t delay_ns_;
-  // Where the Sleep is, flattened so that the flags below fill the padding
-  // after its line: a sleeping task's frame holds one.
-  const char* file_;
-  const char* function_;
   TaskFrame* task_ = nullptr;
   int line_;
   bool fired_ = false;
@@ -88,13 +84,12 @@ class SleepAwaiter final : public Waitable, public TimerNode {
 
 }  // namespace internal
 
-// Python's asyncio.sleep(delay); see the top of this file. The location is
-// taken as scalars, not as a Where: g++ keeps the temporaries of a co_await's
-// operand in the coroutine's frame, and scalars take none there.
-inline internal::SleepAwaiter Sleep(
-    absl::Duration delay, const char* file = __builtin_FILE(),
-    int line = __builtin_LINE(), const char* function = __builtin_FUNCTION()) {
-  return internal::SleepAwaiter(delay, internal::Where{file, line, function});
+// Python's asyncio.sleep(delay); see the top of this file. The line is taken
+// as a scalar: g++ keeps the temporaries of a co_await's operand in the
+// coroutine's frame, and a scalar takes none there.
+inline internal::SleepAwaiter Sleep(absl::Duration delay,
+                                    int line = __builtin_LINE()) {
+  return internal::SleepAwaiter(delay, line);
 }
 
 }  // namespace pyconc::asyncio

@@ -20,6 +20,16 @@
 namespace pyconc::asyncio {
 namespace internal {
 
+LoopCore* TaskFrame::task_loop() const {
+  // Every TaskFrame is the TaskFrame of a TaskBase.
+  return static_cast<const TaskBase*>(this)->loop_;
+}
+
+std::exception_ptr& TaskFrame::escaping() {
+  // Every TaskFrame is the TaskFrame of a TaskBase.
+  return static_cast<TaskBase*>(this)->exception_;
+}
+
 void TaskFrame::ThrowCancel() {
   throw_cancel_ = false;
   throw CancelledError(cancel_message());
@@ -27,10 +37,10 @@ void TaskFrame::ThrowCancel() {
 
 TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
                    PromiseBase* promise, std::string_view name)
-    : FutureBase(loop), TaskFrame(loop), top_(top), id_(loop->NextTaskId()) {
+    : FutureBase(loop), id_(loop->NextTaskId()) {
   if (!name.empty()) extras().name.emplace(name);
   Ref();  // The loop's, until the task is done: pending tasks stay alive.
-  promise->set_task(this);
+  promise->set_started();
   resume_ = top;
 }
 
@@ -39,7 +49,7 @@ void TaskBase::Start(bool eager) {
   if (eager) {
     RunReady();  // Python's __eager_start: current task while it runs.
   } else {
-    task_loop_->Schedule(this);  // Python: loop.call_soon(self.__step).
+    loop_->Schedule(this);  // Python: loop.call_soon(self.__step).
   }
 }
 
@@ -145,9 +155,10 @@ void TaskBase::Step() {
       return;
     }
   }
-  LoopCore* loop = task_loop_;
+  LoopCore* loop = loop_;
   TaskBase* previous = loop->current_task();
   loop->set_current_task(this);
+  TaskFrame* const outer = std::exchange(running_task_frame, this);
   running_ = true;
   // The trampoline (see coroutine.h): each transfer returns here. With
   // symmetric transfer the next handle stays null and this runs once, so
@@ -159,8 +170,9 @@ void TaskBase::Step() {
     next = loop->trampoline_next_;
   } while (next != nullptr);
   running_ = false;
+  running_task_frame = outer;
   loop->set_current_task(previous);
-  if (top_.done()) {
+  if (resume_ == nullptr) {  // The task's own coroutine returned.
     Finish();
     return;
   }
@@ -177,7 +189,7 @@ void TaskBase::Step() {
 }
 
 void TaskBase::Finish() {
-  std::exception_ptr error = std::exchange(TopPromise()->exception(), nullptr);
+  std::exception_ptr error = std::exchange(exception_, nullptr);
   if (error != nullptr) {
     if (IsCancelledError(error)) {
       FinishCancelled(std::move(error));
@@ -219,12 +231,13 @@ void TaskFrameFreed(void* room, std::size_t block_size) {
 }
 
 void TaskBase::DestroyFrame() {
-  if (top_ == nullptr) return;
-  std::exchange(top_, nullptr).destroy();
+  if (!frame_alive_) return;
+  frame_alive_ = false;
+  Top().destroy();
 }
 
 void TaskBase::AbandonAtClose() {
-  if (done() || top_ == nullptr) return;
+  if (done() || !frame_alive_) return;
   Report(loop_, {"Task was destroyed but it is pending!", nullptr, Describe()});
   if (waiting_on_ != nullptr) {
     std::exchange(waiting_on_, nullptr)->AbandonWait(this);
@@ -243,14 +256,14 @@ void TaskBase::AbandonAtClose() {
 }
 
 const PromiseBase* TaskBase::InnermostCoroutine() const {
-  if (done() || top_ == nullptr) return nullptr;
+  if (done() || !frame_alive_) return nullptr;
   if (!started_ || running_ || resume_promise_unknown_) return TopPromise();
   return PromiseAt(resume_.address());
 }
 
 std::string TaskBase::WhereSuspended() const {
   if (done()) return "";
-  if (top_ == nullptr) return "destroyed while pending";
+  if (!frame_alive_) return "destroyed while pending";
   if (running_) return "running";
   if (waiting_on_ != nullptr) {
     return "suspended on " + waiting_on_->DescribeWait();
@@ -260,7 +273,7 @@ std::string TaskBase::WhereSuspended() const {
 
 std::string TaskBase::Describe() const {
   std::string out = absl::StrCat("Task '", name(), "'");
-  if (top_ != nullptr) {
+  if (frame_alive_) {
     const Where where = TopPromise()->where();
     absl::StrAppend(&out, " coroutine ", where.function, " (",
                     where.ShortString(), ")");

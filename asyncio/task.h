@@ -138,9 +138,12 @@ class TaskBase : public FutureBase, public TaskFrame {
   ~TaskBase() override;
   // Moves the coroutine's return value into the task.
   virtual void TakeResult() = 0;
+  // The task's own coroutine; its frame must be alive (frame_alive()).
+  virtual std::coroutine_handle<> Top() const = 0;
   // The promise of the task's own coroutine; the frame must be alive.
   virtual PromiseBase* TopPromise() const = 0;
-  std::coroutine_handle<> top() const { return top_; }
+  // Until DestroyFrame.
+  bool frame_alive() const { return frame_alive_; }
   // The frame-cache class of the block of the task and its frame, recorded
   // when the frame is destroyed (TaskFrameFreed).
   std::size_t block_class() const { return block_class_; }
@@ -158,8 +161,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   void Finish();
   void FinishCancelled(std::exception_ptr error);
   friend void TaskFrameFreed(void* room, std::size_t block_size);
+  friend class TaskFrame;  // For task_loop() and escaping().
 
-  // Packed by hand: the first five fill TaskFrame's tail padding.
+  // Packed by hand: these fill TaskFrame's tail padding.
   bool must_cancel_ = false;
   // Cancel() cancelled what the task waits on in this suspension: the
   // awaitable will throw CancelledError with that first message.
@@ -167,7 +171,7 @@ class TaskBase : public FutureBase, public TaskFrame {
   bool started_ = false;
   bool running_ = false;
   uint8_t block_class_ = 0;
-  std::coroutine_handle<> top_;  // Null once the frame is destroyed.
+  bool frame_alive_ = true;  // The frame of Top() (its block stays).
   uint64_t id_;
 };
 
@@ -175,17 +179,36 @@ static_assert(sizeof(TaskBase) == kTaskBaseSize);
 
 // A task's state. Built in the room in front of its coroutine's frame (see
 // kTaskRoom in coroutine.h), unless T is over-aligned.
+// Where a task allocated apart from its frame (see TaskState) keeps the
+// frame's handle; a task in its frame's room finds the frame right after it.
+template <typename T, bool kApart = kTaskRoom<T> == 0>
+struct ApartTop {};
 template <typename T>
-class TaskState final : public TaskBase, public ResultSlot<T> {
+struct ApartTop<T, true> {
+  typename Coroutine<T>::Handle apart_top_;
+};
+
+template <typename T>
+class TaskState final : public TaskBase, public ResultSlot<T>, ApartTop<T> {
  public:
   TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
             std::string_view name)
-      : TaskBase(loop, handle, &handle.promise(), name) {}
+      : TaskBase(loop, handle, &handle.promise(), name) {
+    if constexpr (kTaskRoom<T> == 0) this->apart_top_ = handle;
+  }
 
  private:
-  Promise<T>& promise() const {
-    return Coroutine<T>::Handle::from_address(top().address()).promise();
+  typename Coroutine<T>::Handle TypedTop() const {
+    if constexpr (kTaskRoom<T> == 0) {
+      return this->apart_top_;
+    } else {  // The frame follows the room this state was built in.
+      return Coroutine<T>::Handle::from_address(
+          const_cast<char*>(reinterpret_cast<const char*>(this)) +
+          kTaskRoom<T>);
+    }
   }
+  Promise<T>& promise() const { return TypedTop().promise(); }
+  std::coroutine_handle<> Top() const override { return TypedTop(); }
   void TakeResult() override {
     if constexpr (std::is_void_v<T>) {
       promise().TakeResult();

@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -22,9 +24,12 @@ bool ReadyQueue::Remove(ReadyNode* node) {
 }
 
 void TimerHeap::Push(TimerNode* node, int64_t when_ns) {
-  node->when_ns_ = when_ns;
-  entries_.push_back(Entry{when_ns, next_seq_++, node});
-  node->heap_index_ = entries_.size() - 1;
+  if (entries_.size() >= TimerNode::kNotInHeap - 1) {
+    std::fputs("pyconc: more than 2^32 - 2 timers at once\n", stderr);
+    std::abort();
+  }
+  node->seq_ = next_seq_++;
+  entries_.push_back(Entry{when_ns, node});
   SiftUp(entries_.size() - 1);
 }
 

@@ -85,10 +85,11 @@ class ReadyQueue {
   ReadyNode* tail_ = nullptr;
 };
 
-// Something due at a deadline (in loop-clock nanoseconds).
+// Something due at a deadline (in loop-clock nanoseconds). Sixteen bytes: a
+// sleeping task carries one, and the deadline lives in the heap's entry.
 class TimerNode {
  public:
-  static constexpr size_t kNotInHeap = ~size_t{0};
+  static constexpr uint32_t kNotInHeap = ~uint32_t{0};
   // Called by the loop once the deadline has passed; the node is out of the
   // heap by then.
   virtual void Fire() = 0;
@@ -96,24 +97,33 @@ class TimerNode {
   virtual void DropTimer() {}
 
   bool in_heap() const { return heap_index_ != kNotInHeap; }
-  int64_t when_ns() const { return when_ns_; }
 
  protected:
   ~TimerNode() = default;
 
  private:
   friend class TimerHeap;
-  int64_t when_ns_ = 0;
-  size_t heap_index_ = kNotInHeap;
+  uint32_t heap_index_ = kNotInHeap;
+  // The order in which the timers were pushed, to break ties between equal
+  // deadlines (compared modulo 2^32: two timers alive at once are never 2^31
+  // pushes apart in practice).
+  uint32_t seq_ = 0;
 };
 
-// A binary min-heap of timers by (deadline, insertion order) that can remove
-// any member in O(log n), because each node knows its index.
+// A binary min-heap of timers by (deadline, push order) that can remove any
+// member in O(log n), because each node knows its index. At most 2^32 - 2
+// timers at once.
 class TimerHeap {
  public:
+  TimerHeap() = default;
+  // Numbers the pushes from `first_seq` on (for tests of the wrap-around).
+  explicit TimerHeap(uint32_t first_seq) : next_seq_(first_seq) {}
+
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
   TimerNode* top() const { return entries_.front().node; }
+  // The earliest deadline; the heap must not be empty.
+  int64_t top_when_ns() const { return entries_.front().when_ns; }
   void Push(TimerNode* node, int64_t when_ns);
   void Remove(TimerNode* node);
   TimerNode* Pop() {
@@ -125,21 +135,22 @@ class TimerHeap {
  private:
   struct Entry {
     int64_t when_ns;
-    uint64_t seq;
     TimerNode* node;
   };
   static bool Before(const Entry& a, const Entry& b) {
-    return a.when_ns < b.when_ns || (a.when_ns == b.when_ns && a.seq < b.seq);
+    return a.when_ns < b.when_ns ||
+           (a.when_ns == b.when_ns &&
+            static_cast<int32_t>(a.node->seq_ - b.node->seq_) < 0);
   }
   void Place(size_t index, const Entry& entry) {
     entries_[index] = entry;
-    entry.node->heap_index_ = index;
+    entry.node->heap_index_ = static_cast<uint32_t>(index);
   }
   void SiftUp(size_t index);
   void SiftDown(size_t index);
 
   std::vector<Entry> entries_;
-  uint64_t next_seq_ = 0;
+  uint32_t next_seq_ = 0;
 };
 
 // A callback scheduled by CallSoon, CallLater, CallAt, AddReader or
@@ -166,6 +177,9 @@ class CallbackNode final : public ReadyNode, public TimerNode {
   void DropTimer() override { Unref(); }
 
   void set_loop(LoopCore* loop) { loop_ = loop; }
+  // The deadline of a CallLater / CallAt (TimerHandle::When()).
+  void set_when_ns(int64_t when_ns) { when_ns_ = when_ns; }
+  int64_t when_ns() const { return when_ns_; }
   // Runs once (not a reader or writer): what the callback holds is destroyed
   // on the loop's thread right after it runs, not with the node's last
   // Handle, which may be on the thread that called CallSoonThreadsafe.
@@ -179,6 +193,7 @@ class CallbackNode final : public ReadyNode, public TimerNode {
 
   absl::AnyInvocable<void()> fn_;
   Where where_;
+  int64_t when_ns_ = 0;
   bool one_shot_ = false;
   LoopCore* loop_ = nullptr;
   std::atomic<int> refs_{1};

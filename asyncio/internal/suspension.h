@@ -17,6 +17,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,12 +66,20 @@ struct TaskExtras {
   uint32_t wakes_traced = 0;
 };
 
+class TaskFrame;
+// The task whose step runs on this thread, null between steps. A coroutine
+// runs only inside a step of its task, so this is the task of every
+// coroutine that runs (an await finds its task here, not in its frame).
+inline constinit thread_local TaskFrame* running_task_frame = nullptr;
+inline TaskFrame* RunningTaskFrame() { return running_task_frame; }
+
 // The part of a task that awaitables use.
 class TaskFrame : public ReadyNode {
  public:
-  explicit TaskFrame(LoopCore* loop) : task_loop_(loop) {}
+  TaskFrame() = default;
 
-  LoopCore* task_loop() const { return task_loop_; }
+  // The task's loop (its Future's, kept once for both).
+  LoopCore* task_loop() const;
   // Records where the task stopped; `resume` runs when the task is scheduled.
   // Its promise is the innermost coroutine of the task's call graph, found
   // from resume_ (see PromiseAt in coroutine.h) unless it is over-aligned.
@@ -80,8 +89,20 @@ class TaskFrame : public ReadyNode {
     waiting_on_ = on;
     resume_promise_unknown_ = alignof(P) > 16;
   }
+  // The task's own coroutine returned: its step has nothing to resume.
+  void TopReturned() { resume_ = nullptr; }
+  // The coroutine the task is suspended in (the one that awaits what it
+  // waits on), or null when its promise is over-aligned (see SuspendOn).
+  std::coroutine_handle<> suspended_in() const {
+    return resume_promise_unknown_ ? nullptr : resume_;
+  }
   // Puts the task on its loop's ready queue (once per suspension).
-  void Wake() { task_loop_->Schedule(this); }
+  void Wake() { task_loop()->Schedule(this); }
+  // The exception a coroutine of this task ended with, until its awaiter
+  // takes it; the task's own coroutine's stays as the task's exception.
+  // (It is the task's Future exception slot, which is empty while the task
+  // runs.)
+  std::exception_ptr& escaping();
   // First thing in await_resume after a suspension.
   void ThrowIfCancelRequested() {
     if (throw_cancel_) [[unlikely]]
@@ -107,7 +128,6 @@ class TaskFrame : public ReadyNode {
     return *extras_;
   }
 
-  LoopCore* task_loop_;
   std::coroutine_handle<> resume_;
   Waitable* waiting_on_ = nullptr;
   std::unique_ptr<TaskExtras> extras_;

@@ -4,10 +4,12 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "asyncio/internal/frame_cache.h"
 #include "asyncio/run.h"
 #include "asyncio/sleep.h"
+#include "asyncio/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -68,6 +70,67 @@ TEST(CoroutineTest, ExceptionsPropagateToTheAwaiter) {
     }
   }());
   EXPECT_EQ(caught, "inner failure");
+}
+
+// A coroutine's exception waits in its task until the awaiter takes it, so a
+// caught one leaves nothing behind: the task still finishes with its value,
+// and a later failure is the one that comes out.
+TEST(CoroutineTest, ACaughtExceptionLeavesTheTaskClean) {
+  EXPECT_EQ(asyncio::Run([]() -> Coroutine<int> {
+              try {
+                co_await Fail();
+              } catch (const std::runtime_error&) {
+              }
+              co_return co_await Add(1, 2);
+            }()),
+            3);
+  try {
+    asyncio::Run([]() -> Coroutine<void> {
+      try {
+        co_await Fail();
+      } catch (const std::runtime_error&) {
+      }
+      co_await Sleep(absl::ZeroDuration());
+      throw std::logic_error("second");
+    }());
+    ADD_FAILURE() << "Run did not throw";
+  } catch (const std::logic_error& e) {
+    EXPECT_STREQ(e.what(), "second");
+  }
+}
+
+// Two tasks whose inner coroutines fail in the same loop iteration each get
+// their own exception.
+TEST(CoroutineTest, ExceptionsOfInterleavedTasksStayApart) {
+  auto fail_after_yield = [](std::string what) -> Coroutine<void> {
+    co_await Sleep(absl::ZeroDuration());
+    throw std::runtime_error(what);
+  };
+  auto catch_one = [&](std::string what) -> Coroutine<std::string> {
+    try {
+      co_await fail_after_yield(what);
+    } catch (const std::runtime_error& e) {
+      co_return e.what();
+    }
+    co_return "nothing";
+  };
+  const std::string both = asyncio::Run([&]() -> Coroutine<std::string> {
+    Task<std::string> a = CreateTask(catch_one("a"));
+    Task<std::string> b = CreateTask(catch_one("b"));
+    std::string got_a = co_await a;
+    std::string got_b = co_await b;
+    co_return got_a + got_b;
+  }());
+  EXPECT_EQ(both, "ab");
+}
+
+TEST(CoroutineTest, AwaitingTwiceIsMisuse) {
+  EXPECT_DEATH(asyncio::Run([]() -> Coroutine<void> {
+                 Coroutine<int> once = Add(1, 2);
+                 co_await once;
+                 co_await once;
+               }()),
+               "RuntimeError.*cannot reuse already awaited coroutine");
 }
 
 TEST(CoroutineTest, RunRethrows) {
