@@ -24,6 +24,7 @@ FutureBase::~FutureBase() {
            {"Future exception was never retrieved", exception_, Describe()});
   }
   if (loop_ != nullptr) loop_->Untrack(this);
+  DropCallbacks();
   if (callbacks_listed_) delete static_cast<DoneCallbacks*>(callbacks_);
 }
 
@@ -184,7 +185,9 @@ void FutureBase::ScheduleCallbacks() {
 
 void FutureBase::DropCallbacks() {
   if (!callbacks_listed_) {
-    callbacks_ = nullptr;
+    if (callbacks_ != nullptr) {
+      static_cast<ReadyNode*>(std::exchange(callbacks_, nullptr))->DropReady();
+    }
     return;
   }
   // Moved out first: destroying one may reach this future.
@@ -192,6 +195,9 @@ void FutureBase::DropCallbacks() {
       static_cast<DoneCallbacks*>(callbacks_)->list;
   std::vector<DoneCallback> dropped = std::move(list);
   list.clear();
+  for (DoneCallback& callback : dropped) {
+    if (callback.node != nullptr) callback.node->DropReady();
+  }
 }
 
 void InvalidState(const char* what, const std::string& which) {

@@ -97,7 +97,8 @@ class FutureBase : public Waitable {
   int RemoveDoneCallback(uint64_t id);
   // A done callback that schedules `node` itself (no allocation): how tasks
   // wait on futures, and how combinators can. `node` must stay valid and out
-  // of any queue until it runs or is removed.
+  // of any queue until it runs, is removed, or gets DropReady() (this future
+  // went, or its loop closed under it, without completing).
   void AddDoneNode(ReadyNode* node);
   bool RemoveDoneNode(ReadyNode* node);
 

@@ -26,26 +26,66 @@ std::exception_ptr CancelledErrorOf(const AnyFuture& task) {
 }  // namespace
 
 GatherWaiter::GatherWaiter(std::vector<AnyFuture> children,
-                           bool return_exceptions)
-    : children_(std::move(children)) {
-  state_->total = children_.size();
-  state_->return_exceptions = return_exceptions;
-  if (children_.empty()) {
-    state_->answered = true;
+                           bool return_exceptions) {
+  GatherState& state = *state_;
+  state.children = std::move(children);
+  state.return_exceptions = return_exceptions;
+  const size_t total = state.children.size();
+  if (total == 0) {
+    state.answered = true;
     return;
   }
-  for (AnyFuture& child : children_) {
-    // The callback keeps `state_` alive: a child may finish after Gather has
-    // answered, and its exception is then marked retrieved.
-    child.AddDoneCallback(
-        [state = state_](AnyFuture& done) { ChildDone(*state, done); });
+  state.nodes = std::make_unique<GatherNode[]>(total);
+  for (size_t i = 0; i < total; ++i) {
+    GatherNode& node = state.nodes[i];
+    node.state = &state;
+    node.index = i;
+    node.waiting = true;
+    ++state.waiting;
+    state.children[i].base()->AddDoneNode(&node);
   }
+}
+
+GatherWaiter::~GatherWaiter() {
+  GatherState& state = *state_;
+  for (size_t i = 0; state.waiting > 0 && i < state.children.size(); ++i) {
+    GatherNode& node = state.nodes[i];
+    AnyFuture& child = state.children[i];
+    // A node the child no longer holds is queued: it runs, or is dropped
+    // with the loop, later.
+    if (!node.waiting || !child.base()->RemoveDoneNode(&node)) continue;
+    state.NodeDone(node);
+    child.AddDoneCallback(MarkRetrieved);
+  }
+  if (state.waiting > 0) state.self = state_;
+}
+
+void GatherNode::RunReady() {
+  GatherState& gather = *state;
+  AnyFuture& child = gather.children[index];
+  if (gather.self == nullptr) {
+    GatherWaiter::ChildDone(gather, child);
+  } else {  // The awaiter is gone.
+    GatherWaiter::MarkRetrieved(child);
+  }
+  gather.NodeDone(*this);  // Last: it may destroy the state, and this node.
+}
+
+void GatherNode::DropReady() { state->NodeDone(*this); }
+
+std::string GatherNode::DescribeReady() const {
+  return absl::StrFormat("Gather's callback for child %d of %d", index + 1,
+                         state->children.size());
+}
+
+void GatherWaiter::MarkRetrieved(AnyFuture& child) {
+  if (!child.Cancelled()) child.Exception();
 }
 
 void GatherWaiter::ChildDone(GatherState& state, AnyFuture& child) {
   ++state.finished;
   if (state.answered) {
-    if (!child.Cancelled()) child.Exception();  // Mark it retrieved.
+    MarkRetrieved(child);
     return;
   }
   if (!state.return_exceptions) {
@@ -60,7 +100,7 @@ void GatherWaiter::ChildDone(GatherState& state, AnyFuture& child) {
       return;
     }
   }
-  if (state.finished == state.total) {
+  if (state.finished == state.children.size()) {
     if (state.cancel_requested) {
       // Cancelling Gather propagates even with return_exceptions (bpo-32684).
       state.error =
@@ -78,7 +118,7 @@ void GatherWaiter::await_resume() {
 bool GatherWaiter::CancelWait(const std::string& message) {
   if (state_->answered) return false;
   bool cancelled = false;
-  for (AnyFuture& child : children_) {
+  for (AnyFuture& child : state_->children) {
     if (child.Cancel(message)) cancelled = true;
   }
   if (cancelled) {
@@ -89,12 +129,12 @@ bool GatherWaiter::CancelWait(const std::string& message) {
 }
 
 void GatherWaiter::ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) {
-  for (AnyFuture& child : children_) child.base()->ForEachAwaited(fn);
+  for (AnyFuture& child : state_->children) child.base()->ForEachAwaited(fn);
 }
 
 std::string GatherWaiter::DescribeWait() const {
   return absl::StrFormat("Gather(%d of %d done)", state_->finished,
-                         state_->total);
+                         state_->children.size());
 }
 
 }  // namespace pyconc::asyncio::internal

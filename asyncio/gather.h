@@ -110,20 +110,55 @@ concept GatherAwaitable = requires(A&& a) {
 };
 
 // What Gather's children report to (kept alive by their done callbacks).
+struct GatherState;
+
+// A child's done callback: the child schedules the node itself when it is
+// done (FutureBase::AddDoneNode), so that Gather allocates nothing per child.
+class GatherNode final : public ReadyNode {
+ public:
+  GatherNode() = default;
+  GatherNode(const GatherNode&) = delete;
+  GatherNode& operator=(const GatherNode&) = delete;
+
+  void RunReady() override;
+  void DropReady() override;
+  std::string DescribeReady() const override;
+
+  GatherState* state = nullptr;
+  size_t index = 0;      // The child's position.
+  bool waiting = false;  // Registered with the child, or queued to run.
+};
+
+// What the awaiter and its children's nodes share. The awaiter owns it. When
+// the awaiter goes (Gather answered early, or its task went), each child
+// still pending gets a plain done callback instead of its node, which marks
+// a late exception retrieved, as Python's gather does; the nodes of children
+// already done are queued, and the state keeps itself until they have run.
 struct GatherState : GroupWaitState {
-  size_t total = 0;
+  std::vector<AnyFuture> children;
+  std::unique_ptr<GatherNode[]> nodes;
+  size_t waiting = 0;                 // Nodes with `waiting` set.
+  std::shared_ptr<GatherState> self;  // Set when the awaiter goes.
   size_t finished = 0;
   bool return_exceptions = false;
   bool cancel_requested = false;
   std::string cancel_message;
   std::exception_ptr error;
+
+  // `node` has run or will not run: the last one releases a state that
+  // keeps itself (which may destroy this).
+  void NodeDone(GatherNode& node) {
+    node.waiting = false;
+    if (--waiting == 0 && self != nullptr) {
+      std::shared_ptr<GatherState> last = std::move(self);
+    }
+  }
 };
 
-// Python's _GatheringFuture and its _done_callback, as the Waitable the
-// awaiting task is suspended on.
 class GatherWaiter final : public GroupWaiter<GatherState> {
  public:
   GatherWaiter(std::vector<AnyFuture> children, bool return_exceptions);
+  ~GatherWaiter();
 
   // Rethrows the first failure, or CancelledError when Gather was cancelled.
   void await_resume();
@@ -133,9 +168,11 @@ class GatherWaiter final : public GroupWaiter<GatherState> {
   void ForEachAwaited(absl::FunctionRef<void(FutureBase*)> fn) override;
 
  private:
+  friend class GatherNode;
   static void ChildDone(GatherState& state, AnyFuture& child);
-
-  std::vector<AnyFuture> children_;
+  // Python's gather, once its outer future is done: a late child's
+  // exception is retrieved, so that it is not reported.
+  static void MarkRetrieved(AnyFuture& child);
 };
 
 template <typename F, typename T = FutureValueT<F>>

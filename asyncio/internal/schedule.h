@@ -40,7 +40,9 @@ class ReadyNode {
   // What ran, for debug reports ("Task 'Task-3' step", "callback at f.cc:3").
   virtual std::string DescribeReady() const = 0;
 
-  // The loop closes with the node still queued: release what the queue held.
+  // The node will never run: the loop closed with it still queued, or the
+  // future it was a done callback of (FutureBase::AddDoneNode) went without
+  // completing. Release what the queue or the future held.
   virtual void DropReady() {}
   // While a trace records, a future whose result wakes this node calls it
   // first: a task starts the flow that its next step ends.

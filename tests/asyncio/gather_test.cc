@@ -2,6 +2,7 @@
 // order, failure, return_exceptions and the cancel semantics.
 #include "asyncio/gather.h"
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -364,6 +365,103 @@ TEST(GatherTest, CancellingTheAwaiterCancelsAFutureChild) {
   };
   EXPECT_TRUE(loop.RunUntilComplete(main()));
   EXPECT_TRUE(child.Cancelled());
+}
+
+// Gather waits on each child through a node the child schedules itself. The
+// three ways such a node can outlive the Gather that made it, each checked
+// under AddressSanitizer for use after free and leaks.
+
+// The loop closes with Gather still waiting on a child: both tasks are
+// destroyed pending, in whatever order.
+TEST(GatherTest, TheLoopClosingUnderAPendingGatherReleasesIt) {
+  EventLoop loop;
+  std::vector<std::string> reports;
+  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
+    reports.push_back(c.message);
+  });
+  Task<void> gatherer;
+  loop.RunUntilComplete([&]() -> Coroutine<void> {
+    gatherer = CreateTask([]() -> Coroutine<void> {
+      co_await Gather(SleepForever(), SleepForever());
+    }());
+    co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather,
+    co_await Sleep(absl::ZeroDuration());  // and its children asleep.
+  }());
+  loop.Close();
+  EXPECT_FALSE(gatherer.Done());
+  // The gathering task and its two children.
+  EXPECT_EQ(reports.size(), 3u);
+}
+
+// Gather answered with a's exception; b, a Future still pending then, fails
+// later: its exception counts as retrieved, as CPython's gather marks it
+// (tasks.py, _done_callback: "if outer.done(): ... fut.exception()").
+// Then b goes with nothing left waiting on it.
+TEST(GatherTest, AFutureFailingAfterGatherAnsweredIsMarkedRetrieved) {
+  EventLoop loop;
+  int reports = 0;
+  loop.SetExceptionHandler(
+      [&](EventLoop&, const ExceptionContext&) { ++reports; });
+  {
+    Future<int> a = loop.CreateFuture<int>();
+    Future<int> b = loop.CreateFuture<int>();
+    auto main = [&]() -> Coroutine<std::string> {
+      Task<std::string> gatherer = CreateTask(
+          [](std::vector<Future<int>> children) -> Coroutine<std::string> {
+            try {
+              co_await Gather(children);
+            } catch (const std::runtime_error& e) {
+              co_return e.what();
+            }
+            co_return "no error";
+          }({a, b}));
+      co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather.
+      a.SetException(std::make_exception_ptr(std::runtime_error("a")));
+      std::string got = co_await gatherer;
+      b.SetException(std::make_exception_ptr(std::runtime_error("b")));
+      co_await Sleep(absl::ZeroDuration());  // b's callback runs.
+      co_return got;
+    };
+    EXPECT_EQ(loop.RunUntilComplete(main()), "a");
+  }
+  EXPECT_EQ(reports, 0);
+}
+
+// b fails in the iteration a's failure answers Gather, before the gathering
+// task resumes: b's node is queued when the Gather goes, and runs after it.
+TEST(GatherTest, AChildDoneAsGatherGoesStillHasItsExceptionRetrieved) {
+  EventLoop loop;
+  int reports = 0;
+  loop.SetExceptionHandler(
+      [&](EventLoop&, const ExceptionContext&) { ++reports; });
+  {
+    Future<int> a = loop.CreateFuture<int>();
+    Future<int> b = loop.CreateFuture<int>();
+    auto main = [&]() -> Coroutine<std::string> {
+      Task<std::string> gatherer = CreateTask(
+          [](std::vector<Future<int>> children) -> Coroutine<std::string> {
+            try {
+              co_await Gather(children);
+            } catch (const std::runtime_error& e) {
+              co_return e.what();
+            }
+            co_return "no error";
+          }({a, b}));
+      co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather.
+      // Queued in this order: a's node, then the callback failing b. a's
+      // node wakes the gatherer, which is queued after that callback, and
+      // b's node after the gatherer.
+      a.SetException(std::make_exception_ptr(std::runtime_error("a")));
+      GetRunningLoop().CallSoon([b]() mutable {
+        b.SetException(std::make_exception_ptr(std::runtime_error("b")));
+      });
+      std::string got = co_await gatherer;
+      co_await Sleep(absl::ZeroDuration());  // b's node has run.
+      co_return got;
+    };
+    EXPECT_EQ(loop.RunUntilComplete(main()), "a");
+  }
+  EXPECT_EQ(reports, 0);
 }
 
 }  // namespace
