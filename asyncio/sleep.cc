@@ -33,15 +33,14 @@ void SleepAwaiter::AbandonWait(TaskBase*) {
 }
 
 std::string SleepAwaiter::DescribeWait() const {
+  std::string out = absl::StrCat(
+      "Sleep(", absl::FormatDuration(absl::Nanoseconds(delay_ns_)), ")");
   // The coroutine suspended here is the one that awaits this Sleep.
-  Where where;
-  if (std::coroutine_handle<> in = task_->suspended_in()) {
-    where = PromiseAt(in.address())->where();
-  }
+  std::coroutine_handle<> in = task_->suspended_in();
+  if (in == nullptr) return absl::StrCat(out, " at line ", line_);
+  Where where = PromiseAt(in.address())->where();
   where.line = line_;
-  return absl::StrCat("Sleep(",
-                      absl::FormatDuration(absl::Nanoseconds(delay_ns_)),
-                      ") at ", where.ShortString(), " in ", where.function);
+  return absl::StrCat(out, " at ", where.ShortString(), " in ", where.function);
 }
 
 void SleepAwaiter::ThrowCancelled() {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "asyncio/debug.h"
 #include "asyncio/errors.h"
 #include "asyncio/loop.h"
@@ -21,6 +22,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 Coroutine<int> Value(int v) { co_return v; }
+constexpr int kSleepThenSleepLine = __LINE__ + 2;
 Coroutine<int> SleepThen(absl::Duration d, int v) {
   co_await Sleep(d);
   co_return v;
@@ -159,6 +161,41 @@ TEST(TaskTest, NeverRetrievedExceptionIsReported) {
   EXPECT_THAT(messages[0], HasSubstr("nobody looks"));
 }
 
+// A result type aligned beyond 16 bytes: the task's state is allocated apart
+// from its coroutine's frame instead of in front of it, and the call graph
+// cannot find that coroutine's promise from its frame, so a Sleep in it is
+// described by its line alone.
+struct alignas(64) Wide {
+  int value = 0;
+};
+constexpr int kWideSleepLine = __LINE__ + 2;
+Coroutine<Wide> SleepThenWide(absl::Duration d, int v) {
+  co_await Sleep(d);
+  co_return Wide{v};
+}
+
+TEST(TaskTest, AnOverAlignedResultTypeRunsAsAnyOther) {
+  static_assert(internal::kTaskRoom<Wide> == 0);
+  EXPECT_EQ(asyncio::Run([]() -> Coroutine<int> {
+              Task<Wide> task =
+                  CreateTask(SleepThenWide(absl::ZeroDuration(), 7));
+              Wide wide = co_await task;
+              co_return wide.value + task.Result().value;
+            }()),
+            14);
+  EventLoop loop;
+  std::vector<std::string> messages;
+  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
+    messages.push_back(c.message + " | " + c.source);
+  });
+  Task<Wide> pending = loop.CreateTask(SleepThenWide(absl::Hours(1), 1));
+  loop.RunOnce();
+  loop.Close();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_THAT(messages[0],
+              HasSubstr(absl::StrCat("Sleep(1h) at line ", kWideSleepLine)));
+}
+
 TEST(TaskTest, PendingTaskDestroyedAtCloseIsReported) {
   EventLoop loop;
   std::vector<std::string> messages;
@@ -173,7 +210,8 @@ TEST(TaskTest, PendingTaskDestroyedAtCloseIsReported) {
   // The Sleep's own line, and the file and function of the coroutine that
   // awaits it.
   EXPECT_THAT(messages[0],
-              HasSubstr("Sleep(1h) at task_test.cc:25 in SleepThen"));
+              HasSubstr(absl::StrCat("Sleep(1h) at task_test.cc:",
+                                     kSleepThenSleepLine, " in SleepThen")));
   EXPECT_FALSE(task.Done());
 }
 
