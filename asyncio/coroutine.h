@@ -178,7 +178,7 @@ class PromiseBase {
 // bytes there. The room's first word tells the frame's operator delete whether
 // a task lives there: null as allocated, the task's vptr (never null) once it
 // is built. A task's frame leaves the block to the task, which frees it.
-inline constexpr std::size_t kTaskBaseSize = 112;  // sizeof(TaskBase), checked.
+inline constexpr std::size_t kTaskBaseSize = 104;  // sizeof(TaskBase), checked.
 template <typename T>
 constexpr std::size_t TaskRoomSize() {
   constexpr std::size_t kAlign = 16;  // What malloc and the frames keep.

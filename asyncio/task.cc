@@ -37,7 +37,7 @@ void TaskFrame::ThrowCancel() {
 
 TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
                    PromiseBase* promise, std::string_view name)
-    : FutureBase(loop), id_(loop->NextTaskId()) {
+    : FutureBase(loop), TaskFrame(loop->NextTaskId()) {
   if (!name.empty()) extras().name.emplace(name);
   Ref();  // The loop's, until the task is done: pending tasks stay alive.
   promise->set_started();
@@ -63,8 +63,9 @@ TaskBase::~TaskBase() {
 }
 
 std::string TaskBase::name() const {
-  if (extras_ != nullptr && extras_->name.has_value()) return *extras_->name;
-  return absl::StrCat("Task-", id_);
+  const TaskExtras* extras = extras_.get();
+  if (extras != nullptr && extras->name.has_value()) return *extras->name;
+  return absl::StrCat("Task-", id());
 }
 
 bool TaskBase::Cancel(const std::string& message) {
@@ -87,7 +88,7 @@ bool TaskBase::Cancel(const std::string& message) {
 }
 
 int TaskBase::Uncancel() {
-  if (cancelling() > 0 && --extras_->num_cancels_requested == 0) {
+  if (cancelling() > 0 && --extras_.get()->num_cancels_requested == 0) {
     must_cancel_ = false;
   }
   return cancelling();
@@ -126,13 +127,14 @@ void TaskBase::TraceWake() {
 uint64_t TaskBase::TraceId() const {
   // The address alone would repeat as tasks come and go; the loop's task
   // number (above the 47 bits of a user-space address) tells them apart.
-  return reinterpret_cast<uintptr_t>(this) ^ (id_ << 47);
+  return reinterpret_cast<uintptr_t>(this) ^ (id() << 47);
 }
 
 uint64_t TaskBase::WakeFlowId() const {
   // Distinct per task and per wake-up, and unlike any other flow's id:
   // mixed (splitmix64's finalizer) from the life's id and the wake count.
-  const uint32_t wakes = extras_ == nullptr ? 0 : extras_->wakes_traced;
+  const uint32_t wakes =
+      extras_.get() == nullptr ? 0 : extras_.get()->wakes_traced;
   uint64_t x = TraceId() + 0x9e3779b97f4a7c15 * (wakes + 1);
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9;
   x = (x ^ (x >> 27)) * 0x94d049bb133111eb;

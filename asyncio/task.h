@@ -103,7 +103,7 @@ class TaskBase : public FutureBase, public TaskFrame {
   // Python's Task.cancel(msg), cancelling(), uncancel().
   bool Cancel(const std::string& message) override;
   int cancelling() const {
-    return extras_ == nullptr ? 0 : extras_->num_cancels_requested;
+    return extras_.get() == nullptr ? 0 : extras_.get()->num_cancels_requested;
   }
   int Uncancel();
 
@@ -119,7 +119,7 @@ class TaskBase : public FutureBase, public TaskFrame {
   // coroutines runs is not recorded); null once done.
   const PromiseBase* InnermostCoroutine() const;
   Waitable* waiting_on() const { return running_ ? nullptr : waiting_on_; }
-  uint64_t id() const { return id_; }
+  uint64_t id() const { return extras_.id(); }
 
   // Schedules the first step, or with `eager` runs it now (Python's
   // __eager_start). Once, right after construction.
@@ -172,7 +172,6 @@ class TaskBase : public FutureBase, public TaskFrame {
   bool running_ = false;
   uint8_t block_class_ = 0;
   bool frame_alive_ = true;  // The frame of Top() (its block stays).
-  uint64_t id_;
 };
 
 static_assert(sizeof(TaskBase) == kTaskBaseSize);

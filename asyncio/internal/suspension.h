@@ -18,7 +18,6 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -56,6 +55,7 @@ class Waitable {
 // cancelled with a message or traced, and a task's size is the memory of every
 // sleeping task.
 struct TaskExtras {
+  uint64_t id = 0;                  // The task's number, moved here.
   std::optional<std::string> name;  // Unset: "Task-<id>".
   std::string cancel_message;
   int num_cancels_requested = 0;  // Python's Task._num_cancels_requested.
@@ -64,6 +64,36 @@ struct TaskExtras {
   bool await_traced = false;
   bool wake_traced = false;
   uint32_t wakes_traced = 0;
+};
+
+// A task's number (Python's "Task-N", counted per loop) until it has
+// TaskExtras, then those extras, which hold the number: one word for both,
+// since few tasks ever need extras.
+class IdOrExtras {
+ public:
+  explicit IdOrExtras(uint64_t id) : word_(id << 1 | 1) {}
+  IdOrExtras(const IdOrExtras&) = delete;
+  IdOrExtras& operator=(const IdOrExtras&) = delete;
+  ~IdOrExtras() { delete get(); }
+
+  uint64_t id() const { return has_extras() ? get()->id : word_ >> 1; }
+  // The extras, or null when there are none yet.
+  TaskExtras* get() const {
+    return has_extras() ? reinterpret_cast<TaskExtras*>(word_) : nullptr;
+  }
+  TaskExtras& GetOrMake() {
+    if (!has_extras()) {
+      auto* extras = new TaskExtras;
+      extras->id = word_ >> 1;
+      word_ = reinterpret_cast<uintptr_t>(extras);
+    }
+    return *get();
+  }
+
+ private:
+  // A TaskExtras is aligned, so its address has a clear low bit.
+  bool has_extras() const { return (word_ & 1) == 0; }
+  uintptr_t word_;
 };
 
 class TaskFrame;
@@ -76,7 +106,7 @@ inline TaskFrame* RunningTaskFrame() { return running_task_frame; }
 // The part of a task that awaitables use.
 class TaskFrame : public ReadyNode {
  public:
-  TaskFrame() = default;
+  explicit TaskFrame(uint64_t id) : extras_(id) {}
 
   // The task's loop (its Future's, kept once for both).
   LoopCore* task_loop() const;
@@ -113,24 +143,21 @@ class TaskFrame : public ReadyNode {
   // which awaitables cancelled on the task's behalf throw with.
   const std::string& cancel_message() const {
     static const std::string* const kEmpty = new std::string;
-    return extras_ == nullptr ? *kEmpty : extras_->cancel_message;
+    return extras_.get() == nullptr ? *kEmpty : extras_.get()->cancel_message;
   }
   void set_cancel_message(const std::string& message) {
-    if (message.empty() && extras_ == nullptr) return;
+    if (message.empty() && extras_.get() == nullptr) return;
     extras().cancel_message = message;
   }
 
  protected:
   ~TaskFrame() = default;
   [[noreturn]] void ThrowCancel();
-  TaskExtras& extras() {
-    if (extras_ == nullptr) extras_ = std::make_unique<TaskExtras>();
-    return *extras_;
-  }
+  TaskExtras& extras() { return extras_.GetOrMake(); }
 
   std::coroutine_handle<> resume_;
   Waitable* waiting_on_ = nullptr;
-  std::unique_ptr<TaskExtras> extras_;
+  IdOrExtras extras_;
   bool throw_cancel_ = false;
   bool resume_promise_unknown_ = false;  // See SuspendOn.
 };

@@ -2,6 +2,7 @@
 // callbacks, exception reporting, current/all tasks, 100,000 tasks.
 #include "asyncio/task.h"
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,6 +70,17 @@ TEST(TaskTest, NamesDefaultToTaskN) {
   EXPECT_EQ(b.name(), "renamed");
   EXPECT_EQ(loop.RunUntilComplete(a), 1);
   EXPECT_EQ(loop.RunUntilComplete(b), 2);
+  // A task keeps its number once it has other state to keep (a cancel
+  // message, a cancel count): Task-3 stays Task-3.
+  Task<int> c = loop.CreateTask(Value(3));
+  const uint64_t id = c.base()->id();
+  EXPECT_TRUE(c.Cancel("stop"));
+  EXPECT_EQ(c.Cancelling(), 1);
+  EXPECT_EQ(c.name(), "Task-3");
+  EXPECT_EQ(c.base()->id(), id);
+  EXPECT_EQ(c.Uncancel(), 0);
+  EXPECT_EQ(c.name(), "Task-3");
+  EXPECT_EQ(loop.RunUntilComplete(c), 3);
 }
 
 TEST(TaskTest, ResultAndException) {
