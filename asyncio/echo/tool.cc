@@ -3,14 +3,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -173,13 +177,25 @@ int main(int argc, char** argv) {
   Run run;
   run.latencies.reserve(static_cast<size_t>(total));
   run_state = &run;
-  const std::string unix_path =
-      absl::StrFormat("/tmp/pyconc-echo-%d.sock", static_cast<int>(getpid()));
+  // A directory of this run's own: a name made from the pid alone would
+  // repeat across pid namespaces (containers, sandboxes) sharing /tmp.
+  char socket_dir[] = "/tmp/pyconc-echo-XXXXXX";
+  if (FLAGS_unix && mkdtemp(socket_dir) == nullptr) {
+    pyconc::cli::Fail(
+        absl::StrCat("cannot make a directory for the socket in "
+                     "/tmp: ",
+                     std::strerror(errno)));
+  }
+  const std::string unix_path = absl::StrCat(socket_dir, "/echo.sock");
   pyconc::cli::Heading(absl::StrFormat(
       "echo over %s: %d clients x %d requests of %d bytes, one event loop",
       FLAGS_unix ? "a Unix socket" : "TCP loopback", FLAGS_clients,
       FLAGS_requests, FLAGS_size));
   const absl::Duration elapsed = aio::Run(Main(unix_path));
+  if (FLAGS_unix) {
+    ::unlink(unix_path.c_str());
+    ::rmdir(socket_dir);
+  }
   const int threads = run.threads;
 
   std::vector<absl::Duration> sorted = run.latencies;

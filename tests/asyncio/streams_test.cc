@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -326,9 +328,28 @@ TEST(StreamReaderTest, CancelledReadsLoseNoBytes) {
 
 // ------------------------------------------------------ Real connections
 
+// A directory of this test process's own for its Unix sockets, removed when
+// the process exits. Not TEST_TMPDIR: a Unix socket path has at most 107
+// bytes. Not named by the pid: Bazel's sandboxed runs of one test share
+// /tmp, and each has a pid namespace of its own, so their pids repeat.
+const std::string& SocketDir() {
+  static const std::string* const dir = [] {
+    char name[] = "/tmp/pyconc-streams-XXXXXX";
+    if (mkdtemp(name) == nullptr) {
+      std::perror("mkdtemp");
+      std::abort();
+    }
+    static const pid_t owner = getpid();
+    std::atexit([] {
+      if (getpid() == owner) std::filesystem::remove_all(SocketDir());
+    });
+    return new std::string(name);
+  }();
+  return *dir;
+}
+
 std::string TempPath(absl::string_view name) {
-  // Not TEST_TMPDIR: a Unix socket path has at most 107 bytes.
-  return absl::StrCat("/tmp/pyconc-streams-", name, "-", getpid());
+  return absl::StrCat(SocketDir(), "/", name);
 }
 
 // The port of a listening socket that is then closed: nobody listens there.
