@@ -291,15 +291,30 @@ class [[nodiscard]] Coroutine {
 
 namespace internal {
 
+// A frame is aligned to 16 bytes, as malloc's blocks are; a promise aligned
+// beyond that (an over-aligned T) gets a block of its own alignment. (C++20
+// tells a frame's operator new no alignment, and g++ 12 does not align a
+// frame for over-aligned locals by itself: such values belong in the result
+// type or on the heap.)
+inline constexpr std::size_t kFrameAlign = 16;
+
 template <typename T>
 class Promise : public PromiseBase {
  public:
   Promise(Where where = Where::Here()) : PromiseBase(where) {}
   static void* operator new(std::size_t size) {
-    return AllocateFrameWithRoom(size, kTaskRoom<T>);
+    if constexpr (kOverAligned) {
+      return ::operator new (size, std::align_val_t{alignof(Promise)});
+    } else {
+      return AllocateFrameWithRoom(size, kTaskRoom<T>);
+    }
   }
   static void operator delete(void* frame, std::size_t size) noexcept {
-    FreeFrameWithRoom(frame, size, kTaskRoom<T>);
+    if constexpr (kOverAligned) {
+      ::operator delete (frame, size, std::align_val_t{alignof(Promise)});
+    } else {
+      FreeFrameWithRoom(frame, size, kTaskRoom<T>);
+    }
   }
   Coroutine<T> get_return_object() {
     return Coroutine<T>(std::coroutine_handle<Promise>::from_promise(*this));
@@ -314,6 +329,9 @@ class Promise : public PromiseBase {
   }
 
  private:
+  static constexpr bool kOverAligned = alignof(std::optional<T>) > kFrameAlign;
+  static_assert(kOverAligned == (kTaskRoom<T> == 0));
+
   std::optional<T> value_;
 };
 

@@ -37,6 +37,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -63,10 +64,19 @@ class FutureBase : public Waitable {
   FutureBase(const FutureBase&) = delete;
   FutureBase& operator=(const FutureBase&) = delete;
 
-  // States come from the frame cache too (see coroutine.h).
+  // States come from the frame cache too (see coroutine.h); a state with an
+  // over-aligned value (a Task<T> or Future<T> of such a T) from the
+  // aligned operator new.
   static void* operator new(std::size_t size) { return AllocateFrame(size); }
   static void operator delete(void* p, std::size_t size) noexcept {
     FreeFrame(p, size);
+  }
+  static void* operator new(std::size_t size, std::align_val_t align) {
+    return ::operator new(size, align);
+  }
+  static void operator delete(void* p, std::size_t size,
+                              std::align_val_t align) noexcept {
+    ::operator delete(p, size, align);
   }
 
   void Ref() { ++refs_; }
