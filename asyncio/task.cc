@@ -59,7 +59,7 @@ TaskBase::~TaskBase() {
     Report(loop_,
            {"Task exception was never retrieved", exception_, Describe()});
   }
-  DestroyFrame();
+  // Destroy() destroyed the frame already: Top() is gone with TaskState.
 }
 
 std::string TaskBase::name() const {

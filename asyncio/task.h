@@ -217,12 +217,14 @@ class TaskState final : public TaskBase, public ResultSlot<T>, ApartTop<T> {
   }
   PromiseBase* TopPromise() const override { return &promise(); }
   void Destroy() override {
+    // The frame first, while Top() still works: it also records the block's
+    // class.
+    DestroyFrame();
     if constexpr (kTaskRoom<T> == 0) {
       delete this;
     } else {
       static_assert(sizeof(TaskState) <= kTaskRoom<T> &&
                     alignof(TaskState) <= 16);
-      DestroyFrame();  // The frame first: it records the block's class.
       const std::size_t block_class = this->block_class();
       void* block = this;
       this->~TaskState();
