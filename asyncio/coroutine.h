@@ -311,7 +311,8 @@ class Promise : public PromiseBase {
   }
   static void operator delete(void* frame, std::size_t size) noexcept {
     if constexpr (kOverAligned) {
-      ::operator delete (frame, size, std::align_val_t{alignof(Promise)});
+      // Unsized: clang 14 declares no sized deallocation by default.
+      ::operator delete (frame, std::align_val_t{alignof(Promise)});
     } else {
       FreeFrameWithRoom(frame, size, kTaskRoom<T>);
     }

@@ -74,9 +74,8 @@ class FutureBase : public Waitable {
   static void* operator new(std::size_t size, std::align_val_t align) {
     return ::operator new(size, align);
   }
-  static void operator delete(void* p, std::size_t size,
-                              std::align_val_t align) noexcept {
-    ::operator delete(p, size, align);
+  static void operator delete(void* p, std::align_val_t align) noexcept {
+    ::operator delete(p, align);  // Unsized: clang 14 declares none sized.
   }
 
   void Ref() { ++refs_; }
