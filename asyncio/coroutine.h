@@ -179,21 +179,30 @@ class PromiseBase {
 // a task lives there: null as allocated, the task's vptr (never null) once it
 // is built. A task's frame leaves the block to the task, which frees it.
 inline constexpr std::size_t kTaskBaseSize = 104;  // sizeof(TaskBase), checked.
+
+// A frame is aligned to 16 bytes, as malloc's blocks are; a T aligned beyond
+// that gets a frame of its own alignment and a task state apart from it.
+// (C++20 tells a frame's operator new no alignment, and g++ 12 does not align
+// a frame for over-aligned locals by itself: such values belong in the result
+// type or on the heap.)
+inline constexpr std::size_t kFrameAlign = 16;
+template <typename T>
+inline constexpr bool kOverAligned = alignof(std::optional<T>) > kFrameAlign;
+
 template <typename T>
 constexpr std::size_t TaskRoomSize() {
-  constexpr std::size_t kAlign = 16;  // What malloc and the frames keep.
   auto round_up = [](std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;
   };
   if constexpr (std::is_void_v<T>) {
-    return round_up(kTaskBaseSize, kAlign);
-  } else if constexpr (alignof(std::optional<T>) > kAlign) {
-    return 0;  // Over-aligned: the task's state is allocated apart.
+    return round_up(kTaskBaseSize, kFrameAlign);
+  } else if constexpr (kOverAligned<T>) {
+    return 0;  // The task's state is allocated apart.
   } else {
     // TaskState<T>: TaskBase, then the optional<T> of its ResultSlot<T>.
     return round_up(round_up(kTaskBaseSize, alignof(std::optional<T>)) +
                         sizeof(std::optional<T>),
-                    kAlign);
+                    kFrameAlign);
   }
 }
 template <typename T>
@@ -291,26 +300,19 @@ class [[nodiscard]] Coroutine {
 
 namespace internal {
 
-// A frame is aligned to 16 bytes, as malloc's blocks are; a promise aligned
-// beyond that (an over-aligned T) gets a block of its own alignment. (C++20
-// tells a frame's operator new no alignment, and g++ 12 does not align a
-// frame for over-aligned locals by itself: such values belong in the result
-// type or on the heap.)
-inline constexpr std::size_t kFrameAlign = 16;
-
 template <typename T>
 class Promise : public PromiseBase {
  public:
   Promise(Where where = Where::Here()) : PromiseBase(where) {}
   static void* operator new(std::size_t size) {
-    if constexpr (kOverAligned) {
+    if constexpr (kOverAligned<T>) {
       return ::operator new (size, std::align_val_t{alignof(Promise)});
     } else {
       return AllocateFrameWithRoom(size, kTaskRoom<T>);
     }
   }
   static void operator delete(void* frame, std::size_t size) noexcept {
-    if constexpr (kOverAligned) {
+    if constexpr (kOverAligned<T>) {
       // Unsized: clang 14 declares no sized deallocation by default.
       ::operator delete (frame, std::align_val_t{alignof(Promise)});
     } else {
@@ -330,9 +332,6 @@ class Promise : public PromiseBase {
   }
 
  private:
-  static constexpr bool kOverAligned = alignof(std::optional<T>) > kFrameAlign;
-  static_assert(kOverAligned == (kTaskRoom<T> == 0));
-
   std::optional<T> value_;
 };
 

@@ -109,7 +109,6 @@ concept GatherAwaitable = requires(A&& a) {
   GatherChild(std::forward<A>(a));
 };
 
-// What Gather's children report to (kept alive by their done callbacks).
 struct GatherState;
 
 // A child's done callback: the child schedules the node itself when it is
@@ -155,6 +154,8 @@ struct GatherState : GroupWaitState {
   }
 };
 
+// Python's _GatheringFuture and its _done_callback, as the Waitable the
+// awaiting task is suspended on.
 class GatherWaiter final : public GroupWaiter<GatherState> {
  public:
   GatherWaiter(std::vector<AnyFuture> children, bool return_exceptions);

@@ -138,12 +138,10 @@ class TaskBase : public FutureBase, public TaskFrame {
   ~TaskBase() override;
   // Moves the coroutine's return value into the task.
   virtual void TakeResult() = 0;
-  // The task's own coroutine; its frame must be alive (frame_alive()).
+  // The task's own coroutine; its frame must be alive (until DestroyFrame).
   virtual std::coroutine_handle<> Top() const = 0;
   // The promise of the task's own coroutine; the frame must be alive.
   virtual PromiseBase* TopPromise() const = 0;
-  // Until DestroyFrame.
-  bool frame_alive() const { return frame_alive_; }
   // The frame-cache class of the block of the task and its frame, recorded
   // when the frame is destroyed (TaskFrameFreed).
   std::size_t block_class() const { return block_class_; }
@@ -176,8 +174,6 @@ class TaskBase : public FutureBase, public TaskFrame {
 
 static_assert(sizeof(TaskBase) == kTaskBaseSize);
 
-// A task's state. Built in the room in front of its coroutine's frame (see
-// kTaskRoom in coroutine.h), unless T is over-aligned.
 // Where a task allocated apart from its frame (see TaskState) keeps the
 // frame's handle; a task in its frame's room finds the frame right after it.
 template <typename T, bool kApart = kTaskRoom<T> == 0>
@@ -187,6 +183,8 @@ struct ApartTop<T, true> {
   typename Coroutine<T>::Handle apart_top_;
 };
 
+// A task's state. Built in the room in front of its coroutine's frame (see
+// kTaskRoom in coroutine.h), unless T is over-aligned.
 template <typename T>
 class TaskState final : public TaskBase, public ResultSlot<T>, ApartTop<T> {
  public:
@@ -224,7 +222,7 @@ class TaskState final : public TaskBase, public ResultSlot<T>, ApartTop<T> {
       delete this;
     } else {
       static_assert(sizeof(TaskState) <= kTaskRoom<T> &&
-                    alignof(TaskState) <= 16);
+                    alignof(TaskState) <= kFrameAlign);
       const std::size_t block_class = this->block_class();
       void* block = this;
       this->~TaskState();

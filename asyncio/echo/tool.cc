@@ -182,8 +182,8 @@ int main(int argc, char** argv) {
   char socket_dir[] = "/tmp/pyconc-echo-XXXXXX";
   if (FLAGS_unix && mkdtemp(socket_dir) == nullptr) {
     pyconc::cli::Fail(
-        absl::StrCat("cannot make a directory for the socket in "
-                     "/tmp: ",
+        absl::StrCat("cannot make a directory in /tmp for the "
+                     "socket: ",
                      std::strerror(errno)));
   }
   const std::string unix_path = absl::StrCat(socket_dir, "/echo.sock");
