@@ -298,7 +298,7 @@ TEST(GatherTest, CancelAfterAllChildrenAreDoneCancelsTheAwaiterItself) {
   EventLoop loop;
   auto main = []() -> Coroutine<int> {
     Task<int> child = CreateTask(After(absl::ZeroDuration(), 1));
-    co_await Sleep(absl::Milliseconds(1));  // The child is done by now.
+    co_await child;  // Done before Gather sees it.
     CurrentTask()->Cancel();
     std::vector<Task<int>> children{child};
     co_await Gather(children);
@@ -315,13 +315,25 @@ TEST(GatherTest, LateExceptionsAreMarkedRetrieved) {
   loop.SetExceptionHandler(
       [&](EventLoop&, const ExceptionContext&) { ++reports; });
   {
-    auto main = []() -> Coroutine<void> {
+    auto fail_when_set = [](Future<int> gate) -> Coroutine<int> {
+      co_await gate;
+      throw std::runtime_error("b");
+    };
+    auto main = [&]() -> Coroutine<void> {
+      Future<int> gate;
+      Task<int> late = CreateTask(fail_when_set(gate));
       try {
-        co_await Gather(Fail(absl::Milliseconds(1), "a"),
-                        Fail(absl::Milliseconds(3), "b"));
+        co_await Gather(Fail(absl::ZeroDuration(), "a"), late);
       } catch (const std::runtime_error&) {
       }
-      co_await Sleep(absl::Milliseconds(10));
+      // b fails now, after Gather answered. Its done callbacks run in the
+      // order they were added: Gather's (which retrieves the exception),
+      // then this one.
+      Future<void> callbacks_ran;
+      late.AddDoneCallback(
+          [callbacks_ran](Task<int>&) mutable { callbacks_ran.SetResult(); });
+      gate.SetResult(0);
+      co_await callbacks_ran;
     };
     loop.RunUntilComplete(main());
   }
@@ -393,6 +405,16 @@ TEST(GatherTest, TheLoopClosingUnderAPendingGatherReleasesIt) {
   EXPECT_EQ(reports.size(), 3u);
 }
 
+// Gathers `children` and gives the message of the failure it raises.
+Coroutine<std::string> FirstFailureOf(std::vector<Future<int>> children) {
+  try {
+    co_await Gather(children);
+  } catch (const std::runtime_error& e) {
+    co_return e.what();
+  }
+  co_return "no error";
+}
+
 // Gather answered with a's exception; b, a Future still pending then, fails
 // later: its exception counts as retrieved, as CPython's gather marks it
 // (tasks.py, _done_callback: "if outer.done(): ... fut.exception()").
@@ -406,15 +428,7 @@ TEST(GatherTest, AFutureFailingAfterGatherAnsweredIsMarkedRetrieved) {
     Future<int> a = loop.CreateFuture<int>();
     Future<int> b = loop.CreateFuture<int>();
     auto main = [&]() -> Coroutine<std::string> {
-      Task<std::string> gatherer = CreateTask(
-          [](std::vector<Future<int>> children) -> Coroutine<std::string> {
-            try {
-              co_await Gather(children);
-            } catch (const std::runtime_error& e) {
-              co_return e.what();
-            }
-            co_return "no error";
-          }({a, b}));
+      Task<std::string> gatherer = CreateTask(FirstFailureOf({a, b}));
       co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather.
       a.SetException(std::make_exception_ptr(std::runtime_error("a")));
       std::string got = co_await gatherer;
@@ -438,15 +452,7 @@ TEST(GatherTest, AChildDoneAsGatherGoesStillHasItsExceptionRetrieved) {
     Future<int> a = loop.CreateFuture<int>();
     Future<int> b = loop.CreateFuture<int>();
     auto main = [&]() -> Coroutine<std::string> {
-      Task<std::string> gatherer = CreateTask(
-          [](std::vector<Future<int>> children) -> Coroutine<std::string> {
-            try {
-              co_await Gather(children);
-            } catch (const std::runtime_error& e) {
-              co_return e.what();
-            }
-            co_return "no error";
-          }({a, b}));
+      Task<std::string> gatherer = CreateTask(FirstFailureOf({a, b}));
       co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather.
       // Queued in this order: a's node, then the callback failing b. a's
       // node wakes the gatherer, which is queued after that callback, and

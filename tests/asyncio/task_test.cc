@@ -173,6 +173,18 @@ TEST(TaskTest, NeverRetrievedExceptionIsReported) {
   EXPECT_THAT(messages[0], HasSubstr("nobody looks"));
 }
 
+// Runs one iteration of `loop`, closes it, and gives what it reported, each
+// as "message | source".
+std::vector<std::string> ReportsOfOneStepThenClose(EventLoop& loop) {
+  std::vector<std::string> messages;
+  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
+    messages.push_back(c.message + " | " + c.source);
+  });
+  loop.RunOnce();
+  loop.Close();
+  return messages;
+}
+
 // A result type aligned beyond 16 bytes: the coroutine's frame and the
 // task's state are allocated at that alignment, the state apart from the
 // frame, and the call graph cannot find that coroutine's promise from its
@@ -196,13 +208,8 @@ TEST(TaskTest, AnOverAlignedResultTypeRunsAsAnyOther) {
   EXPECT_EQ(done.Result().value, 7);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(&done.Result()) % alignof(Wide), 0u);
 
-  std::vector<std::string> messages;
-  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
-    messages.push_back(c.message + " | " + c.source);
-  });
   Task<Wide> pending = loop.CreateTask(SleepThenWide(absl::Hours(1), 1));
-  loop.RunOnce();
-  loop.Close();
+  const std::vector<std::string> messages = ReportsOfOneStepThenClose(loop);
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_THAT(messages[0],
               HasSubstr(absl::StrCat("Sleep(1h) at line ", kWideSleepLine)));
@@ -210,13 +217,8 @@ TEST(TaskTest, AnOverAlignedResultTypeRunsAsAnyOther) {
 
 TEST(TaskTest, PendingTaskDestroyedAtCloseIsReported) {
   EventLoop loop;
-  std::vector<std::string> messages;
-  loop.SetExceptionHandler([&](EventLoop&, const ExceptionContext& c) {
-    messages.push_back(c.message + " | " + c.source);
-  });
   Task<int> task = loop.CreateTask(SleepThen(absl::Hours(1), 1));
-  loop.RunOnce();
-  loop.Close();
+  const std::vector<std::string> messages = ReportsOfOneStepThenClose(loop);
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_THAT(messages[0], HasSubstr("Task was destroyed but it is pending!"));
   // The Sleep's own line, and the file and function of the coroutine that
