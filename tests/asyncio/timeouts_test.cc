@@ -342,7 +342,7 @@ TEST(WaitForTest, ZeroTimeoutOnAFinishedTaskGivesItsResult) {
   EventLoop loop;
   auto main = []() -> Coroutine<int> {
     Task<int> task = CreateTask(After(absl::ZeroDuration(), 3));
-    co_await Sleep(absl::Milliseconds(1));
+    while (!task.Done()) co_await Sleep(absl::ZeroDuration());
     absl::StatusOr<int> r = co_await WaitFor(task, -absl::Seconds(1));
     co_return r.value();
   };
