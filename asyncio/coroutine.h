@@ -126,17 +126,19 @@ class PromiseBase {
   };
   FinalAwaiter final_suspend() noexcept { return {}; }
 
-  // The exception is kept by the task until the awaiter (or, for the task's
-  // own coroutine, the task) takes it: one coroutine at a time ends in a
-  // task, and the awaiter takes it before any other can.
   void unhandled_exception() noexcept {
-    task()->escaping() = std::current_exception();
+    escaping_exception = std::current_exception();
     failed_ = true;
   }
   // Rethrows the exception the coroutine ended with, if any.
   void RethrowIfFailed() {
     if (failed_) [[unlikely]]
-      std::rethrow_exception(std::exchange(task()->escaping(), nullptr));
+      std::rethrow_exception(TakeFailure());
+  }
+  // Whether the coroutine ended with an exception, and that exception (once).
+  bool failed() const { return failed_; }
+  std::exception_ptr TakeFailure() {
+    return std::exchange(escaping_exception, nullptr);
   }
 
   // The task the coroutine runs in: the one whose step is running, as a
@@ -170,7 +172,14 @@ class PromiseBase {
   int line_;
   bool started_ = false;
   bool awaiter_unknown_ = false;
-  bool failed_ = false;  // The exception is in the task (escaping()).
+  bool failed_ = false;  // The exception is in escaping_exception.
+
+  // The exception a coroutine ended with, until its awaiter (or, for a
+  // task's own coroutine, the task) takes it. That happens on the same
+  // thread before anything else runs: a coroutine ends only inside a step of
+  // its task, and hands the thread straight to its awaiter. (Kept apart from
+  // every frame: the frame's promise keeps one bit, failed_.)
+  static inline thread_local std::exception_ptr escaping_exception;
 };
 
 // A task's state is built in the room in front of its coroutine's frame, in
@@ -178,7 +187,7 @@ class PromiseBase {
 // bytes there. The room's first word tells the frame's operator delete whether
 // a task lives there: null as allocated, the task's vptr (never null) once it
 // is built. A task's frame leaves the block to the task, which frees it.
-inline constexpr std::size_t kTaskBaseSize = 104;  // sizeof(TaskBase), checked.
+inline constexpr std::size_t kTaskBaseSize = 88;  // sizeof(TaskBase), checked.
 
 // A frame is aligned to 16 bytes, as malloc's blocks are; a T aligned beyond
 // that gets a frame of its own alignment and a task state apart from it.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -12,7 +14,7 @@
 
 namespace pyconc::asyncio::internal {
 
-FutureBase::FutureBase(LoopCore* loop) : loop_(loop) {
+FutureBase::FutureBase(LoopCore* loop) : loop_(loop), callbacks_(nullptr) {
   if (loop->closed())
     pyconc::internal::Misuse("RuntimeError", "Event loop is closed");
   loop->Track(this);
@@ -24,8 +26,17 @@ FutureBase::~FutureBase() {
            {"Future exception was never retrieved", exception_, Describe()});
   }
   if (loop_ != nullptr) loop_->Untrack(this);
+  if (done()) {
+    exception_.~exception_ptr();
+    return;
+  }
   DropCallbacks();
   if (callbacks_listed_) delete static_cast<DoneCallbacks*>(callbacks_);
+}
+
+const std::exception_ptr& FutureBase::stored_exception() const {
+  static const std::exception_ptr kNone;
+  return done() ? exception_ : kNone;
 }
 
 const char* FutureBase::StateName(State state) {
@@ -42,16 +53,16 @@ const char* FutureBase::StateName(State state) {
 
 std::string FutureBase::Describe() const {
   std::string out = std::string("Future <") + StateName(state_) + ">";
-  if (exception_ != nullptr) out += " " + DescribeException(exception_);
+  if (stored_exception() != nullptr) {
+    out += " " + DescribeException(exception_);
+  }
   return out;
 }
 
 bool FutureBase::Cancel(const std::string& message) {
   log_traceback_ = false;
   if (done()) return false;
-  exception_ = std::make_exception_ptr(CancelledError(message));
-  state_ = State::kCancelled;
-  ScheduleCallbacks();
+  Complete(State::kCancelled, std::make_exception_ptr(CancelledError(message)));
   return true;
 }
 
@@ -60,15 +71,19 @@ void FutureBase::SetException(std::exception_ptr exception) {
   if (exception == nullptr) {
     pyconc::internal::Misuse("TypeError", "SetException(nullptr)");
   }
-  exception_ = std::move(exception);
-  state_ = State::kFinished;
   log_traceback_ = true;
-  ScheduleCallbacks();
+  Complete(State::kFinished, std::move(exception));
 }
 
-void FutureBase::MarkFinished() {
-  state_ = State::kFinished;
-  ScheduleCallbacks();
+void FutureBase::MarkFinished() { Complete(State::kFinished, nullptr); }
+
+void FutureBase::Complete(State state, std::exception_ptr exception) {
+  void* const callbacks = callbacks_;
+  const bool listed = callbacks_listed_;
+  callbacks_listed_ = false;
+  new (&exception_) std::exception_ptr(std::move(exception));
+  state_ = state;
+  ScheduleCallbacks(callbacks, listed);
 }
 
 void FutureBase::RethrowIfFailed(const char* kind) {
@@ -101,15 +116,19 @@ FutureBase::DoneCallbacks& FutureBase::callback_list() {
 }
 
 uint64_t FutureBase::AddDoneCallback(absl::AnyInvocable<void(FutureBase&)> fn) {
+  if (done()) {
+    ScheduleCallback(std::move(fn));
+    return 0;
+  }
   DoneCallbacks& callbacks = callback_list();
   const uint64_t id = callbacks.next_id++;
   callbacks.list.push_back(DoneCallback{id, nullptr, std::move(fn)});
-  if (done()) ScheduleCallbacks();
   return id;
 }
 
 int FutureBase::RemoveDoneCallback(uint64_t id) {
-  if (!callbacks_listed_) return 0;
+  // Nodes are listed with id 0.
+  if (done() || !callbacks_listed_ || id == 0) return 0;
   std::vector<DoneCallback>& list =
       static_cast<DoneCallbacks*>(callbacks_)->list;
   auto it = std::find_if(list.begin(), list.end(),
@@ -133,6 +152,7 @@ void FutureBase::AddDoneNode(ReadyNode* node) {
 }
 
 bool FutureBase::RemoveDoneNode(ReadyNode* node) {
+  if (done()) return false;
   if (!callbacks_listed_) {
     if (callbacks_ != node) return false;
     callbacks_ = nullptr;
@@ -150,40 +170,44 @@ bool FutureBase::RemoveDoneNode(ReadyNode* node) {
 
 void FutureBase::AbandonWait(TaskBase* task) { RemoveDoneNode(task); }
 
-void FutureBase::ScheduleCallbacks() {
-  if (!has_callbacks()) return;
+void FutureBase::ScheduleCallbacks(void* callbacks, bool listed) {
+  std::unique_ptr<DoneCallbacks> list(
+      listed ? static_cast<DoneCallbacks*>(callbacks) : nullptr);
+  if (callbacks == nullptr || (listed && list->list.empty())) return;
   if (loop_ == nullptr || loop_->closed()) {
     pyconc::internal::Misuse("RuntimeError",
                              "Event loop is closed (a future completed after "
                              "its loop closed)");
   }
-  if (!callbacks_listed_) {
-    auto* node = static_cast<ReadyNode*>(std::exchange(callbacks_, nullptr));
+  if (!listed) {
+    auto* node = static_cast<ReadyNode*>(callbacks);
     if (trace::Enabled()) node->TraceWake();
     loop_->Schedule(node);
     return;
   }
-  std::vector<DoneCallback>& list =
-      static_cast<DoneCallbacks*>(callbacks_)->list;
-  std::vector<DoneCallback> callbacks = std::move(list);
-  list.clear();
-  for (DoneCallback& callback : callbacks) {
-    if (callback.node != nullptr) {
-      if (trace::Enabled()) callback.node->TraceWake();
-      loop_->Schedule(callback.node);
+  for (DoneCallback& callback : list->list) {
+    if (callback.node == nullptr) {
+      ScheduleCallback(std::move(callback.fn));
       continue;
     }
-    Ref();
-    auto* node = new CallbackNode(
-        [fn = std::move(callback.fn),
-         self = StateRef<FutureBase>(this)]() mutable { fn(*self.get()); },
-        Where{"done callback", 0, "AddDoneCallback"});
-    node->set_loop(loop_);
-    loop_->Schedule(node);
+    if (trace::Enabled()) callback.node->TraceWake();
+    loop_->Schedule(callback.node);
   }
 }
 
+void FutureBase::ScheduleCallback(absl::AnyInvocable<void(FutureBase&)> fn) {
+  Ref();
+  auto* node = new CallbackNode(
+      [fn = std::move(fn), self = StateRef<FutureBase>(this)]() mutable {
+        fn(*self.get());
+      },
+      Where{"done callback", 0, "AddDoneCallback"});
+  node->set_loop(loop_);
+  loop_->Schedule(node);
+}
+
 void FutureBase::DropCallbacks() {
+  if (done()) return;
   if (!callbacks_listed_) {
     if (callbacks_ != nullptr) {
       static_cast<ReadyNode*>(std::exchange(callbacks_, nullptr))->DropReady();

@@ -100,7 +100,9 @@ class FutureBase : public Waitable {
   // Python's Future.exception(): null when finished with a value.
   std::exception_ptr Exception(const char* kind);
 
-  // Python's add_done_callback: `fn` is scheduled with this future once done.
+  // Python's add_done_callback: `fn` is scheduled with this future once done
+  // (at once when it is done already). Returns the id RemoveDoneCallback
+  // takes; 0 when `fn` was scheduled at once (nothing is left to remove).
   uint64_t AddDoneCallback(absl::AnyInvocable<void(FutureBase&)> fn);
   // Python's remove_done_callback; returns how many were removed (0 or 1).
   int RemoveDoneCallback(uint64_t id);
@@ -134,13 +136,17 @@ class FutureBase : public Waitable {
 
  protected:
   virtual ~FutureBase();
-  void ScheduleCallbacks();
+  // Sets the outcome of a pending future (`exception` null for a value,
+  // which the caller stored) and schedules its done callbacks.
+  void Complete(State state, std::exception_ptr exception);
   // Destroys the done callbacks unrun (the loop closed under a pending task).
   void DropCallbacks();
   static const char* StateName(State state);
+  // The exception a done future holds (null for a value); the CancelledError
+  // of a cancelled one. Null while pending.
+  const std::exception_ptr& stored_exception() const;
 
   LoopCore* loop_;
-  std::exception_ptr exception_;  // Also the CancelledError of a cancelled one.
 
  private:
   struct DoneCallback {
@@ -157,24 +163,39 @@ class FutureBase : public Waitable {
   virtual void Destroy() { delete this; }
   // The list, made on first need (a single node moves into it first).
   DoneCallbacks& callback_list();
-  bool has_callbacks() const {
-    return callbacks_listed_
-               ? !static_cast<DoneCallbacks*>(callbacks_)->list.empty()
-               : callbacks_ != nullptr;
-  }
+  // Schedules the done callbacks that Complete took out of callbacks_.
+  void ScheduleCallbacks(void* callbacks, bool listed);
+  // Schedules fn(*this) on the loop, as a done callback.
+  void ScheduleCallback(absl::AnyInvocable<void(FutureBase&)> fn);
 
-  // The done callbacks: none (null), one ReadyNode (a task awaiting this,
-  // the common case: no allocation), or a DoneCallbacks when
-  // callbacks_listed_ (owned).
-  void* callbacks_ = nullptr;
+  // One word for both: a future has done callbacks only while pending, and
+  // an exception only once done (the callbacks are scheduled, and gone, by
+  // then). Every task's size is the memory of a sleeping task.
+  union {
+    // The done callbacks: none (null), one ReadyNode (a task awaiting this,
+    // the common case: no allocation), or a DoneCallbacks when
+    // callbacks_listed_ (owned).
+    void* callbacks_;
+    std::exception_ptr exception_;
+  };
   uint32_t refs_ = 1;
-  State state_ = State::kPending;
-  bool callbacks_listed_ = false;
+  State state_ : 2 = State::kPending;
+  bool callbacks_listed_ : 1 = false;
 
  protected:
-  bool log_traceback_ = false;  // An exception nobody has retrieved yet.
+  bool log_traceback_ : 1 = false;  // An exception nobody has retrieved yet.
+  // A task's own flags, here after the count rather than in TaskBase, where
+  // they would add a word of padding to every task (a task's size is the
+  // memory of every sleeping task). A plain Future leaves them be.
+  bool must_cancel_ : 1 = false;
+  // Cancel() cancelled what the task waits on in this suspension: the
+  // awaitable will throw CancelledError with that first message.
+  bool wait_cancelled_ : 1 = false;
+  bool started_ : 1 = false;
+  bool running_ : 1 = false;
+  bool frame_alive_ : 1 = true;  // The frame of Top() (its block stays).
+  uint8_t block_class_ = 0;      // See TaskBase::block_class().
   friend class TaskBase;
-  void set_state(State state) { state_ = state; }
 };
 
 // An owning pointer to a FutureBase-derived state.

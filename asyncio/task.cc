@@ -25,13 +25,8 @@ LoopCore* TaskFrame::task_loop() const {
   return static_cast<const TaskBase*>(this)->loop_;
 }
 
-std::exception_ptr& TaskFrame::escaping() {
-  // Every TaskFrame is the TaskFrame of a TaskBase.
-  return static_cast<TaskBase*>(this)->exception_;
-}
-
 void TaskFrame::ThrowCancel() {
-  throw_cancel_ = false;
+  resume_.set_throw_cancel(false);
   throw CancelledError(cancel_message());
 }
 
@@ -41,7 +36,7 @@ TaskBase::TaskBase(LoopCore* loop, std::coroutine_handle<> top,
   if (!name.empty()) extras().name.emplace(name);
   Ref();  // The loop's, until the task is done: pending tasks stay alive.
   promise->set_started();
-  resume_ = top;
+  resume_.Set(top, /*promise_unknown=*/false);
 }
 
 void TaskBase::Start(bool eager) {
@@ -56,8 +51,8 @@ void TaskBase::Start(bool eager) {
 TaskBase::~TaskBase() {
   if (log_traceback_) {
     log_traceback_ = false;
-    Report(loop_,
-           {"Task exception was never retrieved", exception_, Describe()});
+    Report(loop_, {"Task exception was never retrieved", stored_exception(),
+                   Describe()});
   }
   // Destroy() destroyed the frame already: Top() is gone with TaskState.
 }
@@ -146,12 +141,12 @@ void TaskBase::Step() {
   wait_cancelled_ = false;
   if (must_cancel_) {
     must_cancel_ = false;
-    throw_cancel_ = true;
+    resume_.set_throw_cancel(true);
   }
   if (!started_) {
     started_ = true;
-    if (throw_cancel_) {  // Cancelled before its first step: never runs.
-      throw_cancel_ = false;
+    if (resume_.throw_cancel()) {  // Cancelled before its first step.
+      resume_.set_throw_cancel(false);
       FinishCancelled(
           std::make_exception_ptr(CancelledError(cancel_message())));
       return;
@@ -165,7 +160,7 @@ void TaskBase::Step() {
   // The trampoline (see coroutine.h): each transfer returns here. With
   // symmetric transfer the next handle stays null and this runs once, so
   // translation units built either way can be linked together.
-  std::coroutine_handle<> next = resume_;
+  std::coroutine_handle<> next = resume_.handle();
   do {
     loop->trampoline_next_ = nullptr;
     next.resume();
@@ -174,7 +169,7 @@ void TaskBase::Step() {
   running_ = false;
   running_task_frame = outer;
   loop->set_current_task(previous);
-  if (resume_ == nullptr) {  // The task's own coroutine returned.
+  if (!resume_.handle()) {  // The task's own coroutine returned.
     Finish();
     return;
   }
@@ -191,34 +186,32 @@ void TaskBase::Step() {
 }
 
 void TaskBase::Finish() {
-  std::exception_ptr error = std::exchange(exception_, nullptr);
-  if (error != nullptr) {
+  std::exception_ptr error;
+  if (TopPromise()->failed()) {
+    error = TopPromise()->TakeFailure();
     if (IsCancelledError(error)) {
       FinishCancelled(std::move(error));
       return;
     }
-    exception_ = std::move(error);
     log_traceback_ = true;
-    set_state(State::kFinished);
   } else if (must_cancel_) {  // Cancelled right before the coroutine returned.
     must_cancel_ = false;
     FinishCancelled(std::make_exception_ptr(CancelledError(cancel_message())));
     return;
   } else {
     TakeResult();
-    set_state(State::kFinished);
   }
+  // The frame goes first, as a Python coroutine's frame is gone when its
+  // task's result is set.
   DestroyFrame();
-  ScheduleCallbacks();
+  Complete(State::kFinished, std::move(error));
   if (trace::Enabled()) trace::AsyncEnd("asyncio", name(), TraceId());
   Unref();  // The loop's reference; may delete this.
 }
 
 void TaskBase::FinishCancelled(std::exception_ptr error) {
-  exception_ = std::move(error);
-  set_state(State::kCancelled);
   DestroyFrame();
-  ScheduleCallbacks();
+  Complete(State::kCancelled, std::move(error));
   if (trace::Enabled()) trace::AsyncEnd("asyncio", name(), TraceId());
   Unref();
 }
@@ -259,8 +252,8 @@ void TaskBase::AbandonAtClose() {
 
 const PromiseBase* TaskBase::InnermostCoroutine() const {
   if (done() || !frame_alive_) return nullptr;
-  if (!started_ || running_ || resume_promise_unknown_) return TopPromise();
-  return PromiseAt(resume_.address());
+  if (!started_ || running_ || resume_.promise_unknown()) return TopPromise();
+  return PromiseAt(resume_.handle().address());
 }
 
 std::string TaskBase::WhereSuspended() const {
@@ -283,8 +276,8 @@ std::string TaskBase::Describe() const {
   absl::StrAppend(&out, " <", StateName(state()), ">");
   if (!done()) {
     absl::StrAppend(&out, " ", WhereSuspended());
-  } else if (exception_ != nullptr) {
-    absl::StrAppend(&out, " ", DescribeException(exception_));
+  } else if (stored_exception() != nullptr) {
+    absl::StrAppend(&out, " ", DescribeException(stored_exception()));
   }
   return out;
 }

@@ -159,17 +159,8 @@ class TaskBase : public FutureBase, public TaskFrame {
   void Finish();
   void FinishCancelled(std::exception_ptr error);
   friend void TaskFrameFreed(void* room, std::size_t block_size);
-  friend class TaskFrame;  // For task_loop() and escaping().
-
-  // Packed by hand: these fill TaskFrame's tail padding.
-  bool must_cancel_ = false;
-  // Cancel() cancelled what the task waits on in this suspension: the
-  // awaitable will throw CancelledError with that first message.
-  bool wait_cancelled_ = false;
-  bool started_ = false;
-  bool running_ = false;
-  uint8_t block_class_ = 0;
-  bool frame_alive_ = true;  // The frame of Top() (its block stays).
+  friend class TaskFrame;  // For task_loop().
+  // The task's flags are FutureBase's task_* bits (see there).
 };
 
 static_assert(sizeof(TaskBase) == kTaskBaseSize);
