@@ -350,7 +350,7 @@ void EventLoop::RunOnce() {
   }
   const int64_t end_ns = NowNs();
   while (!timers_.empty() && timers_.top_when_ns() <= end_ns) {
-    timers_.Pop()->Fire();
+    timers_.Pop().Fire();
   }
   RunBatch();
 }
@@ -396,7 +396,7 @@ void EventLoop::Close() {
   for (AnyTask& task : pending) task.base()->AbandonAtClose();
   while (!ready_.empty()) ready_.Pop()->DropReady();
   pending.clear();
-  while (!timers_.empty()) timers_.Pop()->DropTimer();
+  while (!timers_.empty()) timers_.Pop().Drop();
   for (auto& [fd, watch] : fds_) {
     if (watch.reader != nullptr) watch.reader->Unref();
     if (watch.writer != nullptr) watch.writer->Unref();

@@ -1,5 +1,6 @@
 #include "asyncio/sleep.h"
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
 #include <string>
@@ -32,9 +33,22 @@ void SleepAwaiter::AbandonWait(TaskBase*) {
   if (in_heap()) task_->task_loop()->RemoveTimer(this);
 }
 
+void FireSleep(TimerSlot* sleep) { static_cast<SleepAwaiter*>(sleep)->Fire(); }
+
 std::string SleepAwaiter::DescribeWait() const {
-  std::string out = absl::StrCat(
-      "Sleep(", absl::FormatDuration(absl::Nanoseconds(delay_ns_)), ")");
+  std::string state;
+  if (in_heap()) {
+    // Rounded up to the millisecond: a fresh Sleep(1h) reads "1h left".
+    const int64_t left_ns =
+        task_->task_loop()->TimerWhenNs(this) - LoopCore::NowNs();
+    state = absl::StrCat(absl::FormatDuration(absl::Ceil(
+                             absl::Nanoseconds(std::max<int64_t>(left_ns, 0)),
+                             absl::Milliseconds(1))),
+                         " left");
+  } else {
+    state = cancelled_ ? "cancelled" : "done";
+  }
+  std::string out = absl::StrCat("Sleep(", state, ")");
   // The coroutine suspended here is the one that awaits this Sleep.
   std::coroutine_handle<> in = task_->suspended_in();
   if (in == nullptr) return absl::StrCat(out, " at line ", line_);

@@ -31,11 +31,14 @@
 namespace pyconc::asyncio {
 namespace internal {
 
-class SleepAwaiter final : public Waitable, public TimerNode {
+// The awaiter of Sleep, in the awaiting coroutine's frame. Every sleeping
+// task holds one, so it is kept to 32 bytes: the heap fires it without a
+// vptr of its own (FireSleep), and its delay, needed until it suspends, and
+// its task, needed from then on, share a word.
+class SleepAwaiter final : public Waitable, public TimerSlot {
  public:
   // `line` is the Sleep's; its file and function are those of the coroutine
-  // that awaits it, found when a task dump asks (a sleeping task's frame
-  // holds one SleepAwaiter, so it keeps only what it cannot find).
+  // that awaits it, found when a task dump asks.
   SleepAwaiter(absl::Duration delay, int line)
       : delay_ns_(ToNanos(delay)), line_(line) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
@@ -47,14 +50,15 @@ class SleepAwaiter final : public Waitable, public TimerNode {
   bool await_ready() const noexcept { return false; }
   template <typename P>
   void await_suspend(std::coroutine_handle<P> caller) {
-    task_ = caller.promise().task();
+    const int64_t delay_ns = delay_ns_;
+    task_ = caller.promise().task();  // The delay's word from now on.
     task_->SuspendOn(caller, this);
-    if (delay_ns_ <= 0) {
+    if (delay_ns <= 0) {
       fired_ = true;  // A yield: nothing left to cancel.
       task_->Wake();
     } else {
       LoopCore* loop = task_->task_loop();
-      loop->AddTimer(this, LoopCore::NowNs() + delay_ns_);
+      loop->AddSleep(this, LoopCore::NowNs() + delay_ns);
     }
   }
   void await_resume() {
@@ -63,20 +67,25 @@ class SleepAwaiter final : public Waitable, public TimerNode {
       ThrowCancelled();
   }
 
-  void Fire() override {
+  // The deadline passed (through FireSleep).
+  void Fire() {
     fired_ = true;
     task_->Wake();
   }
   bool CancelWait(const std::string& message) override;
   void AbandonWait(TaskBase* task) override;
+  // "Sleep(1.5s left) at f.cc:12 in Main": the time left, not the delay,
+  // which the awaiter no longer holds once asleep.
   std::string DescribeWait() const override;
 
  private:
   static int64_t ToNanos(absl::Duration delay);
   [[noreturn]] void ThrowCancelled();
 
-  int64_t delay_ns_;
-  TaskFrame* task_ = nullptr;
+  union {
+    int64_t delay_ns_;  // Until await_suspend.
+    TaskFrame* task_;   // From await_suspend on.
+  };
   int line_;
   bool fired_ = false;
   bool cancelled_ = false;

@@ -42,8 +42,16 @@ class LoopCore {
   void AddTimer(TimerNode* timer, int64_t when_ns) {
     timers_.Push(timer, when_ns);
   }
-  void RemoveTimer(TimerNode* timer) {
+  // A task's Sleep (see FireSleep in schedule.h).
+  void AddSleep(TimerSlot* sleep, int64_t when_ns) {
+    timers_.PushSleep(sleep, when_ns);
+  }
+  void RemoveTimer(TimerSlot* timer) {
     if (timer->in_heap()) timers_.Remove(timer);
+  }
+  // The deadline of a timer in the heap.
+  int64_t TimerWhenNs(const TimerSlot* timer) const {
+    return timers_.when_ns(timer);
   }
   // The loop's clock (CLOCK_MONOTONIC) in nanoseconds.
   static int64_t NowNs();

@@ -23,25 +23,25 @@ bool ReadyQueue::Remove(ReadyNode* node) {
   return false;
 }
 
-void TimerHeap::Push(TimerNode* node, int64_t when_ns) {
-  if (entries_.size() >= TimerNode::kNotInHeap - 1) {
+void TimerHeap::PushSlot(TimerSlot* timer, int64_t when_ns, uintptr_t tag) {
+  if (entries_.size() >= TimerSlot::kNotInHeap - 1) {
     std::fputs("pyconc: more than 2^32 - 2 timers at once\n", stderr);
     std::abort();
   }
-  node->seq_ = next_seq_++;
-  entries_.push_back(Entry{when_ns, node});
+  timer->seq_ = next_seq_++;
+  entries_.push_back(Entry{when_ns, reinterpret_cast<uintptr_t>(timer) | tag});
   SiftUp(entries_.size() - 1);
 }
 
-void TimerHeap::Remove(TimerNode* node) {
-  const size_t index = node->heap_index_;
-  node->heap_index_ = TimerNode::kNotInHeap;
+void TimerHeap::Remove(TimerSlot* timer) {
+  const size_t index = timer->heap_index_;
+  timer->heap_index_ = TimerSlot::kNotInHeap;
   const Entry last = entries_.back();
   entries_.pop_back();
   if (index == entries_.size()) return;  // It was the last entry.
   Place(index, last);
   SiftUp(index);
-  SiftDown(last.node->heap_index_);
+  SiftDown(SlotOf(last.tagged_slot)->heap_index_);
 }
 
 void TimerHeap::SiftUp(size_t index) {

@@ -87,21 +87,16 @@ class ReadyQueue {
   ReadyNode* tail_ = nullptr;
 };
 
-// Something due at a deadline (in loop-clock nanoseconds). Sixteen bytes: a
-// sleeping task carries one, and the deadline lives in the heap's entry.
-class TimerNode {
+// The part of a timer that the timer heap keeps: its place in the heap and
+// its push order. The deadline lives in the heap's entry.
+class TimerSlot {
  public:
   static constexpr uint32_t kNotInHeap = ~uint32_t{0};
-  // Called by the loop once the deadline has passed; the node is out of the
-  // heap by then.
-  virtual void Fire() = 0;
-  // The loop closes with the timer still in the heap.
-  virtual void DropTimer() {}
 
   bool in_heap() const { return heap_index_ != kNotInHeap; }
 
  protected:
-  ~TimerNode() = default;
+  ~TimerSlot() = default;
 
  private:
   friend class TimerHeap;
@@ -110,6 +105,43 @@ class TimerNode {
   // deadlines (compared modulo 2^32: two timers alive at once are never 2^31
   // pushes apart in practice).
   uint32_t seq_ = 0;
+};
+
+// Something due at a deadline (in loop-clock nanoseconds). Sixteen bytes.
+class TimerNode : public TimerSlot {
+ public:
+  // Called by the loop once the deadline has passed; the node is out of the
+  // heap by then.
+  virtual void Fire() = 0;
+  // The loop closes with the timer still in the heap.
+  virtual void DropTimer() {}
+
+ protected:
+  ~TimerNode() = default;
+};
+
+// A task's Sleep (sleep.h), the timer of every sleeping task, is a bare
+// TimerSlot: no vptr of its own, as the heap knows its entries that are
+// sleeps. Fires it (sleep.cc).
+void FireSleep(TimerSlot* sleep);
+
+// A timer taken from the heap, due: a TimerNode or a Sleep.
+struct DueTimer {
+  TimerSlot* slot;
+  bool is_sleep;
+
+  void Fire() const {
+    if (is_sleep) {
+      FireSleep(slot);
+    } else {
+      static_cast<TimerNode*>(slot)->Fire();
+    }
+  }
+  // The loop closes with the timer in the heap. (A Sleep has nothing to
+  // drop: its task is abandoned, and its frame goes with it.)
+  void Drop() const {
+    if (!is_sleep) static_cast<TimerNode*>(slot)->DropTimer();
+  }
 };
 
 // A binary min-heap of timers by (deadline, push order) that can remove any
@@ -123,30 +155,45 @@ class TimerHeap {
 
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
-  TimerNode* top() const { return entries_.front().node; }
   // The earliest deadline; the heap must not be empty.
   int64_t top_when_ns() const { return entries_.front().when_ns; }
-  void Push(TimerNode* node, int64_t when_ns);
-  void Remove(TimerNode* node);
-  TimerNode* Pop() {
-    TimerNode* node = top();
-    Remove(node);
-    return node;
+  // The deadline of a timer in the heap.
+  int64_t when_ns(const TimerSlot* timer) const {
+    return entries_[timer->heap_index_].when_ns;
+  }
+  void Push(TimerNode* node, int64_t when_ns) { PushSlot(node, when_ns, 0); }
+  void PushSleep(TimerSlot* sleep, int64_t when_ns) {
+    PushSlot(sleep, when_ns, kSleep);
+  }
+  void Remove(TimerSlot* timer);
+  // Takes the earliest timer out; the heap must not be empty.
+  DueTimer Pop() {
+    const uintptr_t tagged = entries_.front().tagged_slot;
+    Remove(SlotOf(tagged));
+    return DueTimer{SlotOf(tagged), (tagged & kSleep) != 0};
   }
 
  private:
+  // A slot's address with kSleep in its low bit (a TimerSlot is aligned to
+  // 4 bytes).
+  static constexpr uintptr_t kSleep = 1;
+  static TimerSlot* SlotOf(uintptr_t tagged) {
+    return reinterpret_cast<TimerSlot*>(tagged & ~kSleep);
+  }
   struct Entry {
     int64_t when_ns;
-    TimerNode* node;
+    uintptr_t tagged_slot;
   };
   static bool Before(const Entry& a, const Entry& b) {
     return a.when_ns < b.when_ns ||
            (a.when_ns == b.when_ns &&
-            static_cast<int32_t>(a.node->seq_ - b.node->seq_) < 0);
+            static_cast<int32_t>(SlotOf(a.tagged_slot)->seq_ -
+                                 SlotOf(b.tagged_slot)->seq_) < 0);
   }
+  void PushSlot(TimerSlot* timer, int64_t when_ns, uintptr_t tag);
   void Place(size_t index, const Entry& entry) {
     entries_[index] = entry;
-    entry.node->heap_index_ = static_cast<uint32_t>(index);
+    SlotOf(entry.tagged_slot)->heap_index_ = static_cast<uint32_t>(index);
   }
   void SiftUp(size_t index);
   void SiftDown(size_t index);

@@ -41,7 +41,7 @@ class Waitable {
   // The waiting task is being destroyed (its loop closed while it was
   // pending): forget it, and never schedule it.
   virtual void AbandonWait(TaskBase* task) = 0;
-  // For task dumps: "Sleep(100ms) at tool.cc:12", "Task 'Task-3'".
+  // For task dumps: "Sleep(100ms left) at tool.cc:12", "Task 'Task-3'".
   virtual std::string DescribeWait() const = 0;
   // For the call graph (graph.h): the futures a task suspended here awaits
   // (a Future itself, a Gather's or a Wait's futures, a Shield's inner).
@@ -96,6 +96,36 @@ class IdOrExtras {
   uintptr_t word_;
 };
 
+// Where a task's next step resumes, and two flags of that step, in one word
+// (every task's size is the memory of a sleeping task): the coroutine to
+// resume is one of the task's own, whose frame is at least 16-byte aligned
+// (kFrameAlign in coroutine.h), so its address leaves the low bits free.
+class ResumePoint {
+ public:
+  std::coroutine_handle<> handle() const {
+    return std::coroutine_handle<>::from_address(
+        reinterpret_cast<void*>(word_ & ~kFlags));
+  }
+  // Sets the coroutine; a pending cancellation stays requested.
+  void Set(std::coroutine_handle<> handle, bool promise_unknown) {
+    word_ = reinterpret_cast<uintptr_t>(handle.address()) |
+            (word_ & kThrowCancel) | (promise_unknown ? kPromiseUnknown : 0);
+  }
+  // Its promise is over-aligned: not at PromiseAt's offset.
+  bool promise_unknown() const { return (word_ & kPromiseUnknown) != 0; }
+  // The step must throw CancelledError where the coroutine resumes.
+  bool throw_cancel() const { return (word_ & kThrowCancel) != 0; }
+  void set_throw_cancel(bool on) {
+    word_ = on ? word_ | kThrowCancel : word_ & ~kThrowCancel;
+  }
+
+ private:
+  static constexpr uintptr_t kPromiseUnknown = 1;
+  static constexpr uintptr_t kThrowCancel = 2;
+  static constexpr uintptr_t kFlags = kPromiseUnknown | kThrowCancel;
+  uintptr_t word_ = 0;
+};
+
 class TaskFrame;
 // The task whose step runs on this thread, null between steps. A coroutine
 // runs only inside a step of its task, so this is the task of every
@@ -115,27 +145,21 @@ class TaskFrame : public ReadyNode {
   // from resume_ (see PromiseAt in coroutine.h) unless it is over-aligned.
   template <typename P>
   void SuspendOn(std::coroutine_handle<P> resume, Waitable* on) {
-    resume_ = resume;
+    resume_.Set(resume, /*promise_unknown=*/alignof(P) > 16);
     waiting_on_ = on;
-    resume_promise_unknown_ = alignof(P) > 16;
   }
   // The task's own coroutine returned: its step has nothing to resume.
-  void TopReturned() { resume_ = nullptr; }
+  void TopReturned() { resume_.Set(nullptr, false); }
   // The coroutine the task is suspended in (the one that awaits what it
   // waits on), or null when its promise is over-aligned (see SuspendOn).
   std::coroutine_handle<> suspended_in() const {
-    return resume_promise_unknown_ ? nullptr : resume_;
+    return resume_.promise_unknown() ? nullptr : resume_.handle();
   }
   // Puts the task on its loop's ready queue (once per suspension).
   void Wake() { task_loop()->Schedule(this); }
-  // The exception a coroutine of this task ended with, until its awaiter
-  // takes it; the task's own coroutine's stays as the task's exception.
-  // (It is the task's Future exception slot, which is empty while the task
-  // runs.)
-  std::exception_ptr& escaping();
   // First thing in await_resume after a suspension.
   void ThrowIfCancelRequested() {
-    if (throw_cancel_) [[unlikely]]
+    if (resume_.throw_cancel()) [[unlikely]]
       ThrowCancel();
   }
 
@@ -155,11 +179,9 @@ class TaskFrame : public ReadyNode {
   [[noreturn]] void ThrowCancel();
   TaskExtras& extras() { return extras_.GetOrMake(); }
 
-  std::coroutine_handle<> resume_;
+  ResumePoint resume_;
   Waitable* waiting_on_ = nullptr;
   IdOrExtras extras_;
-  bool throw_cancel_ = false;
-  bool resume_promise_unknown_ = false;  // See SuspendOn.
 };
 
 }  // namespace pyconc::asyncio::internal

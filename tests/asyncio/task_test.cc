@@ -19,10 +19,14 @@
 namespace pyconc::asyncio {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 Coroutine<int> Value(int v) { co_return v; }
+// What a dump says of a Sleep(1h) just begun: the time it has left, rounded
+// up to the millisecond.
+constexpr char kSleepHourLeft[] = "Sleep\\((1h|59m59\\.[0-9]+s) left\\)";
 constexpr int kSleepThenSleepLine = __LINE__ + 2;
 Coroutine<int> SleepThen(absl::Duration d, int v) {
   co_await Sleep(d);
@@ -211,8 +215,8 @@ TEST(TaskTest, AnOverAlignedResultTypeRunsAsAnyOther) {
   Task<Wide> pending = loop.CreateTask(SleepThenWide(absl::Hours(1), 1));
   const std::vector<std::string> messages = ReportsOfOneStepThenClose(loop);
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_THAT(messages[0],
-              HasSubstr(absl::StrCat("Sleep(1h) at line ", kWideSleepLine)));
+  EXPECT_THAT(messages[0], ContainsRegex(absl::StrCat(
+                               kSleepHourLeft, " at line ", kWideSleepLine)));
 }
 
 TEST(TaskTest, PendingTaskDestroyedAtCloseIsReported) {
@@ -221,11 +225,11 @@ TEST(TaskTest, PendingTaskDestroyedAtCloseIsReported) {
   const std::vector<std::string> messages = ReportsOfOneStepThenClose(loop);
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_THAT(messages[0], HasSubstr("Task was destroyed but it is pending!"));
-  // The Sleep's own line, and the file and function of the coroutine that
-  // awaits it.
-  EXPECT_THAT(messages[0],
-              HasSubstr(absl::StrCat("Sleep(1h) at task_test.cc:",
-                                     kSleepThenSleepLine, " in SleepThen")));
+  // The time the Sleep has left, its own line, and the file and function of
+  // the coroutine that awaits it.
+  EXPECT_THAT(messages[0], ContainsRegex(absl::StrCat(
+                               kSleepHourLeft, " at task_test\\.cc:",
+                               kSleepThenSleepLine, " in SleepThen")));
   EXPECT_FALSE(task.Done());
 }
 
@@ -241,13 +245,34 @@ TEST(TaskTest, DumpTasksSaysWhereEachTaskIsSuspended) {
   const std::string dump = DumpTasks(loop);
   EXPECT_THAT(dump, HasSubstr("2 pending tasks"));
   EXPECT_THAT(dump, HasSubstr("Task 'sleeper' coroutine SleepThen"));
-  EXPECT_THAT(dump, HasSubstr("suspended on Sleep(5s) at task_test.cc:"));
+  EXPECT_THAT(dump,
+              ContainsRegex("suspended on Sleep\\((5|4\\.[0-9]+)s left\\) "
+                            "at task_test\\.cc:"));
   EXPECT_THAT(dump, HasSubstr("Task 'waiter'"));
   EXPECT_THAT(dump, HasSubstr("suspended on Future <pending>"));
   sleeper.Cancel();
   future.SetResult(2);
   EXPECT_EQ(loop.RunUntilComplete(waiter), 2);
   loop.RunUntilDone(sleeper.base());
+}
+
+// Between a Sleep's end and the task's next step, a dump says how it ended.
+TEST(TaskTest, DumpTasksSaysASleepIsDoneOrCancelledUntilTheTaskResumes) {
+  EventLoop loop;
+  Task<int> yielder =
+      loop.CreateTask(SleepThen(absl::ZeroDuration(), 1), {.name = "yielder"});
+  Task<int> sleeper =
+      loop.CreateTask(SleepThen(absl::Hours(1), 2), {.name = "sleeper"});
+  loop.RunOnce();  // Both step: one yields (done at once), one sleeps.
+  EXPECT_TRUE(sleeper.Cancel());
+  const std::string dump = DumpTasks(loop);
+  EXPECT_THAT(dump, ContainsRegex("'yielder'.*suspended on Sleep\\(done\\) "
+                                  "at task_test\\.cc:"));
+  EXPECT_THAT(dump, ContainsRegex("'sleeper'.*suspended on "
+                                  "Sleep\\(cancelled\\) at task_test\\.cc:"));
+  EXPECT_EQ(loop.RunUntilComplete(yielder), 1);
+  loop.RunUntilDone(sleeper.base());
+  EXPECT_TRUE(sleeper.Cancelled());
 }
 
 TEST(TaskTest, DebugModeReportsSlowSteps) {

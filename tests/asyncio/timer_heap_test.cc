@@ -32,7 +32,7 @@ class Recorder final : public TimerNode {
 
 // Pops every timer, firing each.
 void Drain(TimerHeap& heap) {
-  while (!heap.empty()) heap.Pop()->Fire();
+  while (!heap.empty()) heap.Pop().Fire();
 }
 
 TEST(TimerHeapTest, EarliestDeadlineFirstAndTiesInPushOrder) {
