@@ -26,17 +26,24 @@ std::exception_ptr CancelledErrorOf(const AnyFuture& task) {
 }  // namespace
 
 GatherWaiter::GatherWaiter(std::vector<AnyFuture> children,
+                           bool return_exceptions)
+    : GatherWaiter(
+          children.size(),
+          [&children](size_t i) { return std::move(children[i]); },
+          return_exceptions) {}
+
+GatherWaiter::GatherWaiter(size_t n, absl::FunctionRef<AnyFuture(size_t)> child,
                            bool return_exceptions) {
   GatherState& state = *state_;
-  state.children = std::move(children);
   state.return_exceptions = return_exceptions;
-  const size_t total = state.children.size();
-  if (total == 0) {
+  if (n == 0) {
     state.answered = true;
     return;
   }
-  state.nodes = std::make_unique<GatherNode[]>(total);
-  for (size_t i = 0; i < total; ++i) {
+  state.children.reserve(n);
+  state.nodes = std::make_unique<GatherNode[]>(n);
+  for (size_t i = 0; i < n; ++i) {
+    state.children.push_back(child(i));
     GatherNode& node = state.nodes[i];
     node.state = &state;
     node.index = i;

@@ -159,6 +159,11 @@ struct GatherState : GroupWaitState {
 class GatherWaiter final : public GroupWaiter<GatherState> {
  public:
   GatherWaiter(std::vector<AnyFuture> children, bool return_exceptions);
+  // The same for the `n` children child(0) .. child(n - 1): each is referenced
+  // and registered with in one step, while its state is in the cache (a
+  // Gather of a million tasks is bound by memory).
+  GatherWaiter(size_t n, absl::FunctionRef<AnyFuture(size_t)> child,
+               bool return_exceptions);
   ~GatherWaiter();
 
   // Rethrows the first failure, or CancelledError when Gather was cancelled.
@@ -204,20 +209,31 @@ Outcome<GatherValue<T>> GatherOutcome(const F& task) {
 template <typename F>
 Coroutine<std::vector<GatherValue<FutureValueT<F>>>> GatherVector(
     std::vector<F> children) {
-  co_await GatherWaiter(AsAnyFutures(children), false);
+  co_await GatherWaiter(
+      children.size(),
+      [&children](size_t i) { return AsAnyFuture(children[i]); }, false);
   std::vector<GatherValue<FutureValueT<F>>> results;
   results.reserve(children.size());
-  for (const F& child : children) results.push_back(GatherResult(child));
+  for (F& child : children) {
+    results.push_back(GatherResult(child));
+    // Let go of the child while its state is in the cache.
+    const F released = std::move(child);
+  }
   co_return results;
 }
 
 template <typename F>
 Coroutine<std::vector<Outcome<GatherValue<FutureValueT<F>>>>>
 GatherVectorOutcomes(std::vector<F> children) {
-  co_await GatherWaiter(AsAnyFutures(children), true);
+  co_await GatherWaiter(
+      children.size(),
+      [&children](size_t i) { return AsAnyFuture(children[i]); }, true);
   std::vector<Outcome<GatherValue<FutureValueT<F>>>> results;
   results.reserve(children.size());
-  for (const F& child : children) results.push_back(GatherOutcome(child));
+  for (F& child : children) {
+    results.push_back(GatherOutcome(child));
+    const F released = std::move(child);  // As in GatherVector.
+  }
   co_return results;
 }
 
