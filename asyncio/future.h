@@ -331,7 +331,7 @@ class Future {
 
   // Python's add_done_callback(fn): `fn(future)` is scheduled on the loop when
   // the future is done (at once if it is). Returns an id for
-  // RemoveDoneCallback.
+  // RemoveDoneCallback: 0 when it was scheduled at once.
   uint64_t AddDoneCallback(absl::AnyInvocable<void(Future&)> fn) {
     return state_->AddDoneCallback(
         [fn = std::move(fn)](internal::FutureBase& base) mutable {
@@ -389,6 +389,7 @@ class AnyFuture {
   bool Cancel(const std::string& message = "") {
     return state_->Cancel(message);
   }
+  // As Future's: `fn(future)` is scheduled once done; 0 when done already.
   uint64_t AddDoneCallback(absl::AnyInvocable<void(AnyFuture&)> fn) {
     return state_->AddDoneCallback(
         [fn = std::move(fn)](FutureBase& base) mutable {
@@ -396,6 +397,7 @@ class AnyFuture {
           fn(self);
         });
   }
+  // Python's remove_done_callback: the number removed (0 or 1).
   int RemoveDoneCallback(uint64_t id) { return state_->RemoveDoneCallback(id); }
   FutureBase* base() const { return state_.get(); }
 

@@ -247,7 +247,8 @@ class AnyTask {
   void set_name(std::string name) { state_->set_name(std::move(name)); }
   // Python's remove_done_callback: returns the number removed (0 or 1).
   int RemoveDoneCallback(uint64_t id) { return state_->RemoveDoneCallback(id); }
-  // Python's add_done_callback(fn): `fn(task)` is scheduled once done.
+  // Python's add_done_callback(fn): `fn(task)` is scheduled once done (at
+  // once if it is). Returns an id for RemoveDoneCallback: 0 when done already.
   uint64_t AddDoneCallback(absl::AnyInvocable<void(AnyTask&)> fn) {
     return state_->AddDoneCallback(
         [fn = std::move(fn)](internal::FutureBase& base) mutable {

@@ -72,9 +72,9 @@ TEST(CoroutineTest, ExceptionsPropagateToTheAwaiter) {
   EXPECT_EQ(caught, "inner failure");
 }
 
-// A coroutine's exception waits in its task until the awaiter takes it, so a
-// caught one leaves nothing behind: the task still finishes with its value,
-// and a later failure is the one that comes out.
+// A coroutine's exception waits (in a thread-local) until its awaiter takes
+// it, so a caught one leaves nothing behind: the task still finishes with its
+// value, and a later failure is the one that comes out.
 TEST(CoroutineTest, ACaughtExceptionLeavesTheTaskClean) {
   EXPECT_EQ(asyncio::Run([]() -> Coroutine<int> {
               try {
@@ -100,7 +100,7 @@ TEST(CoroutineTest, ACaughtExceptionLeavesTheTaskClean) {
 }
 
 // Two tasks whose inner coroutines fail in the same loop iteration each get
-// their own exception.
+// their own exception, and the main task awaiting them stays their awaiter.
 TEST(CoroutineTest, ExceptionsOfInterleavedTasksStayApart) {
   auto fail_after_yield = [](std::string what) -> Coroutine<void> {
     co_await Sleep(absl::ZeroDuration());

@@ -78,6 +78,31 @@ TEST(FutureTest, CallbacksAreScheduledInOrderNotCalled) {
   EXPECT_THAT(order, ElementsAre(1, 2, 3));
 }
 
+// A callback added to a done future is scheduled at once, so there is nothing
+// to remove (its id is 0); and removing id 0 never removes a task awaiting a
+// future, which is kept among the callbacks with no id.
+TEST(FutureTest, ACallbackOnADoneFutureLeavesNothingToRemove) {
+  EventLoop loop;
+  Future<int> done = loop.CreateFuture<int>();
+  done.SetResult(1);
+  std::vector<int> order;
+  const uint64_t id = done.AddDoneCallback(
+      [&](Future<int>& f) { order.push_back(f.Result()); });
+  EXPECT_EQ(id, 0u);
+  EXPECT_EQ(done.RemoveDoneCallback(id), 0);
+
+  Future<int> pending = loop.CreateFuture<int>();
+  Task<int> waiter = loop.CreateTask(
+      [](Future<int> f) -> Coroutine<int> { co_return co_await f; }(pending));
+  loop.RunOnce();  // The callback runs; `waiter` awaits `pending`.
+  EXPECT_THAT(order, ElementsAre(1));
+  pending.AddDoneCallback([&](Future<int>&) { order.push_back(2); });
+  ASSERT_EQ(pending.RemoveDoneCallback(0), 0);
+  pending.SetResult(3);
+  EXPECT_EQ(loop.RunUntilComplete(waiter), 3);
+  EXPECT_THAT(order, ElementsAre(1, 2));
+}
+
 // A single awaiting task is kept without a list; the first callback added
 // after it moves it into one, first.
 TEST(FutureTest, AwaitersAndCallbacksRunInTheOrderTheyCameIn) {

@@ -99,5 +99,41 @@ TEST(TimerHeapTest, PushOrderHoldsAcrossTheSequenceWrapping) {
   EXPECT_THAT(fired, ElementsAreArray({3, 0, 1, 2, 4}));
 }
 
+// The slot of a task's Sleep stands in for one here: the heap keeps it and
+// gives it back tagged, and only the loop fires it (through FireSleep).
+struct SleepSlot : TimerSlot {};
+
+TEST(TimerHeapTest, SleepsComeOutTaggedInDeadlineOrderAmongNodes) {
+  std::vector<int> fired;
+  std::vector<Recorder> nodes;
+  nodes.reserve(3);
+  for (int i = 0; i < 3; ++i) nodes.emplace_back(i, &fired);
+  std::vector<SleepSlot> sleeps(4);
+  TimerHeap heap;
+  heap.PushSleep(&sleeps[0], 4);
+  heap.Push(&nodes[0], 3);
+  heap.PushSleep(&sleeps[1], 1);
+  heap.Push(&nodes[1], 4);  // After sleeps[0]: pushed later.
+  heap.PushSleep(&sleeps[2], 2);
+  heap.PushSleep(&sleeps[3], 0);
+  heap.Push(&nodes[2], 5);
+  EXPECT_EQ(heap.when_ns(&sleeps[2]), 2);
+  heap.Remove(&sleeps[2]);
+  EXPECT_FALSE(sleeps[2].in_heap());
+
+  std::vector<std::pair<bool, const TimerSlot*>> popped;
+  while (!heap.empty()) {
+    const DueTimer due = heap.Pop();
+    EXPECT_FALSE(due.slot->in_heap());
+    popped.emplace_back(due.is_sleep, due.slot);
+    if (!due.is_sleep) due.Fire();
+  }
+  const std::vector<std::pair<bool, const TimerSlot*>> want = {
+      {true, &sleeps[3]}, {true, &sleeps[1]}, {false, &nodes[0]},
+      {true, &sleeps[0]}, {false, &nodes[1]}, {false, &nodes[2]}};
+  EXPECT_EQ(popped, want);
+  EXPECT_THAT(fired, ElementsAreArray({0, 1, 2}));
+}
+
 }  // namespace
 }  // namespace pyconc::asyncio::internal
