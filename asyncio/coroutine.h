@@ -187,7 +187,7 @@ class PromiseBase {
 // bytes there. The room's first word tells the frame's operator delete whether
 // a task lives there: null as allocated, the task's vptr (never null) once it
 // is built. A task's frame leaves the block to the task, which frees it.
-inline constexpr std::size_t kTaskBaseSize = 88;  // sizeof(TaskBase), checked.
+inline constexpr std::size_t kTaskBaseSize = 80;  // sizeof(TaskBase), checked.
 
 // A frame is aligned to 16 bytes, as malloc's blocks are; a T aligned beyond
 // that gets a frame of its own alignment and a task state apart from it.

@@ -36,19 +36,16 @@ void SleepAwaiter::AbandonWait(TaskBase*) {
 void FireSleep(TimerSlot* sleep) { static_cast<SleepAwaiter*>(sleep)->Fire(); }
 
 std::string SleepAwaiter::DescribeWait() const {
-  std::string state;
-  if (in_heap()) {
-    // Rounded up to the millisecond: a fresh Sleep(1h) reads "1h left".
-    const int64_t left_ns =
-        task_->task_loop()->TimerWhenNs(this) - LoopCore::NowNs();
-    state = absl::StrCat(absl::FormatDuration(absl::Ceil(
-                             absl::Nanoseconds(std::max<int64_t>(left_ns, 0)),
-                             absl::Milliseconds(1))),
-                         " left");
-  } else {
-    state = cancelled_ ? "cancelled" : "done";
-  }
-  std::string out = absl::StrCat("Sleep(", state, ")");
+  // A task waits on its Sleep only while the Sleep is in the heap: once it
+  // fires or is cancelled the task is queued, and waits on nothing. The time
+  // left is rounded up to the millisecond: a fresh Sleep(1h) reads "1h left".
+  const int64_t left_ns = std::max<int64_t>(
+      task_->task_loop()->TimerWhenNs(this) - LoopCore::NowNs(), 0);
+  std::string out =
+      absl::StrCat("Sleep(",
+                   absl::FormatDuration(absl::Ceil(absl::Nanoseconds(left_ns),
+                                                   absl::Milliseconds(1))),
+                   " left)");
   // The coroutine suspended here is the one that awaits this Sleep.
   std::coroutine_handle<> in = task_->suspended_in();
   if (in == nullptr) return absl::StrCat(out, " at line ", line_);

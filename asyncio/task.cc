@@ -69,7 +69,8 @@ bool TaskBase::Cancel(const std::string& message) {
   ++extras().num_cancels_requested;
   // Python leaves _fut_waiter set: it may be a task that swallows the
   // cancellation, to be cancelled again later.
-  if (waiting_on_ != nullptr && waiting_on_->CancelWait(message)) {
+  if (Waitable* on = TaskFrame::waiting_on();
+      on != nullptr && on->CancelWait(message)) {
     if (!wait_cancelled_) set_cancel_message(message);
     wait_cancelled_ = true;
     return true;
@@ -137,7 +138,7 @@ uint64_t TaskBase::WakeFlowId() const {
 }
 
 void TaskBase::Step() {
-  waiting_on_ = nullptr;
+  set_waiting_on(nullptr);
   wait_cancelled_ = false;
   if (must_cancel_) {
     must_cancel_ = false;
@@ -178,8 +179,9 @@ void TaskBase::Step() {
     trace::AsyncBegin("asyncio", "await", TraceId());
   }
   // Python: a task that cancelled itself cancels what it now waits on.
-  if (must_cancel_ && waiting_on_ != nullptr &&
-      waiting_on_->CancelWait(cancel_message())) {
+  // (A task queued again during its step waits on nothing.)
+  if (Waitable* on = TaskFrame::waiting_on();
+      must_cancel_ && on != nullptr && on->CancelWait(cancel_message())) {
     must_cancel_ = false;
     wait_cancelled_ = true;
   }
@@ -234,8 +236,9 @@ void TaskBase::DestroyFrame() {
 void TaskBase::AbandonAtClose() {
   if (done() || !frame_alive_) return;
   Report(loop_, {"Task was destroyed but it is pending!", nullptr, Describe()});
-  if (waiting_on_ != nullptr) {
-    std::exchange(waiting_on_, nullptr)->AbandonWait(this);
+  if (Waitable* on = TaskFrame::waiting_on()) {
+    set_waiting_on(nullptr);
+    on->AbandonWait(this);
   }
   DestroyFrame();
   // Its done callbacks can no longer run; what they hold goes now, with the
@@ -260,8 +263,8 @@ std::string TaskBase::WhereSuspended() const {
   if (done()) return "";
   if (!frame_alive_) return "destroyed while pending";
   if (running_) return "running";
-  if (waiting_on_ != nullptr) {
-    return "suspended on " + waiting_on_->DescribeWait();
+  if (Waitable* on = TaskFrame::waiting_on()) {
+    return "suspended on " + on->DescribeWait();
   }
   return started_ ? "scheduled to resume" : "scheduled to start";
 }

@@ -118,7 +118,9 @@ class TaskBase : public FutureBase, public TaskFrame {
   // its own coroutine when it has not started or is running (which of its
   // coroutines runs is not recorded); null once done.
   const PromiseBase* InnermostCoroutine() const;
-  Waitable* waiting_on() const { return running_ ? nullptr : waiting_on_; }
+  Waitable* waiting_on() const {
+    return running_ ? nullptr : TaskFrame::waiting_on();
+  }
   uint64_t id() const { return extras_.id(); }
 
   // Schedules the first step, or with `eager` runs it now (Python's

@@ -14,10 +14,15 @@ namespace pyconc::asyncio::internal {
 
 bool ReadyQueue::Remove(ReadyNode* node) {
   ReadyNode* previous = nullptr;
-  for (ReadyNode* n = head_; n != nullptr; previous = n, n = n->ready_next_) {
+  for (ReadyNode* n = head_; n != nullptr; previous = n, n = n->next()) {
     if (n != node) continue;
-    (previous == nullptr ? head_ : previous->ready_next_) = n->ready_next_;
+    if (previous == nullptr) {
+      head_ = n->next();
+    } else {
+      previous->set_next(n->next());
+    }
     if (tail_ == n) tail_ = previous;
+    n->set_own_pointer(nullptr);
     return true;
   }
   return false;

@@ -48,10 +48,33 @@ class ReadyNode {
   // first: a task starts the flow that its next step ends.
   virtual void TraceWake() {}
 
-  ReadyNode* ready_next_ = nullptr;
-
  protected:
   ~ReadyNode() = default;
+
+  // The node's own pointer, kept in the queue's link word while the node is
+  // not queued (a task keeps what it waits on there: see TaskFrame); null
+  // from the moment the node is queued until the node sets it again. The
+  // pointer must be aligned to 2 at least.
+  void* own_pointer() const {
+    return (link_ & kQueued) != 0 ? nullptr : reinterpret_cast<void*>(link_);
+  }
+  void set_own_pointer(void* pointer) {
+    link_ = reinterpret_cast<uintptr_t>(pointer);
+  }
+
+ private:
+  friend class ReadyQueue;
+  // Set in the link of every node that has been queued: the next node's
+  // address, or kQueued alone at the end of the queue.
+  static constexpr uintptr_t kQueued = 1;
+  ReadyNode* next() const {
+    return reinterpret_cast<ReadyNode*>(link_ & ~kQueued);
+  }
+  void set_next(ReadyNode* next) {
+    link_ = reinterpret_cast<uintptr_t>(next) | kQueued;
+  }
+
+  uintptr_t link_ = 0;
 };
 
 // An intrusive FIFO of ReadyNodes. A node is in at most one queue at a time.
@@ -59,11 +82,11 @@ class ReadyQueue {
  public:
   bool empty() const { return head_ == nullptr; }
   void Push(ReadyNode* node) {
-    node->ready_next_ = nullptr;
+    node->set_next(nullptr);
     if (tail_ == nullptr) {
       head_ = node;
     } else {
-      tail_->ready_next_ = node;
+      tail_->set_next(node);
     }
     tail_ = node;
   }
@@ -71,7 +94,7 @@ class ReadyQueue {
   bool Remove(ReadyNode* node);
   ReadyNode* Pop() {
     ReadyNode* node = head_;
-    head_ = node->ready_next_;
+    head_ = node->next();
     if (head_ == nullptr) tail_ = nullptr;
     return node;
   }

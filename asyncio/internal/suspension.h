@@ -146,7 +146,7 @@ class TaskFrame : public ReadyNode {
   template <typename P>
   void SuspendOn(std::coroutine_handle<P> resume, Waitable* on) {
     resume_.Set(resume, /*promise_unknown=*/alignof(P) > 16);
-    waiting_on_ = on;
+    set_waiting_on(on);
   }
   // The task's own coroutine returned: its step has nothing to resume.
   void TopReturned() { resume_.Set(nullptr, false); }
@@ -157,6 +157,11 @@ class TaskFrame : public ReadyNode {
   }
   // Puts the task on its loop's ready queue (once per suspension).
   void Wake() { task_loop()->Schedule(this); }
+  // What the task is suspended on (Python's Task._fut_waiter), until it is
+  // queued to resume: null from then on, and while it runs. It lives in the
+  // ready queue's link word, which a suspended task does not use (a task's
+  // size is the memory of every sleeping task).
+  Waitable* waiting_on() const { return static_cast<Waitable*>(own_pointer()); }
   // First thing in await_resume after a suspension.
   void ThrowIfCancelRequested() {
     if (resume_.throw_cancel()) [[unlikely]]
@@ -179,8 +184,9 @@ class TaskFrame : public ReadyNode {
   [[noreturn]] void ThrowCancel();
   TaskExtras& extras() { return extras_.GetOrMake(); }
 
+  void set_waiting_on(Waitable* on) { set_own_pointer(on); }
+
   ResumePoint resume_;
-  Waitable* waiting_on_ = nullptr;
   IdOrExtras extras_;
 };
 
