@@ -198,12 +198,27 @@ inline constexpr std::size_t kFrameAlign = 16;
 template <typename T>
 inline constexpr bool kOverAligned = alignof(std::optional<T>) > kFrameAlign;
 
+// A task's value that fits in a word is kept, once the task is done, in the
+// word of its Future part that would otherwise hold a null exception (see
+// FutureBase::CompleteWithValueInWord): its state needs no room of its own.
+template <typename T>
+constexpr bool ResultFitsInWord() {
+  if constexpr (std::is_void_v<T>) {
+    return false;
+  } else {
+    return std::is_trivially_copyable_v<T> && sizeof(T) <= sizeof(void*) &&
+           alignof(T) <= alignof(void*);
+  }
+}
+template <typename T>
+inline constexpr bool kResultInWord = ResultFitsInWord<T>();
+
 template <typename T>
 constexpr std::size_t TaskRoomSize() {
   auto round_up = [](std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;
   };
-  if constexpr (std::is_void_v<T>) {
+  if constexpr (std::is_void_v<T> || kResultInWord<T>) {
     return round_up(kTaskBaseSize, kFrameAlign);
   } else if constexpr (kOverAligned<T>) {
     return 0;  // The task's state is allocated apart.

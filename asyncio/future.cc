@@ -22,12 +22,12 @@ FutureBase::FutureBase(LoopCore* loop) : loop_(loop), callbacks_(nullptr) {
 
 FutureBase::~FutureBase() {
   if (log_traceback_) {
-    Report(loop_,
-           {"Future exception was never retrieved", exception_, Describe()});
+    Report(loop_, {"Future exception was never retrieved", stored_exception(),
+                   Describe()});
   }
   if (loop_ != nullptr) loop_->Untrack(this);
   if (done()) {
-    exception_.~exception_ptr();
+    if (!value_in_word_) exception_.~exception_ptr();
     return;
   }
   DropCallbacks();
@@ -36,7 +36,7 @@ FutureBase::~FutureBase() {
 
 const std::exception_ptr& FutureBase::stored_exception() const {
   static const std::exception_ptr kNone;
-  return done() ? exception_ : kNone;
+  return done() && !value_in_word_ ? exception_ : kNone;
 }
 
 const char* FutureBase::StateName(State state) {
@@ -54,7 +54,7 @@ const char* FutureBase::StateName(State state) {
 std::string FutureBase::Describe() const {
   std::string out = std::string("Future <") + StateName(state_) + ">";
   if (stored_exception() != nullptr) {
-    out += " " + DescribeException(exception_);
+    out += " " + DescribeException(stored_exception());
   }
   return out;
 }
@@ -78,28 +78,28 @@ void FutureBase::SetException(std::exception_ptr exception) {
 void FutureBase::MarkFinished() { Complete(State::kFinished, nullptr); }
 
 void FutureBase::Complete(State state, std::exception_ptr exception) {
-  void* const callbacks = callbacks_;
-  const bool listed = callbacks_listed_;
-  callbacks_listed_ = false;
+  const TakenCallbacks taken = TakeCallbacks();
   new (&exception_) std::exception_ptr(std::move(exception));
   state_ = state;
-  ScheduleCallbacks(callbacks, listed);
+  ScheduleCallbacks(taken);
 }
 
 void FutureBase::RethrowIfFailed(const char* kind) {
   if (!done())
     InvalidState("Result", std::string(kind) + " result is not set.");
   log_traceback_ = false;
-  if (exception_ != nullptr) std::rethrow_exception(exception_);
+  if (stored_exception() != nullptr) {
+    std::rethrow_exception(stored_exception());
+  }
 }
 
 std::exception_ptr FutureBase::Exception(const char* kind) {
   if (!done()) {
     InvalidState("Exception", std::string(kind) + " exception is not set.");
   }
-  if (cancelled()) std::rethrow_exception(exception_);
+  if (cancelled()) std::rethrow_exception(stored_exception());
   log_traceback_ = false;
-  return exception_;
+  return stored_exception();
 }
 
 FutureBase::DoneCallbacks& FutureBase::callback_list() {
@@ -170,7 +170,8 @@ bool FutureBase::RemoveDoneNode(ReadyNode* node) {
 
 void FutureBase::AbandonWait(TaskBase* task) { RemoveDoneNode(task); }
 
-void FutureBase::ScheduleCallbacks(void* callbacks, bool listed) {
+void FutureBase::ScheduleCallbacks(TakenCallbacks taken) {
+  const auto [callbacks, listed] = taken;
   std::unique_ptr<DoneCallbacks> list(
       listed ? static_cast<DoneCallbacks*>(callbacks) : nullptr);
   if (callbacks == nullptr || (listed && list->list.empty())) return;

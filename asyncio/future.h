@@ -139,6 +139,20 @@ class FutureBase : public Waitable {
   // Sets the outcome of a pending future (`exception` null for a value,
   // which the caller stored) and schedules its done callbacks.
   void Complete(State state, std::exception_ptr exception);
+  // Finishes a pending task with `value`, kept where a done future's
+  // exception would be (kResultInWord in coroutine.h), and schedules its
+  // done callbacks.
+  template <typename T>
+  void CompleteWithValueInWord(const T& value) {
+    static_assert(kResultInWord<T>);
+    const TakenCallbacks taken = TakeCallbacks();
+    ::new (static_cast<void*>(value_word_)) T(value);
+    value_in_word_ = true;
+    state_ = State::kFinished;
+    ScheduleCallbacks(taken);
+  }
+  // The value CompleteWithValueInWord kept.
+  const void* value_word() const { return value_word_; }
   // Destroys the done callbacks unrun (the loop closed under a pending task).
   void DropCallbacks();
   static const char* StateName(State state);
@@ -163,8 +177,18 @@ class FutureBase : public Waitable {
   virtual void Destroy() { delete this; }
   // The list, made on first need (a single node moves into it first).
   DoneCallbacks& callback_list();
+  // The done callbacks, taken out of their word for the outcome to go there.
+  struct TakenCallbacks {
+    void* callbacks;
+    bool listed;
+  };
+  TakenCallbacks TakeCallbacks() {
+    const TakenCallbacks taken{callbacks_, callbacks_listed_};
+    callbacks_listed_ = false;
+    return taken;
+  }
   // Schedules the done callbacks that Complete took out of callbacks_.
-  void ScheduleCallbacks(void* callbacks, bool listed);
+  void ScheduleCallbacks(TakenCallbacks taken);
   // Schedules fn(*this) on the loop, as a done callback.
   void ScheduleCallback(absl::AnyInvocable<void(FutureBase&)> fn);
 
@@ -177,6 +201,7 @@ class FutureBase : public Waitable {
     // callbacks_listed_ (owned).
     void* callbacks_;
     std::exception_ptr exception_;
+    alignas(void*) unsigned char value_word_[sizeof(void*)];
   };
   uint32_t refs_ = 1;
   State state_ : 2 = State::kPending;
@@ -193,8 +218,9 @@ class FutureBase : public Waitable {
   bool wait_cancelled_ : 1 = false;
   bool started_ : 1 = false;
   bool running_ : 1 = false;
-  bool frame_alive_ : 1 = true;  // The frame of Top() (its block stays).
-  uint8_t block_class_ = 0;      // See TaskBase::block_class().
+  bool frame_alive_ : 1 = true;     // The frame of Top() (its block stays).
+  bool value_in_word_ : 1 = false;  // See CompleteWithValueInWord.
+  uint8_t block_class_ = 0;         // See TaskBase::block_class().
   friend class TaskBase;
 };
 

@@ -188,25 +188,24 @@ void TaskBase::Step() {
 }
 
 void TaskBase::Finish() {
-  std::exception_ptr error;
   if (TopPromise()->failed()) {
-    error = TopPromise()->TakeFailure();
+    std::exception_ptr error = TopPromise()->TakeFailure();
     if (IsCancelledError(error)) {
       FinishCancelled(std::move(error));
       return;
     }
     log_traceback_ = true;
+    // The frame goes first, as a Python coroutine's frame is gone when its
+    // task's outcome is set.
+    DestroyFrame();
+    Complete(State::kFinished, std::move(error));
   } else if (must_cancel_) {  // Cancelled right before the coroutine returned.
     must_cancel_ = false;
     FinishCancelled(std::make_exception_ptr(CancelledError(cancel_message())));
     return;
   } else {
-    TakeResult();
+    FinishWithValue();
   }
-  // The frame goes first, as a Python coroutine's frame is gone when its
-  // task's result is set.
-  DestroyFrame();
-  Complete(State::kFinished, std::move(error));
   if (trace::Enabled()) trace::AsyncEnd("asyncio", name(), TraceId());
   Unref();  // The loop's reference; may delete this.
 }

@@ -62,6 +62,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/base/attributes.h"
@@ -138,8 +139,9 @@ class TaskBase : public FutureBase, public TaskFrame {
 
  protected:
   ~TaskBase() override;
-  // Moves the coroutine's return value into the task.
-  virtual void TakeResult() = 0;
+  // The task's own coroutine returned a value: takes it into the task,
+  // destroys the frame and completes the task.
+  virtual void FinishWithValue() = 0;
   // The task's own coroutine; its frame must be alive (until DestroyFrame).
   virtual std::coroutine_handle<> Top() const = 0;
   // The promise of the task's own coroutine; the frame must be alive.
@@ -179,12 +181,25 @@ struct ApartTop<T, true> {
 // A task's state. Built in the room in front of its coroutine's frame (see
 // kTaskRoom in coroutine.h), unless T is over-aligned.
 template <typename T>
-class TaskState final : public TaskBase, public ResultSlot<T>, ApartTop<T> {
+class TaskState final
+    : public TaskBase,
+      public std::conditional_t<kResultInWord<T>, std::monostate,
+                                ResultSlot<T>>,
+      ApartTop<T> {
  public:
   TaskState(LoopCore* loop, typename Coroutine<T>::Handle handle,
             std::string_view name)
       : TaskBase(loop, handle, &handle.promise(), name) {
     if constexpr (kTaskRoom<T> == 0) this->apart_top_ = handle;
+  }
+
+  // The value of a task finished with one.
+  decltype(auto) Get() const {
+    if constexpr (kResultInWord<T>) {
+      return *std::launder(static_cast<const T*>(value_word()));
+    } else {
+      return ResultSlot<T>::Get();
+    }
   }
 
  private:
@@ -199,11 +214,19 @@ class TaskState final : public TaskBase, public ResultSlot<T>, ApartTop<T> {
   }
   Promise<T>& promise() const { return TypedTop().promise(); }
   std::coroutine_handle<> Top() const override { return TypedTop(); }
-  void TakeResult() override {
+  void FinishWithValue() override {
+    // The frame goes first, as in Finish.
     if constexpr (std::is_void_v<T>) {
-      promise().TakeResult();
+      DestroyFrame();
+      Complete(State::kFinished, nullptr);
+    } else if constexpr (kResultInWord<T>) {
+      const T value = promise().TakeResult();
+      DestroyFrame();
+      CompleteWithValueInWord(value);
     } else {
       this->Set(promise().TakeResult());
+      DestroyFrame();
+      Complete(State::kFinished, nullptr);
     }
   }
   PromiseBase* TopPromise() const override { return &promise(); }

@@ -3,6 +3,7 @@
 #include "asyncio/task.h"
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -187,6 +188,53 @@ std::vector<std::string> ReportsOfOneStepThenClose(EventLoop& loop) {
   loop.RunOnce();
   loop.Close();
   return messages;
+}
+
+// A result of at most a word that copies as bytes is kept, once the task is
+// done, where a failed task keeps its exception: such a task's state is no
+// larger than a void task's. Every way of reading the value gets it, as often
+// as asked, for as long as a handle lives.
+struct Pair16 {
+  int32_t a;
+  int16_t b;
+};
+template <typename T>
+Coroutine<T> YieldThen(T value) {
+  co_await Sleep(absl::ZeroDuration());
+  co_return value;
+}
+TEST(TaskTest, AResultOfAWordIsKeptInTheTaskItself) {
+  static_assert(
+      internal::kResultInWord<int> && internal::kResultInWord<double> &&
+      internal::kResultInWord<const char*> && internal::kResultInWord<Pair16>);
+  static_assert(!internal::kResultInWord<std::string> &&
+                !internal::kResultInWord<std::unique_ptr<int>>);
+  static_assert(internal::kTaskRoom<int> == internal::kTaskRoom<void> &&
+                internal::kTaskRoom<Pair16> == internal::kTaskRoom<void>);
+  static const char kText[] = "text";
+  EventLoop loop;
+  Task<double> d = loop.CreateTask(YieldThen(2.5));
+  Task<const char*> p = loop.CreateTask(YieldThen<const char*>(kText));
+  Task<Pair16> pair = loop.CreateTask(YieldThen(Pair16{-7, 300}));
+  Task<int> i = loop.CreateTask(YieldThen(41));
+  Task<int> awaiter = loop.CreateTask(
+      [](Task<int> t) -> Coroutine<int> { co_return co_await t + 1; }(i));
+  EXPECT_EQ(loop.RunUntilComplete(awaiter), 42);
+  loop.RunUntilDone(pair.base());
+  EXPECT_EQ(d.Result(), 2.5);
+  EXPECT_EQ(p.Result(), kText);
+  EXPECT_EQ(pair.Result().a, -7);
+  EXPECT_EQ(pair.Result().b, 300);
+  EXPECT_EQ(i.Result(), 41);
+  EXPECT_EQ(i.Result(), 41);
+  EXPECT_EQ(i.Exception(), nullptr);
+  EXPECT_THAT(i.Describe(), HasSubstr("<finished>"));
+  Task<int> failed = loop.CreateTask([]() -> Coroutine<int> {
+    co_await Sleep(absl::ZeroDuration());
+    throw std::runtime_error("no value");
+  }());
+  loop.RunUntilDone(failed.base());
+  EXPECT_THROW(failed.Result(), std::runtime_error);
 }
 
 // A result type aligned beyond 16 bytes: the coroutine's frame and the
