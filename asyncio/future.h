@@ -143,10 +143,10 @@ class FutureBase : public Waitable {
   // exception would be (kResultInWord in coroutine.h), and schedules its
   // done callbacks.
   template <typename T>
-  void CompleteWithValueInWord(const T& value) {
+  void CompleteWithValueInWord(T value) {
     static_assert(kResultInWord<T>);
     const TakenCallbacks taken = TakeCallbacks();
-    ::new (static_cast<void*>(value_word_)) T(value);
+    ::new (static_cast<void*>(value_word_)) T(std::move(value));
     value_in_word_ = true;
     state_ = State::kFinished;
     ScheduleCallbacks(taken);
@@ -192,9 +192,10 @@ class FutureBase : public Waitable {
   // Schedules fn(*this) on the loop, as a done callback.
   void ScheduleCallback(absl::AnyInvocable<void(FutureBase&)> fn);
 
-  // One word for both: a future has done callbacks only while pending, and
-  // an exception only once done (the callbacks are scheduled, and gone, by
-  // then). Every task's size is the memory of a sleeping task.
+  // One word for all three: a future has done callbacks only while pending,
+  // and an exception, or a task its value of a word, only once done (the
+  // callbacks are scheduled, and gone, by then). Every task's size is the
+  // memory of a sleeping task.
   union {
     // The done callbacks: none (null), one ReadyNode (a task awaiting this,
     // the common case: no allocation), or a DoneCallbacks when

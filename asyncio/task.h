@@ -164,7 +164,8 @@ class TaskBase : public FutureBase, public TaskFrame {
   void FinishCancelled(std::exception_ptr error);
   friend void TaskFrameFreed(void* room, std::size_t block_size);
   friend class TaskFrame;  // For task_loop().
-  // The task's flags are FutureBase's task_* bits (see there).
+  // The task's flags are bits of FutureBase (must_cancel_ and those after
+  // it), where they add no padding.
 };
 
 static_assert(sizeof(TaskBase) == kTaskBaseSize);
@@ -220,9 +221,9 @@ class TaskState final
       DestroyFrame();
       Complete(State::kFinished, nullptr);
     } else if constexpr (kResultInWord<T>) {
-      const T value = promise().TakeResult();
+      T value = promise().TakeResult();
       DestroyFrame();
-      CompleteWithValueInWord(value);
+      CompleteWithValueInWord(std::move(value));
     } else {
       this->Set(promise().TakeResult());
       DestroyFrame();
