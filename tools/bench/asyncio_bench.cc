@@ -4,7 +4,8 @@
 // floor in asyncio_floor_bench.cc.
 //
 // Each benchmark runs batches (KeepRunningBatch), so its time is per task, per
-// timer or per await. The timer workload reports overhead only: the batch's
+// timer or per await; every batch starts with the heap trimmed
+// (StartColdBatch). The timer workload reports overhead only: the batch's
 // wall time minus the longest sleep (100 ms), per timer.
 #include <chrono>
 #include <cstdint>
@@ -44,6 +45,7 @@ using ::pyconc::bench::kTasks;
 using ::pyconc::bench::kYield;
 using ::pyconc::bench::ReportBytes;
 using ::pyconc::bench::ResidentBytes;
+using ::pyconc::bench::StartColdBatch;
 using ::pyconc::bench::SumBelow;
 
 constexpr char kTimers[] = "asyncio: timer overhead, 1M sleeps of 0-100 ms";
@@ -106,6 +108,7 @@ aio::Coroutine<int64_t> SpawnAll() {
 
 void PyconcYield(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     Check(state, aio::Run(SpawnAll<false>()), SumBelow(kTasks));
   }
 }
@@ -114,6 +117,7 @@ BENCHMARK(PyconcYield)->Name(std::string(kYield) + "/pyconc")->UseRealTime();
 void PyconcTimers(benchmark::State& state) {
   SleepMicros();
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     const absl::Time start = absl::Now();
     Check(state, aio::Run(SpawnAll<true>()), SumBelow(kTasks));
     state.SetIterationTime(
@@ -134,6 +138,7 @@ aio::Coroutine<int64_t> AwaitMany(int n) {
 
 void PyconcAwait(benchmark::State& state) {
   while (state.KeepRunningBatch(kAwaits)) {
+    StartColdBatch(state);
     Check(state, aio::Run(AwaitMany(kAwaits)), SumBelow(kAwaits));
   }
 }
@@ -157,6 +162,7 @@ aio::Coroutine<int64_t> GatherAll() {
 
 void PyconcGather(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     Check(state, aio::Run(GatherAll()), SumBelow(kTasks));
   }
 }
@@ -174,6 +180,7 @@ aio::Coroutine<int64_t> WaitForMany(int n) {
 
 void PyconcWaitFor(benchmark::State& state) {
   while (state.KeepRunningBatch(kWaitFors)) {
+    StartColdBatch(state);
     Check(state, aio::Run(WaitForMany(kWaitFors)), SumBelow(kWaitFors));
   }
 }
@@ -200,6 +207,7 @@ aio::Coroutine<int64_t> MeasureSleepers() {
 
 void PyconcMemory(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     ReportBytes(state, aio::Run(MeasureSleepers()));
   }
 }
@@ -244,6 +252,7 @@ int64_t AsioSpawnAll() {
 
 void AsioYield(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     Check(state, AsioSpawnAll<false>(), SumBelow(kTasks));
   }
 }
@@ -252,6 +261,7 @@ BENCHMARK(AsioYield)->Name(std::string(kYield) + "/Boost.Asio")->UseRealTime();
 void AsioTimers(benchmark::State& state) {
   SleepMicros();
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     const absl::Time start = absl::Now();
     Check(state, AsioSpawnAll<true>(), SumBelow(kTasks));
     state.SetIterationTime(
@@ -266,6 +276,7 @@ asio::awaitable<int> AsioTrivial(int i) { co_return i; }
 
 void AsioAwait(benchmark::State& state) {
   while (state.KeepRunningBatch(kAwaits)) {
+    StartColdBatch(state);
     asio::io_context context(1);
     int64_t sum = 0;
     asio::co_spawn(
@@ -288,6 +299,7 @@ asio::awaitable<void> AsioSleepAnHour() {
 
 void AsioMemory(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     auto context = std::make_unique<asio::io_context>(1);
     const int64_t before = ResidentBytes();
     for (int i = 0; i < kTasks; ++i) {

@@ -68,6 +68,7 @@ FloorTask YieldOnce(int i, int64_t* sum) {
 
 void FloorYield(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     FloorLoop batch;
     loop = &batch;
     int64_t sum = 0;
@@ -135,6 +136,7 @@ FloorTask AwaitMany(int64_t* sum) {
 
 void FloorAwait(benchmark::State& state) {
   while (state.KeepRunningBatch(kAwaits)) {
+    StartColdBatch(state);
     FloorLoop batch;
     loop = &batch;
     int64_t sum = 0;
@@ -170,6 +172,7 @@ FloorTask SleepAnHour(std::vector<Timer>* timers) {
 
 void FloorMemory(benchmark::State& state) {
   while (state.KeepRunningBatch(kTasks)) {
+    StartColdBatch(state);
     FloorLoop batch;
     loop = &batch;
     std::vector<Timer> timers;
