@@ -81,6 +81,8 @@ class ReadyNode {
 class ReadyQueue {
  public:
   bool empty() const { return head_ == nullptr; }
+  // The node Pop() takes next, or null.
+  ReadyNode* front() const { return head_; }
   void Push(ReadyNode* node) {
     node->set_next(nullptr);
     if (tail_ == nullptr) {
