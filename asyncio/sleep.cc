@@ -20,9 +20,9 @@ int64_t SleepAwaiter::ToNanos(absl::Duration delay) {
 }
 
 bool SleepAwaiter::CancelWait(const std::string& message) {
-  if (fired_) return false;  // The task is already on its way back.
+  // Out of the heap: fired (or a yield), the task already on its way back.
+  if (!in_heap()) return false;
   task_->task_loop()->RemoveTimer(this);
-  fired_ = true;
   cancelled_ = true;
   task_->set_cancel_message(message);
   task_->Wake();

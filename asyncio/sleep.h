@@ -54,8 +54,7 @@ class SleepAwaiter final : public Waitable, public TimerSlot {
     task_ = caller.promise().task();  // The delay's word from now on.
     task_->SuspendOn(caller, this);
     if (delay_ns <= 0) {
-      fired_ = true;  // A yield: nothing left to cancel.
-      task_->Wake();
+      task_->Wake();  // A yield: never in the heap, nothing to cancel.
     } else {
       LoopCore* loop = task_->task_loop();
       loop->AddSleep(this, LoopCore::NowNs() + delay_ns);
@@ -68,10 +67,7 @@ class SleepAwaiter final : public Waitable, public TimerSlot {
   }
 
   // The deadline passed (through FireSleep).
-  void Fire() {
-    fired_ = true;
-    task_->Wake();
-  }
+  void Fire() { task_->Wake(); }
   bool CancelWait(const std::string& message) override;
   void AbandonWait(TaskBase* task) override;
   // "Sleep(1.5s left) at f.cc:12 in Main": the time left, not the delay,
@@ -87,7 +83,6 @@ class SleepAwaiter final : public Waitable, public TimerSlot {
     TaskFrame* task_;   // From await_suspend on.
   };
   int line_;
-  bool fired_ = false;
   bool cancelled_ = false;
 };
 

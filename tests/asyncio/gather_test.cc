@@ -415,59 +415,65 @@ Coroutine<std::string> FirstFailureOf(std::vector<Future<int>> children) {
   co_return "no error";
 }
 
+// What `scenario(a, b)` gave, on a loop of its own with two pending futures,
+// and how many exceptions that loop reported by the time a and b went.
+struct TwoFutureRun {
+  std::string got;
+  int reports = 0;
+};
+template <typename Scenario>
+TwoFutureRun RunWithTwoFutures(Scenario scenario) {
+  EventLoop loop;
+  TwoFutureRun run;
+  loop.SetExceptionHandler(
+      [&](EventLoop&, const ExceptionContext&) { ++run.reports; });
+  {
+    Future<int> a = loop.CreateFuture<int>();
+    Future<int> b = loop.CreateFuture<int>();
+    run.got = loop.RunUntilComplete(scenario(a, b));
+  }
+  return run;
+}
+
 // Gather answered with a's exception; b, a Future still pending then, fails
 // later: its exception counts as retrieved, as CPython's gather marks it
 // (tasks.py, _done_callback: "if outer.done(): ... fut.exception()").
 // Then b goes with nothing left waiting on it.
 TEST(GatherTest, AFutureFailingAfterGatherAnsweredIsMarkedRetrieved) {
-  EventLoop loop;
-  int reports = 0;
-  loop.SetExceptionHandler(
-      [&](EventLoop&, const ExceptionContext&) { ++reports; });
-  {
-    Future<int> a = loop.CreateFuture<int>();
-    Future<int> b = loop.CreateFuture<int>();
-    auto main = [&]() -> Coroutine<std::string> {
-      Task<std::string> gatherer = CreateTask(FirstFailureOf({a, b}));
-      co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather.
-      a.SetException(std::make_exception_ptr(std::runtime_error("a")));
-      std::string got = co_await gatherer;
-      b.SetException(std::make_exception_ptr(std::runtime_error("b")));
-      co_await Sleep(absl::ZeroDuration());  // b's callback runs.
-      co_return got;
-    };
-    EXPECT_EQ(loop.RunUntilComplete(main()), "a");
-  }
-  EXPECT_EQ(reports, 0);
+  const TwoFutureRun run = RunWithTwoFutures(
+      [](Future<int> a, Future<int> b) -> Coroutine<std::string> {
+        Task<std::string> gatherer = CreateTask(FirstFailureOf({a, b}));
+        co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather.
+        a.SetException(std::make_exception_ptr(std::runtime_error("a")));
+        std::string got = co_await gatherer;
+        b.SetException(std::make_exception_ptr(std::runtime_error("b")));
+        co_await Sleep(absl::ZeroDuration());  // b's callback runs.
+        co_return got;
+      });
+  EXPECT_EQ(run.got, "a");
+  EXPECT_EQ(run.reports, 0);
 }
 
 // b fails in the iteration a's failure answers Gather, before the gathering
 // task resumes: b's node is queued when the Gather goes, and runs after it.
 TEST(GatherTest, AChildDoneAsGatherGoesStillHasItsExceptionRetrieved) {
-  EventLoop loop;
-  int reports = 0;
-  loop.SetExceptionHandler(
-      [&](EventLoop&, const ExceptionContext&) { ++reports; });
-  {
-    Future<int> a = loop.CreateFuture<int>();
-    Future<int> b = loop.CreateFuture<int>();
-    auto main = [&]() -> Coroutine<std::string> {
-      Task<std::string> gatherer = CreateTask(FirstFailureOf({a, b}));
-      co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather.
-      // Queued in this order: a's node, then the callback failing b. a's
-      // node wakes the gatherer, which is queued after that callback, and
-      // b's node after the gatherer.
-      a.SetException(std::make_exception_ptr(std::runtime_error("a")));
-      GetRunningLoop().CallSoon([b]() mutable {
-        b.SetException(std::make_exception_ptr(std::runtime_error("b")));
+  const TwoFutureRun run = RunWithTwoFutures(
+      [](Future<int> a, Future<int> b) -> Coroutine<std::string> {
+        Task<std::string> gatherer = CreateTask(FirstFailureOf({a, b}));
+        co_await Sleep(absl::ZeroDuration());  // The gatherer is in Gather.
+        // Queued in this order: a's node, then the callback failing b. a's
+        // node wakes the gatherer, which is queued after that callback, and
+        // b's node after the gatherer.
+        a.SetException(std::make_exception_ptr(std::runtime_error("a")));
+        GetRunningLoop().CallSoon([b]() mutable {
+          b.SetException(std::make_exception_ptr(std::runtime_error("b")));
+        });
+        std::string got = co_await gatherer;
+        co_await Sleep(absl::ZeroDuration());  // b's node has run.
+        co_return got;
       });
-      std::string got = co_await gatherer;
-      co_await Sleep(absl::ZeroDuration());  // b's node has run.
-      co_return got;
-    };
-    EXPECT_EQ(loop.RunUntilComplete(main()), "a");
-  }
-  EXPECT_EQ(reports, 0);
+  EXPECT_EQ(run.got, "a");
+  EXPECT_EQ(run.reports, 0);
 }
 
 }  // namespace
